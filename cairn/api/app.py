@@ -1,0 +1,59 @@
+"""The application factory: ``create_app(registry)`` wires the routes, errors and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+import cairn
+from cairn.api.errors import install_error_handlers
+from cairn.api.metrics import Metrics, MetricsMiddleware
+from cairn.api.routes import blobs, models, namespaces, system, versions
+from cairn.config import Settings, load_settings
+from cairn.services.registry import Registry
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(registry: Registry) -> FastAPI:
+    """An app serving ``registry``. The caller owns the registry and closes it."""
+    app = FastAPI(
+        title="Cairn",
+        version=cairn.__version__,
+        description="A self-hosted, auditable model registry.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.registry = registry
+    app.state.metrics = Metrics()
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (namespaces, models, versions, blobs):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(system.router)
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn calls in each worker (``cairn server --workers N``): settings come
+    from the documented ``CAIRN_*`` variables, read here, at start-up."""
+    settings = load_settings()
+    registry = Registry.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        registry.close()
+
+    app = create_app(registry)
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def open_registry(settings: Settings) -> Registry:
+    return Registry.open(settings)

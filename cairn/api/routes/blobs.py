@@ -1,0 +1,135 @@
+"""Blobs and resumable upload sessions.
+
+``POST /blobs/missing`` says which digests the server lacks; small blobs go up whole with
+``PUT /blobs/{digest}``; large ones through an upload session: ``POST /uploads`` →
+``PATCH /uploads/{id}`` with ``Upload-Offset`` (repeat; ``GET`` tells the current offset after
+an interruption) → ``POST /uploads/{id}/finish?digest=…``. Downloads honour ``Range`` and
+carry the digest in ``Cairn-Digest``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from cairn.api import wire
+from cairn.api.deps import Body, Caller, Reg, content_length
+from cairn.api.streams import consume_body
+from cairn.domain.records import UploadSession
+from cairn.errors import InvalidInput, InvalidRange
+
+router = APIRouter(tags=["blobs"])
+_RANGE = re.compile(r"bytes=(\d{1,19})-(\d{0,19})")
+
+
+@router.post("/blobs/missing")
+def missing_blobs(reg: Reg, actor: Caller, body: Body) -> dict[str, Any]:
+    if not isinstance(body, dict) or set(body) != {"digests"}:
+        raise InvalidInput('ask with {"digests": ["sha256:…", …]}')
+    return {"missing": reg.blobs.missing(actor, body["digests"])}
+
+
+@router.put("/blobs/{digest}", status_code=201)
+async def put_blob(reg: Reg, actor: Caller, digest: str, request: Request) -> dict[str, Any]:
+    """Upload a whole blob in one request; the body must hash to ``digest``."""
+    size = content_length(request, reg.settings.max_blob_bytes)
+    stat = await consume_body(request, lambda chunks: reg.blobs.put(actor, chunks, digest, size))
+    return wire.blob(stat)
+
+
+@router.head("/blobs/{digest}")
+def head_blob(reg: Reg, actor: Caller, digest: str) -> Response:
+    stat = reg.blobs.stat(actor, digest)
+    return Response(headers=_blob_headers(stat.digest, stat.size))
+
+
+@router.get("/blobs/{digest}", response_model=None)
+def get_blob(
+    reg: Reg, actor: Caller, digest: str, range: str | None = Header(default=None)
+) -> StreamingResponse:
+    """The blob's bytes; ``Range: bytes=a-b`` gives part of them (206)."""
+    start, end = _parse_range(range, reg.blobs.stat(actor, digest).size)
+    read = reg.blobs.read(actor, digest, start, end)
+    headers = _blob_headers(read.digest, read.end - read.start)
+    status = 200
+    if range is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {read.start}-{read.end - 1}/{read.size}"
+    return StreamingResponse(
+        read.chunks, status_code=status, headers=headers, media_type="application/octet-stream"
+    )
+
+
+@router.post("/uploads", status_code=201)
+def start_upload(reg: Reg, actor: Caller) -> Response:
+    session = reg.blobs.start_upload(actor)
+    return _session_response(session, 201)
+
+
+@router.get("/uploads/{session_id}")
+def upload_status(reg: Reg, actor: Caller, session_id: str) -> Response:
+    return _session_response(reg.blobs.upload_status(actor, session_id), 200)
+
+
+@router.patch("/uploads/{session_id}")
+async def append_upload(
+    reg: Reg,
+    actor: Caller,
+    session_id: str,
+    request: Request,
+    upload_offset: str = Header(),
+) -> Response:
+    """Append the body at ``Upload-Offset``, which must equal the bytes held so far."""
+    if not upload_offset.isascii() or not upload_offset.isdigit() or len(upload_offset) > 19:
+        raise InvalidInput("Upload-Offset is a whole number of bytes")
+    length = content_length(request, 1 << 40)
+    offset = int(upload_offset)
+    session = await consume_body(
+        request, lambda chunks: reg.blobs.append(actor, session_id, offset, chunks, length)
+    )
+    return _session_response(session, 200)
+
+
+@router.post("/uploads/{session_id}/finish", status_code=201)
+def finish_upload(reg: Reg, actor: Caller, session_id: str, digest: str) -> dict[str, Any]:
+    return wire.blob(reg.blobs.finish(actor, session_id, digest))
+
+
+@router.delete("/uploads/{session_id}", status_code=204)
+def cancel_upload(reg: Reg, actor: Caller, session_id: str) -> Response:
+    reg.blobs.cancel(actor, session_id)
+    return Response(status_code=204)
+
+
+def _session_response(session: UploadSession, status: int) -> Response:
+    return JSONResponse(
+        wire.upload(session),
+        status_code=status,
+        headers={"Upload-Offset": str(session.offset), "Location": f"/api/v1/uploads/{session.id}"},
+    )
+
+
+def _blob_headers(digest: str, length: int) -> dict[str, str]:
+    return {
+        "Cairn-Digest": digest,
+        "ETag": f'"{digest}"',
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(length),
+        "Cache-Control": "public, max-age=31536000, immutable",
+    }
+
+
+def _parse_range(header: str | None, size: int) -> tuple[int, int | None]:
+    if header is None:
+        return 0, None
+    match = _RANGE.fullmatch(header.strip())
+    if not match:
+        raise InvalidRange("Range is 'bytes=START-[END]' (one range)", range=header[:100])
+    start = int(match.group(1))
+    end = min(int(match.group(2)) + 1, size) if match.group(2) else size
+    if start >= size or start > end:
+        raise InvalidRange(f"range {header[:60]} is outside the blob's {size} bytes", size=size)
+    return start, end

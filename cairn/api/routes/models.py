@@ -1,0 +1,114 @@
+"""Models, their tags and their aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from cairn.api import wire
+from cairn.api.deps import Body, Caller, Reg
+from cairn.domain.names import normalize_alias
+from cairn.domain.references import model_ref
+from cairn.errors import InvalidInput
+
+router = APIRouter(tags=["models"])
+MODEL = "/models/{namespace}/{model}"
+
+
+@router.get("/models")
+def list_models(
+    reg: Reg,
+    actor: Caller,
+    namespace: str | None = None,
+    filter: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Models, oldest first, optionally in one namespace and matching a filter."""
+    return wire.page(reg.models.page(actor, namespace, filter, cursor, limit), wire.model)
+
+
+@router.post("/models/{namespace}", status_code=201)
+def create_model(reg: Reg, actor: Caller, namespace: str, body: Body) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidInput("a model is a JSON object with at least a name")
+    return wire.model(reg.models.create(actor, namespace, body.get("name"), body))
+
+
+@router.get(MODEL)
+def get_model(reg: Reg, actor: Caller, namespace: str, model: str) -> dict[str, Any]:
+    return wire.model(reg.models.get(actor, namespace, model))
+
+
+@router.patch(MODEL)
+def update_model(reg: Reg, actor: Caller, namespace: str, model: str, body: Body) -> dict[str, Any]:
+    return wire.model(reg.models.update(actor, namespace, model, body))
+
+
+@router.delete(MODEL, status_code=204)
+def delete_model(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
+    reg.models.delete(actor, namespace, model)
+    return Response(status_code=204)
+
+
+@router.put(MODEL + "/tags/{key:path}", status_code=204)
+def set_model_tag(
+    reg: Reg, actor: Caller, namespace: str, model: str, key: str, body: Body
+) -> Response:
+    reg.models.set_tag(actor, namespace, model, key, tag_value(body))
+    return Response(status_code=204)
+
+
+@router.delete(MODEL + "/tags/{key:path}", status_code=204)
+def delete_model_tag(reg: Reg, actor: Caller, namespace: str, model: str, key: str) -> Response:
+    reg.models.delete_tag(actor, namespace, model, key)
+    return Response(status_code=204)
+
+
+@router.get(MODEL + "/aliases")
+def list_aliases(reg: Reg, actor: Caller, namespace: str, model: str) -> dict[str, Any]:
+    return {"aliases": reg.aliases.current(actor, namespace, model)}
+
+
+@router.get(MODEL + "/aliases/{alias}")
+def resolve_alias(
+    reg: Reg, actor: Caller, namespace: str, model: str, alias: str
+) -> dict[str, Any]:
+    """The version the alias names now."""
+    ref = model_ref(namespace, model, alias=normalize_alias(alias))
+    return wire.version(reg.versions.get(actor, ref, with_files=False))
+
+
+@router.put(MODEL + "/aliases/{alias}")
+def set_alias(
+    reg: Reg, actor: Caller, namespace: str, model: str, alias: str, body: Body
+) -> dict[str, Any]:
+    number = body.get("version") if isinstance(body, dict) else None
+    if type(number) is not int or number < 1:
+        raise InvalidInput('set an alias with {"version": <number>}')
+    return wire.version(reg.aliases.set(actor, namespace, model, alias, number))
+
+
+@router.delete(MODEL + "/aliases/{alias}", status_code=204)
+def delete_alias(reg: Reg, actor: Caller, namespace: str, model: str, alias: str) -> Response:
+    reg.aliases.delete(actor, namespace, model, alias)
+    return Response(status_code=204)
+
+
+@router.get(MODEL + "/alias-history")
+def alias_history(
+    reg: Reg, actor: Caller, namespace: str, model: str, alias: str | None = None
+) -> dict[str, Any]:
+    """Every move of the model's aliases (or of one), oldest first."""
+    events = reg.aliases.history(actor, namespace, model, alias)
+    return {"items": [wire.alias_event(e) for e in events]}
+
+
+def tag_value(body: Any) -> str:
+    if not isinstance(body, dict) or set(body) != {"value"}:
+        raise InvalidInput('a tag is set with {"value": "..."}')
+    value = body["value"]
+    if not isinstance(value, str):
+        raise InvalidInput("a tag value is a string")
+    return value

@@ -1,0 +1,112 @@
+"""Versions: register, read, list, update, delete, tag; reference resolution and search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header, Response
+from fastapi.responses import JSONResponse
+
+from cairn.api import wire
+from cairn.api.deps import Body, Caller, Reg
+from cairn.api.routes.models import MODEL, tag_value
+from cairn.domain.references import Reference, model_ref, parse_reference, parse_selector
+
+router = APIRouter(tags=["versions"])
+VERSION = MODEL + "/versions/{selector}"
+
+
+def version_ref(namespace: str, model: str, selector: str) -> Reference:
+    """The reference that a version URL names, checked by the same parser as any other."""
+    number, alias = parse_selector(selector)
+    return model_ref(namespace, model, number=number, alias=alias)
+
+
+@router.post(MODEL + "/versions", status_code=201)
+def register_version(
+    reg: Reg,
+    actor: Caller,
+    namespace: str,
+    model: str,
+    body: Body,
+    idempotency_key: str | None = Header(default=None),
+) -> Response:
+    """Register a version from uploaded blobs. 201 when created; 200 when the idempotency key
+    names an earlier registration of the same content."""
+    version, created = reg.versions.register(actor, namespace, model, body, idempotency_key)
+    return JSONResponse(
+        wire.version(version),
+        status_code=201 if created else 200,
+        headers={
+            "Location": f"/api/v1/models/{version.namespace}/"
+            f"{version.model}/versions/{version.number}"
+        },
+    )
+
+
+@router.get(MODEL + "/versions")
+def list_versions(
+    reg: Reg,
+    actor: Caller,
+    namespace: str,
+    model: str,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """A model's versions, newest first."""
+    return wire.page(reg.versions.page(actor, namespace, model, cursor, limit), wire.version)
+
+
+@router.get(VERSION)
+def get_version(
+    reg: Reg, actor: Caller, namespace: str, model: str, selector: str
+) -> dict[str, Any]:
+    """One version with its files; ``selector`` is a number, ``latest`` or ``@alias``."""
+    return wire.version(reg.versions.get(actor, version_ref(namespace, model, selector)))
+
+
+@router.patch(VERSION)
+def update_version(
+    reg: Reg, actor: Caller, namespace: str, model: str, selector: str, body: Body
+) -> dict[str, Any]:
+    return wire.version(reg.versions.update(actor, version_ref(namespace, model, selector), body))
+
+
+@router.delete(VERSION, status_code=204)
+def delete_version(reg: Reg, actor: Caller, namespace: str, model: str, selector: str) -> Response:
+    reg.versions.delete(actor, version_ref(namespace, model, selector))
+    return Response(status_code=204)
+
+
+@router.put(VERSION + "/tags/{key:path}", status_code=204)
+def set_version_tag(
+    reg: Reg, actor: Caller, namespace: str, model: str, selector: str, key: str, body: Body
+) -> Response:
+    reg.versions.set_tag(actor, version_ref(namespace, model, selector), key, tag_value(body))
+    return Response(status_code=204)
+
+
+@router.delete(VERSION + "/tags/{key:path}", status_code=204)
+def delete_version_tag(
+    reg: Reg, actor: Caller, namespace: str, model: str, selector: str, key: str
+) -> Response:
+    reg.versions.delete_tag(actor, version_ref(namespace, model, selector), key)
+    return Response(status_code=204)
+
+
+@router.get("/resolve")
+def resolve(reg: Reg, actor: Caller, ref: str, files: bool = True) -> dict[str, Any]:
+    """The version a reference (``ns/name:N``, ``ns/name@alias``, ``ns/name:latest``) names."""
+    return wire.version(reg.versions.get(actor, parse_reference(ref), with_files=files))
+
+
+@router.get("/versions")
+def search_versions(
+    reg: Reg,
+    actor: Caller,
+    filter: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Versions across every model, newest first, matching a filter (see the README)."""
+    return wire.page(reg.versions.search(actor, filter, cursor, limit), wire.version)

@@ -1,0 +1,88 @@
+"""Records drawn as JSON for the wire. The shapes are the API's contract (see the README)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cairn.domain.records import AliasEvent, Model, Namespace, Page, UploadSession, Version
+from cairn.storage.blobs import BlobStat
+
+
+def when(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def namespace(ns: Namespace) -> dict[str, Any]:
+    return {
+        "name": ns.name,
+        "description": ns.description,
+        "required_fields": ns.required_fields,
+        "created_at": when(ns.created_at),
+    }
+
+
+def model(m: Model) -> dict[str, Any]:
+    return {
+        "namespace": m.namespace,
+        "name": m.name,
+        "ref": m.ref,
+        "description": m.description,
+        "card": m.card,
+        "owner": m.owner,
+        "tags": m.tags,
+        "aliases": m.aliases,
+        "latest_version": m.latest_number,
+        "created_at": when(m.created_at),
+        "updated_at": when(m.updated_at),
+    }
+
+
+def version(v: Version) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "namespace": v.namespace,
+        "model": v.model,
+        "number": v.number,
+        "ref": v.ref,
+        "manifest_digest": v.manifest_digest,
+        "size": v.size,
+        "file_count": v.file_count,
+        "state": v.state,
+        "description": v.description,
+        "author": v.author,
+        "tags": v.tags,
+        "aliases": v.aliases,
+        "metrics": v.metrics,
+        "params": v.params,
+        "provenance": v.provenance,
+        "schema": v.schema,
+        "completeness": {"score": v.completeness, "missing": v.missing_fields},
+        "created_at": when(v.created_at),
+        "updated_at": when(v.updated_at),
+    }
+    if v.files is not None:
+        doc["files"] = [f.to_dict() for f in v.files]
+    return doc
+
+
+def alias_event(e: AliasEvent) -> dict[str, Any]:
+    return {
+        "alias": e.alias,
+        "action": e.action,
+        "version": e.number,
+        "previous": e.previous_number,
+        "actor": e.actor,
+        "at": when(e.at),
+    }
+
+
+def upload(s: UploadSession) -> dict[str, Any]:
+    return {"id": s.id, "offset": s.offset, "expires_at": when(s.expires_at)}
+
+
+def blob(b: BlobStat) -> dict[str, Any]:
+    return {"digest": b.digest, "size": b.size}
+
+
+def page(p: Page[Any], draw: Any) -> dict[str, Any]:
+    return {"items": [draw(item) for item in p.items], "next_cursor": p.next_cursor}

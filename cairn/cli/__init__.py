@@ -1,0 +1,1 @@
+"""The ``cairn`` command: the server and database commands, and the rest through the SDK."""

@@ -1,0 +1,87 @@
+"""How the CLI speaks: tables for people, JSON for scripts, and exit codes that mean something."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from cairn import errors
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Exit codes: documented in the README and kept stable.
+EXIT_CODES: list[tuple[type[BaseException], int]] = [
+    (errors.NotFound, 3),
+    (errors.Conflict, 4),
+    (errors.PermissionDenied, 5),
+    (errors.IntegrityError, 6),
+    (errors.InvalidInput, 2),
+    (errors.ServerError, 7),
+    (httpx.TransportError, 7),
+    (errors.CairnError, 1),
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fails_cleanly(func: F) -> F:
+    """Turn Cairn and connection errors into one line on stderr and a meaningful exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (errors.CairnError, httpx.TransportError) as exc:
+            code = next(c for cls, c in EXIT_CODES if isinstance(exc, cls))
+            label = getattr(exc, "code", type(exc).__name__)
+            message = getattr(exc, "message", str(exc))
+            err_console.print(f"[red]error[/red] ({label}): {message}", highlight=False)
+            sys.exit(code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=True))
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    grid = Table(title=title, show_edge=False, header_style="bold")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*("" if v is None else str(v) for v in row))
+    console.print(grid)
+
+
+def short(digest: str) -> str:
+    return digest.partition(":")[2][:12]
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def key_values(pairs: Sequence[str], what: str) -> dict[str, str]:
+    """``k=v`` options into a dict; a pair without ``=`` is a usage error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{what} is written key=value, not {pair!r}")
+        out[key] = value
+    return out

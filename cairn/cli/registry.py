@@ -1,0 +1,178 @@
+"""Pushing, pulling, listing, showing, searching and tagging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cairn.cli.context import client, wants_json
+from cairn.cli.output import emit_json, fails_cleanly, human_size, key_values, short, table
+
+
+def _number(raw: str, what: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise click.BadParameter(f"{what} values are numbers, not {raw!r}") from None
+
+
+def _datasets(specs: tuple[str, ...]) -> list[dict[str, str]]:
+    out = []
+    for spec in specs:
+        uri, at, digest = spec.rpartition("@") if "@sha256:" in spec else (spec, "", "")
+        out.append({"uri": uri, **({"digest": digest} if at else {})})
+    return out
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--metric", "metrics", multiple=True, help="key=number (repeatable).")
+@click.option("--param", "params", multiple=True, help="key=value (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="key=value (repeatable).")
+@click.option("--dataset", "datasets", multiple=True, help="URI[@sha256:DIGEST] (repeatable).")
+@click.option("--description", default="", help="What this version is.")
+@click.option("--no-provenance", is_flag=True, help="Do not capture git and environment.")
+@click.pass_context
+@fails_cleanly
+def push(
+    ctx: click.Context, ref: str, path: Path, metrics: tuple[str, ...], params: tuple[str, ...],
+    tags: tuple[str, ...], datasets: tuple[str, ...], description: str, no_provenance: bool,
+) -> None:
+    """Push PATH (a folder or a file) as a new version of the model REF."""
+    metric_values = {k: _number(v, "--metric") for k, v in key_values(metrics, "--metric").items()}
+    with client(ctx) as cairn:
+        version = cairn.push(
+            ref, path, description=description, metrics=metric_values,
+            params=key_values(params, "--param"), tags=key_values(tags, "--tag"),
+            datasets=_datasets(datasets), capture_provenance=not no_provenance,
+        )
+    if wants_json(ctx):
+        emit_json(version)
+    else:
+        click.echo(f"{version['ref']}  {short(version['manifest_digest'])}  "
+                   f"{version['file_count']} files, {human_size(version['size'])}")
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.pass_context
+@fails_cleanly
+def pull(ctx: click.Context, ref: str, dest: Path) -> None:
+    """Download the version REF names into the folder DEST, verifying every file."""
+    with client(ctx) as cairn:
+        version = cairn.pull(ref, dest)
+    if wants_json(ctx):
+        emit_json(version)
+    else:
+        click.echo(f"{version['ref']} -> {dest} ({version['file_count']} files, verified)")
+
+
+@click.command(name="ls")
+@click.argument("target", required=False)
+@click.pass_context
+@fails_cleanly
+def list_(ctx: click.Context, target: str | None) -> None:
+    """List models (of namespace TARGET), or the versions of model TARGET ('ns/name')."""
+    with client(ctx, progress=False) as cairn:
+        if target and "/" in target:
+            versions = list(cairn.versions(target))
+            if wants_json(ctx):
+                emit_json(versions)
+                return
+            table(target, ["version", "state", "aliases", "size", "created", "digest"], (
+                (v["number"], v["state"], " ".join("@" + a for a in v["aliases"]),
+                 human_size(v["size"]), v["created_at"][:19], short(v["manifest_digest"]))
+                for v in versions
+            ))
+            return
+        models = list(cairn.models(target))
+    if wants_json(ctx):
+        emit_json(models)
+        return
+    table(None, ["model", "latest", "owner", "description"], (
+        (m["ref"], m["latest_version"], m["owner"], m["description"][:60]) for m in models
+    ))
+
+
+@click.command()
+@click.argument("ref")
+@click.pass_context
+@fails_cleanly
+def show(ctx: click.Context, ref: str) -> None:
+    """Show a version (ns/name:N, ns/name@alias, ns/name:latest) with its files."""
+    with client(ctx, progress=False) as cairn:
+        version = cairn.get(ref)
+    if wants_json(ctx):
+        emit_json(version)
+        return
+    _describe(version)
+
+
+def _describe(v: dict[str, Any]) -> None:
+    click.echo(f"{v['ref']}  [{v['state']}]  {' '.join('@' + a for a in v['aliases'])}")
+    click.echo(f"  digest    {v['manifest_digest']}")
+    click.echo(f"  author    {v['author']}   created {v['created_at']}")
+    if v["description"]:
+        click.echo(f"  about     {v['description']}")
+    for label, values in (("metrics", v["metrics"]), ("params", v["params"]), ("tags", v["tags"])):
+        if values:
+            click.echo(f"  {label:<9} " + ", ".join(f"{k}={val}" for k, val in values.items()))
+    code = v["provenance"].get("code", {})
+    if code:
+        dirty = " (dirty)" if code.get("dirty") else ""
+        click.echo(f"  code      {code.get('repository', '')} {code.get('commit', '')}{dirty}")
+    score = v["completeness"]
+    missing = f" (missing: {', '.join(score['missing'])})" if score["missing"] else ""
+    click.echo(f"  complete  {score['score']:.0%}{missing}")
+    table(None, ["path", "size", "digest"], (
+        (f["path"], human_size(f["size"]), short(f["digest"])) for f in v.get("files", [])
+    ))
+
+
+@click.command()
+@click.argument("filter_text", metavar="FILTER")
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many.")
+@click.pass_context
+@fails_cleanly
+def search(ctx: click.Context, filter_text: str, limit: int) -> None:
+    """Find versions: cairn search "name = 'fraud' AND metrics.auc >= 0.9"."""
+    with client(ctx, progress=False) as cairn:
+        found = []
+        for version in cairn.search(filter_text, page_size=min(limit, 1000)):
+            found.append(version)
+            if len(found) >= limit:
+                break
+    if wants_json(ctx):
+        emit_json(found)
+        return
+    table(None, ["version", "state", "aliases", "created", "metrics"], (
+        (v["ref"], v["state"], " ".join("@" + a for a in v["aliases"]), v["created_at"][:19],
+         ", ".join(f"{k}={val:g}" for k, val in list(v["metrics"].items())[:4]))
+        for v in found
+    ))
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("pairs", nargs=-1, required=True)
+@click.option("--rm", "remove", is_flag=True, help="Remove the tags named in PAIRS instead.")
+@click.pass_context
+@fails_cleanly
+def tag(ctx: click.Context, ref: str, pairs: tuple[str, ...], remove: bool) -> None:
+    """Tag a version (ns/name:N) or a model (ns/name): cairn tag risk/fraud:3 team=risk."""
+    with client(ctx, progress=False) as cairn:
+        if remove:
+            for key in pairs:
+                cairn.untag(ref, key)
+        else:
+            for key, value in key_values(pairs, "a tag").items():
+                cairn.tag(ref, key, value)
+    if not wants_json(ctx):
+        click.echo(f"{ref}: {'removed' if remove else 'tagged'} {', '.join(pairs)}")
+
+
+COMMANDS = [push, pull, list_, show, search, tag]

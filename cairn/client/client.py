@@ -1,0 +1,289 @@
+"""``cairn.Client``: push, pull, find and label model versions over the HTTP API."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import platformdirs
+
+from cairn.client.http import Http
+from cairn.client.progress import Bar
+from cairn.client.provenance import capture
+from cairn.client.transfer import (
+    Downloader,
+    Retrier,
+    Uploader,
+    collect,
+    hash_all,
+    parallel,
+)
+from cairn.domain.manifest import FileEntry, check_path
+from cairn.domain.references import Reference, parse_reference
+
+
+def _model_path(ref: Reference) -> str:
+    return f"/models/{ref.namespace}/{ref.model}"
+
+
+def _selector(ref: Reference) -> str:
+    if ref.number is not None:
+        return str(ref.number)
+    return f"@{ref.alias}" if ref.alias else "latest"
+
+
+class Client:
+    """A connection to a Cairn server.
+
+    >>> with Client("http://127.0.0.1:8080") as cairn:          # doctest: +SKIP
+    ...     v = cairn.push("risk/fraud", "model/", metrics={"auc": 0.93})
+    ...     cairn.set_alias("risk/fraud", "champion", v["number"])
+    ...     cairn.pull("risk/fraud@champion", "/srv/fraud")
+
+    ``url`` and ``token`` default to ``CAIRN_URL`` and ``CAIRN_TOKEN``; ``http`` injects the
+    ``httpx.Client`` to use (tests pass one bound to an in-process app).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        http: httpx.Client | None = None,
+        cache_dir: str | Path | None = None,
+        workers: int = 4,
+        progress: bool = True,
+        retry_seconds: float = 120.0,
+        timeout: float = 60.0,
+    ) -> None:
+        self.http = Http(url, token, client=http, timeout=timeout)
+        self.cache_dir = Path(
+            cache_dir or os.environ.get("CAIRN_CACHE_DIR") or platformdirs.user_cache_dir("cairn")
+        )
+        self.workers = workers
+        self.progress = progress
+        self.retrier = Retrier(retry_seconds)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    # Namespaces and models
+
+    def create_namespace(self, name: str, description: str = "") -> dict[str, Any]:
+        """``cairn.create_namespace("risk")``"""
+        body = {"name": name, "description": description}
+        result: dict[str, Any] = self.http.json("POST", "/namespaces", json=body)
+        return result
+
+    def namespaces(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.http.json("GET", "/namespaces")["items"]
+        return items
+
+    def create_model(self, name: str, **fields: Any) -> dict[str, Any]:
+        """``cairn.create_model("risk/fraud", description="…", owner="ml-risk")``"""
+        ref = parse_reference(name)
+        result: dict[str, Any] = self.http.json(
+            "POST", f"/models/{ref.namespace}", json={"name": ref.model, **fields}
+        )
+        return result
+
+    def get_model(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.json("GET", _model_path(parse_reference(name)))
+        return result
+
+    def update_model(self, name: str, **fields: Any) -> dict[str, Any]:
+        """``cairn.update_model("risk/fraud", card=open("CARD.md").read())``"""
+        result: dict[str, Any] = self.http.json(
+            "PATCH", _model_path(parse_reference(name)), json=fields
+        )
+        return result
+
+    def delete_model(self, name: str) -> None:
+        self.http.request("DELETE", _model_path(parse_reference(name)))
+
+    def models(
+        self, namespace: str | None = None, filter: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every model (of ``namespace``), following pages: ``list(cairn.models("risk"))``."""
+        params = {k: v for k, v in {"namespace": namespace, "filter": filter}.items() if v}
+        return self._pages("/models", params)
+
+    # Versions
+
+    def get(self, ref: str, *, files: bool = True) -> dict[str, Any]:
+        """The version a reference names: ``cairn.get("risk/fraud@production")``."""
+        result: dict[str, Any] = self.http.json(
+            "GET", "/resolve", params={"ref": ref, "files": str(files).lower()}
+        )
+        return result
+
+    def versions(self, model: str, *, page_size: int = 500) -> Iterator[dict[str, Any]]:
+        """A model's versions, newest first."""
+        ref = parse_reference(model)
+        return self._pages(_model_path(ref) + "/versions", {"limit": page_size})
+
+    def search(self, filter: str, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Versions matching a filter, newest first:
+        ``cairn.search("name = 'fraud' AND metrics.auc >= 0.9")``."""
+        return self._pages("/versions", {"filter": filter, "limit": page_size})
+
+    def update_version(self, ref: str, description: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.json(
+            "PATCH", self._version_path(ref), json={"description": description}
+        )
+        return result
+
+    def delete_version(self, ref: str) -> None:
+        self.http.request("DELETE", self._version_path(ref))
+
+    def tag(self, ref: str, key: str, value: str) -> None:
+        """Tag a version (``ns/m:3``) or, given a bare model name, the model."""
+        self.http.request("PUT", self._tag_path(ref, key), json={"value": value})
+
+    def untag(self, ref: str, key: str) -> None:
+        self.http.request("DELETE", self._tag_path(ref, key))
+
+    # Aliases
+
+    def set_alias(self, model: str, alias: str, number: int) -> dict[str, Any]:
+        """``cairn.set_alias("risk/fraud", "production", 7)``"""
+        path = _model_path(parse_reference(model)) + f"/aliases/{quote(alias, safe='')}"
+        result: dict[str, Any] = self.http.json("PUT", path, json={"version": number})
+        return result
+
+    def delete_alias(self, model: str, alias: str) -> None:
+        path = _model_path(parse_reference(model)) + f"/aliases/{quote(alias, safe='')}"
+        self.http.request("DELETE", path)
+
+    def alias_history(self, model: str, alias: str | None = None) -> list[dict[str, Any]]:
+        """Every move of a model's aliases (or of one), oldest first, with time and actor."""
+        params = {"alias": alias} if alias else {}
+        path = _model_path(parse_reference(model)) + "/alias-history"
+        items: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
+        return items
+
+    # Transfers
+
+    def push(
+        self,
+        model: str,
+        path: str | Path,
+        *,
+        description: str = "",
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        datasets: list[dict[str, str]] | None = None,
+        schema: Mapping[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+        capture_provenance: bool = True,
+        idempotency_key: str | None = None,
+        progress: bool | None = None,
+    ) -> dict[str, Any]:
+        """Push a folder or a file as a new version of ``model`` and return the version.
+
+        Files are hashed locally; only blobs the server lacks are uploaded (large ones in
+        resumable chunks). Provenance (git commit, Python, platform, packages) is captured
+        unless ``capture_provenance`` is false; keys in ``provenance`` override it.
+
+        >>> cairn.push("risk/fraud", "out/", metrics={"auc": 0.93})  # doctest: +SKIP
+        """
+        ref = parse_reference(model)
+        root = Path(path)
+        files = collect(root)
+        total = sum(p.stat().st_size for _, p in files)
+        with Bar(self._show(progress), "hashing", total) as bar:
+            local = hash_all(files, self.workers, bar.advance)
+        missing = set(
+            self.retrier.run(
+                lambda: self.http.json(
+                    "POST", "/blobs/missing", json={"digests": [f.digest for f in local]}
+                )
+            )["missing"]
+        )
+        todo = list({f.digest: f for f in local if f.digest in missing}.values())
+        uploader = Uploader(self.http, self.retrier)
+        with Bar(self._show(progress), "uploading", sum(f.size for f in todo)) as bar:
+            parallel(self.workers, todo, lambda f: uploader.upload(f, bar.advance))
+        found = capture(root) if capture_provenance else {}
+        merged = {**found, **(provenance or {})}
+        if datasets:
+            merged["datasets"] = datasets
+        body = {
+            "manifest": {"files": [f.entry.to_dict() for f in local]},
+            "description": description,
+            "metrics": dict(metrics or {}),
+            "params": dict(params or {}),
+            "tags": dict(tags or {}),
+            "provenance": merged,
+            "schema": dict(schema) if schema else None,
+        }
+        key = idempotency_key or uuid.uuid4().hex
+        result: dict[str, Any] = self.retrier.run(
+            lambda: self.http.json(
+                "POST", _model_path(ref) + "/versions", json=body, headers={"Idempotency-Key": key}
+            )
+        )
+        return result
+
+    def pull(self, ref: str, dest: str | Path, *, progress: bool | None = None) -> dict[str, Any]:
+        """Download the version ``ref`` names into the folder ``dest`` and return the version.
+
+        Blobs go through a content-addressed cache (``CAIRN_CACHE_DIR``); every byte is
+        checked against its digest, and interrupted downloads resume where they stopped.
+
+        >>> cairn.pull("risk/fraud@production", "/srv/fraud")  # doctest: +SKIP
+        """
+        version = self.retrier.run(lambda: self.get(ref))
+        entries = [
+            FileEntry(check_path(f["path"]), f["size"], f["digest"]) for f in version["files"]
+        ]
+        downloader = Downloader(self.http, self.cache_dir, self.retrier)
+        unique = list({e.digest: e for e in entries}.values())
+        with Bar(self._show(progress), "downloading", sum(e.size for e in unique)) as bar:
+            parallel(self.workers, unique, lambda e: downloader.fetch(e, bar.advance))
+        target = Path(dest)
+        for entry in entries:
+            out = target.joinpath(*entry.path.split("/"))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(out.name + ".cairn-tmp")
+            shutil.copyfile(downloader.path_of(entry.digest), tmp)
+            tmp.replace(out)
+        return version
+
+    # Helpers
+
+    def _show(self, progress: bool | None) -> bool:
+        return self.progress if progress is None else progress
+
+    def _version_path(self, ref: str) -> str:
+        parsed = parse_reference(ref)
+        return _model_path(parsed) + "/versions/" + quote(_selector(parsed), safe="@")
+
+    def _tag_path(self, ref: str, key: str) -> str:
+        parsed = parse_reference(ref)
+        versioned = ":" in ref.rpartition("/")[2] or "@" in ref
+        base = self._version_path(ref) if versioned else _model_path(parsed)
+        return base + "/tags/" + quote(key, safe="")
+
+    def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        cursor: str | None = None
+        while True:
+            query = {**params, **({"cursor": cursor} if cursor else {})}
+            page = self.http.json("GET", path, params=query)
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return

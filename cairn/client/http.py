@@ -1,0 +1,71 @@
+"""The SDK's HTTP layer: one ``httpx.Client``, error bodies turned back into ``cairn.errors``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+from cairn import errors
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+API = "/api/v1"
+
+
+def raise_for_error(response: httpx.Response) -> None:
+    """Raise the ``cairn.errors`` class named by an error body's code (``ServerError`` for a
+    5xx without one), so callers catch the same classes in-process and over HTTP."""
+    if response.status_code < 400:
+        return
+    try:
+        body = response.json()
+        error = body["error"]
+        code, message, details = error["code"], error["message"], error.get("details") or {}
+    except (ValueError, KeyError, TypeError):
+        cls: type[errors.CairnError] = (
+            errors.ServerError if response.status_code >= 500 else errors.CairnError
+        )
+        raise cls(f"HTTP {response.status_code} from {response.request.url}") from None
+    cls = errors.error_class_for(code)
+    exc = cls(message, **details)
+    exc.code = code  # keep the server's code even for a code this SDK does not know yet
+    raise exc
+
+
+class Http:
+    """A thin wrapper that knows the base URL, the token and the error shape."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        client: httpx.Client | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.url = (url or os.environ.get("CAIRN_URL") or DEFAULT_URL).rstrip("/")
+        token = token or os.environ.get("CAIRN_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.owns_client = client is None
+        self.client = client or httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
+        self.client.headers.update(headers)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self.client.request(method, self.url + API + path, **kwargs)
+        raise_for_error(response)
+        return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def stream(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.client.stream(method, self.url + API + path, **kwargs)
+
+    def close(self) -> None:
+        if self.owns_client:
+            self.client.close()

@@ -1,0 +1,245 @@
+"""Moving bytes: hashing local files, uploading what the server lacks, downloading into a
+content-addressed cache with resume and verification.
+
+Every transfer survives the server going away for a while: a broken upload session asks the
+server how far it got and carries on from there; a broken download resumes with ``Range``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from cairn import errors
+from cairn.client.http import Http, raise_for_error
+from cairn.domain.manifest import FileEntry, check_path
+
+READ_SIZE = 1 << 20
+SINGLE_MAX = 32 << 20  # larger files go up through a resumable session
+CHUNK = 64 << 20
+T = TypeVar("T")
+Progress = Callable[[int], None]
+RETRYABLE = (httpx.TransportError, errors.ServerError)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    path: str  # relative, '/'-separated: as in the manifest
+    source: Path
+    size: int
+    digest: str
+
+    @property
+    def entry(self) -> FileEntry:
+        return FileEntry(self.path, self.size, self.digest)
+
+
+def collect(root: Path) -> list[tuple[str, Path]]:
+    """The files to push: ``root`` itself, or every regular file below it, sorted."""
+    if root.is_file():
+        return [(check_path(root.name), root)]
+    if not root.is_dir():
+        raise errors.InvalidInput(f"{root} is neither a file nor a folder")
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            source = Path(dirpath) / name
+            if source.is_symlink() or not source.is_file():
+                raise errors.InvalidInput(f"{source} is not a regular file (links are not pushed)")
+            found.append((check_path(source.relative_to(root).as_posix()), source))
+    if not found:
+        raise errors.InvalidInput(f"{root} holds no files")
+    return found
+
+
+def sha256_file(path: Path, progress: Progress | None = None) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(8 * READ_SIZE):
+            hasher.update(block)
+            if progress:
+                progress(len(block))
+    return "sha256:" + hasher.hexdigest()
+
+
+def hash_all(
+    files: list[tuple[str, Path]], workers: int, progress: Progress | None
+) -> list[LocalFile]:
+    """Hash files in parallel (hashlib releases the GIL on large buffers)."""
+
+    def one(item: tuple[str, Path]) -> LocalFile:
+        rel, source = item
+        size = source.stat().st_size
+        return LocalFile(rel, source, size, sha256_file(source, progress))
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, files))
+
+
+class Retrier:
+    """Retries an operation across transport failures and 5xx answers, for a bounded time."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def run(self, operation: Callable[[], T], on_retry: Callable[[], None] | None = None) -> T:
+        deadline = time.monotonic() + self.seconds
+        delay = 0.1
+        while True:
+            try:
+                return operation()
+            except RETRYABLE:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                if on_retry:
+                    on_retry()
+
+
+def _file_range(path: Path, start: int, length: int, progress: Progress | None) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        f.seek(start)
+        left = length
+        while left > 0:
+            block = f.read(min(READ_SIZE, left))
+            if not block:
+                raise errors.SizeMismatch(f"{path} shrank while it was being uploaded")
+            left -= len(block)
+            if progress:
+                progress(len(block))
+            yield block
+
+
+class Uploader:
+    def __init__(self, http: Http, retrier: Retrier, chunk: int = CHUNK) -> None:
+        self.http = http
+        self.retrier = retrier
+        self.chunk = chunk
+
+    def upload(self, item: LocalFile, progress: Progress | None) -> None:
+        if item.size <= SINGLE_MAX:
+            self.retrier.run(lambda: self._put_whole(item, progress))
+        else:
+            self._put_session(item, progress)
+
+    def _put_whole(self, item: LocalFile, progress: Progress | None) -> None:
+        self.http.request(
+            "PUT",
+            f"/blobs/{item.digest}",
+            content=_file_range(item.source, 0, item.size, progress),
+            headers={"Content-Length": str(item.size), "Content-Type": "application/octet-stream"},
+        )
+
+    def _put_session(self, item: LocalFile, progress: Progress | None) -> None:
+        session = self.retrier.run(lambda: self.http.json("POST", "/uploads"))["id"]
+        offset = 0
+        while offset < item.size:
+            length = min(self.chunk, item.size - offset)
+            try:
+                self.http.request(
+                    "PATCH",
+                    f"/uploads/{session}",
+                    content=_file_range(item.source, offset, length, progress),
+                    headers={
+                        "Upload-Offset": str(offset),
+                        "Content-Length": str(length),
+                        "Content-Type": "application/octet-stream",
+                    },
+                )
+                offset += length
+            except (*RETRYABLE, errors.UploadOffsetMismatch):
+                offset = self._where(session)  # ask the server how far it got, then go on
+        self.retrier.run(
+            lambda: self.http.request(
+                "POST", f"/uploads/{session}/finish", params={"digest": item.digest}
+            )
+        )
+
+    def _where(self, session: str) -> int:
+        status = self.retrier.run(lambda: self.http.json("GET", f"/uploads/{session}"))
+        return int(status["offset"])
+
+
+class Downloader:
+    """Downloads blobs into ``cache/blobs/sha256/<hex>``, verified, resumable."""
+
+    def __init__(self, http: Http, cache: Path, retrier: Retrier) -> None:
+        self.http = http
+        self.cache = cache
+        self.retrier = retrier
+
+    def path_of(self, digest: str) -> Path:
+        return self.cache / "blobs" / "sha256" / digest.partition(":")[2]
+
+    def fetch(self, entry: FileEntry, progress: Progress | None) -> Path:
+        target = self.path_of(entry.digest)
+        if target.exists() and target.stat().st_size == entry.size:
+            if progress:
+                progress(entry.size)
+            return target
+        partial = self.cache / "partial" / target.name
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        hashers: list[Any] = []
+        self.retrier.run(lambda: self._download(entry, partial, progress, hashers))
+        # A download that ran start to end in one go was hashed as it streamed; one that was
+        # resumed is hashed again from the file.
+        digest = "sha256:" + hashers[-1].hexdigest() if hashers else sha256_file(partial)
+        if digest != entry.digest or partial.stat().st_size != entry.size:
+            partial.unlink()
+            raise errors.DigestMismatch(
+                f"{entry.path}: downloaded bytes hash to {digest}, not {entry.digest}",
+                path=entry.path,
+                expected=entry.digest,
+                actual=digest,
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.chmod(0o444)
+        partial.replace(target)
+        return target
+
+    def _download(
+        self, entry: FileEntry, partial: Path, progress: Progress | None, hashers: list[Any]
+    ) -> None:
+        hashers.clear()
+        have = partial.stat().st_size if partial.exists() else 0
+        if have > entry.size:
+            partial.unlink()
+            have = 0
+        if have == entry.size:
+            return
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        with self.http.stream("GET", f"/blobs/{entry.digest}", headers=headers) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise_for_error(response)
+            if have and response.status_code != 206:
+                have = 0  # the server ignored the range: start over
+            hasher = hashlib.sha256() if not have else None
+            with partial.open("r+b" if have else "wb") as out:
+                out.seek(have)
+                out.truncate()
+                for block in response.iter_raw(READ_SIZE):
+                    out.write(block)
+                    if hasher is not None:
+                        hasher.update(block)
+                    if progress:
+                        progress(len(block))
+                out.flush()
+                os.fsync(out.fileno())
+            if hasher is not None:
+                hashers.append(hasher)
+
+
+def parallel(workers: int, items: list[Any], work: Callable[[Any], T]) -> list[T]:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(work, items))

@@ -1,0 +1,92 @@
+"""Settings: every ``CAIRN_*`` variable, declared once, validated when the server starts.
+
+Built by ``load_settings()`` at start-up, never at import. The README's settings table is
+checked against this class by a test, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cairn.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """The registry server's settings."""
+
+    model_config = SettingsConfigDict(env_prefix="CAIRN_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("cairn", appauthor=False)),
+        description="Folder of the embedded default: SQLite database and blobs/.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata database; default "
+        "sqlite:///<data_dir>/cairn.db. PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    blob_url: str | None = Field(
+        default=None,
+        description="Where blobs live: file:///path or memory://; default file://<data_dir>/blobs.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port the server listens on.")
+    workers: int = Field(default=1, ge=1, le=64, description="Server processes.")
+    public_url: str | None = Field(
+        default=None, description="URL clients use to reach the server, if not http://host:port."
+    )
+    max_json_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest JSON request body accepted."
+    )
+    max_blob_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1,
+        description="Largest blob accepted in a single-request upload (larger: upload sessions).",
+    )
+    upload_ttl_seconds: int = Field(
+        default=24 * 3600, ge=60, description="An upload session untouched this long is purged."
+    )
+    page_size_default: int = Field(default=100, ge=1, le=1000, description="Default page size.")
+    page_size_max: int = Field(default=1000, ge=1, le=10000, description="Largest page size.")
+    auth: Literal["local", "none"] = Field(
+        default="local",
+        description="local: callers act as the local admin (embedded use); none: anonymous "
+        "callers may only read.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Server log level."
+    )
+
+    @field_validator("database_url", "blob_url", "public_url")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'cairn.db'}"
+
+    @property
+    def effective_blob_url(self) -> str:
+        return self.blob_url or (self.data_dir / "blobs").as_uri()
+
+    @property
+    def uses_data_dir(self) -> bool:
+        return self.database_url is None or self.blob_url is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (and ``overrides``); raise ``ConfigError`` naming the bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "CAIRN_" + str(first["loc"][0]).upper() if first["loc"] else "CAIRN_*"
+        raise ConfigError(f"{name}: {first['msg']}", setting=name) from exc

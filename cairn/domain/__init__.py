@@ -1,0 +1,1 @@
+"""Plain values and pure rules: names, references, digests, manifests, metadata, filters."""

@@ -1,0 +1,48 @@
+"""Opaque pagination cursors: the last row's sort key, base64url-encoded JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from cairn.errors import InvalidCursor
+
+
+def encode_cursor(key: int | str) -> str:
+    raw = json.dumps([key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_int_cursor(cursor: str | None) -> int | None:
+    """The integer key inside ``cursor`` (None for no cursor); ``InvalidCursor`` if tampered."""
+    key = _decode(cursor)
+    if key is None:
+        return None
+    if type(key) is not int or key < 0:
+        raise InvalidCursor("this cursor does not belong to this listing")
+    return key
+
+
+def decode_str_cursor(cursor: str | None) -> str | None:
+    key = _decode(cursor)
+    if key is None:
+        return None
+    if not isinstance(key, str):
+        raise InvalidCursor("this cursor does not belong to this listing")
+    return key
+
+
+def _decode(cursor: str | None) -> object:
+    if not cursor:
+        return None
+    if len(cursor) > 512:
+        raise InvalidCursor("the cursor is too long to be one of ours")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursor("the cursor is not one this server issued") from exc
+    if not isinstance(value, list) or len(value) != 1:
+        raise InvalidCursor("the cursor is not one this server issued")
+    return value[0]

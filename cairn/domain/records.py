@@ -1,0 +1,104 @@
+"""The registry's records as plain values, returned by the services and drawn by the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from cairn.domain.manifest import FileEntry
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    id: int
+    name: str
+    description: str
+    required_fields: list[str] | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    id: int
+    namespace: str
+    name: str
+    description: str
+    card: str
+    owner: str
+    created_at: datetime
+    updated_at: datetime
+    latest_number: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    id: int
+    namespace: str
+    model: str
+    number: int
+    manifest_digest: str
+    size: int
+    file_count: int
+    state: str
+    description: str
+    author: str
+    provenance: dict[str, Any]
+    schema: dict[str, Any]
+    metrics: dict[str, float]
+    params: dict[str, str]
+    completeness: float
+    missing_fields: list[str]
+    created_at: datetime
+    updated_at: datetime
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    files: tuple[FileEntry, ...] | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.model}:{self.number}"
+
+
+@dataclass(frozen=True, slots=True)
+class AliasEvent:
+    alias: str
+    action: str
+    number: int | None
+    previous_number: int | None
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UploadSession:
+    id: str
+    offset: int
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    payload: dict[str, Any]
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None

@@ -1,0 +1,258 @@
+"""Every error Cairn raises on purpose, in one tree.
+
+Each class carries a stable ``code``: that string is the public contract, shared by the
+server's error bodies and the SDK, which turns a code back into the same class. HTTP status
+codes are *not* decided here; the API maps codes to statuses in one table.
+
+::
+
+    CairnError
+    ├── InvalidInput                    bad input from a caller; nothing was written
+    │   ├── InvalidName
+    │   ├── InvalidReference
+    │   ├── InvalidDigest
+    │   ├── InvalidManifest
+    │   │   └── UnsafePath
+    │   ├── InvalidMetadata
+    │   ├── InvalidJSON
+    │   │   └── PayloadTooLarge
+    │   ├── InvalidFilter
+    │   ├── InvalidCursor
+    │   ├── SizeMismatch
+    │   └── InvalidRange
+    ├── NotFound
+    │   ├── NamespaceNotFound
+    │   ├── ModelNotFound
+    │   ├── VersionNotFound
+    │   ├── AliasNotFound
+    │   ├── BlobNotFound
+    │   └── UploadNotFound
+    ├── Conflict
+    │   ├── NamespaceExists
+    │   ├── ModelExists
+    │   ├── ModelNotEmpty
+    │   ├── VersionInUse
+    │   ├── IdempotencyConflict
+    │   ├── MissingBlobs
+    │   └── UploadOffsetMismatch
+    ├── IntegrityError
+    │   └── DigestMismatch              bytes do not hash to the digest they were named by
+    │       └── BlobCorrupt             …and they are the server's own stored bytes
+    ├── PermissionDenied
+    │   └── Unauthenticated
+    ├── ServerError                     raised by the SDK for a 5xx it cannot name
+    └── ConfigError                     a setting is wrong; names the setting
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AliasNotFound",
+    "BlobCorrupt",
+    "BlobNotFound",
+    "CairnError",
+    "ConfigError",
+    "Conflict",
+    "DigestMismatch",
+    "IdempotencyConflict",
+    "IntegrityError",
+    "InvalidCursor",
+    "InvalidDigest",
+    "InvalidFilter",
+    "InvalidInput",
+    "InvalidJSON",
+    "InvalidManifest",
+    "InvalidMetadata",
+    "InvalidName",
+    "InvalidRange",
+    "InvalidReference",
+    "MissingBlobs",
+    "ModelExists",
+    "ModelNotEmpty",
+    "ModelNotFound",
+    "NamespaceExists",
+    "NamespaceNotFound",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "ServerError",
+    "SizeMismatch",
+    "Unauthenticated",
+    "UnsafePath",
+    "UploadNotFound",
+    "UploadOffsetMismatch",
+    "VersionInUse",
+    "VersionNotFound",
+    "error_class_for",
+]
+
+
+class CairnError(Exception):
+    """The root of every deliberate Cairn error."""
+
+    code = "cairn_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class InvalidInput(CairnError):
+    code = "invalid_input"
+
+
+class InvalidName(InvalidInput):
+    code = "invalid_name"
+
+
+class InvalidReference(InvalidInput):
+    code = "invalid_reference"
+
+
+class InvalidDigest(InvalidInput):
+    code = "invalid_digest"
+
+
+class InvalidManifest(InvalidInput):
+    code = "invalid_manifest"
+
+
+class UnsafePath(InvalidManifest):
+    code = "unsafe_path"
+
+
+class InvalidMetadata(InvalidInput):
+    code = "invalid_metadata"
+
+
+class InvalidJSON(InvalidInput):
+    code = "invalid_json"
+
+
+class PayloadTooLarge(InvalidJSON):
+    code = "payload_too_large"
+
+
+class InvalidFilter(InvalidInput):
+    code = "invalid_filter"
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+
+
+class SizeMismatch(InvalidInput):
+    code = "size_mismatch"
+
+
+class InvalidRange(InvalidInput):
+    code = "invalid_range"
+
+
+class NotFound(CairnError):
+    code = "not_found"
+
+
+class NamespaceNotFound(NotFound):
+    code = "namespace_not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+
+
+class AliasNotFound(NotFound):
+    code = "alias_not_found"
+
+
+class BlobNotFound(NotFound):
+    code = "blob_not_found"
+
+
+class UploadNotFound(NotFound):
+    code = "upload_not_found"
+
+
+class Conflict(CairnError):
+    code = "conflict"
+
+
+class NamespaceExists(Conflict):
+    code = "namespace_exists"
+
+
+class ModelExists(Conflict):
+    code = "model_exists"
+
+
+class ModelNotEmpty(Conflict):
+    code = "model_not_empty"
+
+
+class VersionInUse(Conflict):
+    code = "version_in_use"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+
+
+class MissingBlobs(Conflict):
+    code = "missing_blobs"
+
+
+class UploadOffsetMismatch(Conflict):
+    code = "upload_offset_mismatch"
+
+
+class IntegrityError(CairnError):
+    code = "integrity_error"
+
+
+class DigestMismatch(IntegrityError):
+    code = "digest_mismatch"
+
+
+class BlobCorrupt(DigestMismatch):
+    code = "blob_corrupt"
+
+
+class PermissionDenied(CairnError):
+    code = "permission_denied"
+
+
+class Unauthenticated(PermissionDenied):
+    code = "unauthenticated"
+
+
+class ServerError(CairnError):
+    code = "server_error"
+
+
+class ConfigError(CairnError):
+    code = "config_error"
+
+
+def _all_subclasses(cls: type[CairnError]) -> list[type[CairnError]]:
+    found: list[type[CairnError]] = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+_BY_CODE: dict[str, type[CairnError]] = {c.code: c for c in _all_subclasses(CairnError)}
+
+
+def error_class_for(code: str) -> type[CairnError]:
+    """The class whose stable ``code`` is ``code``; ``CairnError`` for an unknown one."""
+    return _BY_CODE.get(code, CairnError)

@@ -1,0 +1,78 @@
+"""Who is acting, and what each role may do in a namespace.
+
+Roles are ordered ``reader < writer < deployer < admin``; ``approver`` is a reader who may also
+approve. Every service method names the permission it needs; the unit of work checks it before
+anything is read or written, so no mutation can skip the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from cairn.errors import PermissionDenied, Unauthenticated
+
+
+class Permission(Enum):
+    READ = "read"
+    WRITE = "write"  # register versions, tags, model metadata
+    APPROVE = "approve"
+    DEPLOY = "deploy"  # aliases, deployments
+    ADMIN = "admin"  # namespaces, roles, policies, keys
+
+
+class Role(Enum):
+    READER = "reader"
+    WRITER = "writer"
+    APPROVER = "approver"
+    DEPLOYER = "deployer"
+    ADMIN = "admin"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.READER: frozenset({Permission.READ}),
+    Role.APPROVER: frozenset({Permission.READ, Permission.APPROVE}),
+    Role.WRITER: frozenset({Permission.READ, Permission.WRITE}),
+    Role.DEPLOYER: frozenset({Permission.READ, Permission.WRITE, Permission.DEPLOY}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A caller: a name for the audit log and the roles it holds."""
+
+    name: str
+    global_role: Role | None = None
+    roles: Mapping[str, Role] = field(default_factory=dict)
+    authenticated: bool = True
+    request_id: str | None = None
+
+    def may(self, permission: Permission, namespace: str | None) -> bool:
+        """Whether the actor holds ``permission`` in ``namespace`` (``None``: in any one, for
+        actions on shared things such as blobs)."""
+        held = [self.global_role] if self.global_role else []
+        if namespace is None:
+            held.extend(self.roles.values())
+        elif namespace in self.roles:
+            held.append(self.roles[namespace])
+        return any(permission in GRANTS[role] for role in held)
+
+
+ANONYMOUS = Actor("anonymous", authenticated=False)
+LOCAL_ADMIN = Actor("local-admin", global_role=Role.ADMIN)
+SYSTEM = Actor("cairn", global_role=Role.ADMIN)
+
+
+def authorize(actor: Actor, permission: Permission, namespace: str | None) -> None:
+    if actor.may(permission, namespace):
+        return
+    where = f" in namespace {namespace!r}" if namespace else ""
+    if not actor.authenticated:
+        raise Unauthenticated(f"sign in to {permission.value}{where}", permission=permission.value)
+    raise PermissionDenied(
+        f"{actor.name} may not {permission.value}{where}",
+        permission=permission.value,
+        namespace=namespace,
+    )

@@ -1,0 +1,263 @@
+"""Blobs: which are missing, single-request uploads, resumable upload sessions, verified reads.
+
+Bytes are always made durable in the blob store *before* the ``blobs`` row that vouches for
+them is committed (DESIGN invariant 2). Upload sessions live in the database and the blob
+store, so any server process can continue any session; the running hash kept here in memory
+is only a shortcut, and a session continued elsewhere is hashed again from its bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from cairn.domain.digests import parse_digest
+from cairn.domain.records import UploadSession
+from cairn.errors import (
+    BlobCorrupt,
+    BlobNotFound,
+    DigestMismatch,
+    InvalidInput,
+    InvalidRange,
+    SizeMismatch,
+    UploadNotFound,
+    UploadOffsetMismatch,
+)
+from cairn.services.auth import Actor, Permission, authorize
+from cairn.services.uow import Database
+from cairn.storage.blobs import BlobStat, BlobStore
+
+log = logging.getLogger("cairn.blobs")
+MISSING_MAX = 10_000
+VERIFY_UP_FRONT = 8 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRead:
+    """An open read: the chunks to send and what to say about them."""
+
+    digest: str
+    size: int
+    start: int
+    end: int  # exclusive
+    chunks: Iterator[bytes]
+
+
+class BlobService:
+    def __init__(self, db: Database, store: BlobStore, upload_ttl: timedelta) -> None:
+        self.db = db
+        self.store = store
+        self.upload_ttl = upload_ttl
+        self._hashers: dict[str, tuple[int, Any]] = {}
+        self._lock = threading.Lock()
+
+    def missing(self, actor: Actor, digests: object) -> list[str]:
+        """Which of ``digests`` the registry does not hold, in the order given."""
+        if not isinstance(digests, list) or len(digests) > MISSING_MAX:
+            raise InvalidInput(f"digests is a list of at most {MISSING_MAX} digests")
+        checked = [parse_digest(d) for d in digests]
+        with self.db.read(actor, None) as store:
+            known = store.blobs.sizes(checked)
+        return list(dict.fromkeys(d for d in checked if d not in known))
+
+    def put(self, actor: Actor, chunks: Iterable[bytes], digest: str, size: int) -> BlobStat:
+        """Store one blob sent whole; the bytes must hash to ``digest`` and count ``size``."""
+        digest = parse_digest(digest)
+        with self.db.read(actor, None) as store:
+            known = store.blobs.sizes([digest])
+        if digest in known:
+            for _ in chunks:  # drain the body so the connection stays usable
+                pass
+            return BlobStat(digest, known[digest])
+        self._authorize_write(actor)
+        stat = self.store.put(chunks, digest=digest, size=size)
+        self._register(actor, stat)
+        return stat
+
+    def stat(self, actor: Actor, digest: str) -> BlobStat:
+        digest = parse_digest(digest)
+        with self.db.read(actor, None) as store:
+            size = store.blobs.sizes([digest]).get(digest)
+        if size is None:
+            raise BlobNotFound(f"no blob {digest}", digest=digest)
+        return BlobStat(digest, size)
+
+    def read(self, actor: Actor, digest: str, start: int = 0, end: int | None = None) -> BlobRead:
+        """Open ``[start, end)`` of a blob. A read of the whole blob is verified as it streams:
+        if the stored bytes do not hash to the digest, the stream fails before its last chunk,
+        so a corrupt blob is never delivered as a complete, successful response."""
+        stat = self.stat(actor, digest)
+        stop = stat.size if end is None else end
+        if not 0 <= start <= stop <= stat.size:
+            raise InvalidRange(f"range {start}-{stop} is outside 0-{stat.size}", size=stat.size)
+        chunks = self.store.read(stat.digest, start, stop)
+        if start == 0 and stop == stat.size:
+            if stat.size <= VERIFY_UP_FRONT:
+                # Small enough to check before the response starts: a clean error, not a cut.
+                whole = b"".join(chunks)
+                _check(hashlib.sha256(whole), stat.digest)
+                chunks = iter([whole])
+            else:
+                chunks = _verified(chunks, stat.digest)
+        return BlobRead(stat.digest, stat.size, start, stop, chunks)
+
+    # Upload sessions
+
+    def start_upload(self, actor: Actor) -> UploadSession:
+        self._authorize_write(actor)
+        session_id = uuid.uuid4().hex
+        with self.db.write(actor, Permission.WRITE, None) as uow:
+            return uow.store.uploads.create(
+                session_id, actor.name, uow.now, uow.now + self.upload_ttl
+            )
+
+    def upload_status(self, actor: Actor, session_id: str) -> UploadSession:
+        with self.db.read(actor, None) as store:
+            return _session(store.uploads.get(session_id), session_id)
+
+    def append(
+        self,
+        actor: Actor,
+        session_id: str,
+        offset: int,
+        chunks: Iterable[bytes],
+        length: int | None = None,
+    ) -> UploadSession:
+        """Append bytes at exactly ``offset`` (the session's current length)."""
+        with self.db.read(actor, None) as store:
+            session = _session(store.uploads.get(session_id), session_id)
+        self._authorize_write(actor)
+        if offset != session.offset:
+            raise UploadOffsetMismatch(
+                f"this session holds {session.offset} bytes; append at that offset, not {offset}",
+                offset=session.offset,
+            )
+        counted = _Counter(chunks, self._hasher_for(session_id, offset))
+        new_offset = self.store.session_write(session_id, offset, counted)
+        if length is not None and counted.size != length:
+            raise SizeMismatch(f"declared {length} bytes, received {counted.size}")
+        with self.db.write(actor, Permission.WRITE, None) as uow:
+            current = _session(uow.store.uploads.get(session_id, lock=True), session_id)
+            if current.offset != offset:
+                raise UploadOffsetMismatch(
+                    "another request appended to this session first", offset=current.offset
+                )
+            expires = uow.now + self.upload_ttl
+            uow.store.uploads.advance(session_id, new_offset, uow.now, expires)
+        if counted.hasher is not None:
+            with self._lock:
+                self._hashers[session_id] = (new_offset, counted.hasher)
+        return UploadSession(
+            session_id, new_offset, session.created_by, session.created_at, expires
+        )
+
+    def finish(self, actor: Actor, session_id: str, digest: str) -> BlobStat:
+        """Check the session's bytes hash to ``digest`` and turn them into that blob."""
+        digest = parse_digest(digest)
+        session = self.upload_status(actor, session_id)
+        self._authorize_write(actor)
+        with self._lock:
+            cached = self._hashers.pop(session_id, None)
+        if cached is not None and cached[0] == session.offset:
+            actual = "sha256:" + cached[1].hexdigest()
+        else:
+            hasher = hashlib.sha256()
+            for chunk in self.store.session_read(session_id):
+                hasher.update(chunk)
+            actual = "sha256:" + hasher.hexdigest()
+        if actual != digest:
+            self.cancel(actor, session_id)
+            raise DigestMismatch(
+                f"the uploaded bytes hash to {actual}, not {digest}; the session was discarded",
+                expected=digest,
+                actual=actual,
+            )
+        stat = self.store.session_commit(session_id, digest)
+        self._register(actor, stat, session_id=session_id)
+        return stat
+
+    def cancel(self, actor: Actor, session_id: str) -> None:
+        self._authorize_write(actor)
+        with self.db.write(actor, Permission.WRITE, None) as uow:
+            _session(uow.store.uploads.get(session_id), session_id)
+            uow.store.uploads.delete(session_id)
+        self.store.session_delete(session_id)
+        with self._lock:
+            self._hashers.pop(session_id, None)
+
+    def purge_expired(self, actor: Actor) -> int:
+        """Drop upload sessions untouched for longer than their time to live."""
+        with self.db.write(actor, Permission.ADMIN, None) as uow:
+            expired = uow.store.uploads.expired(uow.now)
+            for session_id in expired:
+                uow.store.uploads.delete(session_id)
+            if expired:
+                uow.record("upload.purge", "uploads", sessions=len(expired), event=False)
+        for session_id in expired:
+            self.store.session_delete(session_id)
+        return len(expired)
+
+    def _register(self, actor: Actor, stat: BlobStat, session_id: str | None = None) -> None:
+        with self.db.write(actor, Permission.WRITE, None) as uow:
+            uow.store.blobs.add(stat.digest, stat.size, uow.now)
+            if session_id is not None:
+                uow.store.uploads.delete(session_id)
+
+    @staticmethod
+    def _authorize_write(actor: Actor) -> None:
+        authorize(actor, Permission.WRITE, None)
+
+    def _hasher_for(self, session_id: str, offset: int) -> Any:
+        with self._lock:
+            cached = self._hashers.pop(session_id, None)
+        if cached is not None and cached[0] == offset:
+            return cached[1]
+        return hashlib.sha256() if offset == 0 else None
+
+
+class _Counter:
+    """Passes chunks through, counting them and feeding the running hash when there is one."""
+
+    def __init__(self, chunks: Iterable[bytes], hasher: Any) -> None:
+        self.chunks = chunks
+        self.hasher = hasher
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        update: Callable[[bytes], None] | None = self.hasher.update if self.hasher else None
+        for chunk in self.chunks:
+            self.size += len(chunk)
+            if update is not None:
+                update(chunk)
+            yield chunk
+
+
+def _verified(chunks: Iterator[bytes], digest: str) -> Iterator[bytes]:
+    hasher = hashlib.sha256()
+    held: bytes | None = None
+    for chunk in chunks:
+        if held is not None:
+            yield held
+        hasher.update(chunk)
+        held = chunk
+    _check(hasher, digest)
+    if held is not None:
+        yield held
+
+
+def _check(hasher: Any, digest: str) -> None:
+    if "sha256:" + hasher.hexdigest() != digest:
+        log.error("integrity failure: the stored bytes of %s do not match it", digest)
+        raise BlobCorrupt(f"the stored bytes of {digest} are corrupt", digest=digest)
+
+
+def _session(found: UploadSession | None, session_id: str) -> UploadSession:
+    if found is None:
+        raise UploadNotFound(f"no upload session {session_id[:80]!r}", session=session_id[:80])
+    return found

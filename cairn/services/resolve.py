@@ -1,0 +1,52 @@
+"""Finding models and versions from names and references, the same way for every caller."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cairn.domain.names import canonical_key, normalize_name
+from cairn.domain.records import Model, Namespace, Version
+from cairn.domain.references import Reference
+from cairn.errors import AliasNotFound, ModelNotFound, NamespaceNotFound, VersionNotFound
+from cairn.storage.sql.store import MetadataStore
+
+
+def namespace_key(raw: str) -> str:
+    return canonical_key(normalize_name(raw, kind="namespace"))
+
+
+def model_key(raw: str) -> str:
+    return canonical_key(normalize_name(raw, kind="model"))
+
+
+def get_namespace(store: MetadataStore, name: str) -> Namespace:
+    found = store.namespaces.get(namespace_key(name))
+    if found is None:
+        raise NamespaceNotFound(f"no namespace {name!r}", namespace=name)
+    return found
+
+
+def get_model(store: MetadataStore, namespace: str, name: str, *, lock: bool = False) -> Model:
+    found = store.models.get(namespace_key(namespace), model_key(name), lock=lock)
+    if found is None:
+        get_namespace(store, namespace)
+        raise ModelNotFound(f"no model {namespace}/{name}", model=f"{namespace}/{name}")
+    return found
+
+
+def get_version(store: MetadataStore, ref: Reference, *, with_files: bool = True) -> Version:
+    """The version ``ref`` names: by number, by alias, or the latest."""
+    model = get_model(store, ref.namespace, ref.model)
+    if ref.number is not None:
+        version = store.versions.by_number(model.id, ref.number)
+    elif ref.alias is not None:
+        version = store.versions.by_alias(model.id, ref.alias)
+        if version is None:
+            raise AliasNotFound(f"no alias @{ref.alias} on {model.ref}", ref=str(ref))
+    else:
+        version = store.versions.latest(model.id)
+    if version is None:
+        raise VersionNotFound(f"no version {ref}", ref=str(ref))
+    if with_files:
+        version = replace(version, files=store.versions.files(version.id))
+    return version

@@ -1,0 +1,60 @@
+"""The unit of work: one transaction in which a mutation is authorised, applied, audited and
+turned into an event, or none of it happens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from cairn.services.auth import Actor, Permission, authorize
+from cairn.storage.sql.engine import WRITE
+from cairn.storage.sql.store import MetadataStore
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UnitOfWork:
+    def __init__(self, store: MetadataStore, actor: Actor, now: datetime) -> None:
+        self.store = store
+        self.actor = actor
+        self.now = now
+
+    def record(self, action: str, subject: str, *, event: bool = True, **payload: Any) -> None:
+        """Append the audit entry and, unless ``event`` is false, the outgoing event."""
+        self.store.journal.append(
+            event=event,
+            at=self.now,
+            actor=self.actor.name,
+            action=action,
+            subject=subject,
+            payload=payload,
+            request_id=self.actor.request_id,
+        )
+
+
+class Database:
+    """Hands out units of work over one engine."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @contextmanager
+    def write(
+        self, actor: Actor, permission: Permission, namespace: str | None
+    ) -> Iterator[UnitOfWork]:
+        authorize(actor, permission, namespace)
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            yield UnitOfWork(MetadataStore(conn), actor, self.clock())
+
+    @contextmanager
+    def read(self, actor: Actor, namespace: str | None) -> Iterator[MetadataStore]:
+        authorize(actor, Permission.READ, namespace)
+        with self.engine.connect() as conn, conn.begin():
+            yield MetadataStore(conn)

@@ -1,0 +1,252 @@
+"""Versions: register (immutable content + provenance), read, list, search, update, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from cairn.domain.cursors import decode_int_cursor, encode_cursor
+from cairn.domain.filters import check_target, parse_filter
+from cairn.domain.manifest import Manifest, parse_manifest
+from cairn.domain.metadata import (
+    DEFAULT_REQUIRED_FIELDS,
+    completeness,
+    parse_metrics,
+    parse_params,
+    parse_provenance,
+    parse_signature,
+    parse_tags,
+    parse_text,
+)
+from cairn.domain.names import check_tag, normalize_name
+from cairn.domain.records import Page, Version
+from cairn.domain.references import Reference
+from cairn.errors import (
+    IdempotencyConflict,
+    InvalidMetadata,
+    MissingBlobs,
+    SizeMismatch,
+    VersionInUse,
+)
+from cairn.services.auth import Actor, Permission
+from cairn.services.models import clamp, create_model
+from cairn.services.resolve import (
+    get_model,
+    get_namespace,
+    get_version,
+    model_key,
+    namespace_key,
+)
+from cairn.services.uow import Database, UnitOfWork
+from cairn.storage.sql.filters import compile_version_filter
+
+REGISTER_FIELDS = frozenset(
+    {
+        "manifest",
+        "description",
+        "tags",
+        "metrics",
+        "params",
+        "provenance",
+        "schema",
+        "idempotency_key",
+    }
+)
+INITIAL_STATE = "registered"
+
+
+def parse_registration(body: Mapping[str, Any]) -> tuple[Manifest, dict[str, Any]]:
+    """Validate a registration request into its manifest and the version's metadata."""
+    if not isinstance(body, Mapping):
+        raise InvalidMetadata("a registration is a JSON object")
+    unknown = set(body) - REGISTER_FIELDS
+    if unknown:
+        raise InvalidMetadata(f"unknown registration fields: {', '.join(sorted(unknown))}")
+    if "manifest" not in body:
+        raise InvalidMetadata("a registration needs a manifest", field="manifest")
+    meta = {
+        "description": parse_text(body.get("description"), "description"),
+        "tags": parse_tags(body.get("tags")),
+        "metrics": parse_metrics(body.get("metrics")),
+        "params": parse_params(body.get("params")),
+        "provenance": parse_provenance(body.get("provenance")),
+        "schema": parse_signature(body.get("schema")),
+    }
+    return parse_manifest(body["manifest"]), meta
+
+
+class VersionService:
+    def __init__(self, db: Database, page_default: int = 100, page_max: int = 1000) -> None:
+        self.db = db
+        self.page_default = page_default
+        self.page_max = page_max
+
+    def register(
+        self,
+        actor: Actor,
+        namespace: str,
+        model: str,
+        body: Mapping[str, Any],
+        idempotency_key: str | None = None,
+    ) -> tuple[Version, bool]:
+        """Register a new version; ``(version, False)`` when ``idempotency_key`` names one
+        registered before with the same content. Creates the model if it does not exist."""
+        manifest, meta = parse_registration(body)
+        key = idempotency_key or body.get("idempotency_key")
+        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
+            raise InvalidMetadata("an idempotency key is a string of 1-200 characters")
+        with self.db.write(actor, Permission.WRITE, namespace) as uow:
+            model_id = self._model_for_registration(uow, namespace, model)
+            if key is not None:
+                earlier = uow.store.versions.by_idempotency_key(model_id, key)
+                if earlier is not None:
+                    return _same_request(uow, earlier, manifest, meta), False
+            _check_blobs(uow, manifest)
+            version_id = self._insert(uow, model_id, manifest, meta, key)
+            version = uow.store.versions.find_by_id(version_id)
+            uow.record(
+                "version.register",
+                version.ref,
+                manifest_digest=manifest.digest,
+                size=manifest.total_size,
+                files=len(manifest.files),
+                completeness=version.completeness,
+            )
+        return replace(version, files=manifest.files), True
+
+    def get(self, actor: Actor, ref: Reference, *, with_files: bool = True) -> Version:
+        with self.db.read(actor, ref.namespace) as store:
+            return get_version(store, ref, with_files=with_files)
+
+    def page(
+        self, actor: Actor, namespace: str, model: str, cursor: str | None, limit: int | None
+    ) -> Page[Version]:
+        before = decode_int_cursor(cursor)
+        size = clamp(limit, self.page_default, self.page_max)
+        with self.db.read(actor, namespace) as store:
+            found = get_model(store, namespace, model)
+            rows = store.versions.page_of_model(found.id, before, size + 1)
+        more = len(rows) > size
+        items = rows[:size]
+        return Page(items, encode_cursor(items[-1].number) if more and items else None)
+
+    def search(
+        self, actor: Actor, filter_text: str | None, cursor: str | None, limit: int | None
+    ) -> Page[Version]:
+        node = parse_filter(filter_text)
+        if node is not None:
+            check_target(node, "versions")
+        before = decode_int_cursor(cursor)
+        size = clamp(limit, self.page_default, self.page_max)
+        with self.db.read(actor, None) as store:
+            where = compile_version_filter(node) if node is not None else None
+            rows = store.versions.search(where, before, size + 1)
+        more = len(rows) > size
+        items = [v for v in rows[:size] if actor.may(Permission.READ, v.namespace)]
+        return Page(items, encode_cursor(rows[size - 1].id) if more else None)
+
+    def update(self, actor: Actor, ref: Reference, fields: Mapping[str, Any]) -> Version:
+        """Change what may change on a version: its description (tags have their own calls)."""
+        if not isinstance(fields, Mapping) or set(fields) - {"description"}:
+            raise InvalidMetadata("only a version's description can be updated this way")
+        values = {"description": parse_text(fields.get("description"), "description")}
+        with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
+            version = get_version(uow.store, ref, with_files=False)
+            uow.store.versions.update(version.id, {**values, "updated_at": uow.now})
+            uow.record("version.update", version.ref, fields=sorted(values))
+            return get_version(uow.store, _exact(version), with_files=False)
+
+    def delete(self, actor: Actor, ref: Reference) -> None:
+        """Delete a version that no alias names. Its number is never given out again."""
+        with self.db.write(actor, Permission.ADMIN, ref.namespace) as uow:
+            version = get_version(uow.store, ref, with_files=False)
+            names = uow.store.versions.is_aliased(version.id)
+            if names:
+                raise VersionInUse(
+                    f"{version.ref} is named by aliases {', '.join('@' + n for n in names)}",
+                    aliases=names,
+                )
+            uow.store.versions.delete(version.id)
+            uow.record("version.delete", version.ref, manifest_digest=version.manifest_digest)
+
+    def set_tag(self, actor: Actor, ref: Reference, key: str, value: str) -> None:
+        key, value = check_tag(key, value)
+        with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
+            version = get_version(uow.store, ref, with_files=False)
+            uow.store.versions.set_tag(version.id, key, value)
+            uow.record("version.tag", version.ref, key=key, value=value)
+
+    def delete_tag(self, actor: Actor, ref: Reference, key: str) -> bool:
+        with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
+            version = get_version(uow.store, ref, with_files=False)
+            removed = uow.store.versions.delete_tag(version.id, key)
+            if removed:
+                uow.record("version.untag", version.ref, key=key)
+            return removed
+
+    @staticmethod
+    def _model_for_registration(uow: UnitOfWork, namespace: str, model: str) -> int:
+        name = normalize_name(model, kind="model")
+        ns = get_namespace(uow.store, namespace)
+        found = uow.store.models.get(namespace_key(ns.name), model_key(name), lock=True)
+        return found.id if found else create_model(uow, ns.name, name, {})
+
+    @staticmethod
+    def _insert(
+        uow: UnitOfWork, model_id: int, manifest: Manifest, meta: dict[str, Any], key: str | None
+    ) -> int:
+        ns_required = uow.store.models.required_fields(model_id)
+        required = DEFAULT_REQUIRED_FIELDS if ns_required is None else ns_required
+        score, missing = completeness(meta, required)
+        number = uow.store.versions.allocate_number(model_id)
+        values = {
+            "model_id": model_id,
+            "number": number,
+            "manifest_digest": manifest.digest,
+            "size": manifest.total_size,
+            "file_count": len(manifest.files),
+            "state": INITIAL_STATE,
+            "description": meta["description"],
+            "author": uow.actor.name,
+            "provenance": meta["provenance"],
+            "io_schema": meta["schema"],
+            "metrics": meta["metrics"],
+            "params": meta["params"],
+            "completeness": score,
+            "missing_fields": missing,
+            "idempotency_key": key,
+            "created_at": uow.now,
+            "updated_at": uow.now,
+        }
+        return uow.store.versions.insert(values, manifest.files, meta["tags"])
+
+
+def _check_blobs(uow: UnitOfWork, manifest: Manifest) -> None:
+    known = uow.store.blobs.sizes(f.digest for f in manifest.files)
+    missing = sorted({f.digest for f in manifest.files if f.digest not in known})
+    if missing:
+        raise MissingBlobs(
+            f"{len(missing)} blobs of this manifest have not been uploaded", missing=missing[:100]
+        )
+    for f in manifest.files:
+        if known[f.digest] != f.size:
+            raise SizeMismatch(
+                f"{f.path}: declared {f.size} bytes, but blob {f.digest} has {known[f.digest]}",
+                path=f.path,
+            )
+
+
+def _same_request(
+    uow: UnitOfWork, earlier: Version, manifest: Manifest, meta: dict[str, Any]
+) -> Version:
+    if earlier.manifest_digest != manifest.digest:
+        raise IdempotencyConflict(
+            f"this idempotency key registered {earlier.ref} with other content",
+            ref=earlier.ref,
+        )
+    return replace(earlier, files=uow.store.versions.files(earlier.id))
+
+
+def _exact(version: Version) -> Reference:
+    return Reference(version.namespace, version.model, number=version.number)

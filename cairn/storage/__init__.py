@@ -1,0 +1,1 @@
+"""Where bytes and metadata live: blob stores and the SQL metadata store."""

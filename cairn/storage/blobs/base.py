@@ -1,0 +1,90 @@
+"""The BlobStore protocol: a handful of methods, each with its contract in one sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+from cairn.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class BlobStat:
+    digest: str
+    size: int
+
+
+class BlobStore(Protocol):
+    """Content-addressed bytes. Digests are ``sha256:<hex>`` and are computed by the store.
+
+    Upload session ids match ``[A-Za-z0-9_-]{1,64}``; every session method raises
+    ``UploadNotFound`` for any other id.
+    """
+
+    def put(
+        self, chunks: Iterable[bytes], *, digest: str | None = None, size: int | None = None
+    ) -> BlobStat:
+        """Hash ``chunks`` while storing them and make the blob durable under its digest before
+        returning; if ``digest`` or ``size`` is given and differs, store nothing and raise
+        ``DigestMismatch`` / ``SizeMismatch``; putting an existing blob again is a no-op."""
+        ...
+
+    def stat(self, digest: str) -> BlobStat | None:
+        """The blob's size, or ``None`` if the store does not hold it."""
+        ...
+
+    def read(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes ``[start, end)`` (``end`` None: to the end) in bounded chunks; raise
+        ``BlobNotFound`` if the blob is absent, or ``InvalidRange`` unless
+        ``0 <= start <= end <= size``, when called, before yielding anything."""
+        ...
+
+    def delete(self, digest: str) -> bool:
+        """Remove the blob; ``True`` if it was there. Deleting an absent blob is not an error."""
+        ...
+
+    def session_write(self, session: str, offset: int, chunks: Iterable[bytes]) -> int:
+        """Append ``chunks`` to upload ``session`` at exactly ``offset`` (the bytes it holds so
+        far, a new session holding none), make them durable, and return the new length; bytes
+        past ``offset`` from an earlier, unacknowledged write are discarded first; raise
+        ``UploadOffsetMismatch`` unless ``0 <= offset <=`` the bytes it holds."""
+        ...
+
+    def session_size(self, session: str) -> int:
+        """The number of bytes upload ``session`` holds durably (0 for an unknown session)."""
+        ...
+
+    def session_read(self, session: str) -> Iterator[bytes]:
+        """Yield every byte the session holds, from the start, in bounded chunks (none for an
+        unknown session)."""
+        ...
+
+    def session_commit(self, session: str, digest: str) -> BlobStat:
+        """Turn the session's bytes into the blob ``digest`` (already verified by the caller
+        against the bytes) and drop the session; idempotent if the blob already exists, else
+        ``UploadNotFound`` for an unknown session."""
+        ...
+
+    def session_delete(self, session: str) -> None:
+        """Drop the session's bytes; dropping an unknown session is not an error."""
+        ...
+
+
+def open_blob_store(url: str) -> BlobStore:
+    """Build the store that ``CAIRN_BLOB_URL`` names: ``file:///path`` or ``memory://``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        from cairn.storage.blobs.local import LocalBlobStore
+
+        return LocalBlobStore(Path(parsed.path))
+    if parsed.scheme == "memory":
+        from cairn.storage.blobs.memory import MemoryBlobStore
+
+        return MemoryBlobStore()
+    raise ConfigError(
+        f"CAIRN_BLOB_URL: unsupported scheme {parsed.scheme!r} (use file:// or memory://)",
+        setting="CAIRN_BLOB_URL",
+    )

@@ -1,0 +1,319 @@
+"""A blob store in a local folder: content-addressed files committed by an atomic rename.
+
+On-disk layout, version 1 (``LAYOUT_VERSION``; the ``VERSION`` file holds the number)::
+
+    root/
+    ├── VERSION                     "1": refuse to open a folder laid out any other way
+    ├── blobs/
+    │   └── sha256/
+    │       └── ab/                 the digest's first two hex digits (at most 256 folders)
+    │           └── ab12…ef         the full 64 hex digits: one committed blob, read-only
+    ├── uploads/
+    │   └── <session id>            a resumable upload's bytes so far ([A-Za-z0-9_-]{1,64})
+    └── tmp/
+        └── put-<random>            a put in flight; a crash's leftovers go via purge_tmp()
+
+Every path below ``root`` is built from a digest checked by ``parse_digest`` or a session id
+checked by a strict pattern, never from anything else a client sent (DESIGN invariant 8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from io import BufferedReader
+from pathlib import Path
+
+from cairn.domain.digests import ALGORITHM, hex_of, parse_digest
+from cairn.errors import (
+    BlobNotFound,
+    ConfigError,
+    DigestMismatch,
+    IntegrityError,
+    InvalidRange,
+    SizeMismatch,
+    UploadNotFound,
+    UploadOffsetMismatch,
+)
+from cairn.storage.blobs.base import BlobStat
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "LAYOUT_VERSION", "LocalBlobStore"]
+
+LAYOUT_VERSION = 1
+DEFAULT_CHUNK_SIZE = 1024 * 1024
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_READ_ONLY = 0o444
+
+
+class LocalBlobStore:
+    """The ``BlobStore`` for one folder; several processes may share it."""
+
+    def __init__(self, root: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        self.root = root
+        self._chunk_size = chunk_size
+        self._blobs = root / "blobs" / ALGORITHM
+        self._uploads = root / "uploads"
+        self._tmp = root / "tmp"
+        self._open_layout()
+
+    def put(
+        self, chunks: Iterable[bytes], *, digest: str | None = None, size: int | None = None
+    ) -> BlobStat:
+        expected = parse_digest(digest) if digest is not None else None
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        tmp = Path(name)
+        try:
+            try:
+                hasher = hashlib.sha256()
+                written = 0
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    _write_all(fd, chunk)
+                    written += len(chunk)
+                actual = f"{ALGORITHM}:{hasher.hexdigest()}"
+                _check_declared(actual, written, expected, size)
+                os.fchmod(fd, _READ_ONLY)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            return self._commit(tmp, actual, written)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def stat(self, digest: str) -> BlobStat | None:
+        checked = parse_digest(digest)
+        try:
+            return BlobStat(checked, self._blob_path(checked).stat().st_size)
+        except FileNotFoundError:
+            return None
+
+    def read(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        checked = parse_digest(digest)
+        try:
+            file = self._blob_path(checked).open("rb")
+        except FileNotFoundError:
+            raise BlobNotFound(f"blob {checked} is not stored", digest=checked) from None
+        try:
+            size = os.fstat(file.fileno()).st_size
+            stop = size if end is None else end
+            if not 0 <= start <= stop <= size:
+                msg = f"range [{start}, {end}) is not within the blob's {size} bytes"
+                raise InvalidRange(msg, start=start, end=end, size=size)
+            file.seek(start)
+        except BaseException:
+            file.close()
+            raise
+        return _FileChunks(file, stop - start, self._chunk_size)
+
+    def delete(self, digest: str) -> bool:
+        # No directory fsync: a delete undone by a crash leaves an orphan for the next GC.
+        try:
+            self._blob_path(parse_digest(digest)).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def session_write(self, session: str, offset: int, chunks: Iterable[bytes]) -> int:
+        fd = self._open_session_at(session, offset)
+        try:
+            os.ftruncate(fd, offset)
+            os.lseek(fd, offset, os.SEEK_SET)
+            try:
+                for chunk in chunks:
+                    _write_all(fd, chunk)
+                os.fsync(fd)
+            except BaseException:
+                # A failed write is not acknowledged, so the session goes back to what it was.
+                os.ftruncate(fd, offset)
+                raise
+            new_size = os.lseek(fd, 0, os.SEEK_CUR)
+        finally:
+            os.close(fd)
+        if offset == 0:
+            _fsync_dir(self._uploads)
+        return new_size
+
+    def session_size(self, session: str) -> int:
+        try:
+            return self._session_path(session).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def session_read(self, session: str) -> Iterator[bytes]:
+        path = self._session_path(session)
+        try:
+            file = path.open("rb")
+        except FileNotFoundError:
+            return iter(())
+        return _FileChunks(file, os.fstat(file.fileno()).st_size, self._chunk_size)
+
+    def session_commit(self, session: str, digest: str) -> BlobStat:
+        checked = parse_digest(digest)
+        source = self._session_path(session)
+        existing = self.stat(checked)
+        if existing is not None:
+            source.unlink(missing_ok=True)
+            return existing
+        try:
+            fd = os.open(source, os.O_RDONLY)
+        except FileNotFoundError:
+            raise UploadNotFound(f"upload {session} does not exist", session=session) from None
+        try:
+            # Fsync again: the bytes must be durable before the rename, whatever wrote them.
+            os.fchmod(fd, _READ_ONLY)
+            os.fsync(fd)
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        return self._commit(source, checked, size)
+
+    def session_delete(self, session: str) -> None:
+        self._session_path(session).unlink(missing_ok=True)
+
+    def purge_tmp(self, older_than_seconds: float) -> int:
+        """Remove files in ``tmp/`` older than ``older_than_seconds``: a crashed put's leftovers.
+
+        The age keeps a put that is still streaming from losing its file under it.
+        """
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for entry in self._tmp.iterdir():
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    def _commit(self, source: Path, digest: str, size: int) -> BlobStat:
+        """Rename durable bytes at ``source`` into place as ``digest``, or drop them if present."""
+        target = self._blob_path(digest)
+        if target.exists():
+            source.unlink(missing_ok=True)
+            return BlobStat(digest, size)
+        fanout = target.parent
+        try:
+            fanout.mkdir()
+        except FileExistsError:
+            pass
+        else:
+            _fsync_dir(fanout.parent)
+        source.replace(target)
+        _fsync_dir(fanout)
+        return BlobStat(digest, size)
+
+    def _blob_path(self, checked_digest: str) -> Path:
+        hexdigest = hex_of(checked_digest)
+        return self._blobs / hexdigest[:2] / hexdigest
+
+    def _open_session_at(self, session: str, offset: int) -> int:
+        """Open the session for writing at ``offset``, which must not lie past its end."""
+        path = self._session_path(session)
+        # Only offset 0 may start a session, so a stray resume never creates an empty one.
+        flags = os.O_RDWR | (os.O_CREAT if offset == 0 else 0)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileNotFoundError:
+            held = 0
+        else:
+            held = os.fstat(fd).st_size
+            if 0 <= offset <= held:
+                return fd
+            os.close(fd)
+        raise UploadOffsetMismatch(
+            f"upload {session} holds {held} bytes, not {offset}", offset=offset, size=held
+        )
+
+    def _session_path(self, session: str) -> Path:
+        if not isinstance(session, str) or not _SESSION_ID.fullmatch(session):
+            raise UploadNotFound("no upload has that id", session=repr(session)[:100])
+        return self._uploads / session
+
+    def _open_layout(self) -> None:
+        marker = self.root / "VERSION"
+        try:
+            found = marker.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            found = None
+        if found is not None and found != str(LAYOUT_VERSION):
+            raise ConfigError(
+                f"CAIRN_BLOB_URL: {self.root} holds blob layout {found[:20]!r}, "
+                f"this Cairn reads layout {LAYOUT_VERSION}",
+                setting="CAIRN_BLOB_URL",
+            )
+        for folder in (self._blobs, self._uploads, self._tmp):
+            folder.mkdir(parents=True, exist_ok=True)
+        if found is None:
+            fd, name = tempfile.mkstemp(dir=self._tmp, prefix="version-")
+            try:
+                _write_all(fd, f"{LAYOUT_VERSION}\n".encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            Path(name).replace(marker)
+            _fsync_dir(self.root)
+
+
+class _FileChunks(Iterator[bytes]):
+    """Up to ``remaining`` bytes of an open file, in chunks; closes the file when done.
+
+    A class rather than a generator so that an iterator dropped before its first ``next``
+    still closes its file.
+    """
+
+    def __init__(self, file: BufferedReader, remaining: int, chunk_size: int) -> None:
+        self._file = file
+        self._remaining = remaining
+        self._chunk_size = chunk_size
+
+    def __next__(self) -> bytes:
+        if self._remaining <= 0:
+            self.close()
+            raise StopIteration
+        chunk = self._file.read(min(self._chunk_size, self._remaining))
+        if not chunk:
+            self.close()
+            raise IntegrityError("a blob file shrank while it was being read")
+        self._remaining -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._remaining = 0
+        self._file.close()
+
+    def __del__(self) -> None:
+        self._file.close()
+
+
+def _check_declared(actual: str, size: int, digest: str | None, declared_size: int | None) -> None:
+    # Size first: when both differ, the size is the more telling of the two.
+    if declared_size is not None and declared_size != size:
+        raise SizeMismatch(
+            f"declared {declared_size} bytes, received {size}", expected=declared_size, actual=size
+        )
+    if digest is not None and digest != actual:
+        raise DigestMismatch(
+            f"declared {digest}, received bytes hash to {actual}", expected=digest, actual=actual
+        )
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

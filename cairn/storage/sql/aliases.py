@@ -1,0 +1,85 @@
+"""Rows of aliases and the history of every move."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, select
+
+from cairn.domain.records import AliasEvent
+from cairn.storage.sql.rows import upsert
+from cairn.storage.sql.tables import alias_history, aliases, versions
+
+
+class AliasRows:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def current(self, model_id: int, name: str) -> int | None:
+        """The number of the version the alias names now, or None."""
+        query = (
+            select(versions.c.number)
+            .join(aliases, aliases.c.version_id == versions.c.id)
+            .where(aliases.c.model_id == model_id, aliases.c.name == name)
+        )
+        return self.conn.execute(query).scalar_one_or_none()
+
+    def set(self, model_id: int, name: str, version_id: int, actor: str, now: datetime) -> None:
+        upsert(
+            self.conn,
+            aliases,
+            {
+                "model_id": model_id,
+                "name": name,
+                "version_id": version_id,
+                "updated_by": actor,
+                "updated_at": now,
+            },
+            ["model_id", "name"],
+        )
+
+    def delete(self, model_id: int, name: str) -> None:
+        self.conn.execute(
+            delete(aliases).where(aliases.c.model_id == model_id, aliases.c.name == name)
+        )
+
+    def record(
+        self,
+        model_id: int,
+        name: str,
+        action: str,
+        version: tuple[int, int] | None,
+        previous: int | None,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        version_id, number = version if version else (None, None)
+        self.conn.execute(
+            insert(alias_history).values(
+                model_id=model_id,
+                alias=name,
+                action=action,
+                version_id=version_id,
+                number=number,
+                previous_number=previous,
+                actor=actor,
+                at=now,
+            )
+        )
+
+    def history(self, model_id: int, name: str | None, limit: int) -> list[AliasEvent]:
+        query = select(alias_history).where(alias_history.c.model_id == model_id)
+        if name is not None:
+            query = query.where(alias_history.c.alias == name)
+        query = query.order_by(alias_history.c.id).limit(limit)
+        return [
+            AliasEvent(
+                alias=r["alias"],
+                action=r["action"],
+                number=r["number"],
+                previous_number=r["previous_number"],
+                actor=r["actor"],
+                at=r["at"],
+            )
+            for r in self.conn.execute(query).mappings()
+        ]

@@ -1,0 +1,181 @@
+"""Rows of namespaces, models and model tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+
+from cairn.domain.records import Model, Namespace
+from cairn.storage.sql.rows import model_record, namespace_record, upsert
+from cairn.storage.sql.tables import aliases, model_tags, models, namespaces, versions
+
+_MODEL_COLUMNS = (models, namespaces.c.name.label("namespace_name"))
+
+
+class NamespaceRows:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert(self, name: str, key: str, description: str, now: datetime) -> Namespace:
+        row = (
+            self.conn.execute(
+                insert(namespaces)
+                .values(name=name, key=key, description=description, created_at=now)
+                .returning(*namespaces.c)
+            )
+            .mappings()
+            .one()
+        )
+        return namespace_record(row)
+
+    def get(self, key: str) -> Namespace | None:
+        row = (
+            self.conn.execute(select(namespaces).where(namespaces.c.key == key)).mappings().first()
+        )
+        return namespace_record(row) if row else None
+
+    def list(self) -> list[Namespace]:
+        rows = self.conn.execute(select(namespaces).order_by(namespaces.c.name)).mappings()
+        return [namespace_record(r) for r in rows]
+
+    def update(self, namespace_id: int, **values: Any) -> None:
+        self.conn.execute(
+            update(namespaces).where(namespaces.c.id == namespace_id).values(**values)
+        )
+
+
+class ModelRows:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def find_any(self, namespace_id: int, key: str) -> tuple[int, bool] | None:
+        """(id, deleted) of the model row with this key, live or a tombstone."""
+        row = self.conn.execute(
+            select(models.c.id, models.c.deleted).where(
+                models.c.namespace_id == namespace_id, models.c.key == key
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def insert(self, namespace_id: int, values: dict[str, Any], now: datetime) -> int:
+        return int(
+            self.conn.execute(
+                insert(models)
+                .values(namespace_id=namespace_id, created_at=now, updated_at=now, **values)
+                .returning(models.c.id)
+            ).scalar_one()
+        )
+
+    def revive(self, model_id: int, values: dict[str, Any], now: datetime) -> None:
+        # A deleted model keeps its row, so its version numbers are never handed out again.
+        self.conn.execute(
+            update(models)
+            .where(models.c.id == model_id)
+            .values(deleted=False, created_at=now, updated_at=now, **values)
+        )
+
+    def get(self, namespace_key: str, key: str, *, lock: bool = False) -> Model | None:
+        query = self._select(
+            namespaces.c.key == namespace_key, models.c.key == key, models.c.deleted.is_(False)
+        )
+        if lock:
+            query = query.with_for_update(of=models)
+        row = self.conn.execute(query).mappings().first()
+        return self._record(row) if row else None
+
+    def get_by_id(self, model_id: int) -> Model:
+        row = self.conn.execute(self._select(models.c.id == model_id)).mappings().one()
+        return self._record(row)
+
+    def page(
+        self,
+        where: ColumnElement[bool] | None,
+        after: int | None,
+        limit: int,
+        *,
+        namespace_id: int | None = None,
+    ) -> list[Model]:
+        query = self._select(models.c.deleted.is_(False))
+        if namespace_id is not None:
+            query = query.where(models.c.namespace_id == namespace_id)
+        if where is not None:
+            query = query.where(where)
+        if after is not None:
+            query = query.where(models.c.id > after)
+        rows = self.conn.execute(query.order_by(models.c.id).limit(limit)).mappings().all()
+        return [self._record(r) for r in rows]
+
+    def update(self, model_id: int, values: dict[str, Any], now: datetime) -> None:
+        self.conn.execute(
+            update(models).where(models.c.id == model_id).values(updated_at=now, **values)
+        )
+
+    def mark_deleted(self, model_id: int, now: datetime) -> None:
+        self.conn.execute(delete(model_tags).where(model_tags.c.model_id == model_id))
+        self.update(model_id, {"deleted": True}, now)
+
+    def required_fields(self, model_id: int) -> list[str] | None:
+        """The namespace's list of required metadata fields (None: the default list)."""
+        query = (
+            select(namespaces.c.required_fields)
+            .join(models, models.c.namespace_id == namespaces.c.id)
+            .where(models.c.id == model_id)
+        )
+        value = self.conn.execute(query).scalar_one()
+        return None if value is None else list(value)
+
+    def count_versions(self, model_id: int) -> int:
+        query = select(func.count()).select_from(versions).where(versions.c.model_id == model_id)
+        return int(self.conn.execute(query).scalar_one())
+
+    def latest_numbers(self, model_ids: list[int]) -> dict[int, int]:
+        query = (
+            select(versions.c.model_id, func.max(versions.c.number))
+            .where(versions.c.model_id.in_(model_ids))
+            .group_by(versions.c.model_id)
+        )
+        return {m: n for m, n in self.conn.execute(query)}
+
+    def tags(self, model_ids: list[int]) -> dict[int, dict[str, str]]:
+        out: dict[int, dict[str, str]] = {m: {} for m in model_ids}
+        query = select(model_tags).where(model_tags.c.model_id.in_(model_ids))
+        for row in self.conn.execute(query).mappings():
+            out[row["model_id"]][row["key"]] = row["value"]
+        return out
+
+    def aliases(self, model_id: int) -> dict[str, int]:
+        query = (
+            select(aliases.c.name, versions.c.number)
+            .join(versions, versions.c.id == aliases.c.version_id)
+            .where(aliases.c.model_id == model_id)
+            .order_by(aliases.c.name)
+        )
+        return {name: number for name, number in self.conn.execute(query)}
+
+    def set_tag(self, model_id: int, key: str, value: str) -> None:
+        upsert(
+            self.conn,
+            model_tags,
+            {"model_id": model_id, "key": key, "value": value},
+            ["model_id", "key"],
+        )
+
+    def delete_tag(self, model_id: int, key: str) -> bool:
+        result = self.conn.execute(
+            delete(model_tags).where(model_tags.c.model_id == model_id, model_tags.c.key == key)
+        )
+        return result.rowcount > 0
+
+    @staticmethod
+    def _select(*where: ColumnElement[bool]) -> Any:
+        return (
+            select(*_MODEL_COLUMNS)
+            .join(namespaces, namespaces.c.id == models.c.namespace_id)
+            .where(*where)
+        )
+
+    @staticmethod
+    def _record(row: Any) -> Model:
+        return model_record(row, row["namespace_name"])

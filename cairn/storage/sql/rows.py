@@ -1,0 +1,53 @@
+"""Helpers shared by the row classes: dialect-aware upserts and row → record conversion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+
+from cairn.domain.records import Model, Namespace
+
+
+def upsert(conn: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, in the dialect's own spelling."""
+    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = module.insert(table).values(**values)
+    updates = {k: stmt.excluded[k] for k in values if k not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates))
+
+
+def insert_ignore(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]
+) -> None:
+    """INSERT … ON CONFLICT DO NOTHING for many rows."""
+    if not rows:
+        return
+    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(module.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
+
+
+def namespace_record(row: RowMapping) -> Namespace:
+    return Namespace(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        required_fields=row["required_fields"],
+        created_at=row["created_at"],
+    )
+
+
+def model_record(row: RowMapping, namespace: str, **extra: Any) -> Model:
+    return Model(
+        id=row["id"],
+        namespace=namespace,
+        name=row["name"],
+        description=row["description"],
+        card=row["card"],
+        owner=row["owner"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        **extra,
+    )

@@ -1,0 +1,30 @@
+"""The metadata store: one connection in one transaction, with a row class per noun.
+
+All of Cairn's SQL lives in this package; the services see only these methods and records.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from cairn.storage.sql.aliases import AliasRows
+from cairn.storage.sql.blobs import BlobRows, UploadRows
+from cairn.storage.sql.journal import JournalRows
+from cairn.storage.sql.models import ModelRows, NamespaceRows
+from cairn.storage.sql.versions import VersionRows
+
+
+class MetadataStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.namespaces = NamespaceRows(conn)
+        self.models = ModelRows(conn)
+        self.versions = VersionRows(conn)
+        self.aliases = AliasRows(conn)
+        self.blobs = BlobRows(conn)
+        self.uploads = UploadRows(conn)
+        self.journal = JournalRows(conn)
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
