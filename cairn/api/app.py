@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import APIRouter, FastAPI
 
 import cairn
 from cairn.api.errors import install_error_handlers
 from cairn.api.metrics import Metrics, MetricsMiddleware
 from cairn.api.routes import blobs, models, namespaces, system, versions
-from cairn.config import Settings, load_settings
+from cairn.config import load_settings
 from cairn.services.registry import Registry
 
 API_PREFIX = "/api/v1"
+HOUSEKEEPING_SECONDS = 600.0
+log = logging.getLogger("cairn.server")
 
 
 def create_app(registry: Registry) -> FastAPI:
@@ -47,7 +52,9 @@ def app_from_environment() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        housekeeping = asyncio.create_task(_housekeeping(registry))
         yield
+        housekeeping.cancel()
         registry.close()
 
     app = create_app(registry)
@@ -55,5 +62,10 @@ def app_from_environment() -> FastAPI:
     return app
 
 
-def open_registry(settings: Settings) -> Registry:
-    return Registry.open(settings)
+async def _housekeeping(registry: Registry, every: float = HOUSEKEEPING_SECONDS) -> None:
+    while True:
+        try:
+            await anyio.to_thread.run_sync(registry.maintain)
+        except Exception:  # housekeeping must never take the server down; it logs and retries
+            log.exception("housekeeping failed")
+        await asyncio.sleep(every)

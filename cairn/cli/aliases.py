@@ -54,7 +54,11 @@ def history(ctx: click.Context, model: str, name: str | None) -> None:
     if wants_json(ctx):
         emit_json(events)
         return
-    table(f"{model} alias history", ["at", "alias", "action", "from", "to", "actor"], (
-        (e["at"][:23], "@" + e["alias"], e["action"], e["previous"], e["version"], e["actor"])
-        for e in events
-    ))
+    table(
+        f"{model} alias history",
+        ["at", "alias", "action", "from", "to", "actor"],
+        (
+            (e["at"][:23], "@" + e["alias"], e["action"], e["previous"], e["version"], e["actor"])
+            for e in events
+        ),
+    )

@@ -38,22 +38,36 @@ def _datasets(specs: tuple[str, ...]) -> list[dict[str, str]]:
 @click.pass_context
 @fails_cleanly
 def push(
-    ctx: click.Context, ref: str, path: Path, metrics: tuple[str, ...], params: tuple[str, ...],
-    tags: tuple[str, ...], datasets: tuple[str, ...], description: str, no_provenance: bool,
+    ctx: click.Context,
+    ref: str,
+    path: Path,
+    metrics: tuple[str, ...],
+    params: tuple[str, ...],
+    tags: tuple[str, ...],
+    datasets: tuple[str, ...],
+    description: str,
+    no_provenance: bool,
 ) -> None:
     """Push PATH (a folder or a file) as a new version of the model REF."""
     metric_values = {k: _number(v, "--metric") for k, v in key_values(metrics, "--metric").items()}
     with client(ctx) as cairn:
         version = cairn.push(
-            ref, path, description=description, metrics=metric_values,
-            params=key_values(params, "--param"), tags=key_values(tags, "--tag"),
-            datasets=_datasets(datasets), capture_provenance=not no_provenance,
+            ref,
+            path,
+            description=description,
+            metrics=metric_values,
+            params=key_values(params, "--param"),
+            tags=key_values(tags, "--tag"),
+            datasets=_datasets(datasets),
+            capture_provenance=not no_provenance,
         )
     if wants_json(ctx):
         emit_json(version)
     else:
-        click.echo(f"{version['ref']}  {short(version['manifest_digest'])}  "
-                   f"{version['file_count']} files, {human_size(version['size'])}")
+        click.echo(
+            f"{version['ref']}  {short(version['manifest_digest'])}  "
+            f"{version['file_count']} files, {human_size(version['size'])}"
+        )
 
 
 @click.command()
@@ -83,19 +97,31 @@ def list_(ctx: click.Context, target: str | None) -> None:
             if wants_json(ctx):
                 emit_json(versions)
                 return
-            table(target, ["version", "state", "aliases", "size", "created", "digest"], (
-                (v["number"], v["state"], " ".join("@" + a for a in v["aliases"]),
-                 human_size(v["size"]), v["created_at"][:19], short(v["manifest_digest"]))
-                for v in versions
-            ))
+            table(
+                target,
+                ["version", "state", "aliases", "size", "created", "digest"],
+                (
+                    (
+                        v["number"],
+                        v["state"],
+                        " ".join("@" + a for a in v["aliases"]),
+                        human_size(v["size"]),
+                        v["created_at"][:19],
+                        short(v["manifest_digest"]),
+                    )
+                    for v in versions
+                ),
+            )
             return
         models = list(cairn.models(target))
     if wants_json(ctx):
         emit_json(models)
         return
-    table(None, ["model", "latest", "owner", "description"], (
-        (m["ref"], m["latest_version"], m["owner"], m["description"][:60]) for m in models
-    ))
+    table(
+        None,
+        ["model", "latest", "owner", "description"],
+        ((m["ref"], m["latest_version"], m["owner"], m["description"][:60]) for m in models),
+    )
 
 
 @click.command()
@@ -128,9 +154,11 @@ def _describe(v: dict[str, Any]) -> None:
     score = v["completeness"]
     missing = f" (missing: {', '.join(score['missing'])})" if score["missing"] else ""
     click.echo(f"  complete  {score['score']:.0%}{missing}")
-    table(None, ["path", "size", "digest"], (
-        (f["path"], human_size(f["size"]), short(f["digest"])) for f in v.get("files", [])
-    ))
+    table(
+        None,
+        ["path", "size", "digest"],
+        ((f["path"], human_size(f["size"]), short(f["digest"])) for f in v.get("files", [])),
+    )
 
 
 @click.command()
@@ -149,11 +177,20 @@ def search(ctx: click.Context, filter_text: str, limit: int) -> None:
     if wants_json(ctx):
         emit_json(found)
         return
-    table(None, ["version", "state", "aliases", "created", "metrics"], (
-        (v["ref"], v["state"], " ".join("@" + a for a in v["aliases"]), v["created_at"][:19],
-         ", ".join(f"{k}={val:g}" for k, val in list(v["metrics"].items())[:4]))
-        for v in found
-    ))
+    table(
+        None,
+        ["version", "state", "aliases", "created", "metrics"],
+        (
+            (
+                v["ref"],
+                v["state"],
+                " ".join("@" + a for a in v["aliases"]),
+                v["created_at"][:19],
+                ", ".join(f"{k}={val:g}" for k, val in list(v["metrics"].items())[:4]),
+            )
+            for v in found
+        ),
+    )
 
 
 @click.command()

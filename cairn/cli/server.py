@@ -7,9 +7,8 @@ import socket
 
 import click
 import uvicorn
-from uvicorn.supervisors import Multiprocess
-
 from sqlalchemy.engine import make_url
+from uvicorn.supervisors import Multiprocess
 
 from cairn.config import Settings, load_settings
 from cairn.errors import ConfigError
@@ -38,8 +37,12 @@ def server(host: str | None, port: int | None, workers: int | None) -> None:
         raise click.ClickException(exc.message) from exc
     registry.close()
     # Each worker builds its app from the same settings, passed the documented way.
-    for name, value in (("HOST", settings.host), ("PORT", settings.port),
-                        ("WORKERS", settings.workers), ("DATA_DIR", settings.data_dir)):
+    for name, value in (
+        ("HOST", settings.host),
+        ("PORT", settings.port),
+        ("WORKERS", settings.workers),
+        ("DATA_DIR", settings.data_dir),
+    ):
         os.environ[f"CAIRN_{name}"] = str(value)
     where = settings.public_url or f"http://{settings.host}:{settings.port}"
     click.echo(f"Cairn {where}")

@@ -146,7 +146,7 @@ def parse_filter(text: str | None) -> Node | None:
     if text is None:
         return None
     if not isinstance(text, str):
-        raise InvalidFilter("a filter is a string")
+        raise _error("a filter is a string", 0)
     if len(text) > FILTER_MAX:
         raise _error(f"a filter is at most {FILTER_MAX} characters", FILTER_MAX)
     if not text.strip():
@@ -230,7 +230,8 @@ def _next_token(text: str, pos: int) -> tuple[_Token, int]:
             key, end = _quoted(text, end, "`")
             value += "".join(char for char, _ in key)
         return _Token("word", text[pos:end], pos, value), end
-    hint = "; a backquote quotes a key, as in tags.`my key`" if char == "`" else ""
+    odd = char == "`" or not char.isascii()
+    hint = "; a key with other characters is backquoted, as in tags.`my key`" if odd else ""
     raise _error(f"unexpected character {char!r}{hint}", pos)
 
 

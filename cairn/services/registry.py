@@ -16,6 +16,8 @@ from cairn.storage.blobs import BlobStore, open_blob_store
 from cairn.storage.sql import migrate
 from cairn.storage.sql.engine import open_engine
 
+STALE_WRITE_SECONDS = 6 * 3600
+
 
 class Registry:
     def __init__(self, settings: Settings, database: Database, blob_store: BlobStore) -> None:
@@ -42,6 +44,13 @@ class Registry:
         registry = cls(settings, Database(engine), open_blob_store(settings.effective_blob_url))
         registry.namespaces.ensure(SYSTEM, DEFAULT_NAMESPACE)
         return registry
+
+    def maintain(self) -> dict[str, int]:
+        """Housekeeping every server process runs now and then: drop expired upload sessions
+        and the leftovers of interrupted writes. Safe to run from several processes at once."""
+        sessions = self.blobs.purge_expired(SYSTEM)
+        stale = self.blob_store.purge_stale(STALE_WRITE_SECONDS)
+        return {"upload_sessions": sessions, "stale_writes": stale}
 
     def close(self) -> None:
         self.db.engine.dispose()

@@ -429,13 +429,13 @@ def test_local_failed_put_leaves_no_temp_file(
     assert list((local.root / "blobs" / "sha256").iterdir()) == []
 
 
-def test_local_purge_tmp_removes_only_old_files(local: LocalBlobStore) -> None:
+def test_local_purge_stale_removes_only_old_files(local: LocalBlobStore) -> None:
     tmp = local.root / "tmp"
     old, fresh = tmp / "put-old", tmp / "put-fresh"
     old.write_bytes(b"left by a crash")
     fresh.write_bytes(b"still streaming")
     an_hour_ago = time.time() - 3600
     os.utime(old, (an_hour_ago, an_hour_ago))
-    assert local.purge_tmp(older_than_seconds=60) == 1
+    assert local.purge_stale(older_than_seconds=60) == 1
     assert sorted(p.name for p in tmp.iterdir()) == ["put-fresh"]
-    assert local.purge_tmp(older_than_seconds=60) == 0
+    assert local.purge_stale(older_than_seconds=60) == 0

@@ -6,6 +6,7 @@ The corpus is small and written with Core inserts; each case names the exact set
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, false, inspect, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 
 from cairn.domain.filters import Node, parse_filter
 from cairn.errors import InvalidFilter
@@ -23,7 +24,8 @@ from cairn.storage.sql.filters import compile_model_filter, compile_version_filt
 from cairn.storage.sql.tables import aliases, models, namespaces, versions
 
 DIALECTS = ["sqlite", "postgresql"]
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+# The same server the shared fixtures use; this module makes its own scratch database on it.
+POSTGRES = os.environ.get("CAIRN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 INJECTION = "' OR 1=1 --"
 
 FM1, FM2, FM3 = ("fraud-model", 1), ("fraud-model", 2), ("fraud-model", 3)
@@ -85,8 +87,10 @@ def _insert_corpus(engine: Engine) -> None:
     tables.metadata.create_all(engine)
     with engine.begin() as conn:
         for ns_id, name in NAMESPACES:
-            row = {"id": ns_id, "name": name, "key": name, "created_at": at("2023-01-01")}
-            conn.execute(namespaces.insert(), row)
+            created = at("2023-01-01")
+            conn.execute(
+                namespaces.insert(), {"id": ns_id, "name": name, "key": name, "created_at": created}
+            )
         for mid, ns_id, name, owner, description, created, updated, deleted, tags in MODELS:
             conn.execute(
                 models.insert(),
@@ -137,10 +141,10 @@ def engine(
         engine.dispose()
         return
     name = f"cairn_filters_{uuid.uuid4().hex}"
-    admin = create_engine(POSTGRES + "test", isolation_level="AUTOCOMMIT")
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(POSTGRES + name)
+    engine = create_engine(make_url(POSTGRES).set(database=name))
     try:
         _insert_corpus(engine)
         yield engine
@@ -331,10 +335,9 @@ def test_the_injection_attempts_left_every_table_in_place(engine: Engine) -> Non
     assert versions_matching(engine, "number >= 1") == ALL
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.psycopg.dialect()])
-def test_values_and_keys_travel_as_bound_parameters(dialect: Any) -> None:
+def test_values_and_keys_travel_as_bound_parameters(engine: Engine) -> None:
     node = _node(f"tags.`{INJECTION}` = '\\{INJECTION}' AND metrics.`{INJECTION}` > 1")
-    compiled = compile_version_filter(node).compile(dialect=dialect)
+    compiled = compile_version_filter(node).compile(dialect=engine.dialect)
     assert "1=1" not in str(compiled)
     assert INJECTION in compiled.params.values()
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
-from cairn.errors import ConfigError
+from cairn.errors import ConfigError, DigestMismatch, SizeMismatch, UploadNotFound
+
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,30 @@ class BlobStore(Protocol):
     def session_delete(self, session: str) -> None:
         """Drop the session's bytes; dropping an unknown session is not an error."""
         ...
+
+    def purge_stale(self, older_than_seconds: float) -> int:
+        """Remove leftovers of interrupted puts older than the given age; return how many."""
+        ...
+
+
+def check_session_id(session: object) -> str:
+    """Session ids are chosen by the server; anything else names no session (and no path)."""
+    if not isinstance(session, str) or not SESSION_ID.fullmatch(session):
+        raise UploadNotFound("no upload has that id", session=repr(session)[:100])
+    return session
+
+
+def check_declared(actual: str, size: int, digest: str | None, declared_size: int | None) -> None:
+    """Compare what was received with what the caller declared."""
+    # Size first: when both differ, the size is the more telling of the two.
+    if declared_size is not None and declared_size != size:
+        raise SizeMismatch(
+            f"declared {declared_size} bytes, received {size}", expected=declared_size, actual=size
+        )
+    if digest is not None and digest != actual:
+        raise DigestMismatch(
+            f"declared {digest}, received bytes hash to {actual}", expected=digest, actual=actual
+        )
 
 
 def open_blob_store(url: str) -> BlobStore:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -32,20 +31,17 @@ from cairn.domain.digests import ALGORITHM, hex_of, parse_digest
 from cairn.errors import (
     BlobNotFound,
     ConfigError,
-    DigestMismatch,
     IntegrityError,
     InvalidRange,
-    SizeMismatch,
     UploadNotFound,
     UploadOffsetMismatch,
 )
-from cairn.storage.blobs.base import BlobStat
+from cairn.storage.blobs.base import BlobStat, check_declared, check_session_id
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "LAYOUT_VERSION", "LocalBlobStore"]
 
 LAYOUT_VERSION = 1
 DEFAULT_CHUNK_SIZE = 1024 * 1024
-_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _READ_ONLY = 0o444
 
 
@@ -77,7 +73,7 @@ class LocalBlobStore:
                     _write_all(fd, chunk)
                     written += len(chunk)
                 actual = f"{ALGORITHM}:{hasher.hexdigest()}"
-                _check_declared(actual, written, expected, size)
+                check_declared(actual, written, expected, size)
                 os.fchmod(fd, _READ_ONLY)
                 os.fsync(fd)
             finally:
@@ -177,7 +173,7 @@ class LocalBlobStore:
     def session_delete(self, session: str) -> None:
         self._session_path(session).unlink(missing_ok=True)
 
-    def purge_tmp(self, older_than_seconds: float) -> int:
+    def purge_stale(self, older_than_seconds: float) -> int:
         """Remove files in ``tmp/`` older than ``older_than_seconds``: a crashed put's leftovers.
 
         The age keeps a put that is still streaming from losing its file under it.
@@ -233,9 +229,7 @@ class LocalBlobStore:
         )
 
     def _session_path(self, session: str) -> Path:
-        if not isinstance(session, str) or not _SESSION_ID.fullmatch(session):
-            raise UploadNotFound("no upload has that id", session=repr(session)[:100])
-        return self._uploads / session
+        return self._uploads / check_session_id(session)
 
     def _open_layout(self) -> None:
         marker = self.root / "VERSION"
@@ -291,18 +285,6 @@ class _FileChunks(Iterator[bytes]):
 
     def __del__(self) -> None:
         self._file.close()
-
-
-def _check_declared(actual: str, size: int, digest: str | None, declared_size: int | None) -> None:
-    # Size first: when both differ, the size is the more telling of the two.
-    if declared_size is not None and declared_size != size:
-        raise SizeMismatch(
-            f"declared {declared_size} bytes, received {size}", expected=declared_size, actual=size
-        )
-    if digest is not None and digest != actual:
-        raise DigestMismatch(
-            f"declared {digest}, received bytes hash to {actual}", expected=digest, actual=actual
-        )
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -6,25 +6,21 @@ Nothing survives the process, so "durable" here means "visible to every later ca
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections.abc import Iterable, Iterator
 
 from cairn.domain.digests import ALGORITHM, parse_digest
 from cairn.errors import (
     BlobNotFound,
-    DigestMismatch,
     InvalidRange,
-    SizeMismatch,
     UploadNotFound,
     UploadOffsetMismatch,
 )
-from cairn.storage.blobs.base import BlobStat
+from cairn.storage.blobs.base import BlobStat, check_declared, check_session_id
 
 __all__ = ["MemoryBlobStore"]
 
 DEFAULT_CHUNK_SIZE = 1024 * 1024
-_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class MemoryBlobStore:
@@ -45,7 +41,7 @@ class MemoryBlobStore:
         # The chunks are gathered outside the lock: they may come from a slow client.
         data = b"".join(chunks)
         actual = f"{ALGORITHM}:{hashlib.sha256(data).hexdigest()}"
-        _check_declared(actual, len(data), expected, size)
+        check_declared(actual, len(data), expected, size)
         with self._lock:
             self._blobs.setdefault(actual, data)
         return BlobStat(actual, len(data))
@@ -75,7 +71,7 @@ class MemoryBlobStore:
             return self._blobs.pop(checked, None) is not None
 
     def session_write(self, session: str, offset: int, chunks: Iterable[bytes]) -> int:
-        _check_session(session)
+        check_session_id(session)
         with self._lock:
             _check_offset(session, offset, len(self._sessions.get(session, b"")))
         data = b"".join(chunks)
@@ -87,19 +83,19 @@ class MemoryBlobStore:
         return offset + len(data)
 
     def session_size(self, session: str) -> int:
-        _check_session(session)
+        check_session_id(session)
         with self._lock:
             return len(self._sessions.get(session, b""))
 
     def session_read(self, session: str) -> Iterator[bytes]:
-        _check_session(session)
+        check_session_id(session)
         with self._lock:
             data = self._sessions.get(session, b"")
         return self._chunks(data, 0, len(data))
 
     def session_commit(self, session: str, digest: str) -> BlobStat:
         checked = parse_digest(digest)
-        _check_session(session)
+        check_session_id(session)
         with self._lock:
             data = self._sessions.pop(session, None)
             existing = self._blobs.get(checked)
@@ -111,9 +107,12 @@ class MemoryBlobStore:
             return BlobStat(checked, len(data))
 
     def session_delete(self, session: str) -> None:
-        _check_session(session)
+        check_session_id(session)
         with self._lock:
             self._sessions.pop(session, None)
+
+    def purge_stale(self, older_than_seconds: float) -> int:
+        return 0  # a put in memory leaves nothing behind when it fails
 
     def _chunks(self, data: bytes, start: int, stop: int) -> Iterator[bytes]:
         view = memoryview(data)
@@ -121,27 +120,9 @@ class MemoryBlobStore:
             yield bytes(view[at : min(at + self._chunk_size, stop)])
 
 
-def _check_session(session: str) -> None:
-    # The same strict pattern as the local store, so a test passing here passes there.
-    if not isinstance(session, str) or not _SESSION_ID.fullmatch(session):
-        raise UploadNotFound("no upload has that id", session=repr(session)[:100])
-
-
 def _check_offset(session: str, offset: int, held: int) -> None:
     # Only offset 0 may start a session, as in the local store.
     if not 0 <= offset <= held:
         raise UploadOffsetMismatch(
             f"upload {session} holds {held} bytes, not {offset}", offset=offset, size=held
-        )
-
-
-def _check_declared(actual: str, size: int, digest: str | None, declared_size: int | None) -> None:
-    # Size first, as in the local store: when both differ, the size is the more telling.
-    if declared_size is not None and declared_size != size:
-        raise SizeMismatch(
-            f"declared {declared_size} bytes, received {size}", expected=declared_size, actual=size
-        )
-    if digest is not None and digest != actual:
-        raise DigestMismatch(
-            f"declared {digest}, received bytes hash to {actual}", expected=digest, actual=actual
         )

@@ -130,21 +130,19 @@ def _positive(
         value = tuple(map(_lower, value)) if isinstance(value, tuple) else _lower(value)
     if field.kind == "tag":
         tags = scope.tags
-        match = _apply(tags.c.value, op, value)
-        return exists().where(scope.tag_owner == scope.row_id, tags.c.key == field.key, match)
+        matches = _apply(tags.c.value, op, value)
+        return exists().where(scope.tag_owner == scope.row_id, tags.c.key == field.key, matches)
     if field.kind == "alias":
-        match = _apply(aliases.c.name, op, value)
-        return exists().where(aliases.c.version_id == versions.c.id, match)
+        matches = _apply(aliases.c.name, op, value)
+        return exists().where(aliases.c.version_id == versions.c.id, matches)
     if field.kind in ("metric", "param"):
-        column = versions.c.metrics if field.kind == "metric" else versions.c.params
-        target = (
-            _JsonNumber(column, field.key)
+        read: ColumnElement[Any] = (
+            _JsonNumber(versions.c.metrics, field.key)
             if field.kind == "metric"
-            else _JsonText(column, field.key)
+            else _JsonText(versions.c.params, field.key)
         )
-        return cast(
-            ColumnElement[bool], func.coalesce(_apply(target, op, value), false(), type_=Boolean)
-        )
+        compared = func.coalesce(_apply(read, op, value), false(), type_=Boolean)
+        return cast(ColumnElement[bool], compared)
     return _apply(scope.columns[field.kind], op, value)
 
 

@@ -1,0 +1,157 @@
+"""Fixtures shared by every test: databases (SQLite and a real PostgreSQL), registries, apps
+and a real server process.
+
+PostgreSQL: each test run creates its own database on ``CAIRN_TEST_PG`` (default: the local
+server, trust auth) and drops it at the end, so runs never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from cairn.config import Settings, load_settings
+from cairn.services.registry import Registry
+
+PG_ADMIN_URL = os.environ.get("CAIRN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run; its URL."""
+    name = f"cairn_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> Iterator[str]:
+    """The run's PostgreSQL database, emptied after each test that uses it."""
+    yield pg_database
+    engine = create_engine(pg_database)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each metadata test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cairn.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, **extra: object) -> Settings:
+    return load_settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        blob_url=(tmp_path / "blobs").as_uri(),
+        **extra,
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def registry(settings: Settings) -> Iterator[Registry]:
+    reg = Registry.open(settings)
+    yield reg
+    reg.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A real ``cairn server`` process on a loopback port."""
+
+    url: str
+    env: dict[str, str]
+    data_dir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        port = self.url.rsplit(":", 1)[1]
+        with (self.data_dir.parent / "server.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cairn", "server", "--port", port],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}")
+            time.sleep(0.1)
+        raise RuntimeError("server did not become ready in 30 s")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing; what a crash looks like."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+def start_live_server(tmp_path: Path, database_url: str | None = None, **env: str) -> LiveServer:
+    data_dir = tmp_path / "server-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    full_env.update({"CAIRN_DATA_DIR": str(data_dir), "CAIRN_LOG_LEVEL": "warning", **env})
+    if database_url:
+        full_env["CAIRN_DATABASE_URL"] = database_url
+    server = LiveServer(f"http://127.0.0.1:{free_port()}", full_env, data_dir)
+    server.start()
+    return server
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A real server on the embedded default (SQLite + local folder)."""
+    server = start_live_server(tmp_path)
+    yield server
+    server.stop()
