@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 import cairn
 from cairn.api.errors import install_error_handlers
@@ -34,10 +34,9 @@ def create_app(registry: Registry) -> FastAPI:
     )
     app.state.registry = registry
     app.state.metrics = Metrics()
-    api = APIRouter(prefix=API_PREFIX)
-    for module in (namespaces, models, versions, blobs):
-        api.include_router(module.router)
-    app.include_router(api)
+    # Most-used routes first: the router tries routes in order.
+    for module in (versions, blobs, models, namespaces):
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(system.router)
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

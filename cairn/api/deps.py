@@ -13,13 +13,14 @@ from cairn.services.auth import Actor, Role
 from cairn.services.registry import Registry
 
 
-def registry(request: Request) -> Registry:
+async def registry(request: Request) -> Registry:
     reg: Registry = request.app.state.registry
     return reg
 
 
-def actor(request: Request) -> Actor:
-    """The caller. Until tokens exist, ``CAIRN_AUTH`` decides: ``local`` treats callers as the
+async def actor(request: Request) -> Actor:
+    """The caller (async: FastAPI would run a plain dependency in a thread). Until tokens
+    exist, ``CAIRN_AUTH`` decides: ``local`` treats callers as the
     local admin (the embedded default listens on 127.0.0.1 only); ``none`` lets them read."""
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     request.state.request_id = request_id[:64]
@@ -35,7 +36,7 @@ async def json_body(request: Request) -> Any:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the JSON body is larger than {limit} bytes", size=int(declared))
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    if content_type != "application/json":
+    if content_type.lower() != "application/json":  # media types ignore case (RFC 9110)
         raise InvalidInput("send the body as application/json", content_type=content_type[:100])
     body = bytearray()
     async for chunk in request.stream():

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from cairn import __version__
-from cairn.cli import aliases, registry
+from cairn.cli import aliases, namespaces, registry
 from cairn.cli.server import db, server
 
 
@@ -28,6 +28,7 @@ cli.add_command(db)
 for command in registry.COMMANDS:
     cli.add_command(command)
 cli.add_command(aliases.alias)
+cli.add_command(namespaces.namespace)
 
 
 def main() -> Any:

@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -161,6 +162,13 @@ class Client:
         """``cairn.set_alias("risk/fraud", "production", 7)``"""
         path = _model_path(parse_reference(model)) + f"/aliases/{quote(alias, safe='')}"
         result: dict[str, Any] = self.http.json("PUT", path, json={"version": number})
+        return result
+
+    def alias_at(self, model: str, alias: str, when: datetime) -> dict[str, Any]:
+        """The version ``alias`` named at a past time:
+        ``cairn.alias_at("risk/fraud", "production", datetime(2026, 3, 3, 14, tzinfo=UTC))``."""
+        path = _model_path(parse_reference(model)) + f"/aliases/{quote(alias, safe='')}"
+        result: dict[str, Any] = self.http.json("GET", path, params={"at": when.isoformat()})
         return result
 
     def delete_alias(self, model: str, alias: str) -> None:

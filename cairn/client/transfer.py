@@ -215,8 +215,8 @@ class Downloader:
         if have > entry.size:
             partial.unlink()
             have = 0
-        if have == entry.size:
-            return
+        if have and have == entry.size:
+            return  # an earlier attempt got every byte (an empty blob is still fetched once)
         headers = {"Range": f"bytes={have}-"} if have else {}
         with self.http.stream("GET", f"/blobs/{entry.digest}", headers=headers) as response:
             if response.status_code >= 400:

@@ -8,6 +8,10 @@ import json
 
 from cairn.errors import InvalidCursor
 
+# Integer cursors hold ids and version numbers, which are 32-bit columns: a larger key was
+# never issued, and PostgreSQL would refuse to bind it.
+INT_KEY_MAX = 2**31 - 1
+
 
 def encode_cursor(key: int | str) -> str:
     raw = json.dumps([key], separators=(",", ":")).encode()
@@ -19,7 +23,7 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     key = _decode(cursor)
     if key is None:
         return None
-    if type(key) is not int or key < 0:
+    if type(key) is not int or not 0 <= key <= INT_KEY_MAX:
         raise InvalidCursor("this cursor does not belong to this listing")
     return key
 

@@ -38,15 +38,13 @@ characters, nesting 32 deep, 64 comparisons, 100 values in an IN list.
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from cairn.errors import InvalidFilter
+from cairn.domain.filter_tokens import Token, describe, error, tokenize
 
 __all__ = [
     "STATES",
@@ -146,12 +144,14 @@ def parse_filter(text: str | None) -> Node | None:
     if text is None:
         return None
     if not isinstance(text, str):
-        raise _error("a filter is a string", 0)
+        raise error("a filter is a string", 0)
     if len(text) > FILTER_MAX:
-        raise _error(f"a filter is at most {FILTER_MAX} characters", FILTER_MAX)
+        raise error(f"a filter is at most {FILTER_MAX} characters", FILTER_MAX)
     if not text.strip():
         return None
-    return _Parser(_tokenize(text)).parse()
+    if "\x00" in text:  # no stored text holds NUL, and PostgreSQL refuses it as a parameter
+        raise error("a filter may not contain NUL", text.index("\x00"))
+    return _Parser(tokenize(text)).parse()
 
 
 def check_target(node: Node, target: Target) -> None:
@@ -160,7 +160,7 @@ def check_target(node: Node, target: Target) -> None:
     for field in _fields(node):
         if field.kind not in allowed:
             choices = ", ".join(sorted(allowed - {"tag"})) + " and tags"
-            raise _error(f"{target} cannot be filtered on {field}; use {choices}", field.position)
+            raise error(f"{target} cannot be filtered on {field}; use {choices}", field.position)
 
 
 def _fields(node: Node) -> Iterator[Field]:
@@ -174,114 +174,8 @@ def _fields(node: Node) -> Iterator[Field]:
                 yield from _fields(item)
 
 
-def _error(message: str, position: int) -> InvalidFilter:
-    return InvalidFilter(f"{message} (at position {position})", position=position)
-
-
-# --- tokens -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    kind: str  # word, string, number, op, "(", ")", ",", end
-    text: str
-    pos: int
-    value: str | int | float = ""
-    # A string as a LIKE pattern: its bare % and _ stay wildcards, escaped ones become literal.
-    pattern: str = ""
-
-
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]*")
-_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")
-_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "%": "%", "_": "_"}
-
-
-def _tokenize(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos].isspace():
-            pos += 1
-            continue
-        token, pos = _next_token(text, pos)
-        tokens.append(token)
-    return [*tokens, _Token("end", "", len(text))]
-
-
-def _next_token(text: str, pos: int) -> tuple[_Token, int]:
-    char = text[pos]
-    if char in "(),":
-        return _Token(char, char, pos), pos + 1
-    if char in "'\"":
-        return _string(text, pos)
-    for op in _OPERATORS:
-        if text.startswith(op, pos):
-            return _Token("op", op, pos, "=" if op == "==" else op), pos + len(op)
-    if number := _NUMBER.match(text, pos):
-        end = number.end()
-        if end < len(text) and (text[end].isalnum() or text[end] in "_."):
-            raise _error(f"malformed number {text[pos : end + 1]!r}", pos)
-        return _Token("number", number.group(), pos, _number(number.group(), pos)), end
-    if word := _WORD.match(text, pos):
-        end = word.end()
-        value = word.group()
-        if value.endswith(".") and text.startswith("`", end):
-            key, end = _quoted(text, end, "`")
-            value += "".join(char for char, _ in key)
-        return _Token("word", text[pos:end], pos, value), end
-    odd = char == "`" or not char.isascii()
-    hint = "; a key with other characters is backquoted, as in tags.`my key`" if odd else ""
-    raise _error(f"unexpected character {char!r}{hint}", pos)
-
-
-def _number(text: str, pos: int) -> int | float:
-    value = float(text) if any(c in text for c in ".eE") else int(text)
-    # Past these, SQLite and PostgreSQL disagree (overflow, an infinity) or refuse the bind.
-    if math.isinf(value) or (isinstance(value, int) and abs(value) >= 2**63):
-        raise _error(f"number out of range: {text[:40]}", pos)
-    return value
-
-
-def _string(text: str, start: int) -> tuple[_Token, int]:
-    chars, end = _quoted(text, start, text[start])
-    plain = "".join(char for char, _ in chars)
-    pattern = "".join("\\" + c if escaped and c in "%_\\" else c for c, escaped in chars)
-    return _Token("string", text[start:end], start, plain, pattern), end
-
-
-def _quoted(text: str, start: int, quote: str) -> tuple[list[tuple[str, bool]], int]:
-    """Each character between ``quote`` at ``start`` and its closing twin, and whether it was
-    escaped; and the position after the closing quote."""
-    escapes = _ESCAPES if quote != "`" else {"\\": "\\", "`": "`"}
-    out: list[tuple[str, bool]] = []
-    pos = start + 1
-    while pos < len(text):
-        char = text[pos]
-        if char == quote:
-            return out, pos + 1
-        if char == "\\" and pos + 1 < len(text):
-            if text[pos + 1] not in escapes:
-                known = " ".join("\\" + e for e in escapes)
-                raise _error(f"unknown escape '\\{text[pos + 1]}' (known: {known})", pos)
-            out.append((escapes[text[pos + 1]], True))
-            pos += 2
-            continue
-        out.append((char, False))
-        pos += 1
-    what = "key" if quote == "`" else "string"
-    raise _error(f"unterminated {what}: no closing {quote}", start)
-
-
-def _describe(token: _Token) -> str:
-    return "the end of the filter" if token.kind == "end" else repr(token.text[:40])
-
-
-# --- grammar ------------------------------------------------------------------------------
-
-
 class _Parser:
-    def __init__(self, tokens: list[_Token]) -> None:
+    def __init__(self, tokens: list[Token]) -> None:
         self._tokens = tokens
         self._index = 0
         self._depth = 0
@@ -291,9 +185,9 @@ class _Parser:
         node = self._or()
         token = self._peek()
         if token.kind == ")":
-            raise _error("')' closes no '('", token.pos)
+            raise error("')' closes no '('", token.pos)
         if token.kind != "end":
-            raise _error(f"expected AND, OR or the end, found {_describe(token)}", token.pos)
+            raise error(f"expected AND, OR or the end, found {describe(token)}", token.pos)
         return node
 
     def _or(self) -> Node:
@@ -325,7 +219,7 @@ class _Parser:
         start = self._peek()
         self._comparisons += 1
         if self._comparisons > COMPARISONS_MAX:
-            raise _error(f"a filter holds at most {COMPARISONS_MAX} comparisons", start.pos)
+            raise error(f"a filter holds at most {COMPARISONS_MAX} comparisons", start.pos)
         if self._keyword("has"):
             return self._has()
         field = self._field()
@@ -337,56 +231,56 @@ class _Parser:
             return self._like(field, "not like" if negated else "like", operator)
         if negated or operator.kind != "op":
             expected = "IN or LIKE after NOT" if negated else f"an operator after {field}"
-            raise _error(f"expected {expected}, found {_describe(self._peek())}", operator.pos)
+            raise error(f"expected {expected}, found {describe(self._peek())}", operator.pos)
         self._take()
         _check_op(field, str(operator.value), operator)
         return Compare(field, str(operator.value), self._value(field))
 
-    def _in(self, field: Field, op: str, operator: _Token) -> Compare:
+    def _in(self, field: Field, op: str, operator: Token) -> Compare:
         _check_op(field, op, operator)
         self._expect("(", "'(' to open the IN list")
         if self._peek().kind == ")":
-            raise _error("an IN list needs at least one value", self._peek().pos)
+            raise error("an IN list needs at least one value", self._peek().pos)
         values = [self._value(field)]
         while self._peek().kind == ",":
             self._take()
             if len(values) == IN_MAX:
-                raise _error(f"an IN list holds at most {IN_MAX} values", self._peek().pos)
+                raise error(f"an IN list holds at most {IN_MAX} values", self._peek().pos)
             values.append(self._value(field))
         self._expect(")", "',' or ')' in the IN list")
         return Compare(field, op, tuple(values))
 
-    def _like(self, field: Field, op: str, operator: _Token) -> Compare:
+    def _like(self, field: Field, op: str, operator: Token) -> Compare:
         _check_op(field, op, operator)
         token = self._take()
         if token.kind != "string":
-            raise _error(f"LIKE takes a quoted pattern, found {_describe(token)}", token.pos)
+            raise error(f"LIKE takes a quoted pattern, found {describe(token)}", token.pos)
         return Compare(field, op, token.pattern)
 
     def _has(self) -> Has:
         self._expect("(", "'(' after has")
         field = self._field()
         if field.key is None:
-            raise _error(f"has() takes a tag, metric or param, not {field}", field.position)
+            raise error(f"has() takes a tag, metric or param, not {field}", field.position)
         self._expect(")", "')' to close has(")
         return Has(field)
 
     def _field(self) -> Field:
         token = self._take()
         if token.kind != "word" or token.text.lower() in _KEYWORDS:
-            raise _error(f"expected a field, found {_describe(token)}", token.pos)
+            raise error(f"expected a field, found {describe(token)}", token.pos)
         prefix, dot, key = str(token.value).partition(".")
         prefix = prefix.lower()
         if prefix in _KEYED:
             if not key or len(key) > KEY_MAX or not key.isprintable():
                 message = f"{prefix} takes a key of 1-{KEY_MAX} printable characters"
-                raise _error(f"{message}, like {prefix}.team or {prefix}.`my key`", token.pos)
+                raise error(f"{message}, like {prefix}.team or {prefix}.`my key`", token.pos)
             return Field(_KEYED[prefix], key, token.pos)
         if prefix in _PLAIN and not dot:
             return Field(prefix, None, token.pos)
         if prefix in _PLAIN:
-            raise _error(f"{prefix} has no keys: only tags, metrics and params do", token.pos)
-        raise _error(f"unknown field {token.text[:40]!r}; fields are {_FIELD_LIST}", token.pos)
+            raise error(f"{prefix} has no keys: only tags, metrics and params do", token.pos)
+        raise error(f"unknown field {token.text[:40]!r}; fields are {_FIELD_LIST}", token.pos)
 
     def _value(self, field: Field) -> Value:
         token = self._take()
@@ -409,21 +303,21 @@ class _Parser:
                 return value
         if token.kind == "word" and token.text.lower() in ("true", "false") and kind == "param":
             return token.text.lower()
-        found = _describe(token) + ("; quote text, as in 'text'" if token.kind == "word" else "")
-        raise _error(f"{field} compares with {_EXPECTS[kind]}, found {found}", token.pos)
+        found = describe(token) + ("; quote text, as in 'text'" if token.kind == "word" else "")
+        raise error(f"{field} compares with {_EXPECTS[kind]}, found {found}", token.pos)
 
     @contextmanager
-    def _nested(self, token: _Token) -> Iterator[None]:
+    def _nested(self, token: Token) -> Iterator[None]:
         self._depth += 1
         if self._depth > DEPTH_MAX:
-            raise _error(f"a filter nests at most {DEPTH_MAX} deep", token.pos)
+            raise error(f"a filter nests at most {DEPTH_MAX} deep", token.pos)
         yield
         self._depth -= 1
 
-    def _peek(self) -> _Token:
+    def _peek(self) -> Token:
         return self._tokens[self._index]
 
-    def _take(self) -> _Token:
+    def _take(self) -> Token:
         token = self._tokens[self._index]
         if token.kind != "end":
             self._index += 1
@@ -439,11 +333,11 @@ class _Parser:
     def _expect(self, kind: str, what: str) -> None:
         token = self._take()
         if token.kind != kind:
-            raise _error(f"expected {what}, found {_describe(token)}", token.pos)
+            raise error(f"expected {what}, found {describe(token)}", token.pos)
 
 
-def _check_op(field: Field, op: str, operator: _Token) -> None:
+def _check_op(field: Field, op: str, operator: Token) -> None:
     allowed = _OPS[field.kind]
     if op not in allowed:
         choices = ", ".join(o.upper() for o in _OP_ORDER if o in allowed)
-        raise _error(f"{field} does not take {op.upper()}; it takes {choices}", operator.pos)
+        raise error(f"{field} does not take {op.upper()}; it takes {choices}", operator.pos)

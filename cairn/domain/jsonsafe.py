@@ -1,8 +1,9 @@
 """Strict JSON decoding for request bodies.
 
 Python's ``json`` accepts things a registry must not: duplicate keys (the last one silently
-wins), ``NaN`` and ``Infinity``, integers of any size, and nesting deep enough to exhaust the
-stack. ``strict_loads`` refuses each with ``InvalidJSON`` and a reason.
+wins), ``NaN`` and ``Infinity``, integers of any size, nesting deep enough to exhaust the
+stack, and strings the database cannot store. ``strict_loads`` refuses each with
+``InvalidJSON`` and a reason.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _float(text: str) -> float:
 
 def _check_tree(value: Any, limit: int) -> None:
     """Refuse nesting deeper than ``limit`` and strings holding lone surrogates (they cannot
-    be stored as UTF-8)."""
+    be stored as UTF-8) or NUL (PostgreSQL stores no NUL in text or JSONB)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -70,6 +71,8 @@ def _check_text(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidJSON("a string holds a lone UTF-16 surrogate escape") from exc
+    if "\x00" in text:
+        raise InvalidJSON("a string holds NUL (\\u0000), which cannot be stored")
 
 
 def strict_loads(body: bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> Any:

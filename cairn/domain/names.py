@@ -59,11 +59,12 @@ def check_tag(key: object, value: object) -> tuple[str, str]:
         )
     if not isinstance(value, str):
         raise InvalidName("a tag value must be a string", kind="tag", key=key)
-    if len(value) > TAG_VALUE_MAX or any(
+    # Bytes, not characters: the value is in an index, and PostgreSQL caps an index row.
+    if len(value.encode("utf-8", "surrogatepass")) > TAG_VALUE_MAX or any(
         (ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value
     ):
         raise InvalidName(
-            f"a tag value is at most {TAG_VALUE_MAX} characters with no control characters",
+            f"a tag value is at most {TAG_VALUE_MAX} bytes of UTF-8, with no control characters",
             kind="tag",
             key=key,
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from cairn.domain.names import normalize_alias
 from cairn.domain.records import AliasEvent, Version
 from cairn.domain.references import Reference
-from cairn.errors import AliasNotFound
+from cairn.errors import AliasNotFound, InvalidInput
 from cairn.services.auth import Actor, Permission
 from cairn.services.resolve import get_model, get_version
 from cairn.services.uow import Database
@@ -60,6 +62,18 @@ class AliasService:
     def current(self, actor: Actor, namespace: str, model: str) -> dict[str, int]:
         with self.db.read(actor, namespace) as store:
             return store.models.aliases(get_model(store, namespace, model).id)
+
+    def at(self, actor: Actor, namespace: str, model: str, alias: str, when: datetime) -> int:
+        """The number of the version ``alias`` named at ``when`` (a timezone-aware time)."""
+        name = normalize_alias(alias)
+        if when.tzinfo is None:
+            raise InvalidInput("give the time with its zone, e.g. 2026-03-03T14:00:00Z")
+        with self.db.read(actor, namespace) as store:
+            found = get_model(store, namespace, model)
+            event = store.aliases.at(found.id, name, when)
+        if event is None or event.number is None:
+            raise AliasNotFound(f"@{name} named no version of {found.ref} at {when.isoformat()}")
+        return event.number
 
     def history(
         self, actor: Actor, namespace: str, model: str, alias: str | None

@@ -32,6 +32,7 @@ from cairn.errors import (
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.uow import Database
 from cairn.storage.blobs import BlobStat, BlobStore
+from cairn.storage.blobs.base import check_session_id
 
 log = logging.getLogger("cairn.blobs")
 MISSING_MAX = 10_000
@@ -118,6 +119,8 @@ class BlobService:
             )
 
     def upload_status(self, actor: Actor, session_id: str) -> UploadSession:
+        # Checked before the look-up: PostgreSQL refuses some strings (NUL) as a parameter.
+        check_session_id(session_id)
         with self.db.read(actor, None) as store:
             return _session(store.uploads.get(session_id), session_id)
 
@@ -130,6 +133,7 @@ class BlobService:
         length: int | None = None,
     ) -> UploadSession:
         """Append bytes at exactly ``offset`` (the session's current length)."""
+        check_session_id(session_id)
         with self.db.read(actor, None) as store:
             session = _session(store.uploads.get(session_id), session_id)
         self._authorize_write(actor)
@@ -183,6 +187,7 @@ class BlobService:
         return stat
 
     def cancel(self, actor: Actor, session_id: str) -> None:
+        check_session_id(session_id)
         self._authorize_write(actor)
         with self.db.write(actor, Permission.WRITE, None) as uow:
             _session(uow.store.uploads.get(session_id), session_id)

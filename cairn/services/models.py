@@ -119,6 +119,7 @@ class ModelService:
             uow.record("model.tag", model.ref, key=key, value=value)
 
     def delete_tag(self, actor: Actor, namespace: str, name: str, key: str) -> bool:
+        key, _ = check_tag(key, "")  # a key no tag can have is refused, not looked up
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
             model = get_model(uow.store, namespace, name)
             removed = uow.store.models.delete_tag(model.id, key)

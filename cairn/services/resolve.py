@@ -19,8 +19,8 @@ def model_key(raw: str) -> str:
     return canonical_key(normalize_name(raw, kind="model"))
 
 
-def get_namespace(store: MetadataStore, name: str) -> Namespace:
-    found = store.namespaces.get(namespace_key(name))
+def get_namespace(store: MetadataStore, name: str, *, lock: bool = False) -> Namespace:
+    found = store.namespaces.get(namespace_key(name), lock=lock)
     if found is None:
         raise NamespaceNotFound(f"no namespace {name!r}", namespace=name)
     return found
@@ -36,16 +36,13 @@ def get_model(store: MetadataStore, namespace: str, name: str, *, lock: bool = F
 
 def get_version(store: MetadataStore, ref: Reference, *, with_files: bool = True) -> Version:
     """The version ``ref`` names: by number, by alias, or the latest."""
-    model = get_model(store, ref.namespace, ref.model)
-    if ref.number is not None:
-        version = store.versions.by_number(model.id, ref.number)
-    elif ref.alias is not None:
-        version = store.versions.by_alias(model.id, ref.alias)
-        if version is None:
-            raise AliasNotFound(f"no alias @{ref.alias} on {model.ref}", ref=str(ref))
-    else:
-        version = store.versions.latest(model.id)
+    version = store.versions.resolve(
+        namespace_key(ref.namespace), model_key(ref.model), ref.number, ref.alias
+    )
     if version is None:
+        model = get_model(store, ref.namespace, ref.model)  # says which part is missing
+        if ref.alias is not None:
+            raise AliasNotFound(f"no alias @{ref.alias} on {model.ref}", ref=str(ref))
         raise VersionNotFound(f"no version {ref}", ref=str(ref))
     if with_files:
         version = replace(version, files=store.versions.files(version.id))

@@ -20,7 +20,7 @@ from cairn.domain.metadata import (
     parse_text,
 )
 from cairn.domain.names import check_tag, normalize_name
-from cairn.domain.records import Page, Version
+from cairn.domain.records import Model, Page, Version
 from cairn.domain.references import Reference
 from cairn.errors import (
     IdempotencyConflict,
@@ -97,14 +97,13 @@ class VersionService:
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
             raise InvalidMetadata("an idempotency key is a string of 1-200 characters")
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
-            model_id = self._model_for_registration(uow, namespace, model)
+            found = self._model_for_registration(uow, namespace, model)
             if key is not None:
-                earlier = uow.store.versions.by_idempotency_key(model_id, key)
+                earlier = uow.store.versions.by_idempotency_key(found.id, key)
                 if earlier is not None:
                     return _same_request(uow, earlier, manifest, meta), False
             _check_blobs(uow, manifest)
-            version_id = self._insert(uow, model_id, manifest, meta, key)
-            version = uow.store.versions.find_by_id(version_id)
+            version = self._insert(uow, found, manifest, meta, key)
             uow.record(
                 "version.register",
                 version.ref,
@@ -113,7 +112,7 @@ class VersionService:
                 files=len(manifest.files),
                 completeness=version.completeness,
             )
-        return replace(version, files=manifest.files), True
+        return version, True
 
     def get(self, actor: Actor, ref: Reference, *, with_files: bool = True) -> Version:
         with self.db.read(actor, ref.namespace) as store:
@@ -178,6 +177,7 @@ class VersionService:
             uow.record("version.tag", version.ref, key=key, value=value)
 
     def delete_tag(self, actor: Actor, ref: Reference, key: str) -> bool:
+        key, _ = check_tag(key, "")  # a key no tag can have is refused, not looked up
         with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
             version = get_version(uow.store, ref, with_files=False)
             removed = uow.store.versions.delete_tag(version.id, key)
@@ -186,22 +186,32 @@ class VersionService:
             return removed
 
     @staticmethod
-    def _model_for_registration(uow: UnitOfWork, namespace: str, model: str) -> int:
+    def _model_for_registration(uow: UnitOfWork, namespace: str, model: str) -> Model:
+        """The model, locked for this transaction (created first if it does not exist)."""
         name = normalize_name(model, kind="model")
-        ns = get_namespace(uow.store, namespace)
-        found = uow.store.models.get(namespace_key(ns.name), model_key(name), lock=True)
-        return found.id if found else create_model(uow, ns.name, name, {})
+        keys = namespace_key(namespace), model_key(name)
+        found = uow.store.models.get(*keys, lock=True)
+        if found is not None:
+            return found
+        # Concurrent first registrations queue on the namespace's row; all but the first then
+        # find the model the first one created, instead of failing to create it again.
+        ns = get_namespace(uow.store, namespace, lock=True)
+        found = uow.store.models.get(*keys, lock=True)
+        if found is not None:
+            return found
+        model_id = create_model(uow, ns.name, name, {})
+        return uow.store.models.get_by_id(model_id)
 
     @staticmethod
     def _insert(
-        uow: UnitOfWork, model_id: int, manifest: Manifest, meta: dict[str, Any], key: str | None
-    ) -> int:
-        ns_required = uow.store.models.required_fields(model_id)
+        uow: UnitOfWork, model: Model, manifest: Manifest, meta: dict[str, Any], key: str | None
+    ) -> Version:
+        ns_required = uow.store.models.required_fields(model.id)
         required = DEFAULT_REQUIRED_FIELDS if ns_required is None else ns_required
         score, missing = completeness(meta, required)
-        number = uow.store.versions.allocate_number(model_id)
+        number = uow.store.versions.allocate_number(model.id)
         values = {
-            "model_id": model_id,
+            "model_id": model.id,
             "number": number,
             "manifest_digest": manifest.digest,
             "size": manifest.total_size,
@@ -219,7 +229,29 @@ class VersionService:
             "created_at": uow.now,
             "updated_at": uow.now,
         }
-        return uow.store.versions.insert(values, manifest.files, meta["tags"])
+        version_id = uow.store.versions.insert(values, manifest.files, meta["tags"])
+        return Version(
+            id=version_id,
+            namespace=model.namespace,
+            model=model.name,
+            number=number,
+            manifest_digest=manifest.digest,
+            size=manifest.total_size,
+            file_count=len(manifest.files),
+            state=INITIAL_STATE,
+            description=meta["description"],
+            author=uow.actor.name,
+            provenance=meta["provenance"],
+            schema=meta["schema"],
+            metrics=meta["metrics"],
+            params=meta["params"],
+            completeness=score,
+            missing_fields=missing,
+            created_at=uow.now,
+            updated_at=uow.now,
+            tags=meta["tags"],
+            files=manifest.files,
+        )
 
 
 def _check_blobs(uow: UnitOfWork, manifest: Manifest) -> None:

@@ -10,7 +10,6 @@ carry the digest in ``Cairn-Digest``.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -26,18 +25,18 @@ _RANGE = re.compile(r"bytes=(\d{1,19})-(\d{0,19})")
 
 
 @router.post("/blobs/missing")
-def missing_blobs(reg: Reg, actor: Caller, body: Body) -> dict[str, Any]:
+def missing_blobs(reg: Reg, actor: Caller, body: Body) -> Response:
     if not isinstance(body, dict) or set(body) != {"digests"}:
         raise InvalidInput('ask with {"digests": ["sha256:…", …]}')
-    return {"missing": reg.blobs.missing(actor, body["digests"])}
+    return wire.ok({"missing": reg.blobs.missing(actor, body["digests"])})
 
 
 @router.put("/blobs/{digest}", status_code=201)
-async def put_blob(reg: Reg, actor: Caller, digest: str, request: Request) -> dict[str, Any]:
+async def put_blob(reg: Reg, actor: Caller, digest: str, request: Request) -> Response:
     """Upload a whole blob in one request; the body must hash to ``digest``."""
     size = content_length(request, reg.settings.max_blob_bytes)
     stat = await consume_body(request, lambda chunks: reg.blobs.put(actor, chunks, digest, size))
-    return wire.blob(stat)
+    return wire.ok(wire.blob(stat))
 
 
 @router.head("/blobs/{digest}")
@@ -94,8 +93,8 @@ async def append_upload(
 
 
 @router.post("/uploads/{session_id}/finish", status_code=201)
-def finish_upload(reg: Reg, actor: Caller, session_id: str, digest: str) -> dict[str, Any]:
-    return wire.blob(reg.blobs.finish(actor, session_id, digest))
+def finish_upload(reg: Reg, actor: Caller, session_id: str, digest: str) -> Response:
+    return wire.ok(wire.blob(reg.blobs.finish(actor, session_id, digest)))
 
 
 @router.delete("/uploads/{session_id}", status_code=204)

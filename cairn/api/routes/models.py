@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -24,26 +25,26 @@ def list_models(
     filter: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """Models, oldest first, optionally in one namespace and matching a filter."""
-    return wire.page(reg.models.page(actor, namespace, filter, cursor, limit), wire.model)
+    return wire.ok(wire.page(reg.models.page(actor, namespace, filter, cursor, limit), wire.model))
 
 
 @router.post("/models/{namespace}", status_code=201)
-def create_model(reg: Reg, actor: Caller, namespace: str, body: Body) -> dict[str, Any]:
+def create_model(reg: Reg, actor: Caller, namespace: str, body: Body) -> Response:
     if not isinstance(body, dict):
         raise InvalidInput("a model is a JSON object with at least a name")
-    return wire.model(reg.models.create(actor, namespace, body.get("name"), body))
+    return wire.ok(wire.model(reg.models.create(actor, namespace, body.get("name"), body)))
 
 
 @router.get(MODEL)
-def get_model(reg: Reg, actor: Caller, namespace: str, model: str) -> dict[str, Any]:
-    return wire.model(reg.models.get(actor, namespace, model))
+def get_model(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
+    return wire.ok(wire.model(reg.models.get(actor, namespace, model)))
 
 
 @router.patch(MODEL)
-def update_model(reg: Reg, actor: Caller, namespace: str, model: str, body: Body) -> dict[str, Any]:
-    return wire.model(reg.models.update(actor, namespace, model, body))
+def update_model(reg: Reg, actor: Caller, namespace: str, model: str, body: Body) -> Response:
+    return wire.ok(wire.model(reg.models.update(actor, namespace, model, body)))
 
 
 @router.delete(MODEL, status_code=204)
@@ -67,27 +68,31 @@ def delete_model_tag(reg: Reg, actor: Caller, namespace: str, model: str, key: s
 
 
 @router.get(MODEL + "/aliases")
-def list_aliases(reg: Reg, actor: Caller, namespace: str, model: str) -> dict[str, Any]:
-    return {"aliases": reg.aliases.current(actor, namespace, model)}
+def list_aliases(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
+    return wire.ok({"aliases": reg.aliases.current(actor, namespace, model)})
 
 
 @router.get(MODEL + "/aliases/{alias}")
 def resolve_alias(
-    reg: Reg, actor: Caller, namespace: str, model: str, alias: str
-) -> dict[str, Any]:
-    """The version the alias names now."""
-    ref = model_ref(namespace, model, alias=normalize_alias(alias))
-    return wire.version(reg.versions.get(actor, ref, with_files=False))
+    reg: Reg, actor: Caller, namespace: str, model: str, alias: str, at: str | None = None
+) -> Response:
+    """The version the alias names now, or named at the time ``at`` (ISO 8601, with zone)."""
+    if at is None:
+        ref = model_ref(namespace, model, alias=normalize_alias(alias))
+    else:
+        number = reg.aliases.at(actor, namespace, model, alias, parse_time(at))
+        ref = model_ref(namespace, model, number=number)
+    return wire.ok(wire.version(reg.versions.get(actor, ref, with_files=False)))
 
 
 @router.put(MODEL + "/aliases/{alias}")
 def set_alias(
     reg: Reg, actor: Caller, namespace: str, model: str, alias: str, body: Body
-) -> dict[str, Any]:
+) -> Response:
     number = body.get("version") if isinstance(body, dict) else None
     if type(number) is not int or number < 1:
         raise InvalidInput('set an alias with {"version": <number>}')
-    return wire.version(reg.aliases.set(actor, namespace, model, alias, number))
+    return wire.ok(wire.version(reg.aliases.set(actor, namespace, model, alias, number)))
 
 
 @router.delete(MODEL + "/aliases/{alias}", status_code=204)
@@ -99,10 +104,17 @@ def delete_alias(reg: Reg, actor: Caller, namespace: str, model: str, alias: str
 @router.get(MODEL + "/alias-history")
 def alias_history(
     reg: Reg, actor: Caller, namespace: str, model: str, alias: str | None = None
-) -> dict[str, Any]:
+) -> Response:
     """Every move of the model's aliases (or of one), oldest first."""
     events = reg.aliases.history(actor, namespace, model, alias)
-    return {"items": [wire.alias_event(e) for e in events]}
+    return wire.ok({"items": [wire.alias_event(e) for e in events]})
+
+
+def parse_time(raw: str) -> datetime:
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidInput("a time is ISO 8601, e.g. 2026-03-03T14:00:00Z", value=raw[:60]) from exc
 
 
 def tag_value(body: Any) -> str:

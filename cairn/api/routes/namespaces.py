@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from cairn.api import wire
 from cairn.api.deps import Body, Caller, Reg
@@ -14,24 +12,24 @@ router = APIRouter(prefix="/namespaces", tags=["namespaces"])
 
 
 @router.get("")
-def list_namespaces(reg: Reg, actor: Caller) -> dict[str, Any]:
-    return {"items": [wire.namespace(ns) for ns in reg.namespaces.all(actor)]}
+def list_namespaces(reg: Reg, actor: Caller) -> Response:
+    return wire.ok({"items": [wire.namespace(ns) for ns in reg.namespaces.all(actor)]})
 
 
 @router.post("", status_code=201)
-def create_namespace(reg: Reg, actor: Caller, body: Body) -> dict[str, Any]:
+def create_namespace(reg: Reg, actor: Caller, body: Body) -> Response:
     if not isinstance(body, dict) or set(body) - {"name", "description"}:
         raise InvalidInput("a namespace is {name, description}")
     name, description = body.get("name"), body.get("description", "")
-    return wire.namespace(reg.namespaces.create(actor, name, description))
+    return wire.ok(wire.namespace(reg.namespaces.create(actor, name, description)))
 
 
 @router.get("/{namespace}")
-def get_namespace(reg: Reg, actor: Caller, namespace: str) -> dict[str, Any]:
-    return wire.namespace(reg.namespaces.get(actor, namespace))
+def get_namespace(reg: Reg, actor: Caller, namespace: str) -> Response:
+    return wire.ok(wire.namespace(reg.namespaces.get(actor, namespace)))
 
 
 @router.put("/{namespace}/required-fields")
-def set_required_fields(reg: Reg, actor: Caller, namespace: str, body: Body) -> dict[str, Any]:
+def set_required_fields(reg: Reg, actor: Caller, namespace: str, body: Body) -> Response:
     fields = body.get("required_fields") if isinstance(body, dict) else None
-    return wire.namespace(reg.namespaces.set_required_fields(actor, namespace, fields))
+    return wire.ok(wire.namespace(reg.namespaces.set_required_fields(actor, namespace, fields)))

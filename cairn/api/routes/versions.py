@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 
@@ -52,24 +50,26 @@ def list_versions(
     model: str,
     cursor: str | None = None,
     limit: int | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """A model's versions, newest first."""
-    return wire.page(reg.versions.page(actor, namespace, model, cursor, limit), wire.version)
+    return wire.ok(
+        wire.page(reg.versions.page(actor, namespace, model, cursor, limit), wire.version)
+    )
 
 
 @router.get(VERSION)
-def get_version(
-    reg: Reg, actor: Caller, namespace: str, model: str, selector: str
-) -> dict[str, Any]:
+def get_version(reg: Reg, actor: Caller, namespace: str, model: str, selector: str) -> Response:
     """One version with its files; ``selector`` is a number, ``latest`` or ``@alias``."""
-    return wire.version(reg.versions.get(actor, version_ref(namespace, model, selector)))
+    return wire.ok(wire.version(reg.versions.get(actor, version_ref(namespace, model, selector))))
 
 
 @router.patch(VERSION)
 def update_version(
     reg: Reg, actor: Caller, namespace: str, model: str, selector: str, body: Body
-) -> dict[str, Any]:
-    return wire.version(reg.versions.update(actor, version_ref(namespace, model, selector), body))
+) -> Response:
+    return wire.ok(
+        wire.version(reg.versions.update(actor, version_ref(namespace, model, selector), body))
+    )
 
 
 @router.delete(VERSION, status_code=204)
@@ -95,9 +95,9 @@ def delete_version_tag(
 
 
 @router.get("/resolve")
-def resolve(reg: Reg, actor: Caller, ref: str, files: bool = True) -> dict[str, Any]:
+def resolve(reg: Reg, actor: Caller, ref: str, files: bool = True) -> Response:
     """The version a reference (``ns/name:N``, ``ns/name@alias``, ``ns/name:latest``) names."""
-    return wire.version(reg.versions.get(actor, parse_reference(ref), with_files=files))
+    return wire.ok(wire.version(reg.versions.get(actor, parse_reference(ref), with_files=files)))
 
 
 @router.get("/versions")
@@ -107,6 +107,6 @@ def search_versions(
     filter: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """Versions across every model, newest first, matching a filter (see the README)."""
-    return wire.page(reg.versions.search(actor, filter, cursor, limit), wire.version)
+    return wire.ok(wire.page(reg.versions.search(actor, filter, cursor, limit), wire.version))

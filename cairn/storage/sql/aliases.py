@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.engine import RowMapping
 
 from cairn.domain.records import AliasEvent
 from cairn.storage.sql.rows import upsert
@@ -67,19 +68,40 @@ class AliasRows:
             )
         )
 
-    def history(self, model_id: int, name: str | None, limit: int) -> list[AliasEvent]:
+    def history(
+        self, model_id: int, name: str | None, limit: int, until: datetime | None = None
+    ) -> list[AliasEvent]:
+        """Moves oldest first; with ``until``, only those made at or before that time."""
         query = select(alias_history).where(alias_history.c.model_id == model_id)
         if name is not None:
             query = query.where(alias_history.c.alias == name)
+        if until is not None:
+            query = query.where(alias_history.c.at <= until)
         query = query.order_by(alias_history.c.id).limit(limit)
-        return [
-            AliasEvent(
-                alias=r["alias"],
-                action=r["action"],
-                number=r["number"],
-                previous_number=r["previous_number"],
-                actor=r["actor"],
-                at=r["at"],
+        return [_event(r) for r in self.conn.execute(query).mappings()]
+
+    def at(self, model_id: int, name: str, when: datetime) -> AliasEvent | None:
+        """The last move of ``name`` made at or before ``when``."""
+        query = (
+            select(alias_history)
+            .where(
+                alias_history.c.model_id == model_id,
+                alias_history.c.alias == name,
+                alias_history.c.at <= when,
             )
-            for r in self.conn.execute(query).mappings()
-        ]
+            .order_by(alias_history.c.id.desc())
+            .limit(1)
+        )
+        row = self.conn.execute(query).mappings().first()
+        return _event(row) if row else None
+
+
+def _event(row: RowMapping) -> AliasEvent:
+    return AliasEvent(
+        alias=row["alias"],
+        action=row["action"],
+        number=row["number"],
+        previous_number=row["previous_number"],
+        actor=row["actor"],
+        at=row["at"],
+    )

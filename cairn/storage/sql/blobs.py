@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from cairn.domain.records import UploadSession
 from cairn.storage.sql.rows import insert_ignore
 from cairn.storage.sql.tables import blobs, upload_sessions
+
+_SIZES = select(blobs.c.digest, blobs.c.size).where(
+    blobs.c.digest.in_(bindparam("digests", expanding=True))
+)
 
 
 class BlobRows:
@@ -21,9 +25,8 @@ class BlobRows:
         wanted = list(dict.fromkeys(digests))
         found: dict[str, int] = {}
         for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            query = select(blobs.c.digest, blobs.c.size).where(blobs.c.digest.in_(chunk))
-            found.update({d: s for d, s in self.conn.execute(query)})
+            rows = self.conn.execute(_SIZES, {"digests": wanted[i : i + 500]})
+            found.update({d: s for d, s in rows})
         return found
 
     def add(self, digest: str, size: int, now: datetime) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     Float,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -69,7 +71,9 @@ _VERSIONS = _Scope(
     columns={
         "name": models.c.name,
         "namespace": namespaces.c.name,
-        "number": versions.c.number,
+        # Compared as 64-bit: the column is 32-bit, and PostgreSQL refuses to bind a larger
+        # literal to it, where the filter only means "no version has that number".
+        "number": type_coerce(versions.c.number, BigInteger),
         "state": versions.c.state,
         "author": versions.c.author,
         "description": versions.c.description,

@@ -10,6 +10,9 @@ from sqlalchemy import Connection, insert, select
 from cairn.domain.records import AuditEntry
 from cairn.storage.sql.tables import audit_log, events
 
+_AUDIT = insert(audit_log)
+_EVENT = insert(events)
+
 
 class JournalRows:
     def __init__(self, conn: Connection) -> None:
@@ -27,21 +30,21 @@ class JournalRows:
         event: bool = True,
     ) -> None:
         self.conn.execute(
-            insert(audit_log).values(
-                at=at,
-                actor=actor,
-                action=action,
-                subject=subject,
-                payload=payload,
-                request_id=request_id,
-            )
+            _AUDIT,
+            {
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "subject": subject,
+                "payload": payload,
+                "request_id": request_id,
+            },
         )
         if not event:
             return
+        event_payload = {"actor": actor, **payload}
         self.conn.execute(
-            insert(events).values(
-                at=at, type=action, subject=subject, payload={"actor": actor, **payload}
-            )
+            _EVENT, {"at": at, "type": action, "subject": subject, "payload": event_payload}
         )
 
     def entries(

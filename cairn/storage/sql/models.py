@@ -5,13 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
 
 from cairn.domain.records import Model, Namespace
 from cairn.storage.sql.rows import model_record, namespace_record, upsert
 from cairn.storage.sql.tables import aliases, model_tags, models, namespaces, versions
 
 _MODEL_COLUMNS = (models, namespaces.c.name.label("namespace_name"))
+_BY_KEY = (
+    select(*_MODEL_COLUMNS)
+    .join(namespaces, namespaces.c.id == models.c.namespace_id)
+    .where(
+        namespaces.c.key == bindparam("ns"),
+        models.c.key == bindparam("model"),
+        models.c.deleted.is_(False),
+    )
+)
+_BY_KEY_LOCKED = _BY_KEY.with_for_update(of=models)
+_REQUIRED_FIELDS = (
+    select(namespaces.c.required_fields)
+    .join(models, models.c.namespace_id == namespaces.c.id)
+    .where(models.c.id == bindparam("id"))
+)
+_NAMESPACE_BY_KEY = select(namespaces).where(namespaces.c.key == bindparam("key"))
 
 
 class NamespaceRows:
@@ -30,10 +46,11 @@ class NamespaceRows:
         )
         return namespace_record(row)
 
-    def get(self, key: str) -> Namespace | None:
-        row = (
-            self.conn.execute(select(namespaces).where(namespaces.c.key == key)).mappings().first()
-        )
+    def get(self, key: str, *, lock: bool = False) -> Namespace | None:
+        """The namespace; ``lock`` holds its row until commit (PostgreSQL; SQLite's writers
+        are serialised anyway), which is how creations of models in it queue."""
+        query = _NAMESPACE_BY_KEY.with_for_update(key_share=True) if lock else _NAMESPACE_BY_KEY
+        row = self.conn.execute(query, {"key": key}).mappings().first()
         return namespace_record(row) if row else None
 
     def list(self) -> list[Namespace]:
@@ -77,12 +94,8 @@ class ModelRows:
         )
 
     def get(self, namespace_key: str, key: str, *, lock: bool = False) -> Model | None:
-        query = self._select(
-            namespaces.c.key == namespace_key, models.c.key == key, models.c.deleted.is_(False)
-        )
-        if lock:
-            query = query.with_for_update(of=models)
-        row = self.conn.execute(query).mappings().first()
+        query = _BY_KEY_LOCKED if lock else _BY_KEY
+        row = self.conn.execute(query, {"ns": namespace_key, "model": key}).mappings().first()
         return self._record(row) if row else None
 
     def get_by_id(self, model_id: int) -> Model:
@@ -118,12 +131,7 @@ class ModelRows:
 
     def required_fields(self, model_id: int) -> list[str] | None:
         """The namespace's list of required metadata fields (None: the default list)."""
-        query = (
-            select(namespaces.c.required_fields)
-            .join(models, models.c.namespace_id == namespaces.c.id)
-            .where(models.c.id == model_id)
-        )
-        value = self.conn.execute(query).scalar_one()
+        value = self.conn.execute(_REQUIRED_FIELDS, {"id": model_id}).scalar_one()
         return None if value is None else list(value)
 
     def count_versions(self, model_id: int) -> int:

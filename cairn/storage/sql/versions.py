@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.elements import BindParameter
 
 from cairn.domain.manifest import FileEntry
 from cairn.domain.records import Version
@@ -28,6 +39,58 @@ _COLUMNS = (
 _FROM = versions.join(models, models.c.id == versions.c.model_id).join(
     namespaces, namespaces.c.id == models.c.namespace_id
 )
+# The hot reads are built once: constructing a statement costs more than running it on SQLite.
+_OF_MODEL = (
+    select(*_COLUMNS)
+    .select_from(_FROM)
+    .where(
+        namespaces.c.key == bindparam("ns"),
+        models.c.key == bindparam("model"),
+        models.c.deleted.is_(False),
+    )
+)
+_BY_NUMBER = _OF_MODEL.where(versions.c.number == bindparam("number"))
+_LATEST = _OF_MODEL.order_by(versions.c.number.desc()).limit(1)
+_BY_ALIAS = (
+    select(*_COLUMNS)
+    .select_from(_FROM.join(aliases, aliases.c.version_id == versions.c.id))
+    .where(
+        namespaces.c.key == bindparam("ns"),
+        models.c.key == bindparam("model"),
+        models.c.deleted.is_(False),
+        aliases.c.name == bindparam("alias"),
+    )
+)
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_EXTRAS = union_all(
+    select(version_tags.c.version_id, literal("t"), version_tags.c.key, version_tags.c.value).where(
+        version_tags.c.version_id.in_(_IDS)
+    ),
+    select(aliases.c.version_id, literal("a"), aliases.c.name, literal("")).where(
+        aliases.c.version_id.in_(_IDS)
+    ),
+)
+_ALLOCATE = (
+    update(models)
+    .where(models.c.id == bindparam("the_model"))
+    .values(next_number=models.c.next_number + 1)
+    .returning(models.c.next_number)
+)
+_INSERT = insert(versions).returning(versions.c.id)
+_INSERT_FILES = insert(version_files)
+_INSERT_TAGS = insert(version_tags)
+_BY_IDEMPOTENCY_KEY = (
+    select(*_COLUMNS)
+    .select_from(_FROM)
+    .where(
+        versions.c.model_id == bindparam("model_id"), versions.c.idempotency_key == bindparam("key")
+    )
+)
+_FILES = (
+    select(version_files.c.path, version_files.c.size, version_files.c.digest)
+    .where(version_files.c.version_id == bindparam("id"))
+    .order_by(version_files.c.path)
+)
 
 
 class VersionRows:
@@ -37,24 +100,15 @@ class VersionRows:
     def allocate_number(self, model_id: int) -> int:
         """Take the model's next number. The UPDATE holds the model row's lock until commit,
         so concurrent registrations queue here and get distinct, gapless numbers."""
-        next_after = self.conn.execute(
-            update(models)
-            .where(models.c.id == model_id)
-            .values(next_number=models.c.next_number + 1)
-            .returning(models.c.next_number)
-        ).scalar_one()
+        next_after = self.conn.execute(_ALLOCATE, {"the_model": model_id}).scalar_one()
         return int(next_after) - 1
 
     def insert(
         self, values: dict[str, Any], files: Sequence[FileEntry], tags: dict[str, str]
     ) -> int:
-        version_id = int(
-            self.conn.execute(
-                insert(versions).values(**values).returning(versions.c.id)
-            ).scalar_one()
-        )
+        version_id = int(self.conn.execute(_INSERT, values).scalar_one())
         self.conn.execute(
-            insert(version_files),
+            _INSERT_FILES,
             [
                 {"version_id": version_id, "path": f.path, "size": f.size, "digest": f.digest}
                 for f in files
@@ -62,7 +116,7 @@ class VersionRows:
         )
         if tags:
             self.conn.execute(
-                insert(version_tags),
+                _INSERT_TAGS,
                 [{"version_id": version_id, "key": k, "value": v} for k, v in tags.items()],
             )
         return version_id
@@ -73,11 +127,22 @@ class VersionRows:
         )
         return self._records([row])[0] if row else None
 
-    def find_by_id(self, version_id: int) -> Version:
-        found = self.find(versions.c.id == version_id)
-        if found is None:
-            raise LookupError(version_id)
-        return found
+    def resolve(
+        self, namespace_key: str, model_key: str, number: int | None, alias: str | None
+    ) -> Version | None:
+        """The version a reference names (by number, alias, or the latest), in one query."""
+        if number is not None and not 0 < number < 2**31:
+            # The column is 32-bit: no row has such a number, and PostgreSQL refuses the bind.
+            return None
+        params: dict[str, Any] = {"ns": namespace_key, "model": model_key}
+        if number is not None:
+            query, params["number"] = _BY_NUMBER, number
+        elif alias is not None:
+            query, params["alias"] = _BY_ALIAS, alias
+        else:
+            query = _LATEST
+        row = self.conn.execute(query, params).mappings().first()
+        return self._records([row])[0] if row else None
 
     def by_number(self, model_id: int, number: int) -> Version | None:
         return self.find(versions.c.model_id == model_id, versions.c.number == number)
@@ -103,7 +168,9 @@ class VersionRows:
         return self._records([row])[0] if row else None
 
     def by_idempotency_key(self, model_id: int, key: str) -> Version | None:
-        return self.find(versions.c.model_id == model_id, versions.c.idempotency_key == key)
+        params = {"model_id": model_id, "key": key}
+        found = self.conn.execute(_BY_IDEMPOTENCY_KEY, params).mappings().first()
+        return self._records([found])[0] if found else None
 
     def page_of_model(self, model_id: int, before: int | None, limit: int) -> list[Version]:
         """Versions of one model, newest number first."""
@@ -126,12 +193,8 @@ class VersionRows:
         return self._records(self.conn.execute(query).mappings().all())
 
     def files(self, version_id: int) -> tuple[FileEntry, ...]:
-        query = (
-            select(version_files.c.path, version_files.c.size, version_files.c.digest)
-            .where(version_files.c.version_id == version_id)
-            .order_by(version_files.c.path)
-        )
-        return tuple(FileEntry(p, s, d) for p, s, d in self.conn.execute(query))
+        rows = self.conn.execute(_FILES, {"id": version_id})
+        return tuple(FileEntry(p, s, d) for p, s, d in rows)
 
     def update(self, version_id: int, values: dict[str, Any]) -> None:
         self.conn.execute(update(versions).where(versions.c.id == version_id).values(**values))
@@ -166,18 +229,13 @@ class VersionRows:
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
         names: dict[int, list[str]] = {i: [] for i in ids}
         for chunk in _chunks(ids, 500):
-            for vid, key, value in self.conn.execute(
-                select(version_tags.c.version_id, version_tags.c.key, version_tags.c.value).where(
-                    version_tags.c.version_id.in_(chunk)
-                )
-            ):
-                tags[vid][key] = value
-            for vid, name in self.conn.execute(
-                select(aliases.c.version_id, aliases.c.name)
-                .where(aliases.c.version_id.in_(chunk))
-                .order_by(aliases.c.name)
-            ):
-                names[vid].append(name)
+            for vid, kind, key, value in self.conn.execute(_EXTRAS, {"ids": chunk}):
+                if kind == "t":
+                    tags[vid][key] = value
+                else:
+                    names[vid].append(key)
+        for found in names.values():
+            found.sort()
         return [_version(r, tags[r["id"]], names[r["id"]]) for r in rows]
 
 
