@@ -90,13 +90,14 @@ class BlobService:
         return BlobStat(digest, size)
 
     def read(self, actor: Actor, digest: str, start: int = 0, end: int | None = None) -> BlobRead:
-        """Open ``[start, end)`` of a blob. A read of the whole blob is verified as it streams:
-        if the stored bytes do not hash to the digest, the stream fails before its last chunk,
-        so a corrupt blob is never delivered as a complete, successful response."""
+        """Open ``[start, end)`` of a blob (``end`` past the blob's size means its end, as in
+        HTTP ranges). A read of the whole blob is verified as it streams: if the stored bytes do
+        not hash to the digest, the stream fails before its last chunk, so a corrupt blob is
+        never delivered as a complete, successful response."""
         stat = self.stat(actor, digest)
-        stop = stat.size if end is None else end
-        if not 0 <= start <= stop <= stat.size:
-            raise InvalidRange(f"range {start}-{stop} is outside 0-{stat.size}", size=stat.size)
+        stop = stat.size if end is None else min(end, stat.size)
+        if start < 0 or start > stop or (start == stop and start > 0):
+            raise InvalidRange(f"range from {start} is outside 0-{stat.size}", size=stat.size)
         chunks = self.store.read(stat.digest, start, stop)
         if start == 0 and stop == stat.size:
             if stat.size <= VERIFY_UP_FRONT:

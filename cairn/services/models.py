@@ -35,9 +35,9 @@ class NamespaceService:
         name = normalize_name(name, kind="namespace")
         description = parse_text(description, "description")
         with self.db.write(actor, Permission.ADMIN, None) as uow:
-            if uow.store.namespaces.get(canonical_key(name)):
-                raise NamespaceExists(f"namespace {name!r} exists", namespace=name)
             created = uow.store.namespaces.insert(name, canonical_key(name), description, uow.now)
+            if created is None:
+                raise NamespaceExists(f"namespace {name!r} exists", namespace=name)
             uow.record("namespace.create", name, description=description)
         return created
 
@@ -167,18 +167,17 @@ class ModelService:
 
 
 def create_model(uow: UnitOfWork, namespace: str, name: str, values: Mapping[str, Any]) -> int:
-    """Create a model (or revive its tombstone) inside ``uow``; ``ModelExists`` if it is live."""
+    """Create a model (or revive its tombstone) inside ``uow``; ``ModelExists`` if it is live,
+    also when a concurrent transaction created it first."""
     ns = get_namespace(uow.store, namespace)
     key = model_key(name)
-    found = uow.store.models.find_any(ns.id, key)
-    if found and not found[1]:
-        raise ModelExists(f"model {ns.name}/{name} exists (names compare as {key!r})", key=key)
     full = {"name": name, "key": key, **{f: values.get(f, "") for f in MODEL_FIELDS}}
-    if found:
-        uow.store.models.revive(found[0], full, uow.now)
+    model_id = uow.store.models.insert(ns.id, full, uow.now)
+    if model_id is None:
+        found = uow.store.models.find_any(ns.id, key)
+        if found is None or not found[1] or not uow.store.models.revive(found[0], full, uow.now):
+            raise ModelExists(f"model {ns.name}/{name} exists (names compare as {key!r})", key=key)
         model_id = found[0]
-    else:
-        model_id = uow.store.models.insert(ns.id, full, uow.now)
     uow.record("model.create", f"{ns.name}/{name}", **{f: full[f] for f in MODEL_FIELDS})
     return model_id
 

@@ -36,7 +36,7 @@ async def put_blob(reg: Reg, actor: Caller, digest: str, request: Request) -> Re
     """Upload a whole blob in one request; the body must hash to ``digest``."""
     size = content_length(request, reg.settings.max_blob_bytes)
     stat = await consume_body(request, lambda chunks: reg.blobs.put(actor, chunks, digest, size))
-    return wire.ok(wire.blob(stat))
+    return wire.ok(wire.blob(stat), 201)
 
 
 @router.head("/blobs/{digest}")
@@ -50,7 +50,7 @@ def get_blob(
     reg: Reg, actor: Caller, digest: str, range: str | None = Header(default=None)
 ) -> StreamingResponse:
     """The blob's bytes; ``Range: bytes=a-b`` gives part of them (206)."""
-    start, end = _parse_range(range, reg.blobs.stat(actor, digest).size)
+    start, end = _parse_range(range)
     read = reg.blobs.read(actor, digest, start, end)
     headers = _blob_headers(read.digest, read.end - read.start)
     status = 200
@@ -94,7 +94,7 @@ async def append_upload(
 
 @router.post("/uploads/{session_id}/finish", status_code=201)
 def finish_upload(reg: Reg, actor: Caller, session_id: str, digest: str) -> Response:
-    return wire.ok(wire.blob(reg.blobs.finish(actor, session_id, digest)))
+    return wire.ok(wire.blob(reg.blobs.finish(actor, session_id, digest)), 201)
 
 
 @router.delete("/uploads/{session_id}", status_code=204)
@@ -121,14 +121,15 @@ def _blob_headers(digest: str, length: int) -> dict[str, str]:
     }
 
 
-def _parse_range(header: str | None, size: int) -> tuple[int, int | None]:
+def _parse_range(header: str | None) -> tuple[int, int | None]:
+    """``bytes=a-b`` as the half-open ``[a, b + 1)``; the service checks it against the size."""
     if header is None:
         return 0, None
     match = _RANGE.fullmatch(header.strip())
     if not match:
         raise InvalidRange("Range is 'bytes=START-[END]' (one range)", range=header[:100])
     start = int(match.group(1))
-    end = min(int(match.group(2)) + 1, size) if match.group(2) else size
-    if start >= size or start > end:
-        raise InvalidRange(f"range {header[:60]} is outside the blob's {size} bytes", size=size)
+    end = int(match.group(2)) + 1 if match.group(2) else None
+    if end is not None and end <= start:
+        raise InvalidRange(f"range {header[:60]} ends before it starts")
     return start, end

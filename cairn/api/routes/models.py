@@ -34,7 +34,7 @@ def list_models(
 def create_model(reg: Reg, actor: Caller, namespace: str, body: Body) -> Response:
     if not isinstance(body, dict):
         raise InvalidInput("a model is a JSON object with at least a name")
-    return wire.ok(wire.model(reg.models.create(actor, namespace, body.get("name"), body)))
+    return wire.ok(wire.model(reg.models.create(actor, namespace, body.get("name"), body)), 201)
 
 
 @router.get(MODEL)

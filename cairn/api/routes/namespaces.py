@@ -21,7 +21,7 @@ def create_namespace(reg: Reg, actor: Caller, body: Body) -> Response:
     if not isinstance(body, dict) or set(body) - {"name", "description"}:
         raise InvalidInput("a namespace is {name, description}")
     name, description = body.get("name"), body.get("description", "")
-    return wire.ok(wire.namespace(reg.namespaces.create(actor, name, description)))
+    return wire.ok(wire.namespace(reg.namespaces.create(actor, name, description)), 201)
 
 
 @router.get("/{namespace}")

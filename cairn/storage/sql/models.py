@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, select, update
 
 from cairn.domain.records import Model, Namespace
-from cairn.storage.sql.rows import model_record, namespace_record, upsert
+from cairn.storage.sql.rows import insert_new, model_record, namespace_record, upsert
 from cairn.storage.sql.tables import aliases, model_tags, models, namespaces, versions
 
 _MODEL_COLUMNS = (models, namespaces.c.name.label("namespace_name"))
@@ -34,17 +34,11 @@ class NamespaceRows:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def insert(self, name: str, key: str, description: str, now: datetime) -> Namespace:
-        row = (
-            self.conn.execute(
-                insert(namespaces)
-                .values(name=name, key=key, description=description, created_at=now)
-                .returning(*namespaces.c)
-            )
-            .mappings()
-            .one()
-        )
-        return namespace_record(row)
+    def insert(self, name: str, key: str, description: str, now: datetime) -> Namespace | None:
+        """The new namespace, or None if one with this key exists."""
+        values = {"name": name, "key": key, "description": description, "created_at": now}
+        row = insert_new(self.conn, namespaces, values, ["key"])
+        return namespace_record(row) if row else None
 
     def get(self, key: str, *, lock: bool = False) -> Namespace | None:
         """The namespace; ``lock`` holds its row until commit (PostgreSQL; SQLite's writers
@@ -76,22 +70,21 @@ class ModelRows:
         ).first()
         return (row[0], row[1]) if row else None
 
-    def insert(self, namespace_id: int, values: dict[str, Any], now: datetime) -> int:
-        return int(
-            self.conn.execute(
-                insert(models)
-                .values(namespace_id=namespace_id, created_at=now, updated_at=now, **values)
-                .returning(models.c.id)
-            ).scalar_one()
-        )
+    def insert(self, namespace_id: int, values: dict[str, Any], now: datetime) -> int | None:
+        """The new model's id, or None if a model with this key exists (live or deleted)."""
+        full = {"namespace_id": namespace_id, "created_at": now, "updated_at": now, **values}
+        row = insert_new(self.conn, models, full, ["namespace_id", "key"])
+        return row["id"] if row else None
 
-    def revive(self, model_id: int, values: dict[str, Any], now: datetime) -> None:
-        # A deleted model keeps its row, so its version numbers are never handed out again.
-        self.conn.execute(
+    def revive(self, model_id: int, values: dict[str, Any], now: datetime) -> bool:
+        """Bring a deleted model back (False if another transaction just did). A deleted
+        model keeps its row, so its version numbers are never handed out again."""
+        result = self.conn.execute(
             update(models)
-            .where(models.c.id == model_id)
+            .where(models.c.id == model_id, models.c.deleted.is_(True))
             .values(deleted=False, created_at=now, updated_at=now, **values)
         )
+        return result.rowcount == 1
 
     def get(self, namespace_key: str, key: str, *, lock: bool = False) -> Model | None:
         query = _BY_KEY_LOCKED if lock else _BY_KEY

@@ -29,6 +29,16 @@ def insert_ignore(
     conn.execute(module.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
+def insert_new(
+    conn: Connection, table: Table, values: dict[str, Any], keys: list[str]
+) -> RowMapping | None:
+    """INSERT … ON CONFLICT (keys) DO NOTHING RETURNING *: the new row, or None when a row with
+    those keys exists (PostgreSQL first waits for a concurrent inserter to commit or abort)."""
+    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return conn.execute(stmt.returning(*table.c)).mappings().first()
+
+
 def namespace_record(row: RowMapping) -> Namespace:
     return Namespace(
         id=row["id"],
