@@ -13,11 +13,10 @@ from fastapi import FastAPI
 import cairn
 from cairn.api.errors import install_error_handlers
 from cairn.api.metrics import Metrics, MetricsMiddleware
-from cairn.api.routes import blobs, models, namespaces, system, versions
+from cairn.api.routes import API_PREFIX, blobs, models, namespaces, system, versions
 from cairn.config import load_settings
 from cairn.services.registry import Registry
 
-API_PREFIX = "/api/v1"
 HOUSEKEEPING_SECONDS = 600.0
 log = logging.getLogger("cairn.server")
 
@@ -36,7 +35,7 @@ def create_app(registry: Registry) -> FastAPI:
     app.state.metrics = Metrics()
     # Most-used routes first: the router tries routes in order.
     for module in (versions, blobs, models, namespaces):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router)
     app.include_router(system.router)
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

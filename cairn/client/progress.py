@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from types import TracebackType
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -27,6 +28,7 @@ class Bar:
                 DownloadColumn(),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
+                console=Console(stderr=True),  # stdout is for results that scripts read
                 transient=True,
             )
             self.task = self.progress.add_task(label, total=total)

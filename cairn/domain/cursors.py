@@ -20,26 +20,24 @@ def encode_cursor(key: int | str) -> str:
 
 def decode_int_cursor(cursor: str | None) -> int | None:
     """The integer key inside ``cursor`` (None for no cursor); ``InvalidCursor`` if tampered."""
-    key = _decode(cursor)
-    if key is None:
+    if not cursor:
         return None
+    key = _decode(cursor)
     if type(key) is not int or not 0 <= key <= INT_KEY_MAX:
         raise InvalidCursor("this cursor does not belong to this listing")
     return key
 
 
 def decode_str_cursor(cursor: str | None) -> str | None:
-    key = _decode(cursor)
-    if key is None:
+    if not cursor:
         return None
+    key = _decode(cursor)
     if not isinstance(key, str):
         raise InvalidCursor("this cursor does not belong to this listing")
     return key
 
 
-def _decode(cursor: str | None) -> object:
-    if not cursor:
-        return None
+def _decode(cursor: str) -> object:
     if len(cursor) > 512:
         raise InvalidCursor("the cursor is too long to be one of ours")
     try:

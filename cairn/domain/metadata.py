@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -26,6 +26,7 @@ from cairn.errors import InvalidDigest, InvalidMetadata
 
 Text = Annotated[str, StringConstraints(max_length=4096)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=250, pattern=r"^[^\x00-\x1f]+$")]
+T = TypeVar("T")
 DESCRIPTION_MAX = 100_000
 CARD_MAX = 1_000_000
 MAX_ENTRIES = 10_000
@@ -111,18 +112,47 @@ def parse_provenance(raw: object) -> dict[str, Any]:
     if raw is None:
         return {}
     try:
-        return Provenance.model_validate(raw).model_dump(exclude_none=True, exclude_defaults=True)
+        parsed = Provenance.model_validate(raw)
     except ValidationError as exc:
         raise _explain(exc, "provenance") from exc
+    dumped: dict[str, Any] = parsed.model_dump(exclude_none=True, exclude_defaults=True)
+    return storable(dumped, "provenance")
+
+
+def storable(value: T, field: str) -> T:
+    """``value`` if every string in it can be stored as text by every database: no NUL, no
+    lone surrogate. Callers in-process reach this without the HTTP layer's JSON checks."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item or not _encodable(item):
+                raise InvalidMetadata(f"{field} holds a NUL or an unpaired surrogate", field=field)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_signature(raw: object) -> dict[str, Any]:
     if raw is None:
         return {}
     try:
-        return Signature.model_validate(raw).model_dump(exclude_none=True)
+        parsed = Signature.model_validate(raw)
     except ValidationError as exc:
         raise _explain(exc, "schema") from exc
+    dumped: dict[str, Any] = parsed.model_dump(exclude_none=True)
+    return storable(dumped, "schema")
 
 
 def parse_metrics(raw: object) -> dict[str, float]:
@@ -155,7 +185,7 @@ def parse_params(raw: object) -> dict[str, str]:
             text = str(value)
             if len(text) > 8192:
                 raise InvalidMetadata(f"params.{key} is longer than 8192", field=f"params.{key}")
-            out[key] = text
+            out[key] = storable(text, f"params.{key}")
         else:
             raise InvalidMetadata(f"params.{key} must be a string or number", field=f"params.{key}")
     return out

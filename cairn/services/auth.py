@@ -50,16 +50,20 @@ class Actor:
     request_id: str | None = None
 
     def may(self, permission: Permission, namespace: str | None) -> bool:
-        """Whether the actor holds ``permission`` in ``namespace`` (``None``: in any one, for
-        actions on shared things such as blobs)."""
+        """Whether the actor holds ``permission`` in ``namespace``. ``None`` means in any one
+        (for shared things such as blobs); ``EVERYWHERE`` means a global role is needed (for
+        things above namespaces, such as creating one)."""
         held = [self.global_role] if self.global_role else []
-        if namespace is None:
+        if namespace == EVERYWHERE:
+            pass
+        elif namespace is None:
             held.extend(self.roles.values())
         elif namespace in self.roles:
             held.append(self.roles[namespace])
         return any(permission in GRANTS[role] for role in held)
 
 
+EVERYWHERE = "*"  # not a valid namespace name, so it cannot clash with one
 ANONYMOUS = Actor("anonymous", authenticated=False)
 LOCAL_ADMIN = Actor("local-admin", global_role=Role.ADMIN)
 SYSTEM = Actor("cairn", global_role=Role.ADMIN)
@@ -68,7 +72,9 @@ SYSTEM = Actor("cairn", global_role=Role.ADMIN)
 def authorize(actor: Actor, permission: Permission, namespace: str | None) -> None:
     if actor.may(permission, namespace):
         return
-    where = f" in namespace {namespace!r}" if namespace else ""
+    where = {None: "", EVERYWHERE: " across the registry"}.get(
+        namespace, f" in namespace {namespace!r}"
+    )
     if not actor.authenticated:
         raise Unauthenticated(f"sign in to {permission.value}{where}", permission=permission.value)
     raise PermissionDenied(

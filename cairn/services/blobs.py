@@ -29,7 +29,7 @@ from cairn.errors import (
     UploadNotFound,
     UploadOffsetMismatch,
 )
-from cairn.services.auth import Actor, Permission, authorize
+from cairn.services.auth import EVERYWHERE, Actor, Permission, authorize
 from cairn.services.uow import Database
 from cairn.storage.blobs import BlobStat, BlobStore
 from cairn.storage.blobs.base import check_session_id
@@ -199,7 +199,7 @@ class BlobService:
 
     def purge_expired(self, actor: Actor) -> int:
         """Drop upload sessions untouched for longer than their time to live."""
-        with self.db.write(actor, Permission.ADMIN, None) as uow:
+        with self.db.write(actor, Permission.ADMIN, EVERYWHERE) as uow:
             expired = uow.store.uploads.expired(uow.now)
             for session_id in expired:
                 uow.store.uploads.delete(session_id)

@@ -18,7 +18,7 @@ from cairn.domain.metadata import (
 from cairn.domain.names import canonical_key, check_tag, normalize_name
 from cairn.domain.records import Model, Namespace, Page
 from cairn.errors import InvalidMetadata, ModelExists, ModelNotEmpty, NamespaceExists
-from cairn.services.auth import Actor, Permission
+from cairn.services.auth import EVERYWHERE, Actor, Permission
 from cairn.services.resolve import get_model, get_namespace, model_key
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.sql.filters import compile_model_filter
@@ -34,7 +34,7 @@ class NamespaceService:
     def create(self, actor: Actor, name: object, description: object = "") -> Namespace:
         name = normalize_name(name, kind="namespace")
         description = parse_text(description, "description")
-        with self.db.write(actor, Permission.ADMIN, None) as uow:
+        with self.db.write(actor, Permission.ADMIN, EVERYWHERE) as uow:
             created = uow.store.namespaces.insert(name, canonical_key(name), description, uow.now)
             if created is None:
                 raise NamespaceExists(f"namespace {name!r} exists", namespace=name)

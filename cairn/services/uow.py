@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,10 +21,17 @@ def utcnow() -> datetime:
 
 
 class UnitOfWork:
-    def __init__(self, store: MetadataStore, actor: Actor, now: datetime) -> None:
+    def __init__(self, store: MetadataStore, actor: Actor, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.actor = actor
-        self.now = now
+        self._clock = clock
+
+    @cached_property
+    def now(self) -> datetime:
+        """The time of this change, read when first asked for. Mutations ask only once they
+        hold the row locks they queue on (PostgreSQL takes them inside the transaction), so
+        changes serialised by one lock carry times in the order they were applied."""
+        return self._clock()
 
     def record(self, action: str, subject: str, *, event: bool = True, **payload: Any) -> None:
         """Append the audit entry and, unless ``event`` is false, the outgoing event."""
@@ -51,7 +59,7 @@ class Database:
     ) -> Iterator[UnitOfWork]:
         authorize(actor, permission, namespace)
         with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            yield UnitOfWork(MetadataStore(conn), actor, self.clock())
+            yield UnitOfWork(MetadataStore(conn), actor, self.clock)
 
     @contextmanager
     def read(self, actor: Actor, namespace: str | None) -> Iterator[MetadataStore]:

@@ -33,8 +33,10 @@ def test_every_cli_command_is_in_the_readme() -> None:
         *group, last = command.split(" ")
         parent = " ".join(group)
         # A subcommand may be written as an alternative: `cairn db upgrade | current | check`.
-        pattern = rf"`{re.escape(parent)} [^`]*\b{re.escape(last)}\b" if group[1:] else (
-            rf"`{re.escape(command)}\b"
+        pattern = (
+            rf"`{re.escape(parent)} [^`]*\b{re.escape(last)}\b"
+            if group[1:]
+            else (rf"`{re.escape(command)}\b")
         )
         if not re.search(pattern, table):
             missing.add(command)

@@ -16,11 +16,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from cairn.api import wire
 from cairn.api.deps import Body, Caller, Reg, content_length
+from cairn.api.routes import API_PREFIX
 from cairn.api.streams import consume_body
 from cairn.domain.records import UploadSession
 from cairn.errors import InvalidInput, InvalidRange
 
-router = APIRouter(tags=["blobs"])
+router = APIRouter(prefix=API_PREFIX, tags=["blobs"])
 _RANGE = re.compile(r"bytes=(\d{1,19})-(\d{0,19})")
 
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Response
 
 from cairn.api import wire
 from cairn.api.deps import Body, Caller, Reg
+from cairn.api.routes import API_PREFIX
 from cairn.domain.names import normalize_alias
 from cairn.domain.references import model_ref
 from cairn.errors import InvalidInput
 
-router = APIRouter(tags=["models"])
+router = APIRouter(prefix=API_PREFIX, tags=["models"])
 MODEL = "/models/{namespace}/{model}"
 
 

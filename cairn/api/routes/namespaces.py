@@ -6,9 +6,10 @@ from fastapi import APIRouter, Response
 
 from cairn.api import wire
 from cairn.api.deps import Body, Caller, Reg
+from cairn.api.routes import API_PREFIX
 from cairn.errors import InvalidInput
 
-router = APIRouter(prefix="/namespaces", tags=["namespaces"])
+router = APIRouter(prefix=API_PREFIX + "/namespaces", tags=["namespaces"])
 
 
 @router.get("")

@@ -7,10 +7,11 @@ from fastapi.responses import JSONResponse
 
 from cairn.api import wire
 from cairn.api.deps import Body, Caller, Reg
+from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL, tag_value
 from cairn.domain.references import Reference, model_ref, parse_reference, parse_selector
 
-router = APIRouter(tags=["versions"])
+router = APIRouter(prefix=API_PREFIX, tags=["versions"])
 VERSION = MODEL + "/versions/{selector}"
 
 

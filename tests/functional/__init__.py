@@ -1,0 +1,136 @@
+"""Functional tests: a real ``cairn server`` process, driven through the SDK over a socket and
+through the CLI as a subprocess. No mocks, no patching: what these tests see is what a user sees.
+
+The helpers below are shared by the functional test modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+T = TypeVar("T")
+MiB = 1 << 20
+
+# The routes that carry blob bytes up: a whole blob, and a chunk of an upload session.
+BLOB_PUT_ROUTE = "/blobs/{digest}"
+UPLOAD_PATCH_ROUTE = "/uploads/{session_id}"
+
+
+def write_random(path: Path, size: int) -> Path:
+    """A file of ``size`` random bytes, written in blocks so memory stays flat."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        left = size
+        while left:
+            block = min(left, 4 * MiB)
+            f.write(os.urandom(block))
+            left -= block
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(8 * MiB):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def tree_digests(root: Path) -> dict[str, str]:
+    """Every regular file below ``root`` by relative '/'-path, with its sha256."""
+    return {
+        p.relative_to(root).as_posix(): sha256_of(p) for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def wait_for(condition: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
+    """Poll ``condition`` until it returns something truthy, and return that; fail after
+    ``timeout`` seconds saying ``what`` was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.002)
+
+
+def metric_sum(url: str, metric: str, route_suffixes: Iterable[str]) -> float:
+    """The sum of a per-route counter over the routes whose label ends with one of
+    ``route_suffixes``, as the server's own ``/metrics`` reports it."""
+    suffixes = tuple(route_suffixes)
+    text = httpx.get(url + "/metrics", timeout=10).raise_for_status().text
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == metric and sample.labels.get("route", "").endswith(suffixes):
+                total += sample.value
+    return total
+
+
+def upload_bytes(url: str) -> float:
+    """Blob bytes the server has received so far (whole PUTs and upload-session PATCHes)."""
+    return metric_sum(url, "cairn_http_request_bytes_total", (BLOB_PUT_ROUTE, UPLOAD_PATCH_ROUTE))
+
+
+def download_bytes(url: str) -> float:
+    """Blob bytes the server has sent so far."""
+    return metric_sum(url, "cairn_http_response_bytes_total", (BLOB_PUT_ROUTE,))
+
+
+def blob_file(data_dir: Path, digest: str) -> Path:
+    """Where the embedded default's local blob store keeps a committed blob (layout 1)."""
+    hexdigest = digest.removeprefix("sha256:")
+    return data_dir / "blobs" / "blobs" / "sha256" / hexdigest[:2] / hexdigest
+
+
+def flip_byte(path: Path, offset: int) -> None:
+    """Corrupt a stored blob in place, as a failing disk would (blobs are read-only)."""
+    path.chmod(0o644)
+    with path.open("r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    path.chmod(0o444)
+
+
+@contextmanager
+def read_only_db(data_dir: Path) -> Iterator[sqlite3.Connection]:
+    """The embedded server's SQLite database, opened read-only beside the running server."""
+    conn = sqlite3.connect(f"file:{data_dir / 'cairn.db'}?mode=ro", uri=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def run_cli(
+    url: str, *args: str, cache_dir: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``cairn ARGS`` as a subprocess, against the server at ``url``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    env["CAIRN_URL"] = url
+    if cache_dir is not None:
+        env["CAIRN_CACHE_DIR"] = str(cache_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "cairn", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

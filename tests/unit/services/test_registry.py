@@ -1,0 +1,202 @@
+"""The services called directly, with no HTTP in between: every mutation checks its permission
+before anything is written, and a refused or failed mutation leaves no audit entry."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from cairn import errors
+from cairn.domain.references import Reference
+from cairn.services.auth import ANONYMOUS, LOCAL_ADMIN, Actor, Role
+from cairn.services.registry import Registry
+from cairn.storage.sql.tables import audit_log, metadata
+
+BLOB = b"weights"
+DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
+OTHER = b"other weights"
+OTHER_DIGEST = "sha256:" + hashlib.sha256(OTHER).hexdigest()
+BODY = {"manifest": {"files": [{"path": "w.bin", "size": len(BLOB), "digest": DIGEST}]}}
+V1 = Reference("default", "m", number=1)
+
+READER = Actor("r", roles={"default": Role.READER})
+WRITER = Actor("w", roles={"default": Role.WRITER})
+DEPLOYER = Actor("d", roles={"default": Role.DEPLOYER})
+ELSEWHERE = Actor("x", roles={"risk": Role.ADMIN})
+
+Attempt = Callable[[Registry, Actor], object]
+
+# Every mutation a service offers, run against the model "default/m" (version 1, aliased @prod).
+MUTATIONS: dict[str, Attempt] = {
+    "create namespace": lambda reg, a: reg.namespaces.create(a, "team"),
+    "set required fields": lambda reg, a: reg.namespaces.set_required_fields(a, "default", []),
+    "register a new model": lambda reg, a: reg.versions.register(a, "default", "n", BODY),
+    "create model": lambda reg, a: reg.models.create(a, "default", "o", {}),
+    "update model": lambda reg, a: reg.models.update(a, "default", "m", {"description": "x"}),
+    "delete model": lambda reg, a: reg.models.delete(a, "default", "m"),
+    "tag model": lambda reg, a: reg.models.set_tag(a, "default", "m", "k", "v"),
+    "untag model": lambda reg, a: reg.models.delete_tag(a, "default", "m", "team"),
+    "register": lambda reg, a: reg.versions.register(a, "default", "m", BODY),
+    "update version": lambda reg, a: reg.versions.update(a, V1, {"description": "x"}),
+    "delete version": lambda reg, a: reg.versions.delete(a, V1),
+    "tag version": lambda reg, a: reg.versions.set_tag(a, V1, "k", "v"),
+    "untag version": lambda reg, a: reg.versions.delete_tag(a, V1, "stage"),
+    "set alias": lambda reg, a: reg.aliases.set(a, "default", "m", "champion", 1),
+    "delete alias": lambda reg, a: reg.aliases.delete(a, "default", "m", "prod"),
+    "put blob": lambda reg, a: reg.blobs.put(a, [OTHER], OTHER_DIGEST, len(OTHER)),
+    "start upload": lambda reg, a: reg.blobs.start_upload(a),
+}
+# The mutations a writer may not make: the permission and namespace the refusal names.
+BEYOND_WRITER = {
+    "create namespace": ("admin", "*"),  # namespaces are made above any one: a global role
+    "set required fields": ("admin", "default"),
+    "delete model": ("admin", "default"),
+    "delete version": ("admin", "default"),
+    "set alias": ("deploy", "default"),
+    "delete alias": ("deploy", "default"),
+}
+# What each mutation a writer may make appends to the audit log, in MUTATIONS order.
+WRITER_AUDIT = {
+    "register a new model": [("model.create", "default/n"), ("version.register", "default/n:1")],
+    "create model": [("model.create", "default/o")],
+    "update model": [("model.update", "default/m")],
+    "tag model": [("model.tag", "default/m")],
+    "untag model": [("model.untag", "default/m")],
+    "register": [("version.register", "default/m:2")],
+    "update version": [("version.update", "default/m:1")],
+    "tag version": [("version.tag", "default/m:1")],
+    "untag version": [("version.untag", "default/m:1")],
+    "put blob": [],  # blob bytes are content, not registry state
+    "start upload": [],
+}
+# Every table's row count in one round trip.
+COUNT_ROWS = select(
+    *(
+        select(func.count()).select_from(table).scalar_subquery().label(table.name)
+        for table in metadata.sorted_tables
+    )
+)
+
+
+@pytest.fixture
+def reg(registry: Registry) -> Registry:
+    """A registry holding default/m:1, tagged (model: team, version: stage) and aliased @prod."""
+    registry.blobs.put(LOCAL_ADMIN, [BLOB], DIGEST, len(BLOB))
+    registry.models.create(LOCAL_ADMIN, "default", "m", {"tags": {"team": "a"}})
+    registry.versions.register(LOCAL_ADMIN, "default", "m", {**BODY, "tags": {"stage": "dev"}})
+    registry.aliases.set(LOCAL_ADMIN, "default", "m", "prod", 1)
+    return registry
+
+
+def _rows(reg: Registry) -> dict[str, int]:
+    with reg.db.engine.connect() as conn:
+        return dict(conn.execute(COUNT_ROWS).mappings().one())
+
+
+def _audit(reg: Registry) -> list[tuple[str, str, str]]:
+    query = select(audit_log.c.actor, audit_log.c.action, audit_log.c.subject)
+    with reg.db.engine.connect() as conn:
+        return [
+            (r.actor, r.action, r.subject) for r in conn.execute(query.order_by(audit_log.c.id))
+        ]
+
+
+def _refused(
+    reg: Registry, attempt: Attempt, actor: Actor, expected: type[errors.CairnError]
+) -> errors.CairnError:
+    """Run ``attempt`` as ``actor``: it raises exactly ``expected`` and writes nothing at all."""
+    before = _rows(reg)
+    with pytest.raises(errors.CairnError) as raised:
+        attempt(reg, actor)
+    assert type(raised.value) is expected, repr(raised.value)
+    assert _rows(reg) == before
+    return raised.value
+
+
+def test_a_reader_may_change_nothing(reg: Registry) -> None:
+    for name, attempt in MUTATIONS.items():
+        denied = _refused(reg, attempt, READER, errors.PermissionDenied)
+        assert denied.details["permission"] == BEYOND_WRITER.get(name, ("write",))[0], name
+    # What the reader may do, reading, it can, and what it reads is unchanged.
+    latest = reg.versions.get(READER, Reference("default", "m"))
+    assert (latest.number, latest.aliases, latest.tags) == (1, ["prod"], {"stage": "dev"})
+
+
+def test_an_admin_of_another_namespace_may_change_nothing_here(reg: Registry) -> None:
+    for name, attempt in MUTATIONS.items():
+        if name in {"put blob", "start upload"}:
+            continue  # blobs belong to no namespace: a writer's role anywhere reaches them
+        denied = _refused(reg, attempt, ELSEWHERE, errors.PermissionDenied)
+        expected = "*" if name == "create namespace" else "default"
+        assert denied.details["namespace"] == expected, name
+    _refused(reg, lambda r, a: r.versions.get(a, V1), ELSEWHERE, errors.PermissionDenied)
+
+
+def test_an_anonymous_caller_must_sign_in(reg: Registry) -> None:
+    for name, attempt in MUTATIONS.items():
+        refused = _refused(reg, attempt, ANONYMOUS, errors.Unauthenticated)
+        # A put first asks whether the blob is already held, and an anonymous caller may not.
+        needed = "read" if name == "put blob" else BEYOND_WRITER.get(name, ("write",))[0]
+        assert refused.details["permission"] == needed, name
+    refused = _refused(reg, lambda r, a: r.versions.get(a, V1), ANONYMOUS, errors.Unauthenticated)
+    assert refused.details["permission"] == "read"
+    _refused(reg, lambda r, a: r.namespaces.all(a), ANONYMOUS, errors.Unauthenticated)
+
+
+def test_a_writer_may_not_deploy_nor_delete(reg: Registry) -> None:
+    for name, (permission, namespace) in BEYOND_WRITER.items():
+        denied = _refused(reg, MUTATIONS[name], WRITER, errors.PermissionDenied)
+        assert denied.details == {"permission": permission, "namespace": namespace}, name
+    # A deployer may move aliases, but still not delete.
+    assert reg.aliases.set(DEPLOYER, "default", "m", "champion", 1).aliases == ["champion", "prod"]
+    _refused(reg, MUTATIONS["delete version"], DEPLOYER, errors.PermissionDenied)
+    _refused(reg, MUTATIONS["delete model"], DEPLOYER, errors.PermissionDenied)
+
+
+def test_a_writer_registers_and_tags_and_each_mutation_audits_once(reg: Registry) -> None:
+    for name, expected in WRITER_AUDIT.items():
+        before = _audit(reg)
+        MUTATIONS[name](reg, WRITER)
+        assert _audit(reg)[len(before) :] == [("w", *entry) for entry in expected], name
+    assert reg.versions.get(READER, Reference("default", "m")).author == "w"
+
+
+FAILURES: list[tuple[Attempt, type[errors.CairnError]]] = [
+    (lambda r, a: r.models.create(a, "default", "M", {}), errors.ModelExists),
+    (lambda r, a: r.models.delete(a, "default", "m"), errors.ModelNotEmpty),
+    (lambda r, a: r.versions.delete(a, V1), errors.VersionInUse),
+    (lambda r, a: r.namespaces.create(a, "Default"), errors.NamespaceExists),
+    (lambda r, a: r.aliases.set(a, "default", "m", "prod", 7), errors.VersionNotFound),
+    (lambda r, a: r.aliases.set(a, "default", "m", "prod", 2**40), errors.VersionNotFound),
+    (lambda r, a: r.aliases.delete(a, "default", "m", "ghost"), errors.AliasNotFound),
+    (lambda r, a: r.versions.set_tag(a, V1, "bad key", "v"), errors.InvalidName),
+    (lambda r, a: r.versions.delete_tag(a, V1, "bad\x00key"), errors.InvalidName),
+    (lambda r, a: r.models.delete_tag(a, "default", "m", "bad\x00key"), errors.InvalidName),
+    (lambda r, a: r.models.update(a, "default", "ghost", {}), errors.ModelNotFound),
+    (lambda r, a: r.versions.update(a, V1, {"state": "production"}), errors.InvalidMetadata),
+    (
+        lambda r, a: r.versions.register(a, "default", "m", {"manifest": [_file(OTHER_DIGEST)]}),
+        errors.MissingBlobs,
+    ),
+    (
+        lambda r, a: r.versions.register(a, "default", "n", {"manifest": [_file(DIGEST, 9)]}),
+        errors.SizeMismatch,
+    ),
+    (lambda r, a: r.blobs.put(a, [b"lies"], OTHER_DIGEST, 4), errors.DigestMismatch),
+    (lambda r, a: r.blobs.upload_status(a, "../../etc"), errors.UploadNotFound),
+    (lambda r, a: r.blobs.cancel(a, "a\x00b"), errors.UploadNotFound),
+]
+
+
+def _file(digest: str, size: int = 1) -> dict[str, object]:
+    return {"path": "x", "size": size, "digest": digest}
+
+
+def test_a_failed_mutation_leaves_no_trace(reg: Registry) -> None:
+    before = _audit(reg)
+    for attempt, expected in FAILURES:
+        _refused(reg, attempt, LOCAL_ADMIN, expected)
+    assert _audit(reg) == before
