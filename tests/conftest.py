@@ -105,7 +105,9 @@ class LiveServer:
         with (self.data_dir.parent / "server.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "cairn", "server", "--port", port],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -1,27 +1,12 @@
-"""``cairn server`` and ``cairn db``: the commands that run next to the data, not over HTTP."""
+"""``cairn server`` and ``cairn db``: the commands that run next to the data, not over HTTP.
+
+Their machinery lives in ``cairn.cli.serving`` and is imported when one of them runs, so the
+client commands start without loading uvicorn, SQLAlchemy and Alembic.
+"""
 
 from __future__ import annotations
 
-import os
-import socket
-
 import click
-import uvicorn
-from sqlalchemy.engine import make_url
-from uvicorn.supervisors import Multiprocess
-
-from cairn.config import Settings, load_settings
-from cairn.errors import ConfigError
-from cairn.services.registry import Registry
-from cairn.storage.sql import migrate
-from cairn.storage.sql.engine import open_engine
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        raise click.ClickException(exc.message) from exc
 
 
 @click.command()
@@ -30,62 +15,9 @@ def _settings(**overrides: object) -> Settings:
 @click.option("--workers", type=int, default=None, help="Server processes (CAIRN_WORKERS, 1).")
 def server(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the registry server (embedded default: SQLite + a local folder)."""
-    settings = _settings(host=host, port=port, workers=workers)
-    try:
-        registry = Registry.open(settings)  # creates and migrates on first start
-    except ConfigError as exc:
-        raise click.ClickException(exc.message) from exc
-    registry.close()
-    # Each worker builds its app from the same settings, passed the documented way.
-    for name, value in (
-        ("HOST", settings.host),
-        ("PORT", settings.port),
-        ("WORKERS", settings.workers),
-        ("DATA_DIR", settings.data_dir),
-    ):
-        os.environ[f"CAIRN_{name}"] = str(value)
-    where = settings.public_url or f"http://{settings.host}:{settings.port}"
-    click.echo(f"Cairn {where}")
-    click.echo(f"  metadata: {_redact(settings.effective_database_url)}")
-    click.echo(f"  blobs:    {settings.effective_blob_url}")
-    serve(settings)
+    from cairn.cli import serving
 
-
-def serve(settings: Settings) -> None:
-    config = uvicorn.Config(
-        "cairn.api.app:app_from_environment",
-        factory=True,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        access_log=False,
-        server_header=False,
-    )
-    sock = listening_socket(settings.host, settings.port)
-    if settings.workers > 1:
-        Multiprocess(config, sockets=[sock]).run()
-    else:
-        uvicorn.Server(config).run(sockets=[sock])
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    """Bind the listening socket ourselves, with its protocol set to TCP. uvicorn's own socket
-    for several workers has protocol 0, and asyncio then leaves Nagle's algorithm on for every
-    connection, adding ~40 ms to small responses on keep-alive connections."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def _redact(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    serving.run_server(host, port, workers)
 
 
 @click.group()
@@ -96,24 +28,22 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Migrate the database to the newest schema."""
-    engine = open_engine(_settings().effective_database_url)
-    migrate.upgrade(engine)
-    click.echo(f"at {migrate.current(engine)}")
+    from cairn.cli import serving
+
+    click.echo(f"at {serving.db_upgrade()}")
 
 
 @db.command()
 def current() -> None:
     """Print the schema revision the database is at."""
-    engine = open_engine(_settings().effective_database_url)
-    click.echo(migrate.current(engine) or "empty")
+    from cairn.cli import serving
+
+    click.echo(serving.db_current() or "empty")
 
 
 @db.command()
 def check() -> None:
     """Fail unless the database is at the newest revision and matches Cairn's tables."""
-    engine = open_engine(_settings().effective_database_url)
-    try:
-        migrate.check(engine)
-    except ConfigError as exc:
-        raise click.ClickException(exc.message) from exc
-    click.echo(f"ok: at {migrate.current(engine)}, no drift")
+    from cairn.cli import serving
+
+    click.echo(f"ok: at {serving.db_check()}, no drift")
