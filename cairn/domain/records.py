@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from cairn.domain.cursors import encode_cursor
 from cairn.domain.manifest import FileEntry
 
 T = TypeVar("T")
@@ -102,3 +104,11 @@ class AuditEntry:
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+    @classmethod
+    def from_rows(cls, rows: list[T], size: int, key: Callable[[T], int]) -> Page[T]:
+        """A page from ``rows`` fetched with one row too many: that extra row says whether a
+        next page exists; the cursor holds the sort key of this page's last row."""
+        items = rows[:size]
+        more = len(rows) > size and bool(items)
+        return cls(items, encode_cursor(key(items[-1])) if more else None)

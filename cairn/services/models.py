@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from cairn.domain.cursors import decode_int_cursor, encode_cursor
+from cairn.domain.cursors import decode_int_cursor
 from cairn.domain.filters import check_target, parse_filter
 from cairn.domain.metadata import (
     CARD_MAX,
@@ -144,10 +144,9 @@ class ModelService:
             where = compile_model_filter(node) if node is not None else None
             ns_id = get_namespace(store, namespace).id if namespace is not None else None
             rows = store.models.page(where, after, size + 1, namespace_id=ns_id)
-            rows = [m for m in rows if actor.may(Permission.READ, m.namespace)]
-            more = len(rows) > size
-            items = self._with_extras(store, rows[:size])
-        return Page(items, encode_cursor(items[-1].id) if more and items else None)
+            page = Page.from_rows(rows, size, lambda m: m.id)
+            visible = [m for m in page.items if actor.may(Permission.READ, m.namespace)]
+            return Page(self._with_extras(store, visible), page.next_cursor)
 
     def _full(self, store: MetadataStore, model: Model) -> Model:
         return self._with_extras(store, [model])[0]

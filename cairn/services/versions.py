@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from cairn.domain.cursors import decode_int_cursor, encode_cursor
+from cairn.domain.cursors import decode_int_cursor
 from cairn.domain.filters import check_target, parse_filter
 from cairn.domain.manifest import Manifest, parse_manifest
 from cairn.domain.metadata import (
@@ -126,9 +126,7 @@ class VersionService:
         with self.db.read(actor, namespace) as store:
             found = get_model(store, namespace, model)
             rows = store.versions.page_of_model(found.id, before, size + 1)
-        more = len(rows) > size
-        items = rows[:size]
-        return Page(items, encode_cursor(items[-1].number) if more and items else None)
+        return Page.from_rows(rows, size, lambda v: v.number)
 
     def search(
         self, actor: Actor, filter_text: str | None, cursor: str | None, limit: int | None
@@ -141,9 +139,9 @@ class VersionService:
         with self.db.read(actor, None) as store:
             where = compile_version_filter(node) if node is not None else None
             rows = store.versions.search(where, before, size + 1)
-        more = len(rows) > size
-        items = [v for v in rows[:size] if actor.may(Permission.READ, v.namespace)]
-        return Page(items, encode_cursor(rows[size - 1].id) if more else None)
+        page = Page.from_rows(rows, size, lambda v: v.id)
+        visible = [v for v in page.items if actor.may(Permission.READ, v.namespace)]
+        return Page(visible, page.next_cursor)
 
     def update(self, actor: Actor, ref: Reference, fields: Mapping[str, Any]) -> Version:
         """Change what may change on a version: its description (tags have their own calls)."""
