@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from starlette.responses import JSONResponse
 
 from cairn.domain.records import AliasEvent, Model, Namespace, Page, UploadSession, Version
@@ -90,7 +91,12 @@ def page(p: Page[Any], draw: Any) -> dict[str, Any]:
     return {"items": [draw(item) for item in p.items], "next_cursor": p.next_cursor}
 
 
+class FastJSON(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 def ok(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     """Plain values straight to JSON: returning a response skips FastAPI's model validation and
     ``jsonable_encoder`` walk, which would cost more than the database read behind them."""
-    return JSONResponse(content, status_code=status, headers=headers)
+    return FastJSON(content, status_code=status, headers=headers)

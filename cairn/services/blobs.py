@@ -12,7 +12,7 @@ import hashlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from cairn.services.auth import EVERYWHERE, Actor, Permission, authorize
 from cairn.services.uow import Database
 from cairn.storage.blobs import BlobStat, BlobStore
 from cairn.storage.blobs.base import check_session_id
+from cairn.storage.blobs.hashing import StreamHasher
 
 log = logging.getLogger("cairn.blobs")
 MISSING_MAX = 10_000
@@ -143,10 +144,14 @@ class BlobService:
                 f"this session holds {session.offset} bytes; append at that offset, not {offset}",
                 offset=session.offset,
             )
-        counted = _Counter(chunks, self._hasher_for(session_id, offset))
-        new_offset = self.store.session_write(session_id, offset, counted)
-        if length is not None and counted.size != length:
-            raise SizeMismatch(f"declared {length} bytes, received {counted.size}")
+        running = self._hasher_for(session_id, offset)
+        counted = StreamHasher(running) if running is not None else None
+        new_offset = self.store.session_write(
+            session_id, offset, counted.feed(chunks) if counted else chunks
+        )
+        received = new_offset - offset
+        if length is not None and received != length:
+            raise SizeMismatch(f"declared {length} bytes, received {received}")
         with self.db.write(actor, Permission.WRITE, None) as uow:
             current = _session(uow.store.uploads.get(session_id, lock=True), session_id)
             if current.offset != offset:
@@ -155,7 +160,8 @@ class BlobService:
                 )
             expires = uow.now + self.upload_ttl
             uow.store.uploads.advance(session_id, new_offset, uow.now, expires)
-        if counted.hasher is not None:
+        if counted is not None:
+            counted.hexdigest()  # waits for the helper thread; the hasher stays usable
             with self._lock:
                 self._hashers[session_id] = (new_offset, counted.hasher)
         return UploadSession(
@@ -225,23 +231,6 @@ class BlobService:
         if cached is not None and cached[0] == offset:
             return cached[1]
         return hashlib.sha256() if offset == 0 else None
-
-
-class _Counter:
-    """Passes chunks through, counting them and feeding the running hash when there is one."""
-
-    def __init__(self, chunks: Iterable[bytes], hasher: Any) -> None:
-        self.chunks = chunks
-        self.hasher = hasher
-        self.size = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        update: Callable[[bytes], None] | None = self.hasher.update if self.hasher else None
-        for chunk in self.chunks:
-            self.size += len(chunk)
-            if update is not None:
-                update(chunk)
-            yield chunk
 
 
 def _verified(chunks: Iterator[bytes], digest: str) -> Iterator[bytes]:

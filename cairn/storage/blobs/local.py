@@ -19,7 +19,6 @@ checked by a strict pattern, never from anything else a client sent (DESIGN inva
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import time
@@ -37,6 +36,7 @@ from cairn.errors import (
     UploadOffsetMismatch,
 )
 from cairn.storage.blobs.base import BlobStat, check_declared, check_session_id
+from cairn.storage.blobs.hashing import StreamHasher
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "LAYOUT_VERSION", "LocalBlobStore"]
 
@@ -66,13 +66,11 @@ class LocalBlobStore:
         tmp = Path(name)
         try:
             try:
-                hasher = hashlib.sha256()
-                written = 0
-                for chunk in chunks:
-                    hasher.update(chunk)
+                hashing = StreamHasher()
+                for chunk in hashing.feed(chunks):
                     _write_all(fd, chunk)
-                    written += len(chunk)
-                actual = f"{ALGORITHM}:{hasher.hexdigest()}"
+                written = hashing.size
+                actual = f"{ALGORITHM}:{hashing.hexdigest()}"
                 check_declared(actual, written, expected, size)
                 os.fchmod(fd, _READ_ONLY)
                 os.fsync(fd)

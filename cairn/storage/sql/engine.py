@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -16,6 +17,11 @@ from sqlalchemy.exc import ArgumentError
 from cairn.errors import ConfigError
 
 WRITE = {"cairn_write": True}
+# JSON columns are decoded on every row a listing returns: orjson does it several times faster.
+_JSON: dict[str, Any] = {
+    "json_serializer": lambda value: orjson.dumps(value).decode(),
+    "json_deserializer": orjson.loads,
+}
 _BUSY_TIMEOUT_MS = 30_000
 
 
@@ -30,7 +36,9 @@ def open_engine(url: str, *, pool_size: int = 8) -> Engine:
         if parsed.database in (None, "", ":memory:"):
             raise ConfigError("CAIRN_DATABASE_URL: SQLite needs a file path, not memory")
         engine = create_engine(
-            parsed, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            parsed,
+            connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **_JSON,
         )
         _configure_sqlite(engine)
         return engine
@@ -38,7 +46,7 @@ def open_engine(url: str, *, pool_size: int = 8) -> Engine:
         if parsed.get_driver_name() != "psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(
-            parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **_JSON
         )
     raise ConfigError(f"CAIRN_DATABASE_URL: unsupported database {backend!r} (sqlite, postgresql)")
 
