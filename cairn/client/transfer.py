@@ -183,10 +183,14 @@ class Downloader:
 
     def fetch(self, entry: FileEntry, progress: Progress | None) -> Path:
         target = self.path_of(entry.digest)
-        if target.exists() and target.stat().st_size == entry.size:
-            if progress:
-                progress(entry.size)
-            return target
+        if target.exists():
+            # Cached bytes are checked again before they are used: the cache is written without
+            # fsync, so after a crash, or if someone edits it, a cached file may not be intact.
+            if target.stat().st_size == entry.size and sha256_file(target) == entry.digest:
+                if progress:
+                    progress(entry.size)
+                return target
+            target.unlink()
         partial = self.cache / "partial" / target.name
         partial.parent.mkdir(parents=True, exist_ok=True)
         hashers: list[Any] = []
@@ -234,8 +238,6 @@ class Downloader:
                         hasher.update(block)
                     if progress:
                         progress(len(block))
-                out.flush()
-                os.fsync(out.fileno())
             if hasher is not None:
                 hashers.append(hasher)
 

@@ -234,14 +234,15 @@ class BlobService:
 
 
 def _verified(chunks: Iterator[bytes], digest: str) -> Iterator[bytes]:
-    hasher = hashlib.sha256()
+    # Each chunk is hashed in a helper thread while the one before it goes out; the last is
+    # held back until the whole blob is known to match.
+    hashing = StreamHasher()
     held: bytes | None = None
-    for chunk in chunks:
+    for chunk in hashing.feed(chunks):
         if held is not None:
             yield held
-        hasher.update(chunk)
         held = chunk
-    _check(hasher, digest)
+    _check(hashing.hasher, digest)
     if held is not None:
         yield held
 
