@@ -20,7 +20,8 @@ from cairn.errors import SizeMismatch
 T = TypeVar("T")
 BATCH = 1 << 20
 _DEPTH = 8
-_END = b""
+_END: list[bytes] = []
+Item = list[bytes] | BaseException
 
 
 class _Aborted(Exception):
@@ -29,7 +30,7 @@ class _Aborted(Exception):
 
 async def consume_body(request: Request, consume: Callable[[Iterator[bytes]], T]) -> T:
     """Run ``consume(chunks)`` in a worker thread while the body streams into ``chunks``."""
-    pipe: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=_DEPTH)
+    pipe: queue.Queue[Item] = queue.Queue(maxsize=_DEPTH)
 
     def chunks() -> Iterator[bytes]:
         while True:
@@ -38,7 +39,8 @@ async def consume_body(request: Request, consume: Callable[[Iterator[bytes]], T]
                 raise item
             if item is _END:
                 return
-            yield item
+            # Joined here, in the worker: the event loop only hands over references.
+            yield item[0] if len(item) == 1 else b"".join(item)
 
     worker = asyncio.ensure_future(anyio.to_thread.run_sync(consume, chunks()))
     try:
@@ -49,7 +51,7 @@ async def consume_body(request: Request, consume: Callable[[Iterator[bytes]], T]
     return await worker
 
 
-def _abort(pipe: queue.Queue[bytes | BaseException]) -> None:
+def _abort(pipe: queue.Queue[Item]) -> None:
     # Make room, then tell the worker to stop, so no thread waits forever on the pipe.
     while True:
         try:
@@ -59,28 +61,26 @@ def _abort(pipe: queue.Queue[bytes | BaseException]) -> None:
     pipe.put_nowait(_Aborted("the request was abandoned"))
 
 
-async def _pump(
-    request: Request, pipe: queue.Queue[bytes | BaseException], worker: asyncio.Future[T]
-) -> None:
-    buffer = bytearray()
+async def _pump(request: Request, pipe: queue.Queue[Item], worker: asyncio.Future[T]) -> None:
+    parts: list[bytes] = []
+    pending = 0
     try:
         async for chunk in request.stream():
-            buffer += chunk
-            if len(buffer) >= BATCH:
-                if not await _put(pipe, bytes(buffer), worker):
+            parts.append(chunk)
+            pending += len(chunk)
+            if pending >= BATCH:
+                if not await _put(pipe, parts, worker):
                     return
-                buffer.clear()
+                parts, pending = [], 0
     except ClientDisconnect:
         await _put(pipe, SizeMismatch("the client went away before sending the whole body"), worker)
         return
-    if buffer and not await _put(pipe, bytes(buffer), worker):
+    if parts and not await _put(pipe, parts, worker):
         return
     await _put(pipe, _END, worker)
 
 
-async def _put(
-    pipe: queue.Queue[bytes | BaseException], item: bytes | BaseException, worker: asyncio.Future[T]
-) -> bool:
+async def _put(pipe: queue.Queue[Item], item: Item, worker: asyncio.Future[T]) -> bool:
     """Hand ``item`` to the worker; False if the worker has already stopped (it failed early)."""
     while not worker.done():
         try:

@@ -14,17 +14,11 @@ from urllib.parse import quote
 import httpx
 import platformdirs
 
+from cairn.client.digests import DigestCache
 from cairn.client.http import Http
 from cairn.client.progress import Bar
 from cairn.client.provenance import capture
-from cairn.client.transfer import (
-    Downloader,
-    Retrier,
-    Uploader,
-    collect,
-    hash_all,
-    parallel,
-)
+from cairn.client.transfer import Downloader, Retrier, collect, parallel, send_files
 from cairn.domain.manifest import FileEntry, check_path
 from cairn.domain.references import Reference, parse_reference
 
@@ -202,29 +196,23 @@ class Client:
     ) -> dict[str, Any]:
         """Push a folder or a file as a new version of ``model`` and return the version.
 
-        Files are hashed locally; only blobs the server lacks are uploaded (large ones in
-        resumable chunks). Provenance (git commit, Python, platform, packages) is captured
+        Files are hashed locally (large ones while they go up, in resumable chunks); only blobs
+        the server lacks are uploaded, and a file's digest is remembered while it is unchanged.
+        Provenance (git commit, Python, platform, packages) is captured
         unless ``capture_provenance`` is false; keys in ``provenance`` override it.
 
         >>> cairn.push("risk/fraud", "out/", metrics={"auc": 0.93})  # doctest: +SKIP
         """
         ref = parse_reference(model)
         root = Path(path)
-        files = collect(root)
-        total = sum(p.stat().st_size for _, p in files)
-        with Bar(self._show(progress), "hashing", total) as bar:
-            local = hash_all(files, self.workers, bar.advance)
-        missing = set(
-            self.retrier.run(
-                lambda: self.http.json(
-                    "POST", "/blobs/missing", json={"digests": [f.digest for f in local]}
-                )
-            )["missing"]
+        local = send_files(
+            self.http,
+            self.retrier,
+            collect(root),
+            DigestCache(self.cache_dir / "digests"),
+            self.workers,
+            self._show(progress),
         )
-        todo = list({f.digest: f for f in local if f.digest in missing}.values())
-        uploader = Uploader(self.http, self.retrier)
-        with Bar(self._show(progress), "uploading", sum(f.size for f in todo)) as bar:
-            parallel(self.workers, todo, lambda f: uploader.upload(f, bar.advance))
         found = capture(root) if capture_provenance else {}
         merged = {**found, **(provenance or {})}
         if datasets:

@@ -19,12 +19,15 @@ from typing import Any, TypeVar
 import httpx
 
 from cairn import errors
+from cairn.client.digests import DigestCache
 from cairn.client.http import Http, raise_for_error
+from cairn.client.progress import Bar
 from cairn.domain.manifest import FileEntry, check_path
 
 READ_SIZE = 1 << 20
 SINGLE_MAX = 32 << 20  # larger files go up through a resumable session
 CHUNK = 64 << 20
+MAX_STALLS = 20  # failed appends in a row, each followed by asking the server for its offset
 T = TypeVar("T")
 Progress = Callable[[int], None]
 RETRYABLE = (httpx.TransportError, errors.ServerError)
@@ -120,6 +123,27 @@ def _file_range(path: Path, start: int, length: int, progress: Progress | None) 
             yield block
 
 
+class _RunningHash:
+    """The sha256 of a file sent in order, where a resumed send may repeat bytes already
+    hashed: each byte is hashed once, the first time it passes."""
+
+    def __init__(self) -> None:
+        self.hasher = hashlib.sha256()
+        self.hashed = 0
+
+    def feed(self, blocks: Iterator[bytes], start: int) -> Iterator[bytes]:
+        for block in blocks:
+            end = start + len(block)
+            if end > self.hashed:
+                self.hasher.update(block[max(0, self.hashed - start) :])
+                self.hashed = end
+            start = end
+            yield block
+
+    def digest(self) -> str:
+        return "sha256:" + self.hasher.hexdigest()
+
+
 class Uploader:
     def __init__(self, http: Http, retrier: Retrier, chunk: int = CHUNK) -> None:
         self.http = http
@@ -130,7 +154,7 @@ class Uploader:
         if item.size <= SINGLE_MAX:
             self.retrier.run(lambda: self._put_whole(item, progress))
         else:
-            self._put_session(item, progress)
+            self._put_session(item.source, item.size, item.digest, progress)
 
     def _put_whole(self, item: LocalFile, progress: Progress | None) -> None:
         self.http.request(
@@ -140,34 +164,107 @@ class Uploader:
             headers={"Content-Length": str(item.size), "Content-Type": "application/octet-stream"},
         )
 
-    def _put_session(self, item: LocalFile, progress: Progress | None) -> None:
+    def upload_hashing(self, source: Path, size: int, progress: Progress | None) -> str:
+        """Upload a large file whose digest is not known yet, hashing it as it goes up (one
+        pass over the file instead of two); return its digest. The server checks it."""
+        return self._put_session(source, size, None, progress)
+
+    def _put_session(
+        self, source: Path, size: int, digest: str | None, progress: Progress | None
+    ) -> str:
         session = self.retrier.run(lambda: self.http.json("POST", "/uploads"))["id"]
-        offset = 0
-        while offset < item.size:
-            length = min(self.chunk, item.size - offset)
+        running = _RunningHash() if digest is None else None
+        offset, stalled = 0, 0
+        while offset < size:
+            length = min(self.chunk, size - offset)
+            blocks = _file_range(source, offset, length, progress)
             try:
                 self.http.request(
                     "PATCH",
                     f"/uploads/{session}",
-                    content=_file_range(item.source, offset, length, progress),
+                    content=running.feed(blocks, offset) if running else blocks,
                     headers={
                         "Upload-Offset": str(offset),
                         "Content-Length": str(length),
                         "Content-Type": "application/octet-stream",
                     },
                 )
-                offset += length
+                offset, stalled = offset + length, 0
             except (*RETRYABLE, errors.UploadOffsetMismatch):
+                stalled += 1
+                if stalled > MAX_STALLS:
+                    raise
                 offset = self._where(session)  # ask the server how far it got, then go on
+        # Without a running hash, the digest was given (see the two callers).
+        final = running.digest() if running is not None else str(digest)
         self.retrier.run(
             lambda: self.http.request(
-                "POST", f"/uploads/{session}/finish", params={"digest": item.digest}
+                "POST", f"/uploads/{session}/finish", params={"digest": final}
             )
         )
+        return final
 
     def _where(self, session: str) -> int:
         status = self.retrier.run(lambda: self.http.json("GET", f"/uploads/{session}"))
         return int(status["offset"])
+
+
+def send_files(
+    http: Http,
+    retrier: Retrier,
+    files: list[tuple[str, Path]],
+    digests: DigestCache,
+    workers: int,
+    show: bool,
+) -> list[LocalFile]:
+    """Make sure the server holds the bytes of every file; return the files with digests.
+
+    Files whose digest is remembered, and small files (hashed first, in parallel), are sent
+    only if the server lacks them. A large file not seen before is hashed *while* it goes up,
+    one read instead of two; should the server hold it already, the bytes went up for nothing,
+    but only that once, since its digest is remembered from then on.
+    """
+    stats = {rel: source.stat() for rel, source in files}
+    known, small, large = [], [], []
+    for rel, source in files:
+        digest = digests.get(source, stats[rel])
+        if digest is not None:
+            known.append(LocalFile(rel, source, stats[rel].st_size, digest))
+        elif stats[rel].st_size <= SINGLE_MAX:
+            small.append((rel, source))
+        else:
+            large.append((rel, source))
+    with Bar(show, "hashing", sum(stats[rel].st_size for rel, _ in small)) as bar:
+        hashed = hash_all(small, workers, bar.advance)
+    for item in hashed:
+        digests.put(item.source, stats[item.path], item.digest)
+    local = known + hashed
+    missing: set[str] = set()
+    if local:
+        body = {"digests": [f.digest for f in local]}
+        missing = set(
+            retrier.run(lambda: http.json("POST", "/blobs/missing", json=body))["missing"]
+        )
+    todo: list[LocalFile | tuple[str, Path]] = [
+        *{f.digest: f for f in local if f.digest in missing}.values(),
+        *large,
+    ]
+    uploader = Uploader(http, retrier)
+
+    def send(item: LocalFile | tuple[str, Path], bar: Bar) -> LocalFile | None:
+        if isinstance(item, LocalFile):
+            uploader.upload(item, bar.advance)
+            return None
+        rel, source = item
+        size = stats[rel].st_size
+        digest = uploader.upload_hashing(source, size, bar.advance)
+        digests.put(source, stats[rel], digest)
+        return LocalFile(rel, source, size, digest)
+
+    total = sum(f.size if isinstance(f, LocalFile) else stats[f[0]].st_size for f in todo)
+    with Bar(show, "uploading", total) as bar:
+        sent = parallel(workers, todo, lambda item: send(item, bar))
+    return local + [f for f in sent if f is not None]
 
 
 class Downloader:
