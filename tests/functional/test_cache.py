@@ -33,3 +33,39 @@ def test_a_damaged_cache_entry_is_downloaded_again(sdk: Client, tmp_path: Path) 
 
     assert (tmp_path / "second" / "model.bin").read_bytes() == content
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == digest.partition(":")[2]
+
+
+def test_a_large_file_is_hashed_while_it_goes_up_and_then_remembered(
+    registry: Registry, tmp_path: Path
+) -> None:
+    # Over the SDK's single-request limit, a file it has not hashed before is sent while it is
+    # hashed; a second push from the same cache knows the digest and sends nothing.
+    from cairn.client.transfer import SINGLE_MAX
+
+    http = TestClient(create_app(registry), base_url="http://cairn.test")
+    sdk = Client("http://cairn.test", http=http, cache_dir=tmp_path / "cache", progress=False)
+    big = tmp_path / "big.bin"
+    with big.open("wb") as out:
+        for i in range(SINGLE_MAX // (1 << 20) + 2):
+            out.write(hashlib.sha256(str(i).encode()).digest() * 32768)
+    expected = "sha256:" + hashlib.sha256(big.read_bytes()).hexdigest()
+
+    first = sdk.push("big", big, capture_provenance=False)
+    assert first["files"] == [{"path": "big.bin", "size": big.stat().st_size, "digest": expected}]
+    sent_before = _blob_bytes_received(http)
+    assert sent_before >= big.stat().st_size
+    second = sdk.push("big", big, capture_provenance=False)
+    assert second["manifest_digest"] == first["manifest_digest"]
+    assert second["number"] == first["number"] + 1
+    assert _blob_bytes_received(http) == sent_before
+
+
+def _blob_bytes_received(http: TestClient) -> float:
+    """Body bytes the server took in on its blob and upload routes, from its own metrics."""
+    total = 0.0
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith("cairn_http_request_bytes_total{") and (
+            "/uploads" in line or "/blobs/{digest}" in line
+        ):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
