@@ -35,6 +35,8 @@ class Model:
     latest_number: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, int] = field(default_factory=dict)
+    # The namespace's list of required metadata fields (None: the default list).
+    required_fields: list[str] | None = None
 
     @property
     def ref(self) -> str:

@@ -30,6 +30,7 @@ from cairn.errors import (
     VersionInUse,
 )
 from cairn.services.auth import Actor, Permission
+from cairn.services.manifests import ManifestCache
 from cairn.services.models import clamp, create_model
 from cairn.services.resolve import (
     get_model,
@@ -79,6 +80,7 @@ def parse_registration(body: Mapping[str, Any]) -> tuple[Manifest, dict[str, Any
 class VersionService:
     def __init__(self, db: Database, page_default: int = 100, page_max: int = 1000) -> None:
         self.db = db
+        self.manifests = ManifestCache()
         self.page_default = page_default
         self.page_max = page_max
 
@@ -116,7 +118,14 @@ class VersionService:
 
     def get(self, actor: Actor, ref: Reference, *, with_files: bool = True) -> Version:
         with self.db.read(actor, ref.namespace) as store:
-            return get_version(store, ref, with_files=with_files)
+            version = get_version(store, ref, with_files=False)
+            if not with_files:
+                return version
+            files = self.manifests.get(version.manifest_digest)
+            if files is None:
+                files = store.versions.files(version.id)
+                self.manifests.put(version.manifest_digest, files)
+        return replace(version, files=files)
 
     def page(
         self, actor: Actor, namespace: str, model: str, cursor: str | None, limit: int | None
@@ -204,8 +213,9 @@ class VersionService:
     def _insert(
         uow: UnitOfWork, model: Model, manifest: Manifest, meta: dict[str, Any], key: str | None
     ) -> Version:
-        ns_required = uow.store.models.required_fields(model.id)
-        required = DEFAULT_REQUIRED_FIELDS if ns_required is None else ns_required
+        required = (
+            DEFAULT_REQUIRED_FIELDS if model.required_fields is None else model.required_fields
+        )
         score, missing = completeness(meta, required)
         number = uow.store.versions.allocate_number(model.id)
         values = {

@@ -11,7 +11,11 @@ from cairn.domain.records import Model, Namespace
 from cairn.storage.sql.rows import insert_new, model_record, namespace_record, upsert
 from cairn.storage.sql.tables import aliases, model_tags, models, namespaces, versions
 
-_MODEL_COLUMNS = (models, namespaces.c.name.label("namespace_name"))
+_MODEL_COLUMNS = (
+    models,
+    namespaces.c.name.label("namespace_name"),
+    namespaces.c.required_fields.label("namespace_required_fields"),
+)
 _BY_KEY = (
     select(*_MODEL_COLUMNS)
     .join(namespaces, namespaces.c.id == models.c.namespace_id)
@@ -22,11 +26,6 @@ _BY_KEY = (
     )
 )
 _BY_KEY_LOCKED = _BY_KEY.with_for_update(of=models)
-_REQUIRED_FIELDS = (
-    select(namespaces.c.required_fields)
-    .join(models, models.c.namespace_id == namespaces.c.id)
-    .where(models.c.id == bindparam("id"))
-)
 _NAMESPACE_BY_KEY = select(namespaces).where(namespaces.c.key == bindparam("key"))
 
 
@@ -122,11 +121,6 @@ class ModelRows:
         self.conn.execute(delete(model_tags).where(model_tags.c.model_id == model_id))
         self.update(model_id, {"deleted": True}, now)
 
-    def required_fields(self, model_id: int) -> list[str] | None:
-        """The namespace's list of required metadata fields (None: the default list)."""
-        value = self.conn.execute(_REQUIRED_FIELDS, {"id": model_id}).scalar_one()
-        return None if value is None else list(value)
-
     def count_versions(self, model_id: int) -> int:
         query = select(func.count()).select_from(versions).where(versions.c.model_id == model_id)
         return int(self.conn.execute(query).scalar_one())
@@ -179,4 +173,6 @@ class ModelRows:
 
     @staticmethod
     def _record(row: Any) -> Model:
-        return model_record(row, row["namespace_name"])
+        return model_record(
+            row, row["namespace_name"], required_fields=row["namespace_required_fields"]
+        )

@@ -127,6 +127,9 @@ versions = Table(
     UniqueConstraint("model_id", "number"),
     UniqueConstraint("model_id", "idempotency_key"),
     Index("ix_versions_manifest_digest", "manifest_digest"),
+    # Searches that pick a model list its versions newest first: the index yields them in
+    # that order, so a page stops after its rows instead of sorting every version.
+    Index("ix_versions_model_id_id", "model_id", "id"),
     Index("ix_versions_created_at", "created_at"),
 )
 
