@@ -1,0 +1,1 @@
+"""Benchmarks: Cairn's side of the shared registry harness (see README.md)."""
