@@ -136,9 +136,22 @@ class BlobService:
     ) -> UploadSession:
         """Append bytes at exactly ``offset`` (the session's current length)."""
         check_session_id(session_id)
+        self._authorize_write(actor)
+        # One append at a time per session, in every process: the offset is checked, the
+        # bytes written and the new offset recorded before the next caller may look.
+        with self.store.session_lock(session_id):
+            return self._append(actor, session_id, offset, chunks, length)
+
+    def _append(
+        self,
+        actor: Actor,
+        session_id: str,
+        offset: int,
+        chunks: Iterable[bytes],
+        length: int | None,
+    ) -> UploadSession:
         with self.db.read(actor, None) as store:
             session = _session(store.uploads.get(session_id), session_id)
-        self._authorize_write(actor)
         if offset != session.offset:
             raise UploadOffsetMismatch(
                 f"this session holds {session.offset} bytes; append at that offset, not {offset}",
@@ -171,8 +184,13 @@ class BlobService:
     def finish(self, actor: Actor, session_id: str, digest: str) -> BlobStat:
         """Check the session's bytes hash to ``digest`` and turn them into that blob."""
         digest = parse_digest(digest)
-        session = self.upload_status(actor, session_id)
+        check_session_id(session_id)
         self._authorize_write(actor)
+        with self.store.session_lock(session_id):
+            return self._finish(actor, session_id, digest)
+
+    def _finish(self, actor: Actor, session_id: str, digest: str) -> BlobStat:
+        session = self.upload_status(actor, session_id)
         with self._lock:
             cached = self._hashers.pop(session_id, None)
         if cached is not None and cached[0] == session.offset:

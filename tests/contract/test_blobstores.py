@@ -356,6 +356,36 @@ def test_the_longest_session_id_is_accepted(store: BlobStore) -> None:
 # What only the local store promises.
 
 
+def test_session_lock_admits_one_holder_at_a_time(store: BlobStore) -> None:
+    order: list[str] = []
+    first_in = threading.Event()
+    release = threading.Event()
+
+    def hold(name: str) -> None:
+        with store.session_lock("s1"):
+            order.append(f"{name} in")
+            first_in.set()
+            release.wait(5)
+            order.append(f"{name} out")
+
+    first = threading.Thread(target=hold, args=("a",))
+    first.start()
+    assert first_in.wait(5)
+    second = threading.Thread(target=hold, args=("b",))
+    second.start()
+    second.join(0.2)
+    assert order == ["a in"]  # b is waiting
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert order == ["a in", "a out", "b in", "b out"]
+
+
+def test_session_lock_refuses_ids_that_are_not_ours(store: BlobStore) -> None:
+    with pytest.raises(UploadNotFound), store.session_lock("../escape"):
+        pass
+
+
 @pytest.fixture
 def local(tmp_path: Path) -> LocalBlobStore:
     return LocalBlobStore(tmp_path / "root", chunk_size=CHUNK)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -73,6 +74,11 @@ class BlobStore(Protocol):
 
     def session_delete(self, session: str) -> None:
         """Drop the session's bytes; dropping an unknown session is not an error."""
+        ...
+
+    def session_lock(self, session: str) -> AbstractContextManager[None]:
+        """Hold the session for one caller at a time, across processes sharing the store:
+        another caller waits until the holder leaves."""
         ...
 
     def purge_stale(self, older_than_seconds: float) -> int:

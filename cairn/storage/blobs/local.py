@@ -19,10 +19,12 @@ checked by a strict pattern, never from anything else a client sent (DESIGN inva
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from io import BufferedReader
 from pathlib import Path
 
@@ -151,6 +153,7 @@ class LocalBlobStore:
     def session_commit(self, session: str, digest: str) -> BlobStat:
         checked = parse_digest(digest)
         source = self._session_path(session)
+        self._lock_path(session).unlink(missing_ok=True)  # a holder keeps its open lock
         existing = self.stat(checked)
         if existing is not None:
             source.unlink(missing_ok=True)
@@ -170,6 +173,17 @@ class LocalBlobStore:
 
     def session_delete(self, session: str) -> None:
         self._session_path(session).unlink(missing_ok=True)
+        self._lock_path(session).unlink(missing_ok=True)
+
+    @contextmanager
+    def session_lock(self, session: str) -> Iterator[None]:
+        # flock: exclusive between processes and between threads (each opens its own file).
+        fd = os.open(self._lock_path(session), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def purge_stale(self, older_than_seconds: float) -> int:
         """Remove files in ``tmp/`` older than ``older_than_seconds``: a crashed put's leftovers.
@@ -225,6 +239,9 @@ class LocalBlobStore:
         raise UploadOffsetMismatch(
             f"upload {session} holds {held} bytes, not {offset}", offset=offset, size=held
         )
+
+    def _lock_path(self, session: str) -> Path:
+        return self._uploads / f"{check_session_id(session)}.lock"
 
     def _session_path(self, session: str) -> Path:
         return self._uploads / check_session_id(session)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from cairn.domain.digests import ALGORITHM, parse_digest
 from cairn.errors import (
@@ -33,6 +34,7 @@ class MemoryBlobStore:
         self._lock = threading.Lock()
         self._blobs: dict[str, bytes] = {}
         self._sessions: dict[str, bytes] = {}
+        self._holds: dict[str, threading.Lock] = {}
 
     def put(
         self, chunks: Iterable[bytes], *, digest: str | None = None, size: int | None = None
@@ -98,6 +100,7 @@ class MemoryBlobStore:
         check_session_id(session)
         with self._lock:
             data = self._sessions.pop(session, None)
+            self._holds.pop(session, None)
             existing = self._blobs.get(checked)
             if existing is not None:
                 return BlobStat(checked, len(existing))
@@ -110,6 +113,15 @@ class MemoryBlobStore:
         check_session_id(session)
         with self._lock:
             self._sessions.pop(session, None)
+            self._holds.pop(session, None)
+
+    @contextmanager
+    def session_lock(self, session: str) -> Iterator[None]:
+        check_session_id(session)
+        with self._lock:
+            hold = self._holds.setdefault(session, threading.Lock())
+        with hold:
+            yield
 
     def purge_stale(self, older_than_seconds: float) -> int:
         return 0  # a put in memory leaves nothing behind when it fails

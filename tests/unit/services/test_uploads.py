@@ -1,6 +1,7 @@
 """Upload sessions outlive processes but not their time to live: abandoned ones are purged."""
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -59,3 +60,43 @@ def test_a_session_finished_in_another_process_is_hashed_from_its_bytes(
     stat = registry.blobs.finish(LOCAL_ADMIN, session.id, digest)
     assert stat.size == len(data)
     assert b"".join(registry.blob_store.read(digest)) == data
+
+
+def test_two_appends_at_one_offset_never_mix_their_bytes(registry: Registry) -> None:
+    # A client that gives up on a slow append and retries it must not interleave the two
+    # bodies: the second waits for the first, then finds the offset has moved on.
+    import threading
+
+    session = registry.blobs.start_upload(LOCAL_ADMIN)
+    first_started, let_first_finish = threading.Event(), threading.Event()
+
+    def slow_body() -> Iterator[bytes]:
+        yield b"A" * 1000
+        first_started.set()
+        let_first_finish.wait(5)
+        yield b"A" * 1000
+
+    outcomes: dict[str, object] = {}
+
+    def append(name: str, body: Iterable[bytes]) -> None:
+        try:
+            outcomes[name] = registry.blobs.append(LOCAL_ADMIN, session.id, 0, body).offset
+        except errors.CairnError as exc:
+            outcomes[name] = exc
+
+    first = threading.Thread(target=append, args=("first", slow_body()))
+    first.start()
+    assert first_started.wait(5)
+    retry = threading.Thread(target=append, args=("retry", [b"B" * 2000]))
+    retry.start()
+    retry.join(0.2)
+    assert retry.is_alive()  # waiting for the first append to finish
+    let_first_finish.set()
+    first.join(5)
+    retry.join(5)
+
+    assert outcomes["first"] == 2000
+    assert isinstance(outcomes["retry"], errors.UploadOffsetMismatch)
+    digest = "sha256:" + hashlib.sha256(b"A" * 2000).hexdigest()
+    registry.blobs.finish(LOCAL_ADMIN, session.id, digest)
+    assert b"".join(registry.blob_store.read(digest)) == b"A" * 2000
