@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from cairn.domain.cursors import decode_int_cursor
-from cairn.domain.filters import check_target, parse_filter
+from cairn.domain.filters import Node, Target, check_target, parse_filter
 from cairn.domain.metadata import (
     CARD_MAX,
     check_required_fields,
@@ -135,11 +135,9 @@ class ModelService:
         cursor: str | None,
         limit: int | None,
     ) -> Page[Model]:
-        node = parse_filter(filter_text)
-        if node is not None:
-            check_target(node, "models")
-        after = decode_int_cursor(cursor)
-        size = clamp(limit, self.page_default, self.page_max)
+        node, after, size = listing_request(
+            filter_text, "models", cursor, limit, self.page_default, self.page_max
+        )
         with self.db.read(actor, namespace) as store:
             where = compile_model_filter(node) if node is not None else None
             ns_id = get_namespace(store, namespace).id if namespace is not None else None
@@ -195,6 +193,21 @@ def _model_values(
         if f in fields and (creating or fields[f] is not None)
     }
     return values, parse_tags(fields.get("tags"))
+
+
+def listing_request(
+    filter_text: str | None,
+    target: Target,
+    cursor: str | None,
+    limit: int | None,
+    default: int,
+    maximum: int,
+) -> tuple[Node | None, int | None, int]:
+    """A listing's filter (checked for ``target``), the key its cursor holds, its page size."""
+    node = parse_filter(filter_text)
+    if node is not None:
+        check_target(node, target)
+    return node, decode_int_cursor(cursor), clamp(limit, default, maximum)
 
 
 def clamp(limit: int | None, default: int, maximum: int) -> int:

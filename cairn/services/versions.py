@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 from cairn.domain.cursors import decode_int_cursor
-from cairn.domain.filters import check_target, parse_filter
 from cairn.domain.manifest import Manifest, parse_manifest
 from cairn.domain.metadata import (
     DEFAULT_REQUIRED_FIELDS,
@@ -31,7 +30,7 @@ from cairn.errors import (
 )
 from cairn.services.auth import Actor, Permission
 from cairn.services.manifests import ManifestCache
-from cairn.services.models import clamp, create_model
+from cairn.services.models import clamp, create_model, listing_request
 from cairn.services.resolve import (
     get_model,
     get_namespace,
@@ -140,11 +139,9 @@ class VersionService:
     def search(
         self, actor: Actor, filter_text: str | None, cursor: str | None, limit: int | None
     ) -> Page[Version]:
-        node = parse_filter(filter_text)
-        if node is not None:
-            check_target(node, "versions")
-        before = decode_int_cursor(cursor)
-        size = clamp(limit, self.page_default, self.page_max)
+        node, before, size = listing_request(
+            filter_text, "versions", cursor, limit, self.page_default, self.page_max
+        )
         with self.db.read(actor, None) as store:
             where = compile_version_filter(node) if node is not None else None
             rows = store.versions.search(where, before, size + 1)

@@ -134,3 +134,15 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def error_code(response: httpx.Response) -> str:
+    """The code of the one error body, ``{"error": {"code", "message", "details"}}``."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}, error
+    assert isinstance(error["code"], str) and error["code"], error
+    assert isinstance(error["message"], str) and error["message"], error
+    assert isinstance(error["details"], dict), error
+    return str(error["code"])

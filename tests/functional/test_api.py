@@ -24,22 +24,10 @@ from cairn.api.app import create_app
 from cairn.services.registry import Registry
 from cairn.storage.sql.tables import audit_log
 from tests.conftest import make_settings
-from tests.functional import flip_byte
+from tests.functional import error_code, flip_byte
 
 API = "/api/v1"
 RISK = f"{API}/models/risk/fraud"
-
-
-def error_code(response: Response) -> str:
-    """The code of the one error body, ``{"error": {"code", "message", "details"}}``."""
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}, error
-    assert isinstance(error["code"], str) and error["code"], error
-    assert isinstance(error["message"], str) and error["message"], error
-    assert isinstance(error["details"], dict), error
-    return str(error["code"])
 
 
 def blob(content: bytes) -> tuple[bytes, str]:

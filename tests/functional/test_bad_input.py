@@ -26,6 +26,7 @@ from cairn.config import Settings
 from cairn.services.registry import Registry
 from cairn.storage.sql.tables import metadata
 from tests.conftest import make_settings
+from tests.functional import error_code
 
 API = "/api/v1"
 # Registrations go to a model that does not exist yet: a refused one must not create it.
@@ -43,18 +44,6 @@ COUNT_ROWS = select(
         for table in metadata.sorted_tables
     )
 )
-
-
-def error_code(response: Response) -> str:
-    """The code of the one error body, ``{"error": {"code", "message", "details"}}``."""
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}, error
-    assert isinstance(error["code"], str) and error["code"], error
-    assert isinstance(error["message"], str) and error["message"], error
-    assert isinstance(error["details"], dict), error
-    return str(error["code"])
 
 
 @dataclass
