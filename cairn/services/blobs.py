@@ -135,8 +135,8 @@ class BlobService:
         length: int | None = None,
     ) -> UploadSession:
         """Append bytes at exactly ``offset`` (the session's current length)."""
-        check_session_id(session_id)
         self._authorize_write(actor)
+        self.upload_status(actor, session_id)  # an unknown session gets no lock file either
         # One append at a time per session, in every process: the offset is checked, the
         # bytes written and the new offset recorded before the next caller may look.
         with self.store.session_lock(session_id):
@@ -184,8 +184,8 @@ class BlobService:
     def finish(self, actor: Actor, session_id: str, digest: str) -> BlobStat:
         """Check the session's bytes hash to ``digest`` and turn them into that blob."""
         digest = parse_digest(digest)
-        check_session_id(session_id)
         self._authorize_write(actor)
+        self.upload_status(actor, session_id)  # an unknown session gets no lock file either
         with self.store.session_lock(session_id):
             return self._finish(actor, session_id, digest)
 
