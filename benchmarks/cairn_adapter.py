@@ -53,6 +53,7 @@ Environment (set by ``benchmarks/run.py``):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import sys
@@ -86,7 +87,6 @@ from cairn.client.transfer import (  # noqa: E402
 )
 from cairn.domain.digests import digest_bytes, hex_of  # noqa: E402
 from cairn.domain.manifest import FileEntry  # noqa: E402
-from cairn.hashing import StreamHasher  # noqa: E402
 
 SETUP_BLOB = b"cairn benchmark: the weights every registered version points at\n"
 SETUP_PATH = "model.bin"
@@ -356,8 +356,7 @@ class CairnAdapter(RegistryAdapter):
         if self.download_mode == "fetch":
             yield from self._download_fetch(path, digest, size)
             return
-        # As the SDK's Downloader does: the bytes are hashed in a helper thread as they arrive.
-        hashing = StreamHasher()
+        hasher = hashlib.sha256()
         got = 0
         try:
             with self.http.stream("GET", f"/blobs/{digest}", timeout=TRANSFER_TIMEOUT) as r:
@@ -367,12 +366,13 @@ class CairnAdapter(RegistryAdapter):
                 served = r.headers.get("Cairn-Digest")
                 if served != digest:
                     raise AdapterError(f"{path}: server says {served}, expected {digest}")
-                for block in hashing.feed(r.iter_raw(READ_SIZE)):
+                for block in r.iter_raw(READ_SIZE):
+                    hasher.update(block)
                     got += len(block)
                     yield block
         except httpx.HTTPError as e:
             raise AdapterError(f"transport: {e!r}") from e
-        actual = "sha256:" + hashing.hexdigest()
+        actual = "sha256:" + hasher.hexdigest()
         if actual != digest or got != size:
             raise AdapterError(f"{path}: {got} bytes hashing to {actual}, not {digest}")
 

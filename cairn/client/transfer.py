@@ -23,7 +23,6 @@ from cairn.client.digests import DigestCache
 from cairn.client.http import Http, raise_for_error
 from cairn.client.progress import Bar
 from cairn.domain.manifest import FileEntry, check_path
-from cairn.hashing import StreamHasher
 
 READ_SIZE = 1 << 20
 SINGLE_MAX = 32 << 20  # larger files go up through a resumable session
@@ -326,19 +325,18 @@ class Downloader:
                 raise_for_error(response)
             if have and response.status_code != 206:
                 have = 0  # the server ignored the range: start over
-            # From the start, the bytes are hashed in a helper thread as they arrive.
-            hashing = StreamHasher() if not have else None
-            blocks = response.iter_raw(READ_SIZE)
+            hasher = hashlib.sha256() if not have else None
             with partial.open("r+b" if have else "wb") as out:
                 out.seek(have)
                 out.truncate()
-                for block in hashing.feed(blocks) if hashing is not None else blocks:
+                for block in response.iter_raw(READ_SIZE):
                     out.write(block)
+                    if hasher is not None:
+                        hasher.update(block)
                     if progress:
                         progress(len(block))
-            if hashing is not None:
-                hashing.hexdigest()  # waits for the helper
-                hashers.append(hashing.hasher)
+            if hasher is not None:
+                hashers.append(hasher)
 
 
 def parallel(workers: int, items: list[Any], work: Callable[[Any], T]) -> list[T]:

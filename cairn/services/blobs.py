@@ -29,11 +29,11 @@ from cairn.errors import (
     UploadNotFound,
     UploadOffsetMismatch,
 )
-from cairn.hashing import StreamHasher
 from cairn.services.auth import EVERYWHERE, Actor, Permission, authorize
 from cairn.services.uow import Database
 from cairn.storage.blobs import BlobStat, BlobStore
 from cairn.storage.blobs.base import check_session_id
+from cairn.storage.blobs.hashing import StreamHasher
 
 log = logging.getLogger("cairn.blobs")
 MISSING_MAX = 10_000

@@ -37,8 +37,8 @@ from cairn.errors import (
     UploadNotFound,
     UploadOffsetMismatch,
 )
-from cairn.hashing import StreamHasher
 from cairn.storage.blobs.base import BlobStat, check_declared, check_session_id
+from cairn.storage.blobs.hashing import StreamHasher
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "LAYOUT_VERSION", "LocalBlobStore"]
 

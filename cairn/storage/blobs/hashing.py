@@ -1,7 +1,6 @@
 """sha256 beside the I/O: a stream's chunks are hashed in a helper thread while the caller
-writes or sends them, so moving a blob costs about max(hash, I/O) rather than their sum.
-hashlib releases the GIL on large buffers, so the two really run at once on two cores. Used
-by the blob store, the server's verified reads and the SDK's downloads alike."""
+writes them, so storing a blob costs about max(hash, write) rather than their sum. hashlib
+releases the GIL on large buffers, so the two really run at once on two cores."""
 
 from __future__ import annotations
 
