@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from cairn.domain.jsonsafe import strict_loads
 from cairn.errors import InvalidInput, PayloadTooLarge
@@ -44,6 +46,18 @@ async def json_body(request: Request) -> Any:
         if len(body) > limit:
             raise PayloadTooLarge(f"the JSON body is larger than {limit} bytes")
     return strict_loads(bytes(body), max_bytes=limit)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def reading(reg: Registry, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a read of the registry: in place when the database says its reads never wait
+    (embedded SQLite), in a worker thread otherwise, so the event loop never waits on I/O."""
+    if reg.db.inline_reads:
+        return call(*args, **kwargs)
+    return await run_in_threadpool(call, *args, **kwargs)
 
 
 def content_length(request: Request, maximum: int) -> int:

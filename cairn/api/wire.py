@@ -1,8 +1,10 @@
-"""Records drawn as JSON for the wire. The shapes are the API's contract (see the README)."""
+"""Records drawn as JSON for the wire. The shapes are the API's contract (see the README).
+
+Times stay ``datetime`` objects until ``ok`` renders them: orjson writes them as RFC 3339 in
+UTC with a ``Z``, faster than formatting each one in Python."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -12,16 +14,12 @@ from cairn.domain.records import AliasEvent, Model, Namespace, Page, UploadSessi
 from cairn.storage.blobs import BlobStat
 
 
-def when(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def namespace(ns: Namespace) -> dict[str, Any]:
     return {
         "name": ns.name,
         "description": ns.description,
         "required_fields": ns.required_fields,
-        "created_at": when(ns.created_at),
+        "created_at": ns.created_at,
     }
 
 
@@ -36,8 +34,8 @@ def model(m: Model) -> dict[str, Any]:
         "tags": m.tags,
         "aliases": m.aliases,
         "latest_version": m.latest_number,
-        "created_at": when(m.created_at),
-        "updated_at": when(m.updated_at),
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
     }
 
 
@@ -60,8 +58,8 @@ def version(v: Version) -> dict[str, Any]:
         "provenance": v.provenance,
         "schema": v.schema,
         "completeness": {"score": v.completeness, "missing": v.missing_fields},
-        "created_at": when(v.created_at),
-        "updated_at": when(v.updated_at),
+        "created_at": v.created_at,
+        "updated_at": v.updated_at,
     }
     if v.files is not None:
         doc["files"] = [f.to_dict() for f in v.files]
@@ -75,12 +73,12 @@ def alias_event(e: AliasEvent) -> dict[str, Any]:
         "version": e.number,
         "previous": e.previous_number,
         "actor": e.actor,
-        "at": when(e.at),
+        "at": e.at,
     }
 
 
 def upload(s: UploadSession) -> dict[str, Any]:
-    return {"id": s.id, "offset": s.offset, "expires_at": when(s.expires_at)}
+    return {"id": s.id, "offset": s.offset, "expires_at": s.expires_at}
 
 
 def blob(b: BlobStat) -> dict[str, Any]:
@@ -93,7 +91,7 @@ def page(p: Page[Any], draw: Any) -> dict[str, Any]:
 
 class FastJSON(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return orjson.dumps(content, option=orjson.OPT_UTC_Z)
 
 
 def ok(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -59,6 +59,11 @@ class Database:
         self._writers: AbstractContextManager[object] = (
             threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
+        # Reads of an SQLite file are lookups in this process's page cache, and in WAL mode a
+        # reader never waits for a writer: they cost less than handing the call to a worker
+        # thread, so the API runs them where the request arrives (see ``api.deps.reading``).
+        # Reads over a network connection (PostgreSQL) wait on I/O and go to a thread.
+        self.inline_reads = engine.dialect.name == "sqlite"
 
     @contextmanager
     def write(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from cairn.api import wire
 from cairn.api.deps import Body, Caller, Reg, content_length
@@ -105,9 +105,9 @@ def cancel_upload(reg: Reg, actor: Caller, session_id: str) -> Response:
 
 
 def _session_response(session: UploadSession, status: int) -> Response:
-    return JSONResponse(
+    return wire.ok(
         wire.upload(session),
-        status_code=status,
+        status,
         headers={"Upload-Offset": str(session.offset), "Location": f"/api/v1/uploads/{session.id}"},
     )
 

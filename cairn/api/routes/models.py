@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from cairn.api import wire
-from cairn.api.deps import Body, Caller, Reg
+from cairn.api.deps import Body, Caller, Reg, reading
 from cairn.api.routes import API_PREFIX
 from cairn.domain.names import normalize_alias
 from cairn.domain.references import model_ref
@@ -19,7 +19,7 @@ MODEL = "/models/{namespace}/{model}"
 
 
 @router.get("/models")
-def list_models(
+async def list_models(
     reg: Reg,
     actor: Caller,
     namespace: str | None = None,
@@ -28,7 +28,8 @@ def list_models(
     limit: int | None = None,
 ) -> Response:
     """Models, oldest first, optionally in one namespace and matching a filter."""
-    return wire.ok(wire.page(reg.models.page(actor, namespace, filter, cursor, limit), wire.model))
+    page = await reading(reg, reg.models.page, actor, namespace, filter, cursor, limit)
+    return wire.ok(wire.page(page, wire.model))
 
 
 @router.post("/models/{namespace}", status_code=201)
@@ -39,8 +40,8 @@ def create_model(reg: Reg, actor: Caller, namespace: str, body: Body) -> Respons
 
 
 @router.get(MODEL)
-def get_model(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
-    return wire.ok(wire.model(reg.models.get(actor, namespace, model)))
+async def get_model(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
+    return wire.ok(wire.model(await reading(reg, reg.models.get, actor, namespace, model)))
 
 
 @router.patch(MODEL)
@@ -69,21 +70,22 @@ def delete_model_tag(reg: Reg, actor: Caller, namespace: str, model: str, key: s
 
 
 @router.get(MODEL + "/aliases")
-def list_aliases(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
-    return wire.ok({"aliases": reg.aliases.current(actor, namespace, model)})
+async def list_aliases(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
+    return wire.ok({"aliases": await reading(reg, reg.aliases.current, actor, namespace, model)})
 
 
 @router.get(MODEL + "/aliases/{alias}")
-def resolve_alias(
+async def resolve_alias(
     reg: Reg, actor: Caller, namespace: str, model: str, alias: str, at: str | None = None
 ) -> Response:
     """The version the alias names now, or named at the time ``at`` (ISO 8601, with zone)."""
     if at is None:
         ref = model_ref(namespace, model, alias=normalize_alias(alias))
     else:
-        number = reg.aliases.at(actor, namespace, model, alias, parse_time(at))
+        when = parse_time(at)
+        number = await reading(reg, reg.aliases.at, actor, namespace, model, alias, when)
         ref = model_ref(namespace, model, number=number)
-    return wire.ok(wire.version(reg.versions.get(actor, ref, with_files=False)))
+    return wire.ok(wire.version(await reading(reg, reg.versions.get, actor, ref, with_files=False)))
 
 
 @router.put(MODEL + "/aliases/{alias}")
@@ -103,11 +105,11 @@ def delete_alias(reg: Reg, actor: Caller, namespace: str, model: str, alias: str
 
 
 @router.get(MODEL + "/alias-history")
-def alias_history(
+async def alias_history(
     reg: Reg, actor: Caller, namespace: str, model: str, alias: str | None = None
 ) -> Response:
     """Every move of the model's aliases (or of one), oldest first."""
-    events = reg.aliases.history(actor, namespace, model, alias)
+    events = await reading(reg, reg.aliases.history, actor, namespace, model, alias)
     return wire.ok({"items": [wire.alias_event(e) for e in events]})
 
 

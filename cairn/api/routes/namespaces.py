@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from cairn.api import wire
-from cairn.api.deps import Body, Caller, Reg
+from cairn.api.deps import Body, Caller, Reg, reading
 from cairn.api.routes import API_PREFIX
 from cairn.errors import InvalidInput
 
@@ -13,8 +13,9 @@ router = APIRouter(prefix=API_PREFIX + "/namespaces", tags=["namespaces"])
 
 
 @router.get("")
-def list_namespaces(reg: Reg, actor: Caller) -> Response:
-    return wire.ok({"items": [wire.namespace(ns) for ns in reg.namespaces.all(actor)]})
+async def list_namespaces(reg: Reg, actor: Caller) -> Response:
+    found = await reading(reg, reg.namespaces.all, actor)
+    return wire.ok({"items": [wire.namespace(ns) for ns in found]})
 
 
 @router.post("", status_code=201)
@@ -26,8 +27,8 @@ def create_namespace(reg: Reg, actor: Caller, body: Body) -> Response:
 
 
 @router.get("/{namespace}")
-def get_namespace(reg: Reg, actor: Caller, namespace: str) -> Response:
-    return wire.ok(wire.namespace(reg.namespaces.get(actor, namespace)))
+async def get_namespace(reg: Reg, actor: Caller, namespace: str) -> Response:
+    return wire.ok(wire.namespace(await reading(reg, reg.namespaces.get, actor, namespace)))
 
 
 @router.put("/{namespace}/required-fields")

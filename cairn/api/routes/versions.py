@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Header, Response
-from fastapi.responses import JSONResponse
 
 from cairn.api import wire
-from cairn.api.deps import Body, Caller, Reg
+from cairn.api.deps import Body, Caller, Reg, reading
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL, tag_value
 from cairn.domain.references import Reference, model_ref, parse_reference, parse_selector
@@ -33,9 +32,9 @@ def register_version(
     """Register a version from uploaded blobs. 201 when created; 200 when the idempotency key
     names an earlier registration of the same content."""
     version, created = reg.versions.register(actor, namespace, model, body, idempotency_key)
-    return JSONResponse(
+    return wire.ok(
         wire.version(version),
-        status_code=201 if created else 200,
+        201 if created else 200,
         headers={
             "Location": f"/api/v1/models/{version.namespace}/"
             f"{version.model}/versions/{version.number}"
@@ -44,7 +43,7 @@ def register_version(
 
 
 @router.get(MODEL + "/versions")
-def list_versions(
+async def list_versions(
     reg: Reg,
     actor: Caller,
     namespace: str,
@@ -53,15 +52,17 @@ def list_versions(
     limit: int | None = None,
 ) -> Response:
     """A model's versions, newest first."""
-    return wire.ok(
-        wire.page(reg.versions.page(actor, namespace, model, cursor, limit), wire.version)
-    )
+    page = await reading(reg, reg.versions.page, actor, namespace, model, cursor, limit)
+    return wire.ok(wire.page(page, wire.version))
 
 
 @router.get(VERSION)
-def get_version(reg: Reg, actor: Caller, namespace: str, model: str, selector: str) -> Response:
+async def get_version(
+    reg: Reg, actor: Caller, namespace: str, model: str, selector: str
+) -> Response:
     """One version with its files; ``selector`` is a number, ``latest`` or ``@alias``."""
-    return wire.ok(wire.version(reg.versions.get(actor, version_ref(namespace, model, selector))))
+    ref = version_ref(namespace, model, selector)
+    return wire.ok(wire.version(await reading(reg, reg.versions.get, actor, ref)))
 
 
 @router.patch(VERSION)
@@ -96,13 +97,16 @@ def delete_version_tag(
 
 
 @router.get("/resolve")
-def resolve(reg: Reg, actor: Caller, ref: str, files: bool = True) -> Response:
+async def resolve(reg: Reg, actor: Caller, ref: str, files: bool = True) -> Response:
     """The version a reference (``ns/name:N``, ``ns/name@alias``, ``ns/name:latest``) names."""
-    return wire.ok(wire.version(reg.versions.get(actor, parse_reference(ref), with_files=files)))
+    parsed = parse_reference(ref)
+    return wire.ok(
+        wire.version(await reading(reg, reg.versions.get, actor, parsed, with_files=files))
+    )
 
 
 @router.get("/versions")
-def search_versions(
+async def search_versions(
     reg: Reg,
     actor: Caller,
     filter: str | None = None,
@@ -110,4 +114,5 @@ def search_versions(
     limit: int | None = None,
 ) -> Response:
     """Versions across every model, newest first, matching a filter (see the README)."""
-    return wire.ok(wire.page(reg.versions.search(actor, filter, cursor, limit), wire.version))
+    page = await reading(reg, reg.versions.search, actor, filter, cursor, limit)
+    return wire.ok(wire.page(page, wire.version))

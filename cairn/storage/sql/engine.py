@@ -38,6 +38,10 @@ def open_engine(url: str, *, pool_size: int = 8) -> Engine:
         engine = create_engine(
             parsed,
             connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            # Enough connections for every worker thread and the event loop's own reads
+            # (``Database.inline_reads``): the loop must never wait for one.
+            pool_size=pool_size,
+            max_overflow=64,
             **_JSON,
         )
         _configure_sqlite(engine)

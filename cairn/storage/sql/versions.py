@@ -16,7 +16,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.elements import BindParameter
 
 from cairn.domain.manifest import FileEntry
@@ -31,10 +30,26 @@ from cairn.storage.sql.tables import (
     versions,
 )
 
+# In the order of ``Version``'s fields, so that a row becomes a record positionally.
 _COLUMNS = (
-    versions,
-    models.c.name.label("model_name"),
-    namespaces.c.name.label("namespace_name"),
+    versions.c.id,
+    namespaces.c.name,
+    models.c.name,
+    versions.c.number,
+    versions.c.manifest_digest,
+    versions.c.size,
+    versions.c.file_count,
+    versions.c.state,
+    versions.c.description,
+    versions.c.author,
+    versions.c.provenance,
+    versions.c.io_schema,
+    versions.c.metrics,
+    versions.c.params,
+    versions.c.completeness,
+    versions.c.missing_fields,
+    versions.c.created_at,
+    versions.c.updated_at,
 )
 _FROM = versions.join(models, models.c.id == versions.c.model_id).join(
     namespaces, namespaces.c.id == models.c.namespace_id
@@ -58,9 +73,20 @@ _BY_ALIAS = (
         namespaces.c.key == bindparam("ns"),
         models.c.key == bindparam("model"),
         models.c.deleted.is_(False),
+        # Naming the alias's model lets the planner look the alias up by (model, name)
+        # rather than walk every version of the model.
+        aliases.c.model_id == models.c.id,
         aliases.c.name == bindparam("alias"),
     )
 )
+_PAGE_OF_MODEL = (
+    select(*_COLUMNS)
+    .select_from(_FROM)
+    .where(versions.c.model_id == bindparam("model_id"))
+    .order_by(versions.c.number.desc())
+    .limit(bindparam("limit"))
+)
+_PAGE_OF_MODEL_BEFORE = _PAGE_OF_MODEL.where(versions.c.number < bindparam("before"))
 _IDS: BindParameter[int] = bindparam("ids", expanding=True)
 _EXTRAS = union_all(
     select(version_tags.c.version_id, literal("t"), version_tags.c.key, version_tags.c.value).where(
@@ -122,9 +148,7 @@ class VersionRows:
         return version_id
 
     def find(self, *where: ColumnElement[bool]) -> Version | None:
-        row = (
-            self.conn.execute(select(*_COLUMNS).select_from(_FROM).where(*where)).mappings().first()
-        )
+        row = self.conn.execute(select(*_COLUMNS).select_from(_FROM).where(*where)).first()
         return self._records([row])[0] if row else None
 
     def resolve(
@@ -141,7 +165,7 @@ class VersionRows:
             query, params["alias"] = _BY_ALIAS, alias
         else:
             query = _LATEST
-        row = self.conn.execute(query, params).mappings().first()
+        row = self.conn.execute(query, params).first()
         return self._records([row])[0] if row else None
 
     def by_number(self, model_id: int, number: int) -> Version | None:
@@ -155,7 +179,7 @@ class VersionRows:
             .order_by(versions.c.number.desc())
             .limit(1)
         )
-        row = self.conn.execute(query).mappings().first()
+        row = self.conn.execute(query).first()
         return self._records([row])[0] if row else None
 
     def by_alias(self, model_id: int, alias: str) -> Version | None:
@@ -164,21 +188,19 @@ class VersionRows:
             .select_from(_FROM.join(aliases, aliases.c.version_id == versions.c.id))
             .where(aliases.c.model_id == model_id, aliases.c.name == alias)
         )
-        row = self.conn.execute(query).mappings().first()
+        row = self.conn.execute(query).first()
         return self._records([row])[0] if row else None
 
     def by_idempotency_key(self, model_id: int, key: str) -> Version | None:
         params = {"model_id": model_id, "key": key}
-        found = self.conn.execute(_BY_IDEMPOTENCY_KEY, params).mappings().first()
+        found = self.conn.execute(_BY_IDEMPOTENCY_KEY, params).first()
         return self._records([found])[0] if found else None
 
     def page_of_model(self, model_id: int, before: int | None, limit: int) -> list[Version]:
         """Versions of one model, newest number first."""
-        query = select(*_COLUMNS).select_from(_FROM).where(versions.c.model_id == model_id)
-        if before is not None:
-            query = query.where(versions.c.number < before)
-        query = query.order_by(versions.c.number.desc()).limit(limit)
-        return self._records(self.conn.execute(query).mappings().all())
+        params = {"model_id": model_id, "before": before, "limit": limit}
+        query = _PAGE_OF_MODEL if before is None else _PAGE_OF_MODEL_BEFORE
+        return self._records(self.conn.execute(query, params).all())
 
     def search(
         self, where: ColumnElement[bool] | None, before: int | None, limit: int
@@ -190,7 +212,7 @@ class VersionRows:
         if before is not None:
             query = query.where(versions.c.id < before)
         query = query.order_by(versions.c.id.desc()).limit(limit)
-        return self._records(self.conn.execute(query).mappings().all())
+        return self._records(self.conn.execute(query).all())
 
     def files(self, version_id: int) -> tuple[FileEntry, ...]:
         rows = self.conn.execute(_FILES, {"id": version_id})
@@ -222,47 +244,27 @@ class VersionRows:
         query = select(aliases.c.name).where(aliases.c.version_id == version_id)
         return list(self.conn.execute(query).scalars())
 
-    def _records(self, rows: Sequence[RowMapping]) -> list[Version]:
+    def _records(self, rows: Sequence[Sequence[Any]]) -> list[Version]:
         if not rows:
             return []
-        ids = [r["id"] for r in rows]
+        ids = [r[0] for r in rows]
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
         names: dict[int, list[str]] = {i: [] for i in ids}
         for chunk in _chunks(ids, 500):
-            for vid, kind, key, value in self.conn.execute(_EXTRAS, {"ids": chunk}):
+            for vid, kind, key, value in self.conn.execute(_EXTRAS, {"ids": chunk}).all():
                 if kind == "t":
                     tags[vid][key] = value
                 else:
                     names[vid].append(key)
         for found in names.values():
             found.sort()
-        return [_version(r, tags[r["id"]], names[r["id"]]) for r in rows]
+        return [_version(r, tags[r[0]], names[r[0]]) for r in rows]
+
+
+def _version(row: Sequence[Any], tags: dict[str, str], alias_names: list[str]) -> Version:
+    fields: tuple[Any, ...] = (*row, tags, alias_names)  # row: ``_COLUMNS``, in field order
+    return Version(*fields)
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _version(row: RowMapping, tags: dict[str, str], alias_names: list[str]) -> Version:
-    return Version(
-        id=row["id"],
-        namespace=row["namespace_name"],
-        model=row["model_name"],
-        number=row["number"],
-        manifest_digest=row["manifest_digest"],
-        size=row["size"],
-        file_count=row["file_count"],
-        state=row["state"],
-        description=row["description"],
-        author=row["author"],
-        provenance=row["provenance"],
-        schema=row["io_schema"],
-        metrics=row["metrics"],
-        params=row["params"],
-        completeness=row["completeness"],
-        missing_fields=row["missing_fields"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        tags=tags,
-        aliases=alias_names,
-    )
