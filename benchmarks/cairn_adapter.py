@@ -115,9 +115,28 @@ class CairnAdapter(RegistryAdapter):
         self.retrier = Retrier(120.0)  # the SDK's default retry budget
         data_dir = os.environ.get("CAIRN_BENCH_DATA_DIR")
         self.data_dir = Path(data_dir) if data_dir else None
+        self._sign_in()
         self.download_mode = os.environ.get("CAIRN_BENCH_DOWNLOAD", "stream")
         if self.download_mode not in ("stream", "fetch"):
             raise SystemExit("CAIRN_BENCH_DOWNLOAD is stream or fetch")
+
+    def _sign_in(self) -> None:
+        """Every call carries the admin token the server wrote on first start, as the CLI on
+        the server's machine does. curl (W5's curl mode) is given the same header through a
+        curl config file of its own (``CURL_HOME``), since the harness names no headers."""
+        token = os.environ.get("CAIRN_TOKEN")
+        if token is None and self.data_dir is not None:
+            token_file = self.data_dir / "admin-token"
+            token = token_file.read_text().strip() if token_file.exists() else None
+        if token is None:
+            return
+        self.client.headers["Authorization"] = f"Bearer {token}"
+        curl_home = Path(os.environ.get("TMPDIR", "/tmp")) / f"cairn-bench-curl-{os.getpid()}"
+        curl_home.mkdir(mode=0o700, exist_ok=True)
+        rc = curl_home / ".curlrc"
+        rc.write_text(f'header = "Authorization: Bearer {token}"\n')
+        rc.chmod(0o600)
+        os.environ["CURL_HOME"] = str(curl_home)
 
     def close(self) -> None:
         self._empty_trash()
@@ -533,7 +552,7 @@ class CairnAdapter(RegistryAdapter):
         engine = self._db()
         manifest, _ = parse_registration({"manifest": self._manifest()})
         files = manifest.files
-        author = "local-admin"  # the actor CAIRN_AUTH=local gives every caller
+        author = "admin"  # the principal whose token the adapter uses
         names = [model_name(mi) for mi in range(n_models)]
         with engine.connect() as conn, conn.begin():
             rows = conn.execute(

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cairn.errors import ConfigError
+from cairn.locations import ADMIN_TOKEN_FILE, default_data_dir
 
 
 class Settings(BaseSettings):
@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAIRN_", extra="ignore", frozen=True)
 
     data_dir: Path = Field(
-        default_factory=lambda: Path(platformdirs.user_data_dir("cairn", appauthor=False)),
+        default_factory=default_data_dir,
         description="Folder of the embedded default: SQLite database and blobs/.",
     )
     database_url: str | None = Field(
@@ -53,10 +53,40 @@ class Settings(BaseSettings):
     )
     page_size_default: int = Field(default=100, ge=1, le=1000, description="Default page size.")
     page_size_max: int = Field(default=1000, ge=1, le=10000, description="Largest page size.")
-    auth: Literal["local", "none"] = Field(
-        default="local",
-        description="local: callers act as the local admin (embedded use); none: anonymous "
-        "callers may only read.",
+    allowed_hosts: str = Field(
+        default="",
+        description="Host names the server answers to, comma-separated (* for any); the "
+        "loopback names, CAIRN_HOST and CAIRN_PUBLIC_URL's host are always allowed.",
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Origins allowed to call the API from a browser, comma-separated; "
+        "empty: CORS off.",
+    )
+    anonymous_read: bool = Field(
+        default=False,
+        description="Let callers without a token read (every namespace); they never write.",
+    )
+    metrics_public: bool = Field(
+        default=True,
+        description="Serve /metrics without a token (for Prometheus); false: admins only.",
+    )
+    token_days_default: int = Field(
+        default=90, ge=1, le=3650, description="Lifetime of a new API token, in days."
+    )
+    token_days_max: int = Field(
+        default=365, ge=1, le=3650, description="Longest lifetime a token may be given, in days."
+    )
+    scan_inline_bytes: int = Field(
+        default=64 * 2**20,
+        ge=0,
+        description="Versions up to this size are scanned while they register; larger ones in "
+        "the background (their scan shows as pending until done).",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="The Ed25519 key that signs audit checkpoints (PEM); default "
+        "<data_dir>/audit-key, created on first start. Every server process needs the same one.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."
@@ -68,6 +98,14 @@ class Settings(BaseSettings):
         if value is not None and not value.strip():
             raise ValueError("must not be blank")
         return value
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit-key"
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.data_dir / ADMIN_TOKEN_FILE
 
     @property
     def effective_database_url(self) -> str:

@@ -19,6 +19,7 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   ├── InvalidFilter
     │   ├── InvalidCursor
     │   ├── SizeMismatch
+    │   ├── SignatureRejected           the namespace requires a signature that verifies
     │   └── InvalidRange
     ├── NotFound
     │   ├── NamespaceNotFound
@@ -26,9 +27,12 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   ├── VersionNotFound
     │   ├── AliasNotFound
     │   ├── BlobNotFound
-    │   └── UploadNotFound
+    │   ├── UploadNotFound
+    │   ├── PrincipalNotFound
+    │   └── TokenNotFound
     ├── Conflict
     │   ├── NamespaceExists
+    │   ├── PrincipalExists
     │   ├── ModelExists
     │   ├── ModelNotEmpty
     │   ├── VersionInUse
@@ -77,8 +81,12 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "PrincipalExists",
+    "PrincipalNotFound",
     "ServerError",
+    "SignatureRejected",
     "SizeMismatch",
+    "TokenNotFound",
     "Unauthenticated",
     "UnsafePath",
     "UploadNotFound",
@@ -151,6 +159,10 @@ class SizeMismatch(InvalidInput):
     code = "size_mismatch"
 
 
+class SignatureRejected(InvalidInput):
+    code = "signature_rejected"
+
+
 class InvalidRange(InvalidInput):
     code = "invalid_range"
 
@@ -183,12 +195,24 @@ class UploadNotFound(NotFound):
     code = "upload_not_found"
 
 
+class PrincipalNotFound(NotFound):
+    code = "principal_not_found"
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+
+
 class Conflict(CairnError):
     code = "conflict"
 
 
 class NamespaceExists(Conflict):
     code = "namespace_exists"
+
+
+class PrincipalExists(Conflict):
+    code = "principal_exists"
 
 
 class ModelExists(Conflict):

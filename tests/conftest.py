@@ -64,9 +64,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def _this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test is its own machine: the data folder the CLI and SDK look in for a local
+    server's admin token is the test's (where its servers and registries keep their data),
+    and no token or URL leaks in from the environment of whoever runs the tests."""
+    monkeypatch.setenv("CAIRN_DATA_DIR", str(tmp_path / DATA_DIR))
+    for name in ("CAIRN_TOKEN", "CAIRN_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+DATA_DIR = "server-data"
+
+
 def make_settings(tmp_path: Path, database_url: str | None = None, **extra: object) -> Settings:
+    extra.setdefault("allowed_hosts", "testserver,cairn.test")  # the in-process test clients
     return load_settings(
-        data_dir=tmp_path / "data",
+        data_dir=tmp_path / DATA_DIR,
         database_url=database_url,
         blob_url=(tmp_path / "blobs").as_uri(),
         **extra,
@@ -81,8 +95,19 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def registry(settings: Settings) -> Iterator[Registry]:
     reg = Registry.open(settings)
+    reg.identity.bootstrap(settings.admin_token_file)
     yield reg
     reg.close()
+
+
+@pytest.fixture
+def admin_token(registry: Registry) -> str:
+    """The token the registry's first start gave its admin."""
+    return registry.settings.admin_token_file.read_text().strip()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def free_port() -> int:
@@ -121,6 +146,15 @@ class LiveServer:
             time.sleep(0.1)
         raise RuntimeError("server did not become ready in 30 s")
 
+    @property
+    def token(self) -> str:
+        """The admin token the server wrote to its data folder on first start."""
+        return (self.data_dir / "admin-token").read_text().strip()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no flushing; what a crash looks like."""
         if self.process is not None:
@@ -140,7 +174,7 @@ class LiveServer:
 
 
 def start_live_server(tmp_path: Path, database_url: str | None = None, **env: str) -> LiveServer:
-    data_dir = tmp_path / "server-data"
+    data_dir = tmp_path / DATA_DIR
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     full_env.update({"CAIRN_DATA_DIR": str(data_dir), "CAIRN_LOG_LEVEL": "warning", **env})

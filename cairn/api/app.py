@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 import cairn
+from cairn.api.deps import PERMISSION_MARK
 from cairn.api.errors import install_error_handlers
+from cairn.api.hosts import HostAllowList, allowed_hosts
 from cairn.api.metrics import Metrics, MetricsMiddleware
-from cairn.api.routes import API_PREFIX, blobs, models, namespaces, system, versions
+from cairn.api.routes import (
+    API_PREFIX,
+    audit,
+    blobs,
+    identity,
+    models,
+    namespaces,
+    system,
+    versions,
+)
 from cairn.config import load_settings
 from cairn.services.registry import Registry
 
 HOUSEKEEPING_SECONDS = 600.0
+WORK_SECONDS = 2.0  # pending scans, audit checkpoints
 log = logging.getLogger("cairn.server")
 
 
@@ -33,13 +47,58 @@ def create_app(registry: Registry) -> FastAPI:
     )
     app.state.registry = registry
     app.state.metrics = Metrics()
-    # Most-used routes first: the router tries routes in order.
-    for module in (versions, blobs, models, namespaces):
+    check_permissions_declared()
+    for module in ROUTERS:
         app.include_router(module.router)
-    app.include_router(system.router)
     install_error_handlers(app)
+    origins = [o.strip() for o in registry.settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Upload-Offset"],
+            expose_headers=["Cairn-Digest", "Location", "Upload-Offset"],
+        )
+    app.add_middleware(HostAllowList, hosts=allowed_hosts(registry.settings))
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
+
+
+# Routes anyone may call: the process's health, and (when CAIRN_METRICS_PUBLIC) its metrics.
+PUBLIC_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+# Most-used first: the router tries routes in order.
+ROUTERS = (versions, blobs, models, namespaces, identity, audit, system)
+
+
+def api_routes() -> Iterator[APIRoute]:
+    """Every route of the API, with its full path (the routers carry their prefixes)."""
+    for module in ROUTERS:
+        for route in module.router.routes:
+            if isinstance(route, APIRoute):
+                yield route
+
+
+def declared_permission(route: APIRoute) -> str | None:
+    """The permission a route declares through ``api.deps.needs``, if any."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        mark = getattr(dependency.call, PERMISSION_MARK, None)
+        if mark is not None:
+            return str(mark)
+        pending.extend(dependency.dependencies)
+    return None
+
+
+def check_permissions_declared() -> None:
+    """Refuse to build an app with a route that states no permission: such a route would
+    rely on its service alone, and one forgotten check would open it to anyone."""
+    for route in api_routes():
+        if route.path not in PUBLIC_ROUTES and declared_permission(route) is None:
+            raise RuntimeError(f"route {route.path} declares no permission")
 
 
 def app_from_environment() -> FastAPI:
@@ -50,9 +109,13 @@ def app_from_environment() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        housekeeping = asyncio.create_task(_housekeeping(registry))
+        tasks = [
+            asyncio.create_task(_every(HOUSEKEEPING_SECONDS, registry.maintain)),
+            asyncio.create_task(_every(WORK_SECONDS, registry.work)),
+        ]
         yield
-        housekeeping.cancel()
+        for task in tasks:
+            task.cancel()
         registry.close()
 
     app = create_app(registry)
@@ -60,10 +123,12 @@ def app_from_environment() -> FastAPI:
     return app
 
 
-async def _housekeeping(registry: Registry, every: float = HOUSEKEEPING_SECONDS) -> None:
+async def _every(seconds: float, job: Callable[[], object]) -> None:
+    """Run ``job`` in a worker thread now and every ``seconds``; it never takes the server
+    down: a failure is logged and the next round comes."""
     while True:
         try:
-            await anyio.to_thread.run_sync(registry.maintain)
-        except Exception:  # housekeeping must never take the server down; it logs and retries
-            log.exception("housekeeping failed")
-        await asyncio.sleep(every)
+            await anyio.to_thread.run_sync(job)
+        except Exception:
+            log.exception("background work failed")
+        await asyncio.sleep(seconds)

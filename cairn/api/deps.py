@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from cairn.domain.jsonsafe import strict_loads
-from cairn.errors import InvalidInput, PayloadTooLarge
-from cairn.services.auth import Actor, Role
+from cairn.errors import InvalidInput, PayloadTooLarge, Unauthenticated
+from cairn.services.auth import Actor, Permission, Role, authorize
 from cairn.services.registry import Registry
 
 
@@ -20,15 +20,44 @@ async def registry(request: Request) -> Registry:
     return reg
 
 
-async def actor(request: Request) -> Actor:
-    """The caller (async: FastAPI would run a plain dependency in a thread). Until tokens
-    exist, ``CAIRN_AUTH`` decides: ``local`` treats callers as the
-    local admin (the embedded default listens on 127.0.0.1 only); ``none`` lets them read."""
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    request.state.request_id = request_id[:64]
-    if request.app.state.registry.settings.auth == "local":
-        return Actor("local-admin", global_role=Role.ADMIN, request_id=request_id[:64])
-    return Actor("anonymous", global_role=Role.READER, authenticated=False, request_id=request_id)
+async def authenticate(request: Request) -> Actor:
+    """The caller, from its ``Authorization: Bearer cairn_…`` token; without one, anonymous
+    (who may read only where ``CAIRN_ANONYMOUS_READ`` says so)."""
+    reg: Registry = request.app.state.registry
+    request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+    request.state.request_id = request_id
+    header = request.headers.get("authorization")
+    if header is None:
+        role = Role.READER if reg.settings.anonymous_read else None
+        return Actor("anonymous", global_role=role, authenticated=False, request_id=request_id)
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise Unauthenticated("send the token as 'Authorization: Bearer <token>'")
+    found = await reading(reg, reg.identity.authenticate, raw.strip(), request_id)
+    if found.last_use_stale and found.actor.token_id is not None:
+        await run_in_threadpool(reg.identity.note_use, found.actor.token_id)
+    return found.actor
+
+
+def needs(permission: Permission | None) -> Any:
+    """The dependency a route declares: the caller must hold ``permission`` in the route's
+    ``{namespace}`` (in some namespace, for routes without one); ``None``: be signed in.
+    The services check again, precisely; this makes every route state what it requires,
+    and the app refuses to start with a route that states nothing (see ``app.py``)."""
+
+    async def check(request: Request, actor: Annotated[Actor, Depends(authenticate)]) -> Actor:
+        if permission is None:
+            if not actor.authenticated:
+                raise Unauthenticated("sign in with a token")
+        else:
+            authorize(actor, permission, request.path_params.get("namespace"))
+        return actor
+
+    check.__dict__[PERMISSION_MARK] = permission.value if permission else "signed-in"
+    return Depends(check)
+
+
+PERMISSION_MARK = "cairn_permission"
 
 
 async def json_body(request: Request) -> Any:
@@ -72,5 +101,9 @@ def content_length(request: Request, maximum: int) -> int:
 
 
 Reg = Annotated[Registry, Depends(registry)]
-Caller = Annotated[Actor, Depends(actor)]
+Reader = Annotated[Actor, needs(Permission.READ)]
+Writer = Annotated[Actor, needs(Permission.WRITE)]
+Deployer = Annotated[Actor, needs(Permission.DEPLOY)]
+Admin = Annotated[Actor, needs(Permission.ADMIN)]
+SignedIn = Annotated[Actor, needs(None)]
 Body = Annotated[Any, Depends(json_body)]

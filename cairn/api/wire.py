@@ -10,7 +10,22 @@ from typing import Any
 import orjson
 from starlette.responses import JSONResponse
 
-from cairn.domain.records import AliasEvent, Model, Namespace, Page, UploadSession, Version
+from cairn.domain.audit import checkpoint_text, entry_time
+from cairn.domain.records import (
+    AliasEvent,
+    AuditEntry,
+    Checkpoint,
+    Model,
+    Namespace,
+    NamespaceKey,
+    Page,
+    Principal,
+    Token,
+    UploadSession,
+    Validation,
+    Version,
+)
+from cairn.services.auth import Actor
 from cairn.storage.blobs import BlobStat
 
 
@@ -19,6 +34,7 @@ def namespace(ns: Namespace) -> dict[str, Any]:
         "name": ns.name,
         "description": ns.description,
         "required_fields": ns.required_fields,
+        "require_signature": ns.require_signature,
         "created_at": ns.created_at,
     }
 
@@ -63,7 +79,31 @@ def version(v: Version) -> dict[str, Any]:
     }
     if v.files is not None:
         doc["files"] = [f.to_dict() for f in v.files]
+    if v.validations is not None:
+        doc["validations"] = {name: validation(c) for name, c in v.validations.items()}
     return doc
+
+
+def namespace_key(k: NamespaceKey) -> dict[str, Any]:
+    return {
+        "name": k.name,
+        "namespace": k.namespace,
+        "public_key": k.public_key,
+        "fingerprint": k.fingerprint,
+        "added_by": k.added_by,
+        "created_at": k.created_at,
+    }
+
+
+def validation(c: Validation) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "status": c.status,
+        "details": c.details,
+        "created_by": c.created_by,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    }
 
 
 def alias_event(e: AliasEvent) -> dict[str, Any]:
@@ -83,6 +123,69 @@ def upload(s: UploadSession) -> dict[str, Any]:
 
 def blob(b: BlobStat) -> dict[str, Any]:
     return {"digest": b.digest, "size": b.size}
+
+
+def audit_entry(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "index": e.leaf_index,
+        "at": entry_time(e.at),  # to the microsecond, as the leaf hashed it
+        "actor": e.actor,
+        "action": e.action,
+        "subject": e.subject,
+        "payload": e.payload,
+        "request_id": e.request_id,
+        "leaf_hash": e.leaf_hash,
+    }
+
+
+def checkpoint(c: Checkpoint) -> dict[str, Any]:
+    return {
+        "size": c.size,
+        "root": c.root,
+        "key_id": c.key_id,
+        "signature": c.signature,
+        "signed_text": checkpoint_text(c.size, c.root).decode(),
+        "at": c.at,
+    }
+
+
+def principal(p: Principal) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "kind": p.kind,
+        "description": p.description,
+        "disabled": p.disabled,
+        "roles": p.roles,
+        "created_by": p.created_by,
+        "created_at": p.created_at,
+    }
+
+
+def token(t: Token) -> dict[str, Any]:
+    """A token as stored: its public id and facts, never its secret."""
+    return {
+        "token_id": t.token_id,
+        "principal": t.principal,
+        "name": t.name,
+        "scopes": t.scopes,
+        "created_by": t.created_by,
+        "created_at": t.created_at,
+        "expires_at": t.expires_at,
+        "last_used_at": t.last_used_at,
+        "revoked_at": t.revoked_at,
+    }
+
+
+def actor(a: Actor) -> dict[str, Any]:
+    roles = {ns: r.value for ns, r in a.roles.items()}
+    if a.global_role is not None:
+        roles["*"] = a.global_role.value
+    return {
+        "name": a.name,
+        "roles": roles,
+        "token_id": a.token_id,
+        "scopes": None if a.scopes is None else {ns: r.value for ns, r in a.scopes.items()},
+    }
 
 
 def page(p: Page[Any], draw: Any) -> dict[str, Any]:

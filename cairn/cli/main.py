@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from cairn import __version__
-from cairn.cli import aliases, namespaces, registry
+from cairn.cli import aliases, audit, identity, namespaces, registry
 from cairn.cli.server import db, server
 
 
@@ -29,6 +29,10 @@ for command in registry.COMMANDS:
     cli.add_command(command)
 cli.add_command(aliases.alias)
 cli.add_command(namespaces.namespace)
+cli.add_command(namespaces.keys)
+cli.add_command(audit.audit)
+for command in identity.COMMANDS:
+    cli.add_command(command)
 
 
 def main() -> Any:

@@ -35,6 +35,13 @@ def _datasets(specs: tuple[str, ...]) -> list[dict[str, str]]:
 @click.option("--dataset", "datasets", multiple=True, help="URI[@sha256:DIGEST] (repeatable).")
 @click.option("--description", default="", help="What this version is.")
 @click.option("--no-provenance", is_flag=True, help="Do not capture git and environment.")
+@click.option(
+    "--sign",
+    "sign_key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Sign with this ECDSA private key (PEM), in the OpenSSF model-signing format.",
+)
 @click.pass_context
 @fails_cleanly
 def push(
@@ -47,6 +54,7 @@ def push(
     datasets: tuple[str, ...],
     description: str,
     no_provenance: bool,
+    sign_key: Path | None,
 ) -> None:
     """Push PATH (a folder or a file) as a new version of the model REF."""
     metric_values = {k: _number(v, "--metric") for k, v in key_values(metrics, "--metric").items()}
@@ -60,6 +68,7 @@ def push(
             tags=key_values(tags, "--tag"),
             datasets=_datasets(datasets),
             capture_provenance=not no_provenance,
+            sign=sign_key,
         )
     if wants_json(ctx):
         emit_json(version)
@@ -73,16 +82,38 @@ def push(
 @click.command()
 @click.argument("ref")
 @click.argument("dest", type=click.Path(path_type=Path))
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust only this public key (PEM) for the signature, not the namespace's; repeatable.",
+)
+@click.option(
+    "--require-signature", is_flag=True, help="Refuse the version unless its signature verifies."
+)
 @click.pass_context
 @fails_cleanly
-def pull(ctx: click.Context, ref: str, dest: Path) -> None:
-    """Download the version REF names into the folder DEST, verifying every file."""
+def pull(
+    ctx: click.Context, ref: str, dest: Path, keys: tuple[Path, ...], require_signature: bool
+) -> None:
+    """Download the version REF names into the folder DEST, verifying every file and its
+    signature (refused when the namespace requires signatures and it does not verify)."""
+    trusted = [k.read_text() for k in keys] or None
     with client(ctx) as cairn:
-        version = cairn.pull(ref, dest)
+        version = cairn.pull(
+            ref, dest, trusted_keys=trusted, require_signature=require_signature or None
+        )
     if wants_json(ctx):
         emit_json(version)
-    else:
-        click.echo(f"{version['ref']} -> {dest} ({version['file_count']} files, verified)")
+        return
+    check = version["signature_check"]
+    signed = {
+        "verified": f", signature verified ({check.get('signer')})",
+        "failed": f", SIGNATURE DOES NOT VERIFY: {check.get('message')}",
+        "unsigned": ", unsigned",
+    }[check["status"]]
+    click.echo(f"{version['ref']} -> {dest} ({version['file_count']} files verified{signed})")
 
 
 @click.command(name="ls")

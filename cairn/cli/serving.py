@@ -31,7 +31,10 @@ def run_server(host: str | None, port: int | None, workers: int | None) -> None:
         registry = Registry.open(settings)  # creates and migrates on first start
     except ConfigError as exc:
         raise click.ClickException(exc.message) from exc
-    registry.close()
+    try:
+        created = registry.identity.bootstrap(settings.admin_token_file)
+    finally:
+        registry.close()
     # Each worker builds its app from the same settings, passed the documented way.
     for name, value in (
         ("HOST", settings.host),
@@ -44,6 +47,9 @@ def run_server(host: str | None, port: int | None, workers: int | None) -> None:
     click.echo(f"Cairn {where}")
     click.echo(f"  metadata: {_redact(settings.effective_database_url)}")
     click.echo(f"  blobs:    {settings.effective_blob_url}")
+    if created:
+        click.echo(f"  first start: the admin token is in {settings.admin_token_file} (0600);")
+        click.echo("  the cairn command on this machine uses it when given no other token")
     serve(settings)
 
 

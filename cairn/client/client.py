@@ -14,13 +14,17 @@ from urllib.parse import quote
 import httpx
 import platformdirs
 
+from cairn import errors
 from cairn.client.digests import DigestCache
 from cairn.client.http import Http
 from cairn.client.progress import Bar
 from cairn.client.provenance import capture
+from cairn.client.signing import sign_folder
 from cairn.client.transfer import Downloader, Retrier, collect, parallel, send_files
+from cairn.client.trust import TrustCalls
 from cairn.domain.manifest import FileEntry, check_path
 from cairn.domain.references import Reference, parse_reference
+from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
 
 
 def _model_path(ref: Reference) -> str:
@@ -33,7 +37,7 @@ def _selector(ref: Reference) -> str:
     return f"@{ref.alias}" if ref.alias else "latest"
 
 
-class Client:
+class Client(TrustCalls):
     """A connection to a Cairn server.
 
     >>> with Client("http://127.0.0.1:8080") as cairn:          # doctest: +SKIP
@@ -193,8 +197,13 @@ class Client:
         capture_provenance: bool = True,
         idempotency_key: str | None = None,
         progress: bool | None = None,
+        sign: str | Path | None = None,
     ) -> dict[str, Any]:
         """Push a folder or a file as a new version of ``model`` and return the version.
+
+        ``sign`` names an ECDSA private key (PEM): the folder is signed in the OpenSSF
+        ``model-signing`` format and the signature goes up with it as ``model.sig`` (the
+        folder itself is not changed), for the server to verify against the namespace's keys.
 
         Files are hashed locally (large ones while they go up, in resumable chunks); only blobs
         the server lacks are uploaded, and a file's digest is remembered while it is unchanged.
@@ -205,10 +214,13 @@ class Client:
         """
         ref = parse_reference(model)
         root = Path(path)
+        files = collect(root)
+        if sign is not None:
+            files = self._with_signature(root, files, Path(sign))
         local = send_files(
             self.http,
             self.retrier,
-            collect(root),
+            files,
             DigestCache(self.cache_dir / "digests"),
             self.workers,
             self._show(progress),
@@ -234,11 +246,23 @@ class Client:
         )
         return result
 
-    def pull(self, ref: str, dest: str | Path, *, progress: bool | None = None) -> dict[str, Any]:
+    def pull(
+        self,
+        ref: str,
+        dest: str | Path,
+        *,
+        progress: bool | None = None,
+        trusted_keys: list[str] | None = None,
+        require_signature: bool | None = None,
+    ) -> dict[str, Any]:
         """Download the version ``ref`` names into the folder ``dest`` and return the version.
 
         Blobs go through a content-addressed cache (``CAIRN_CACHE_DIR``); every byte is
         checked against its digest, and interrupted downloads resume where they stopped.
+        A signature (``model.sig``) is verified again here, against ``trusted_keys`` (PEM) or
+        else the namespace's keys; the result is in ``version["signature_check"]``. When the
+        namespace requires signatures (or ``require_signature``), a version whose signature
+        does not verify raises ``SignatureRejected`` and nothing is written to ``dest``.
 
         >>> cairn.pull("risk/fraud@production", "/srv/fraud")  # doctest: +SKIP
         """
@@ -250,6 +274,9 @@ class Client:
         unique = list({e.digest: e for e in entries}.values())
         with Bar(self._show(progress), "downloading", sum(e.size for e in unique)) as bar:
             parallel(self.workers, unique, lambda e: downloader.fetch(e, bar.advance))
+        version["signature_check"] = self._check_signature(
+            version, entries, downloader, trusted_keys, require_signature
+        )
         target = Path(dest)
         for entry in entries:
             out = target.joinpath(*entry.path.split("/"))
@@ -260,6 +287,48 @@ class Client:
         return version
 
     # Helpers
+
+    def _with_signature(
+        self, root: Path, files: list[tuple[str, Path]], key: Path
+    ) -> list[tuple[str, Path]]:
+        if not root.is_dir():
+            raise errors.InvalidInput("--sign signs a folder; put the file in one")
+        bundle = sign_folder(root, key)
+        spool = self.cache_dir / "signatures"
+        spool.mkdir(parents=True, exist_ok=True)
+        signature = spool / f"{uuid.uuid4().hex}.sig"
+        signature.write_bytes(bundle)
+        return [(p, s) for p, s in files if p != SIGNATURE_FILE] + [(SIGNATURE_FILE, signature)]
+
+    def _check_signature(
+        self,
+        version: dict[str, Any],
+        entries: list[FileEntry],
+        downloader: Downloader,
+        trusted_keys: list[str] | None,
+        require: bool | None,
+    ) -> dict[str, Any]:
+        namespace = version["namespace"]
+        if require is None:
+            require = bool(self.http.json("GET", f"/namespaces/{namespace}")["require_signature"])
+        signature = next((e for e in entries if e.path == SIGNATURE_FILE), None)
+        if signature is None:
+            if require:
+                raise errors.SignatureRejected(f"{version['ref']} is not signed", status="unsigned")
+            return {"status": "unsigned"}
+        if trusted_keys is None:
+            keys = self.http.json("GET", f"/namespaces/{namespace}/keys")["items"]
+            trusted_keys = [k["public_key"] for k in keys]
+        bundle = downloader.path_of(signature.digest).read_bytes()
+        files = {e.path: (e.size, e.digest) for e in entries}  # each digest checked on arrival
+        result = verify_signature(bundle, trusted_keys, files, signature_path=SIGNATURE_FILE)
+        if require and not result.verified:
+            raise errors.SignatureRejected(
+                f"{version['ref']}: the signature does not verify: {result.message}",
+                reason=result.reason.value if result.reason else None,
+            )
+        status = "verified" if result.verified else "failed"
+        return {"status": status, "signer": result.signer, "message": result.message}
 
     def _show(self, progress: bool | None) -> bool:
         return self.progress if progress is None else progress

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from cairn import errors
+from cairn.locations import ADMIN_TOKEN_FILE, default_data_dir
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 API = "/api/v1"
@@ -33,6 +36,22 @@ def raise_for_error(response: httpx.Response) -> None:
     raise exc
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def local_admin_token(url: str) -> str | None:
+    """The admin token the embedded server wrote on first start (``<data dir>/admin-token``),
+    for a server on this machine only: it is never sent to another host."""
+    if urlsplit(url).hostname not in LOOPBACK_HOSTS:
+        return None
+    data_dir = os.environ.get("CAIRN_DATA_DIR")
+    path = (Path(data_dir) if data_dir else default_data_dir()) / ADMIN_TOKEN_FILE
+    try:
+        return path.read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 class Http:
     """A thin wrapper that knows the base URL, the token and the error shape."""
 
@@ -45,7 +64,7 @@ class Http:
         timeout: float = 60.0,
     ) -> None:
         self.url = (url or os.environ.get("CAIRN_URL") or DEFAULT_URL).rstrip("/")
-        token = token or os.environ.get("CAIRN_TOKEN")
+        token = token or os.environ.get("CAIRN_TOKEN") or local_admin_token(self.url)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.owns_client = client is None
         self.client = client or httpx.Client(

@@ -20,6 +20,7 @@ class Namespace:
     description: str
     required_fields: list[str] | None
     created_at: datetime
+    require_signature: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class Version:
     tags: dict[str, str] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
     files: tuple[FileEntry, ...] | None = None
+    validations: dict[str, Validation] | None = None  # the newest of each name, when read
 
     @property
     def ref(self) -> str:
@@ -100,6 +102,17 @@ class AuditEntry:
     subject: str
     payload: dict[str, Any]
     request_id: str | None
+    leaf_hash: str
+    leaf_index: int | None  # None until the sequencer has placed it in the tree
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    size: int
+    root: str  # hex
+    key_id: str
+    signature: str  # base64 Ed25519 over ``cairn.domain.audit.checkpoint_text``
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +127,58 @@ class Page(Generic[T]):
         items = rows[:size]
         more = len(rows) > size and bool(items)
         return cls(items, encode_cursor(key(items[-1])) if more else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A user or a service account, with its roles (namespace, or ``*`` for everywhere)."""
+
+    id: int
+    name: str
+    kind: str  # user | service
+    description: str
+    disabled: bool
+    roles: dict[str, str]
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """An API token as stored: never its secret, only the public id and the secret's hash."""
+
+    id: int
+    token_id: str
+    principal: str
+    name: str
+    scopes: dict[str, str]
+    created_by: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceKey:
+    """A public key a namespace trusts to sign its models."""
+
+    name: str
+    namespace: str
+    public_key: str  # PEM
+    fingerprint: str  # "sha256:<hex of the DER SubjectPublicKeyInfo>"
+    added_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """One result about a version (signature, scan, a CI check); the newest of a name counts."""
+
+    id: int
+    name: str
+    status: str
+    details: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime

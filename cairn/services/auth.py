@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from cairn.errors import PermissionDenied, Unauthenticated
+from cairn.domain.names import canonical_key, normalize_name
+from cairn.errors import InvalidName, PermissionDenied, Unauthenticated
 
 
 class Permission(Enum):
@@ -41,26 +42,55 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """A caller: a name for the audit log and the roles it holds."""
+    """A caller: a name for the audit log, the roles its principal holds (by namespace key),
+    and, when it came with a token, the token's scopes, which narrow those roles further."""
 
     name: str
     global_role: Role | None = None
     roles: Mapping[str, Role] = field(default_factory=dict)
     authenticated: bool = True
     request_id: str | None = None
+    scopes: Mapping[str, Role] | None = None  # None: not narrowed; "*" scopes every namespace
+    principal_id: int | None = None
+    token_id: str | None = None
 
     def may(self, permission: Permission, namespace: str | None) -> bool:
         """Whether the actor holds ``permission`` in ``namespace``. ``None`` means in any one
         (for shared things such as blobs); ``EVERYWHERE`` means a global role is needed (for
         things above namespaces, such as creating one)."""
-        held = [self.global_role] if self.global_role else []
-        if namespace == EVERYWHERE:
-            pass
-        elif namespace is None:
-            held.extend(self.roles.values())
-        elif namespace in self.roles:
-            held.append(self.roles[namespace])
-        return any(permission in GRANTS[role] for role in held)
+        key = namespace if namespace in (None, EVERYWHERE) else grant_key(namespace)
+        if not _holds(permission, key, self.global_role, self.roles):
+            return False
+        if self.scopes is None:
+            return True
+        return _holds(permission, key, self.scopes.get(EVERYWHERE), self.scopes)
+
+
+def _holds(
+    permission: Permission, key: str | None, everywhere: Role | None, roles: Mapping[str, Role]
+) -> bool:
+    held = [everywhere] if everywhere else []
+    if key == EVERYWHERE:
+        pass
+    elif key is None:
+        held.extend(role for ns, role in roles.items() if ns != EVERYWHERE)
+    elif key in roles:
+        held.append(roles[key])
+    return any(permission in GRANTS[role] for role in held)
+
+
+def grant_key(namespace: str) -> str:
+    """The key roles are held under: the namespace's canonical key (an invalid name keeps its
+    raw text, which no grant can hold, so the check fails closed)."""
+    try:
+        return canonical_key(normalize_name(namespace, kind="namespace"))
+    except InvalidName:
+        return namespace
+
+
+def role_covers(wider: Role, narrower: Role) -> bool:
+    """Whether holding ``wider`` gives every permission ``narrower`` gives."""
+    return GRANTS[narrower] <= GRANTS[wider]
 
 
 EVERYWHERE = "*"  # not a valid namespace name, so it cannot clash with one

@@ -7,8 +7,12 @@ from datetime import timedelta
 from cairn.config import Settings
 from cairn.domain.references import DEFAULT_NAMESPACE
 from cairn.services.aliases import AliasService
+from cairn.services.audit import AuditService, CheckpointKey
 from cairn.services.auth import SYSTEM
 from cairn.services.blobs import BlobService
+from cairn.services.checks import VersionChecks
+from cairn.services.identity import IdentityService
+from cairn.services.keys import KeyService
 from cairn.services.models import ModelService, NamespaceService
 from cairn.services.uow import Database
 from cairn.services.versions import VersionService
@@ -17,31 +21,46 @@ from cairn.storage.sql import migrate
 from cairn.storage.sql.engine import open_engine
 
 STALE_WRITE_SECONDS = 6 * 3600
+STALE_SCAN = timedelta(minutes=30)  # a claimed scan not finished by then is given back
 
 
 class Registry:
-    def __init__(self, settings: Settings, database: Database, blob_store: BlobStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        blob_store: BlobStore,
+        checkpoint_key: CheckpointKey,
+    ) -> None:
         self.settings = settings
         self.db = database
         self.blob_store = blob_store
         pages = (settings.page_size_default, settings.page_size_max)
         self.namespaces = NamespaceService(database)
         self.models = ModelService(database, *pages)
-        self.versions = VersionService(database, *pages)
+        self.checks = VersionChecks(database, blob_store, settings.scan_inline_bytes)
+        self.versions = VersionService(database, self.checks, *pages)
         self.aliases = AliasService(database)
+        self.identity = IdentityService(
+            database, settings.token_days_default, settings.token_days_max
+        )
         self.blobs = BlobService(
             database, blob_store, timedelta(seconds=settings.upload_ttl_seconds)
         )
+        self.audit = AuditService(database, checkpoint_key)
+        self.keys = KeyService(database)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Registry:
         """Connect to the configured stores; on the embedded default, create and migrate them."""
-        if settings.uses_data_dir:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # keys and the admin token
         engine = open_engine(settings.effective_database_url)
         if migrate_schema:
             migrate.upgrade(engine)
-        registry = cls(settings, Database(engine), open_blob_store(settings.effective_blob_url))
+        key = CheckpointKey.load_or_create(settings.effective_audit_key_file)
+        registry = cls(
+            settings, Database(engine), open_blob_store(settings.effective_blob_url), key
+        )
         registry.namespaces.ensure(SYSTEM, DEFAULT_NAMESPACE)
         return registry
 
@@ -50,7 +69,22 @@ class Registry:
         and the leftovers of interrupted writes. Safe to run from several processes at once."""
         sessions = self.blobs.purge_expired(SYSTEM)
         stale = self.blob_store.purge_stale(STALE_WRITE_SECONDS)
-        return {"upload_sessions": sessions, "stale_writes": stale}
+        self.checks.release_stale(STALE_SCAN)
+        scanned = self.checks.scan_pending()
+        checkpoint = self.audit.sequence()
+        return {
+            "upload_sessions": sessions,
+            "stale_writes": stale,
+            "scans": scanned,
+            "audit_size": checkpoint.size if checkpoint else 0,
+        }
+
+    def work(self) -> dict[str, int]:
+        """The background work every server process does every few seconds: scan a version
+        waiting for its scan, and sign a checkpoint of the audit log if it grew."""
+        scanned = self.checks.scan_pending(limit=1)
+        checkpoint = self.audit.sequence()
+        return {"scans": scanned, "audit_size": checkpoint.size if checkpoint else 0}
 
     def close(self) -> None:
         self.db.engine.dispose()

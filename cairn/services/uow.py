@@ -78,7 +78,15 @@ class Database:
             yield UnitOfWork(MetadataStore(conn), actor, self.clock)
 
     @contextmanager
-    def read(self, actor: Actor, namespace: str | None) -> Iterator[MetadataStore]:
-        authorize(actor, Permission.READ, namespace)
+    def read(
+        self, actor: Actor, namespace: str | None, permission: Permission = Permission.READ
+    ) -> Iterator[MetadataStore]:
+        authorize(actor, permission, namespace)
+        with self.engine.connect() as conn, conn.begin():
+            yield MetadataStore(conn)
+
+    @contextmanager
+    def read_unchecked(self) -> Iterator[MetadataStore]:
+        """A read before there is an actor to check: only for authenticating one."""
         with self.engine.connect() as conn, conn.begin():
             yield MetadataStore(conn)

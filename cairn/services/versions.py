@@ -19,7 +19,7 @@ from cairn.domain.metadata import (
     parse_text,
 )
 from cairn.domain.names import check_tag, normalize_name
-from cairn.domain.records import Model, Page, Version
+from cairn.domain.records import Model, Page, Validation, Version
 from cairn.domain.references import Reference
 from cairn.errors import (
     IdempotencyConflict,
@@ -29,6 +29,7 @@ from cairn.errors import (
     VersionInUse,
 )
 from cairn.services.auth import Actor, Permission
+from cairn.services.checks import VersionChecks
 from cairn.services.manifests import ManifestCache
 from cairn.services.models import clamp, create_model, listing_request
 from cairn.services.resolve import (
@@ -40,6 +41,7 @@ from cairn.services.resolve import (
 )
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.sql.filters import compile_version_filter
+from cairn.storage.sql.store import MetadataStore
 
 REGISTER_FIELDS = frozenset(
     {
@@ -77,8 +79,11 @@ def parse_registration(body: Mapping[str, Any]) -> tuple[Manifest, dict[str, Any
 
 
 class VersionService:
-    def __init__(self, db: Database, page_default: int = 100, page_max: int = 1000) -> None:
+    def __init__(
+        self, db: Database, checks: VersionChecks, page_default: int = 100, page_max: int = 1000
+    ) -> None:
         self.db = db
+        self.checks = checks
         self.manifests = ManifestCache()
         self.page_default = page_default
         self.page_max = page_max
@@ -97,14 +102,21 @@ class VersionService:
         key = idempotency_key or body.get("idempotency_key")
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
             raise InvalidMetadata("an idempotency key is a string of 1-200 characters")
+        # The checks read blobs before the transaction, so a scan never holds the write lock;
+        # nobody without the right to register gets the server to read anything.
+        with self.db.read(actor, namespace, Permission.WRITE) as store:
+            _check_blobs(store, manifest)
+        outcomes = self.checks.run(namespace, manifest)
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
             found = self._model_for_registration(uow, namespace, model)
             if key is not None:
                 earlier = uow.store.versions.by_idempotency_key(found.id, key)
                 if earlier is not None:
                     return _same_request(uow, earlier, manifest, meta), False
-            _check_blobs(uow, manifest)
+            _check_blobs(uow.store, manifest)
+            self.checks.enforce(uow, namespace, outcomes)
             version = self._insert(uow, found, manifest, meta, key)
+            self.checks.record(uow, version.id, outcomes)
             uow.record(
                 "version.register",
                 version.ref,
@@ -112,6 +124,7 @@ class VersionService:
                 size=manifest.total_size,
                 files=len(manifest.files),
                 completeness=version.completeness,
+                checks={o.name: o.status for o in outcomes},
             )
         return version, True
 
@@ -124,7 +137,14 @@ class VersionService:
             if files is None:
                 files = store.versions.files(version.id)
                 self.manifests.put(version.manifest_digest, files)
-        return replace(version, files=files)
+            checks = store.validations.current([version.id])[version.id]
+        return replace(version, files=files, validations=checks)
+
+    def validations(self, actor: Actor, ref: Reference) -> list[Validation]:
+        """Every validation of the version, oldest first (its history)."""
+        with self.db.read(actor, ref.namespace) as store:
+            version = get_version(store, ref, with_files=False)
+            return store.validations.history(version.id)
 
     def page(
         self, actor: Actor, namespace: str, model: str, cursor: str | None, limit: int | None
@@ -259,8 +279,8 @@ class VersionService:
         )
 
 
-def _check_blobs(uow: UnitOfWork, manifest: Manifest) -> None:
-    known = uow.store.blobs.sizes(f.digest for f in manifest.files)
+def _check_blobs(store: MetadataStore, manifest: Manifest) -> None:
+    known = store.blobs.sizes(f.digest for f in manifest.files)
     missing = sorted({f.digest for f in manifest.files if f.digest not in known})
     if missing:
         raise MissingBlobs(

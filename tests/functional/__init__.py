@@ -119,11 +119,20 @@ def read_only_db(data_dir: Path) -> Iterator[sqlite3.Connection]:
 
 
 def run_cli(
-    url: str, *args: str, cache_dir: Path | None = None, timeout: float = 120
+    url: str,
+    *args: str,
+    cache_dir: Path | None = None,
+    timeout: float = 120,
+    token: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``cairn ARGS`` as a subprocess, against the server at ``url``."""
+    """``cairn ARGS`` as a subprocess, against the server at ``url``: with ``token``, or else
+    as a user on the server's machine (the CLI finds the admin token in the data folder)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     env["CAIRN_URL"] = url
+    if "CAIRN_DATA_DIR" in os.environ:
+        env["CAIRN_DATA_DIR"] = os.environ["CAIRN_DATA_DIR"]
+    if token is not None:
+        env["CAIRN_TOKEN"] = token
     if cache_dir is not None:
         env["CAIRN_CACHE_DIR"] = str(cache_dir)
     return subprocess.run(

@@ -12,11 +12,14 @@ from cairn import errors
 from cairn.api import create_app
 from cairn.client import Client
 from cairn.services.registry import Registry
+from tests.conftest import bearer
 
 
 @pytest.fixture
 def sdk(registry: Registry, tmp_path: Path) -> Client:
-    http = TestClient(create_app(registry), base_url="http://cairn.test")
+    http = TestClient(
+        create_app(registry), base_url="http://cairn.test", headers=bearer(_token(registry))
+    )
     return Client("http://cairn.test", http=http, cache_dir=tmp_path / "cache", progress=False)
 
 
@@ -57,7 +60,7 @@ def test_alias_at_a_past_time_names_the_version_it_pointed_at_then(
 
 
 def test_alias_at_needs_a_time_with_a_zone(sdk: Client, registry: Registry) -> None:
-    http = TestClient(create_app(registry))
+    http = TestClient(create_app(registry), headers=bearer(_token(registry)))
     answer = http.get(
         "/api/v1/models/default/fraud/aliases/production", params={"at": "2026-03-03T14:00:00"}
     )
@@ -65,3 +68,7 @@ def test_alias_at_needs_a_time_with_a_zone(sdk: Client, registry: Registry) -> N
     assert answer.json()["error"]["code"] == "invalid_input"
     answer = http.get("/api/v1/models/default/fraud/aliases/production", params={"at": "yesterday"})
     assert answer.status_code == 400
+
+
+def _token(registry: Registry) -> str:
+    return registry.settings.admin_token_file.read_text().strip()

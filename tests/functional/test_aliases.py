@@ -59,7 +59,7 @@ def test_an_alias_moved_three_times_has_its_whole_history(
     times = _moments(history)
     assert times == sorted(times) and len(set(times)) == 3
     assert all(t.tzinfo is not None for t in times)
-    assert {e["actor"] for e in history} == {"local-admin"}
+    assert {e["actor"] for e in history} == {"admin"}
     assert [e["alias"] for e in every] == ["production"] * 3 + ["staging"]
 
     result = run_cli(live_server.url, "--json", "alias", "history", "fraud", "production")

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from cairn.api.app import create_app
 from cairn.services.registry import Registry
 from cairn.storage.sql.tables import audit_log
-from tests.conftest import make_settings
+from tests.conftest import bearer, make_settings
 from tests.functional import error_code, flip_byte
 
 API = "/api/v1"
@@ -84,7 +84,7 @@ class Api:
         assert len(after) == len(before) + 1, f"{method} {url}: {after[len(before) :]}"
         entry = after[-1]
         assert (entry["action"], entry["subject"]) == (action, subject)
-        assert entry["actor"] == "local-admin"
+        assert entry["actor"] == "admin"
         return response
 
     def refused(self, method: str, url: str, status: int, code: str, **kwargs: Any) -> Response:
@@ -100,9 +100,9 @@ class Api:
 
 
 @pytest.fixture
-def api(registry: Registry) -> Iterator[Api]:
+def api(registry: Registry, admin_token: str) -> Iterator[Api]:
     app = create_app(registry)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(admin_token)) as client:
         yield Api(app, client, registry)
 
 
@@ -196,7 +196,7 @@ def test_a_registration_that_creates_its_model_audits_both(api: Api) -> None:
 
 
 def test_anonymous_callers_may_read_but_not_write(tmp_path: Path, database_url: str) -> None:
-    registry = Registry.open(make_settings(tmp_path, database_url, auth="none"))
+    registry = Registry.open(make_settings(tmp_path, database_url, anonymous_read=True))
     try:
         app = create_app(registry)
         with TestClient(app, raise_server_exceptions=False) as client:
@@ -473,7 +473,7 @@ def test_aliases(api: Api) -> None:
         ("champion", "remove", None, 3),
     ]
     only = api.read(f"{model}/alias-history", params={"alias": "prod"})["items"]
-    assert [(e["alias"], e["actor"]) for e in only] == [("prod", "local-admin")]
+    assert [(e["alias"], e["actor"]) for e in only] == [("prod", "admin")]
 
 
 def test_blobs_and_upload_sessions(api: Api) -> None:

@@ -25,7 +25,7 @@ from cairn.api.app import create_app
 from cairn.config import Settings
 from cairn.services.registry import Registry
 from cairn.storage.sql.tables import metadata
-from tests.conftest import make_settings
+from tests.conftest import bearer, make_settings
 from tests.functional import error_code
 
 API = "/api/v1"
@@ -82,7 +82,12 @@ class Api:
 
 def _open(registry: Registry, settings: Settings) -> Iterator[Api]:
     blob_root = Path(urlparse(settings.effective_blob_url).path)
-    with TestClient(create_app(registry), raise_server_exceptions=False) as client:
+    if not settings.admin_token_file.exists():
+        registry.identity.bootstrap(settings.admin_token_file)
+    token = settings.admin_token_file.read_text().strip()
+    with TestClient(
+        create_app(registry), raise_server_exceptions=False, headers=bearer(token)
+    ) as client:
         yield Api(client, registry, blob_root)
 
 

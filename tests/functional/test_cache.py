@@ -9,11 +9,14 @@ from fastapi.testclient import TestClient
 from cairn.api import create_app
 from cairn.client import Client
 from cairn.services.registry import Registry
+from tests.conftest import bearer
 
 
 @pytest.fixture
 def sdk(registry: Registry, tmp_path: Path) -> Client:
-    http = TestClient(create_app(registry), base_url="http://cairn.test")
+    http = TestClient(
+        create_app(registry), base_url="http://cairn.test", headers=bearer(_token(registry))
+    )
     return Client("http://cairn.test", http=http, cache_dir=tmp_path / "cache", progress=False)
 
 
@@ -42,7 +45,9 @@ def test_a_large_file_is_hashed_while_it_goes_up_and_then_remembered(
     # hashed; a second push from the same cache knows the digest and sends nothing.
     from cairn.client.transfer import SINGLE_MAX
 
-    http = TestClient(create_app(registry), base_url="http://cairn.test")
+    http = TestClient(
+        create_app(registry), base_url="http://cairn.test", headers=bearer(_token(registry))
+    )
     sdk = Client("http://cairn.test", http=http, cache_dir=tmp_path / "cache", progress=False)
     big = tmp_path / "big.bin"
     with big.open("wb") as out:
@@ -69,3 +74,7 @@ def _blob_bytes_received(http: TestClient) -> float:
         ):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def _token(registry: Registry) -> str:
+    return registry.settings.admin_token_file.read_text().strip()

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, start_live_server
+from cairn.client.http import local_admin_token
+from tests.conftest import LiveServer, bearer, start_live_server
 
 T = TypeVar("T")
 WRITERS = 16
@@ -28,9 +29,18 @@ def server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
     live.stop()
 
 
+def _auth(url: str) -> dict[str, str]:
+    """The admin token of the server on this machine, found the way the SDK finds it."""
+    token = local_admin_token(url)
+    assert token is not None
+    return bearer(token)
+
+
 def _put_blob(url: str, content: bytes) -> dict[str, Any]:
     digest = "sha256:" + hashlib.sha256(content).hexdigest()
-    response = httpx.put(f"{url}/api/v1/blobs/{digest}", content=content, timeout=30)
+    response = httpx.put(
+        f"{url}/api/v1/blobs/{digest}", content=content, headers=_auth(url), timeout=30
+    )
     assert response.is_success, response.text
     assert response.json() == {"digest": digest, "size": len(content)}
     return {"size": len(content), "digest": digest}
@@ -46,6 +56,7 @@ def files(server: LiveServer) -> list[dict[str, Any]]:
 
 def _register(url: str, files: list[dict[str, Any]], key: str | None = None) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key else {}
+    headers.update(_auth(url))
     body = {"manifest": {"files": files}, "metrics": {"auc": 0.9}}
     return httpx.post(url + VERSIONS, json=body, headers=headers, timeout=60)
 
@@ -75,7 +86,9 @@ def test_concurrent_registrations_get_distinct_gapless_numbers(
     assert [r.status_code for r in responses] == [201] * WRITERS, [r.text for r in responses]
     numbers = sorted(r.json()["number"] for r in responses)
     assert numbers == list(range(1, WRITERS + 1))
-    listed = httpx.get(server.url + VERSIONS, params={"limit": 100}, timeout=10).json()["items"]
+    listed = httpx.get(
+        server.url + VERSIONS, params={"limit": 100}, headers=server.headers, timeout=10
+    ).json()["items"]
     assert [v["number"] for v in listed] == list(range(WRITERS, 0, -1))
     # Numbers were given in the order the registrations were applied, and so were the times.
     created = [datetime.fromisoformat(v["created_at"]) for v in reversed(listed)]

@@ -28,7 +28,7 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pat
         ("CAIRN_PORT", "eighty"),
         ("CAIRN_PORT", "70000"),
         ("CAIRN_WORKERS", "0"),
-        ("CAIRN_AUTH", "sometimes"),
+        ("CAIRN_ANONYMOUS_READ", "sometimes"),
         ("CAIRN_DATABASE_URL", "  "),
         ("CAIRN_MAX_JSON_BYTES", "10"),
     ],

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from cairn.api import wire
-from cairn.api.deps import Body, Caller, Reg, content_length
+from cairn.api.deps import Body, Reader, Reg, Writer, content_length
 from cairn.api.routes import API_PREFIX
 from cairn.api.streams import consume_body
 from cairn.domain.records import UploadSession
@@ -26,14 +26,14 @@ _RANGE = re.compile(r"bytes=(\d{1,19})-(\d{0,19})")
 
 
 @router.post("/blobs/missing")
-def missing_blobs(reg: Reg, actor: Caller, body: Body) -> Response:
+def missing_blobs(reg: Reg, actor: Writer, body: Body) -> Response:
     if not isinstance(body, dict) or set(body) != {"digests"}:
         raise InvalidInput('ask with {"digests": ["sha256:…", …]}')
     return wire.ok({"missing": reg.blobs.missing(actor, body["digests"])})
 
 
 @router.put("/blobs/{digest}", status_code=201)
-async def put_blob(reg: Reg, actor: Caller, digest: str, request: Request) -> Response:
+async def put_blob(reg: Reg, actor: Writer, digest: str, request: Request) -> Response:
     """Upload a whole blob in one request; the body must hash to ``digest``."""
     size = content_length(request, reg.settings.max_blob_bytes)
     stat = await consume_body(request, lambda chunks: reg.blobs.put(actor, chunks, digest, size))
@@ -41,14 +41,14 @@ async def put_blob(reg: Reg, actor: Caller, digest: str, request: Request) -> Re
 
 
 @router.head("/blobs/{digest}")
-def head_blob(reg: Reg, actor: Caller, digest: str) -> Response:
+def head_blob(reg: Reg, actor: Reader, digest: str) -> Response:
     stat = reg.blobs.stat(actor, digest)
     return Response(headers=_blob_headers(stat.digest, stat.size))
 
 
 @router.get("/blobs/{digest}", response_model=None)
 def get_blob(
-    reg: Reg, actor: Caller, digest: str, range: str | None = Header(default=None)
+    reg: Reg, actor: Reader, digest: str, range: str | None = Header(default=None)
 ) -> StreamingResponse:
     """The blob's bytes; ``Range: bytes=a-b`` gives part of them (206)."""
     start, end = _parse_range(range)
@@ -64,20 +64,20 @@ def get_blob(
 
 
 @router.post("/uploads", status_code=201)
-def start_upload(reg: Reg, actor: Caller) -> Response:
+def start_upload(reg: Reg, actor: Writer) -> Response:
     session = reg.blobs.start_upload(actor)
     return _session_response(session, 201)
 
 
 @router.get("/uploads/{session_id}")
-def upload_status(reg: Reg, actor: Caller, session_id: str) -> Response:
+def upload_status(reg: Reg, actor: Writer, session_id: str) -> Response:
     return _session_response(reg.blobs.upload_status(actor, session_id), 200)
 
 
 @router.patch("/uploads/{session_id}")
 async def append_upload(
     reg: Reg,
-    actor: Caller,
+    actor: Writer,
     session_id: str,
     request: Request,
     upload_offset: str = Header(),
@@ -94,12 +94,12 @@ async def append_upload(
 
 
 @router.post("/uploads/{session_id}/finish", status_code=201)
-def finish_upload(reg: Reg, actor: Caller, session_id: str, digest: str) -> Response:
+def finish_upload(reg: Reg, actor: Writer, session_id: str, digest: str) -> Response:
     return wire.ok(wire.blob(reg.blobs.finish(actor, session_id, digest)), 201)
 
 
 @router.delete("/uploads/{session_id}", status_code=204)
-def cancel_upload(reg: Reg, actor: Caller, session_id: str) -> Response:
+def cancel_upload(reg: Reg, actor: Writer, session_id: str) -> Response:
     reg.blobs.cancel(actor, session_id)
     return Response(status_code=204)
 
@@ -118,7 +118,10 @@ def _blob_headers(digest: str, length: int) -> dict[str, str]:
         "ETag": f'"{digest}"',
         "Accept-Ranges": "bytes",
         "Content-Length": str(length),
-        "Cache-Control": "public, max-age=31536000, immutable",
+        "Cache-Control": "private, max-age=31536000, immutable",
+        # Model bytes are never rendered: a browser saves them, and never sniffs a type.
+        "Content-Disposition": f'attachment; filename="{digest.partition(":")[2]}"',
+        "X-Content-Type-Options": "nosniff",
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from cairn.api import wire
-from cairn.api.deps import Body, Caller, Reg, reading
+from cairn.api.deps import Admin, Body, Deployer, Reader, Reg, Writer, reading
 from cairn.api.routes import API_PREFIX
 from cairn.domain.names import normalize_alias
 from cairn.domain.references import model_ref
@@ -21,7 +21,7 @@ MODEL = "/models/{namespace}/{model}"
 @router.get("/models")
 async def list_models(
     reg: Reg,
-    actor: Caller,
+    actor: Reader,
     namespace: str | None = None,
     filter: str | None = None,
     cursor: str | None = None,
@@ -33,50 +33,50 @@ async def list_models(
 
 
 @router.post("/models/{namespace}", status_code=201)
-def create_model(reg: Reg, actor: Caller, namespace: str, body: Body) -> Response:
+def create_model(reg: Reg, actor: Writer, namespace: str, body: Body) -> Response:
     if not isinstance(body, dict):
         raise InvalidInput("a model is a JSON object with at least a name")
     return wire.ok(wire.model(reg.models.create(actor, namespace, body.get("name"), body)), 201)
 
 
 @router.get(MODEL)
-async def get_model(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
+async def get_model(reg: Reg, actor: Reader, namespace: str, model: str) -> Response:
     return wire.ok(wire.model(await reading(reg, reg.models.get, actor, namespace, model)))
 
 
 @router.patch(MODEL)
-def update_model(reg: Reg, actor: Caller, namespace: str, model: str, body: Body) -> Response:
+def update_model(reg: Reg, actor: Writer, namespace: str, model: str, body: Body) -> Response:
     return wire.ok(wire.model(reg.models.update(actor, namespace, model, body)))
 
 
 @router.delete(MODEL, status_code=204)
-def delete_model(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
+def delete_model(reg: Reg, actor: Admin, namespace: str, model: str) -> Response:
     reg.models.delete(actor, namespace, model)
     return Response(status_code=204)
 
 
 @router.put(MODEL + "/tags/{key:path}", status_code=204)
 def set_model_tag(
-    reg: Reg, actor: Caller, namespace: str, model: str, key: str, body: Body
+    reg: Reg, actor: Writer, namespace: str, model: str, key: str, body: Body
 ) -> Response:
     reg.models.set_tag(actor, namespace, model, key, tag_value(body))
     return Response(status_code=204)
 
 
 @router.delete(MODEL + "/tags/{key:path}", status_code=204)
-def delete_model_tag(reg: Reg, actor: Caller, namespace: str, model: str, key: str) -> Response:
+def delete_model_tag(reg: Reg, actor: Writer, namespace: str, model: str, key: str) -> Response:
     reg.models.delete_tag(actor, namespace, model, key)
     return Response(status_code=204)
 
 
 @router.get(MODEL + "/aliases")
-async def list_aliases(reg: Reg, actor: Caller, namespace: str, model: str) -> Response:
+async def list_aliases(reg: Reg, actor: Reader, namespace: str, model: str) -> Response:
     return wire.ok({"aliases": await reading(reg, reg.aliases.current, actor, namespace, model)})
 
 
 @router.get(MODEL + "/aliases/{alias}")
 async def resolve_alias(
-    reg: Reg, actor: Caller, namespace: str, model: str, alias: str, at: str | None = None
+    reg: Reg, actor: Reader, namespace: str, model: str, alias: str, at: str | None = None
 ) -> Response:
     """The version the alias names now, or named at the time ``at`` (ISO 8601, with zone)."""
     if at is None:
@@ -90,7 +90,7 @@ async def resolve_alias(
 
 @router.put(MODEL + "/aliases/{alias}")
 def set_alias(
-    reg: Reg, actor: Caller, namespace: str, model: str, alias: str, body: Body
+    reg: Reg, actor: Deployer, namespace: str, model: str, alias: str, body: Body
 ) -> Response:
     number = body.get("version") if isinstance(body, dict) else None
     if type(number) is not int or number < 1:
@@ -99,14 +99,14 @@ def set_alias(
 
 
 @router.delete(MODEL + "/aliases/{alias}", status_code=204)
-def delete_alias(reg: Reg, actor: Caller, namespace: str, model: str, alias: str) -> Response:
+def delete_alias(reg: Reg, actor: Deployer, namespace: str, model: str, alias: str) -> Response:
     reg.aliases.delete(actor, namespace, model, alias)
     return Response(status_code=204)
 
 
 @router.get(MODEL + "/alias-history")
 async def alias_history(
-    reg: Reg, actor: Caller, namespace: str, model: str, alias: str | None = None
+    reg: Reg, actor: Reader, namespace: str, model: str, alias: str | None = None
 ) -> Response:
     """Every move of the model's aliases (or of one), oldest first."""
     events = await reading(reg, reg.aliases.history, actor, namespace, model, alias)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from cairn.api.deps import Reg
+from cairn.api.deps import Reg, authenticate
 from cairn.api.errors import error_response
+from cairn.services.auth import EVERYWHERE, Actor, Permission, authorize
 
 router = APIRouter(tags=["system"])
 
@@ -31,7 +34,10 @@ def readyz(reg: Reg) -> dict[str, str] | Response:
 
 
 @router.get("/metrics")
-def metrics(request: Request) -> Response:
+async def metrics(request: Request, actor: Annotated[Actor, Depends(authenticate)]) -> Response:
+    """Prometheus metrics: public unless ``CAIRN_METRICS_PUBLIC`` is false (then admins only)."""
+    if not request.app.state.registry.settings.metrics_public:
+        authorize(actor, Permission.ADMIN, EVERYWHERE)
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Response
 
 from cairn.api import wire
-from cairn.api.deps import Body, Caller, Reg, reading
+from cairn.api.deps import Admin, Body, Reader, Reg, Writer, reading
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL, tag_value
 from cairn.domain.references import Reference, model_ref, parse_reference, parse_selector
@@ -23,7 +23,7 @@ def version_ref(namespace: str, model: str, selector: str) -> Reference:
 @router.post(MODEL + "/versions", status_code=201)
 def register_version(
     reg: Reg,
-    actor: Caller,
+    actor: Writer,
     namespace: str,
     model: str,
     body: Body,
@@ -45,7 +45,7 @@ def register_version(
 @router.get(MODEL + "/versions")
 async def list_versions(
     reg: Reg,
-    actor: Caller,
+    actor: Reader,
     namespace: str,
     model: str,
     cursor: str | None = None,
@@ -58,7 +58,7 @@ async def list_versions(
 
 @router.get(VERSION)
 async def get_version(
-    reg: Reg, actor: Caller, namespace: str, model: str, selector: str
+    reg: Reg, actor: Reader, namespace: str, model: str, selector: str
 ) -> Response:
     """One version with its files; ``selector`` is a number, ``latest`` or ``@alias``."""
     ref = version_ref(namespace, model, selector)
@@ -67,7 +67,7 @@ async def get_version(
 
 @router.patch(VERSION)
 def update_version(
-    reg: Reg, actor: Caller, namespace: str, model: str, selector: str, body: Body
+    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, body: Body
 ) -> Response:
     return wire.ok(
         wire.version(reg.versions.update(actor, version_ref(namespace, model, selector), body))
@@ -75,14 +75,24 @@ def update_version(
 
 
 @router.delete(VERSION, status_code=204)
-def delete_version(reg: Reg, actor: Caller, namespace: str, model: str, selector: str) -> Response:
+def delete_version(reg: Reg, actor: Admin, namespace: str, model: str, selector: str) -> Response:
     reg.versions.delete(actor, version_ref(namespace, model, selector))
     return Response(status_code=204)
 
 
+@router.get(VERSION + "/validations")
+async def list_validations(
+    reg: Reg, actor: Reader, namespace: str, model: str, selector: str
+) -> Response:
+    """Every validation of the version (signature, scan, …), oldest first."""
+    ref = version_ref(namespace, model, selector)
+    found = await reading(reg, reg.versions.validations, actor, ref)
+    return wire.ok({"items": [wire.validation(c) for c in found]})
+
+
 @router.put(VERSION + "/tags/{key:path}", status_code=204)
 def set_version_tag(
-    reg: Reg, actor: Caller, namespace: str, model: str, selector: str, key: str, body: Body
+    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, key: str, body: Body
 ) -> Response:
     reg.versions.set_tag(actor, version_ref(namespace, model, selector), key, tag_value(body))
     return Response(status_code=204)
@@ -90,14 +100,14 @@ def set_version_tag(
 
 @router.delete(VERSION + "/tags/{key:path}", status_code=204)
 def delete_version_tag(
-    reg: Reg, actor: Caller, namespace: str, model: str, selector: str, key: str
+    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, key: str
 ) -> Response:
     reg.versions.delete_tag(actor, version_ref(namespace, model, selector), key)
     return Response(status_code=204)
 
 
 @router.get("/resolve")
-async def resolve(reg: Reg, actor: Caller, ref: str, files: bool = True) -> Response:
+async def resolve(reg: Reg, actor: Reader, ref: str, files: bool = True) -> Response:
     """The version a reference (``ns/name:N``, ``ns/name@alias``, ``ns/name:latest``) names."""
     parsed = parse_reference(ref)
     return wire.ok(
@@ -108,7 +118,7 @@ async def resolve(reg: Reg, actor: Caller, ref: str, files: bool = True) -> Resp
 @router.get("/versions")
 async def search_versions(
     reg: Reg,
-    actor: Caller,
+    actor: Reader,
     filter: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,

@@ -46,6 +46,7 @@ def namespace_record(row: RowMapping) -> Namespace:
         description=row["description"],
         required_fields=row["required_fields"],
         created_at=row["created_at"],
+        require_signature=row["require_signature"],
     )
 
 

@@ -9,8 +9,10 @@ from sqlalchemy import Connection
 
 from cairn.storage.sql.aliases import AliasRows
 from cairn.storage.sql.blobs import BlobRows, UploadRows
+from cairn.storage.sql.identity import IdentityRows
 from cairn.storage.sql.journal import JournalRows
 from cairn.storage.sql.models import ModelRows, NamespaceRows
+from cairn.storage.sql.trust import KeyRows, ValidationRows
 from cairn.storage.sql.versions import VersionRows
 
 
@@ -24,6 +26,9 @@ class MetadataStore:
         self.blobs = BlobRows(conn)
         self.uploads = UploadRows(conn)
         self.journal = JournalRows(conn)
+        self.identity = IdentityRows(conn)
+        self.keys = KeyRows(conn)
+        self.validations = ValidationRows(conn)
 
     @property
     def dialect(self) -> str:

@@ -214,6 +214,16 @@ class VersionRows:
         query = query.order_by(versions.c.id.desc()).limit(limit)
         return self._records(self.conn.execute(query).all())
 
+    def ref_of(self, version_id: int) -> str:
+        """``namespace/model:number`` of a version, by id."""
+        query = (
+            select(namespaces.c.name, models.c.name, versions.c.number)
+            .select_from(_FROM)
+            .where(versions.c.id == version_id)
+        )
+        ns, model, number = self.conn.execute(query).one()
+        return f"{ns}/{model}:{number}"
+
     def files(self, version_id: int) -> tuple[FileEntry, ...]:
         rows = self.conn.execute(_FILES, {"id": version_id})
         return tuple(FileEntry(p, s, d) for p, s, d in rows)

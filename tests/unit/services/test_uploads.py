@@ -15,7 +15,10 @@ from cairn.services.uow import Database
 def _registry_at(registry: Registry, when: datetime) -> Registry:
     """The same stores, seen by a process whose clock reads ``when``."""
     return Registry(
-        registry.settings, Database(registry.db.engine, lambda: when), registry.blob_store
+        registry.settings,
+        Database(registry.db.engine, lambda: when),
+        registry.blob_store,
+        registry.audit.key,
     )
 
 
@@ -51,7 +54,7 @@ def test_a_session_finished_in_another_process_is_hashed_from_its_bytes(
 ) -> None:
     # A second Registry over the same stores stands in for another server process: it has
     # none of the first one's in-memory hashing state, only the database and the blob store.
-    other = Registry(registry.settings, registry.db, registry.blob_store)
+    other = Registry(registry.settings, registry.db, registry.blob_store, registry.audit.key)
     session = registry.blobs.start_upload(LOCAL_ADMIN)
     registry.blobs.append(LOCAL_ADMIN, session.id, 0, [b"first half, "])
     other.blobs.append(LOCAL_ADMIN, session.id, 12, [b"second half"])

@@ -1,0 +1,197 @@
+"""What trust costs: signing, signature checks and scanning on a 1 GiB version, and the audit
+log's append cost per mutation at 100,000 entries. One command, Cairn only (MLflow has none of
+these): ``.venv/bin/python -m benchmarks.trust [--size-mib 1024] [--entries 100000]``.
+
+Measured in-process on the embedded default (SQLite + local folder), with the server's own
+services, so the figures are the work itself, without HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import struct
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from cairn.client.signing import sign_folder
+from cairn.config import load_settings
+from cairn.domain.manifest import parse_manifest
+from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
+from cairn.services.auth import EVERYWHERE, LOCAL_ADMIN, SYSTEM, Permission
+from cairn.services.registry import Registry
+
+MiB = 1 << 20
+
+
+def timed(job: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
+    """Median seconds of ``repeat`` runs, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = job()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def safetensors_file(path: Path, size: int) -> None:
+    """A valid safetensors file of about ``size`` bytes: one F32 tensor of random data."""
+    count = (size - 4096) // 4
+    header = json.dumps(
+        {"weight": {"dtype": "F32", "shape": [count], "data_offsets": [0, count * 4]}}
+    ).encode()
+    header += b" " * (-len(header) % 8)
+    with path.open("wb") as out:
+        out.write(struct.pack("<Q", len(header)) + header)
+        left = count * 4
+        block = os.urandom(8 * MiB)
+        while left:
+            out.write(block[: min(left, len(block))])
+            left -= min(left, len(block))
+
+
+def _sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(8 * MiB):
+            hasher.update(block)
+    return "sha256:" + hasher.hexdigest()
+
+
+def put_file(reg: Registry, path: Path) -> dict[str, object]:
+    digest = _sha256(path)
+    size = path.stat().st_size
+
+    def chunks() -> object:
+        with path.open("rb") as f:
+            while block := f.read(MiB):
+                yield block
+
+    reg.blobs.put(LOCAL_ADMIN, chunks(), digest, size)  # type: ignore[arg-type]
+    return {"path": path.name, "digest": digest, "size": size}
+
+
+def signing_and_scanning(root: Path, size_mib: int) -> dict[str, float]:
+    folder = root / "model"
+    folder.mkdir()
+    safetensors_file(folder / "model.safetensors", size_mib * MiB)
+    (folder / "config.json").write_text('{"layers": 12}\n')
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = root / "key.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    sign_s, bundle = timed(lambda: sign_folder(folder, pem), repeat=1)
+    (root / SIGNATURE_FILE).write_bytes(bundle)  # type: ignore[arg-type]
+    reg = Registry.open(load_settings(data_dir=root / "data"))
+    try:
+        entries = [put_file(reg, p) for p in sorted(folder.iterdir())]
+        entries.append(put_file(reg, root / SIGNATURE_FILE))
+        manifest = parse_manifest({"files": entries})
+        reg.keys.add(LOCAL_ADMIN, "default", "release", public.decode())
+        check_s, outcome = timed(lambda: reg.checks.signature("default", manifest))
+        assert outcome.status == "verified", outcome  # type: ignore[attr-defined]
+        files = {f.path: (f.size, f.digest) for f in manifest.files}
+        pull_s, result = timed(lambda: verify_signature(bundle, [public], files))  # type: ignore[arg-type]
+        assert result.verified  # type: ignore[attr-defined]
+        scan_s, scanned = timed(lambda: reg.checks.scan(manifest.files))
+        assert scanned.status == "clean", scanned  # type: ignore[attr-defined]
+        hash_s, _ = timed(lambda: _sha256(folder / "model.safetensors"), 1)
+        register_s, _ = timed(
+            lambda: reg.versions.register(
+                LOCAL_ADMIN, "default", "big", {"manifest": {"files": entries}}
+            ),
+            repeat=3,
+        )
+    finally:
+        reg.close()
+    return {
+        "version_mib": size_mib,
+        "sign_folder_s (client: hashes every file)": sign_s,
+        "sha256 of the big file alone_s": hash_s,
+        "server signature check_ms": check_s * 1000,
+        "pull signature check_ms (digests already verified)": pull_s * 1000,
+        "scan_s": scan_s,
+        "register with both checks_s": register_s,
+    }
+
+
+def audit_append(root: Path, entries: int) -> dict[str, float]:
+    reg = Registry.open(load_settings(data_dir=root / "audit"))
+    try:
+        with reg.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
+            for i in range(entries):
+                uow.record("bench.fill", f"bench/{i}", i=i, note="filler entry")
+        seq_s, _ = timed(reg.audit.sequence, repeat=1)
+        reg.models.create(LOCAL_ADMIN, "default", "m", {})
+        samples = []
+        for i in range(300):
+            started = time.perf_counter()
+            with reg.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
+                uow.record("bench.append", "bench/x", i=i, note="one entry")
+            samples.append(time.perf_counter() - started)
+        without = []
+        for _ in range(300):
+            started = time.perf_counter()
+            with reg.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE):
+                pass
+            without.append(time.perf_counter() - started)
+        tag = []
+        for i in range(300):
+            started = time.perf_counter()
+            reg.models.set_tag(LOCAL_ADMIN, "default", "m", "k", str(i))
+            tag.append(time.perf_counter() - started)
+        checkpoint_s, checkpoint = timed(reg.audit.sequence, repeat=1)
+        size = checkpoint.size  # type: ignore[attr-defined]
+        proof_s, _ = timed(lambda: reg.audit.inclusion_proof(LOCAL_ADMIN, size // 2, size), 5)
+        grow_s, _ = timed(lambda: reg.audit.consistency_proof(LOCAL_ADMIN, entries, size), 5)
+    finally:
+        reg.close()
+    return {
+        "entries": entries,
+        "sequence + first checkpoint of the filled log_s": seq_s,
+        "transaction with one audit entry_ms (median)": statistics.median(samples) * 1000,
+        "empty write transaction_ms (median)": statistics.median(without) * 1000,
+        "audit entry's own cost_ms": (statistics.median(samples) - statistics.median(without))
+        * 1000,
+        "a mutation (model tag) end to end_ms (median)": statistics.median(tag) * 1000,
+        "checkpoint after 600 more entries_ms": checkpoint_s * 1000,
+        "inclusion proof_ms": proof_s * 1000,
+        "consistency proof_ms": grow_s * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--entries", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cairn-trust-bench-") as scratch:
+        root = Path(scratch)
+        for title, figures in (
+            ("signing and scanning", signing_and_scanning(root, args.size_mib)),
+            ("audit log", audit_append(root, args.entries)),
+        ):
+            print(f"\n{title}")
+            for name, value in figures.items():
+                shown = f"{value:,.3f}" if isinstance(value, float) else str(value)
+                print(f"  {name:55} {shown}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""The verifiable audit log: entries, the latest signed checkpoint, inclusion and consistency
+proofs, and the key that signs checkpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
+
+from cairn.api import wire
+from cairn.api.deps import Admin, Reg, SignedIn
+from cairn.api.routes import API_PREFIX
+
+router = APIRouter(prefix=API_PREFIX + "/audit", tags=["audit"])
+
+
+@router.get("/entries")
+def list_entries(
+    reg: Reg,
+    actor: Admin,
+    subject: str | None = None,
+    actor_name: str | None = None,
+    action: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> Response:
+    """Entries in log order after leaf index ``after``; ``subject`` matches a prefix
+    (``risk/fraud`` finds the model and its versions)."""
+    found = reg.audit.entries(
+        actor, subject=subject, who=actor_name, action=action, after=after, limit=limit
+    )
+    return wire.ok({"items": [wire.audit_entry(e) for e in found]})
+
+
+@router.get("/checkpoint")
+async def latest_checkpoint(reg: Reg, actor: SignedIn) -> Response:
+    """The latest signed checkpoint (tree size and root); every committed entry is in it."""
+    found = await run_in_threadpool(reg.audit.checkpoint, actor)
+    return wire.ok(None if found is None else wire.checkpoint(found))
+
+
+@router.get("/key")
+async def signing_key(reg: Reg, actor: SignedIn) -> Response:
+    """The public key that signs checkpoints, for clients to pin."""
+    return wire.ok({"key_id": reg.audit.key.key_id, "public_key": reg.audit.key.public_pem})
+
+
+@router.get("/proofs/inclusion")
+def inclusion_proof(reg: Reg, actor: SignedIn, index: int, size: int) -> Response:
+    leaf, proof = reg.audit.inclusion_proof(actor, index, size)
+    return wire.ok({"index": index, "size": size, "leaf_hash": leaf, "proof": proof})
+
+
+@router.get("/proofs/consistency")
+def consistency_proof(reg: Reg, actor: SignedIn, old: int, new: int) -> Response:
+    proof = reg.audit.consistency_proof(actor, old, new)
+    return wire.ok({"old_size": old, "new_size": new, "proof": proof})

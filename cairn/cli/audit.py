@@ -1,0 +1,89 @@
+"""``cairn audit log [REF]`` and ``cairn audit verify``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cairn.cli.context import client, wants_json
+from cairn.cli.output import emit_json, fails_cleanly, table
+
+INTEGRITY_FAILURE = 6
+
+
+@click.group()
+def audit() -> None:
+    """Read and verify the tamper-evident audit log."""
+
+
+@audit.command(name="log")
+@click.argument("ref", required=False)
+@click.option("--actor", default=None, help="Only entries by this principal.")
+@click.option("--action", default=None, help="Only this action, e.g. alias.set.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.pass_context
+@fails_cleanly
+def log(
+    ctx: click.Context, ref: str | None, actor: str | None, action: str | None, limit: int
+) -> None:
+    """Entries, oldest first; REF (e.g. risk/fraud) keeps those about it."""
+    with client(ctx, progress=False) as cairn:
+        found = cairn.audit_entries(ref, actor=actor, action=action, limit=limit)
+    if wants_json(ctx):
+        emit_json(found)
+        return
+    table(
+        None,
+        ["#", "at", "actor", "action", "subject", "details"],
+        (
+            [
+                e["index"],
+                e["at"],
+                e["actor"],
+                e["action"],
+                e["subject"],
+                ", ".join(f"{k}={v}" for k, v in sorted(e["payload"].items())),
+            ]
+            for e in found
+        ),
+    )
+
+
+@audit.command()
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the trusted checkpoint is kept (default: your config folder).",
+)
+@click.pass_context
+@fails_cleanly
+def verify(ctx: click.Context, state: Path | None) -> None:
+    """Recompute the log from its entries, check the signed checkpoint, and prove the log
+    only grew since the checkpoint you trusted last. Exit code 6 if anything is wrong."""
+    with client(ctx, progress=False) as cairn:
+        result = cairn.verify_audit(state)
+    if wants_json(ctx):
+        emit_json(
+            {
+                "ok": result.ok,
+                "size": result.size,
+                "root": result.root,
+                "trusted_before": result.trusted_before,
+                "problems": result.problems,
+            }
+        )
+    elif result.ok:
+        since = (
+            f", and extends the {result.trusted_before} you trusted"
+            if result.trusted_before
+            else " (first check: this checkpoint is now trusted)"
+        )
+        click.echo(f"ok: {result.size} entries hash to the signed root {result.root[:16]}{since}")
+    else:
+        for problem in result.problems:
+            click.echo(f"FAILED: {problem}", err=True)
+    if not result.ok:
+        sys.exit(INTEGRITY_FAILURE)

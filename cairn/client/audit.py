@@ -1,0 +1,166 @@
+"""Checking the registry's audit log from the outside: ``cairn audit verify``.
+
+The verifier trusts nothing the server says about hashes. It pins the checkpoint key the first
+time it sees it, checks the latest checkpoint's signature, downloads every entry, recomputes
+every leaf from the entry's content and the root from the leaves, and compares with the
+signed root. Then it proves the log only grew since the checkpoint it trusted last (kept in a
+small state file per server): the old root must be the root of the first entries now, and
+the server's consistency proof must verify. Any failure says what was found.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from cairn.client.http import Http
+from cairn.domain.audit import checkpoint_signed, entry_document, entry_leaf_hash
+from cairn.domain.merkle import MerkleTree, verify_consistency
+
+PAGE = 1000
+
+
+@dataclass
+class AuditVerification:
+    """What ``verify_log`` found: ``ok`` only if nothing is in ``problems``."""
+
+    size: int = 0
+    root: str = ""
+    trusted_before: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def default_state_file() -> Path:
+    return Path(platformdirs.user_config_dir("cairn", appauthor=False)) / "audit-trust.json"
+
+
+def verify_log(http: Http, state_file: Path | None = None) -> AuditVerification:
+    """Verify the server's audit log and, if it holds, remember its checkpoint as trusted."""
+    path = state_file or default_state_file()
+    states = _load(path)
+    trusted = states.get(http.url)
+    key = http.json("GET", "/audit/key")
+    checkpoint = http.json("GET", "/audit/checkpoint")
+    result = AuditVerification(trusted_before=trusted["size"] if trusted else None)
+    if trusted and trusted["key_id"] != key["key_id"]:
+        result.problems.append(
+            f"the checkpoint key changed: you trusted {trusted['key_id']}, "
+            f"the server now signs with {key['key_id']}"
+        )
+        return result
+    if checkpoint is None:
+        if trusted:
+            result.problems.append(f"the log is empty, but you trusted {trusted['size']} entries")
+        return result
+    result.size, result.root = checkpoint["size"], checkpoint["root"]
+    if not checkpoint_signed(
+        key["public_key"], checkpoint["size"], checkpoint["root"], checkpoint["signature"]
+    ):
+        result.problems.append("the latest checkpoint's signature does not verify")
+        return result
+    leaves = _recomputed_leaves(http, checkpoint["size"], result.problems)
+    if result.problems:
+        return result
+    tree = MerkleTree(lambda start, end: leaves[start:end], memo_min_leaves=1)
+    if tree.root(len(leaves)).hex() != checkpoint["root"]:
+        result.problems.append(
+            f"the {len(leaves)} entries do not hash to the signed root: the log was rewritten"
+        )
+    if trusted:
+        _check_growth(http, tree, trusted, checkpoint, result.problems)
+    if result.ok:
+        states[http.url] = {
+            "key_id": key["key_id"],
+            "public_key": key["public_key"],
+            "size": checkpoint["size"],
+            "root": checkpoint["root"],
+        }
+        _save(path, states)
+    return result
+
+
+def _recomputed_leaves(http: Http, size: int, problems: list[str]) -> list[bytes]:
+    """Every entry below ``size``, hashed here from its content."""
+    leaves: list[bytes] = []
+    after = -1
+    while len(leaves) < size:
+        params = {"after": after, "limit": min(PAGE, size - len(leaves))}
+        page = http.json("GET", "/audit/entries", params=params)["items"]
+        if not page:
+            problems.append(f"entries {len(leaves)} to {size - 1} are missing from the log")
+            return leaves
+        for entry in page:
+            index = entry["index"]
+            if index != len(leaves):
+                problems.append(f"entry {len(leaves)} is missing: the log skips to {index}")
+                return leaves
+            ours = entry_leaf_hash(_document(entry))
+            if ours != entry["leaf_hash"]:
+                problems.append(
+                    f"entry {index} ({entry['action']} {entry['subject']}) no longer matches "
+                    "the hash written with it: it was changed afterwards"
+                )
+            leaves.append(bytes.fromhex(ours))
+            after = index
+    return leaves[:size]
+
+
+def _check_growth(
+    http: Http,
+    tree: MerkleTree,
+    trusted: dict[str, Any],
+    checkpoint: dict[str, Any],
+    problems: list[str],
+) -> None:
+    old, new = trusted["size"], checkpoint["size"]
+    if new < old:
+        problems.append(
+            f"the log has {new} entries, fewer than the {old} you trusted: "
+            "it was rolled back or truncated"
+        )
+        return
+    if tree.root(old).hex() != trusted["root"]:
+        problems.append(
+            f"the first {old} entries no longer hash to the root you trusted: history was changed"
+        )
+    proof = http.json("GET", "/audit/proofs/consistency", params={"old": old, "new": new})
+    hashes = [bytes.fromhex(h) for h in proof["proof"]]
+    if not verify_consistency(
+        old, new, bytes.fromhex(trusted["root"]), bytes.fromhex(checkpoint["root"]), hashes
+    ):
+        problems.append(f"the server cannot prove that size {new} extends the {old} you trusted")
+
+
+def _document(entry: dict[str, Any]) -> dict[str, Any]:
+    return entry_document(
+        at=datetime.fromisoformat(entry["at"]),
+        actor=entry["actor"],
+        action=entry["action"],
+        subject=entry["subject"],
+        payload=entry["payload"],
+        request_id=entry["request_id"],
+    )
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _save(path: Path, states: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(states, indent=2, sort_keys=True))
+    temporary.replace(path)

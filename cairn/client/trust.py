@@ -1,0 +1,132 @@
+"""The SDK's calls about trust: who am I, tokens, principals and roles, signing keys, and the
+audit log. ``Client`` has them all; they live here to keep each module one subject."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from cairn.client.audit import AuditVerification, verify_log
+from cairn.client.http import Http
+
+
+class TrustCalls:
+    http: Http
+
+    # Identity: who am I, tokens, principals and their roles
+
+    def whoami(self) -> dict[str, Any]:
+        """``cairn.whoami()["roles"]``: the caller's name, roles and token scopes."""
+        result: dict[str, Any] = self.http.json("GET", "/whoami")
+        return result
+
+    def create_token(
+        self,
+        name: str,
+        *,
+        scopes: Mapping[str, str] | None = None,
+        days: int | None = None,
+        principal: str | None = None,
+    ) -> dict[str, Any]:
+        """``cairn.create_token("ci", scopes={"risk": "writer"}, days=30)["secret"]``: the
+        secret is returned this once and never again."""
+        body: dict[str, Any] = {"name": name}
+        for key, value in (("scopes", scopes), ("days", days), ("principal", principal)):
+            if value is not None:
+                body[key] = value
+        result: dict[str, Any] = self.http.json("POST", "/tokens", json=body)
+        return result
+
+    def tokens(self, principal: str | None = None) -> list[dict[str, Any]]:
+        """The caller's tokens; admins may name a principal (``"*"``: everyone's)."""
+        params = {"principal": principal} if principal else {}
+        items: list[dict[str, Any]] = self.http.json("GET", "/tokens", params=params)["items"]
+        return items
+
+    def revoke_token(self, token_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.json("DELETE", f"/tokens/{quote(token_id, safe='')}")
+        return result
+
+    def create_principal(
+        self, name: str, *, kind: str = "user", description: str = ""
+    ) -> dict[str, Any]:
+        """``cairn.create_principal("ci-bot", kind="service")``"""
+        body = {"name": name, "kind": kind, "description": description}
+        result: dict[str, Any] = self.http.json("POST", "/principals", json=body)
+        return result
+
+    def principals(self, kind: str | None = None) -> list[dict[str, Any]]:
+        params = {"kind": kind} if kind else {}
+        items: list[dict[str, Any]] = self.http.json("GET", "/principals", params=params)["items"]
+        return items
+
+    def set_disabled(self, name: str, disabled: bool) -> dict[str, Any]:
+        path = f"/principals/{quote(name, safe='')}"
+        result: dict[str, Any] = self.http.json("PATCH", path, json={"disabled": disabled})
+        return result
+
+    def grant(self, name: str, namespace: str, role: str) -> dict[str, Any]:
+        """``cairn.grant("alice", "risk", "deployer")``; namespace ``"*"``: everywhere."""
+        path = f"/principals/{quote(name, safe='')}/roles/{quote(namespace, safe='')}"
+        result: dict[str, Any] = self.http.json("PUT", path, json={"role": role})
+        return result
+
+    def ungrant(self, name: str, namespace: str) -> dict[str, Any]:
+        path = f"/principals/{quote(name, safe='')}/roles/{quote(namespace, safe='')}"
+        result: dict[str, Any] = self.http.json("DELETE", path)
+        return result
+
+    # The audit log
+
+    def audit_entries(
+        self,
+        subject: str | None = None,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """``cairn.audit_entries("risk/fraud")``: entries in log order (global admins)."""
+        params: dict[str, Any] = {"limit": limit}
+        for key, value in (
+            ("subject", subject),
+            ("actor_name", actor),
+            ("action", action),
+            ("after", after),
+        ):
+            if value is not None:
+                params[key] = value
+        items: list[dict[str, Any]] = self.http.json("GET", "/audit/entries", params=params)[
+            "items"
+        ]
+        return items
+
+    def verify_audit(self, state_file: Path | None = None) -> AuditVerification:
+        """Verify the audit log end to end (see ``cairn.client.audit``)."""
+        return verify_log(self.http, state_file)
+
+    # Signing keys
+
+    def add_key(self, namespace: str, name: str, public_key: str) -> dict[str, Any]:
+        """``cairn.add_key("risk", "release", Path("release.pub").read_text())``"""
+        body = {"name": name, "public_key": public_key}
+        path = f"/namespaces/{quote(namespace, safe='')}/keys"
+        result: dict[str, Any] = self.http.json("POST", path, json=body)
+        return result
+
+    def keys(self, namespace: str) -> list[dict[str, Any]]:
+        path = f"/namespaces/{quote(namespace, safe='')}/keys"
+        items: list[dict[str, Any]] = self.http.json("GET", path)["items"]
+        return items
+
+    def remove_key(self, namespace: str, name: str) -> None:
+        path = f"/namespaces/{quote(namespace, safe='')}/keys/{quote(name, safe='')}"
+        self.http.request("DELETE", path)
+
+    def require_signature(self, namespace: str, required: bool = True) -> dict[str, Any]:
+        path = f"/namespaces/{quote(namespace, safe='')}/require-signature"
+        result: dict[str, Any] = self.http.json("PUT", path, json={"require_signature": required})
+        return result

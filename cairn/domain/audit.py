@@ -1,0 +1,79 @@
+"""What an audit entry is, byte for byte, when it becomes a leaf of the log's Merkle tree.
+
+A leaf is the RFC 8785 canonical JSON of the entry's document (its time with microseconds in
+UTC, actor, action, subject, payload and request id), so anyone holding the entries can
+recompute every leaf hash and, from them, every root the server signed. The entry's database
+id is not part of it: the leaf's place in the tree is its index.
+
+Checkpoints are signed over a short text that names the log, the size and the root, so a
+signature can never be mistaken for one over something else.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from cairn.domain.merkle import leaf_hash
+
+CHECKPOINT_ORIGIN = "cairn audit log v1"
+
+
+def entry_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_document(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: dict[str, Any],
+    request_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "at": entry_time(at),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "payload": payload,
+        "request_id": request_id,
+    }
+
+
+def leaf_bytes(document: dict[str, Any]) -> bytes:
+    return rfc8785.dumps(document)
+
+
+def entry_leaf_hash(document: dict[str, Any]) -> str:
+    """The hex Merkle leaf hash of an entry's document."""
+    return str(leaf_hash(leaf_bytes(document)).hex())
+
+
+def checkpoint_text(size: int, root_hex: str) -> bytes:
+    """The bytes a checkpoint's signature covers."""
+    return f"{CHECKPOINT_ORIGIN}\n{size}\n{root_hex}\n".encode()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def checkpoint_signed(public_pem: str, size: int, root_hex: str, signature_b64: str) -> bool:
+    """Whether ``signature_b64`` is the Ed25519 signature of ``public_pem``'s key over the
+    checkpoint (size, root). False for any malformed input."""
+    try:
+        key = serialization.load_pem_public_key(public_pem.encode("ascii"))
+        if not isinstance(key, Ed25519PublicKey):
+            return False
+        key.verify(base64.b64decode(signature_b64, validate=True), checkpoint_text(size, root_hex))
+    except (ValueError, TypeError, InvalidSignature, UnicodeEncodeError):
+        return False
+    return True

@@ -1,0 +1,350 @@
+"""Who may call: principals (users and service accounts), their roles, and their API tokens.
+
+A request's token is looked up on every request (one indexed query), so a revocation or a
+disabled principal takes effect at once on every server process; only the token's last-used
+time is written lazily, at most once a minute, to keep reads free of writes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cairn.domain.names import canonical_key, normalize_name
+from cairn.domain.records import Principal, Token
+from cairn.domain.tokens import new_token, parse_token, secret_hash, secret_matches
+from cairn.errors import (
+    InvalidInput,
+    PermissionDenied,
+    PrincipalExists,
+    PrincipalNotFound,
+    TokenNotFound,
+    Unauthenticated,
+)
+from cairn.services.auth import (
+    EVERYWHERE,
+    SYSTEM,
+    Actor,
+    Permission,
+    Role,
+    authorize,
+    grant_key,
+    role_covers,
+)
+from cairn.services.uow import Database, UnitOfWork
+
+KINDS = ("user", "service")
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+BOOTSTRAP_ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A token just created: the only time its secret exists outside the caller's hands."""
+
+    token: Token
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    actor: Actor
+    last_use_stale: bool  # the token's last-used time is a minute old or more: note_use it
+
+
+class IdentityService:
+    def __init__(self, db: Database, token_days_default: int, token_days_max: int) -> None:
+        self.db = db
+        self.token_days_default = token_days_default
+        self.token_days_max = token_days_max
+
+    # ------------------------------------------------------------------ authentication
+    def authenticate(self, raw: str, request_id: str | None) -> Authenticated:
+        """The actor a bearer token stands for; ``Unauthenticated`` saying why if none."""
+        parsed = parse_token(raw)
+        if parsed is None:
+            raise Unauthenticated("the token is not a Cairn token")
+        token_id, secret = parsed
+        with self.db.read_unchecked() as store:
+            found = store.identity.token_for_check(token_id)
+            if found is None or not secret_matches(secret, found[1]):
+                raise Unauthenticated("the token is not known")
+            token, _, disabled, principal_id = found
+            grants = store.identity.grants(principal_id)
+        now = self.db.clock()
+        if token.revoked_at is not None:
+            raise Unauthenticated("the token was revoked", token_id=token_id)
+        if token.expires_at is not None and token.expires_at <= now:
+            raise Unauthenticated("the token has expired", token_id=token_id)
+        if disabled:
+            raise Unauthenticated(f"{token.principal} is disabled", token_id=token_id)
+        stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
+        actor = actor_for(token.principal, principal_id, grants, token, request_id)
+        return Authenticated(actor, stale)
+
+    def note_use(self, token_id: str) -> None:
+        """Record that a token was used now (a write: callers do it at most once a minute)."""
+        with self.db.write(SYSTEM, Permission.READ, None) as uow:
+            uow.store.identity.touch(token_id, uow.now)
+
+    # ------------------------------------------------------------------ principals
+    def create_principal(
+        self, actor: Actor, name: object, kind: str, description: str = ""
+    ) -> Principal:
+        if kind not in KINDS:
+            raise InvalidInput("a principal is a 'user' or a 'service' account", kind=kind)
+        clean = normalize_name(name, kind=kind)
+        with self.db.write(actor, Permission.ADMIN, EVERYWHERE) as uow:
+            return self._create_principal(uow, clean, kind, description)
+
+    def _create_principal(
+        self, uow: UnitOfWork, name: str, kind: str, description: str
+    ) -> Principal:
+        key = canonical_key(name)
+        if uow.store.identity.principal(key) is not None:
+            raise PrincipalExists(f"{name} exists (names compare as {key!r})", key=key)
+        uow.store.identity.add_principal(
+            {
+                "name": name,
+                "key": key,
+                "kind": kind,
+                "description": description,
+                "disabled": False,
+                "created_by": uow.actor.name,
+                "created_at": uow.now,
+            }
+        )
+        uow.record("principal.create", f"principal/{name}", kind=kind)
+        return _found(uow, name)
+
+    def principals(self, actor: Actor, kind: str | None = None) -> list[Principal]:
+        with self.db.read(actor, EVERYWHERE, Permission.ADMIN) as store:
+            return store.identity.principals(kind)
+
+    def set_disabled(self, actor: Actor, name: str, disabled: bool) -> Principal:
+        """Disable (or enable again) a principal; its tokens stop working at once."""
+        with self.db.write(actor, Permission.ADMIN, EVERYWHERE) as uow:
+            found = _found(uow, name)
+            uow.store.identity.set_disabled(found.id, disabled)
+            uow.record("principal.disable" if disabled else "principal.enable", _subject(found))
+            return _found(uow, name)
+
+    def grant(self, actor: Actor, name: str, namespace: str, role: str) -> Principal:
+        """Give ``name`` a role in ``namespace`` (``*``: everywhere), replacing the one it had
+        there. A namespace's admins grant in it; only a global admin grants everywhere."""
+        parsed_role = parse_role(role)
+        key = _grant_namespace(namespace)
+        with self.db.write(actor, Permission.ADMIN, key) as uow:
+            found = _found(uow, name)
+            uow.store.identity.grant(found.id, key, parsed_role.value)
+            uow.record("role.grant", _subject(found), namespace=key, role=parsed_role.value)
+            return _found(uow, name)
+
+    def ungrant(self, actor: Actor, name: str, namespace: str) -> Principal:
+        key = _grant_namespace(namespace)
+        with self.db.write(actor, Permission.ADMIN, key) as uow:
+            found = _found(uow, name)
+            if not uow.store.identity.ungrant(found.id, key):
+                raise InvalidInput(f"{found.name} holds no role in {key!r}", namespace=key)
+            uow.record("role.revoke", _subject(found), namespace=key)
+            return _found(uow, name)
+
+    # ------------------------------------------------------------------ tokens
+    def create_token(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        scopes: Mapping[str, str] | None = None,
+        days: int | None = None,
+        principal: str | None = None,
+    ) -> IssuedToken:
+        """A new token for the caller's own principal, or (global admins) for ``principal``.
+        ``scopes`` (namespace or ``*`` → role) must lie within the principal's roles; without
+        them the token carries the principal's roles as they are when it is used."""
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            raise InvalidInput("a token's name is 1-100 characters")
+        parsed = _parse_scopes(scopes)
+        lifetime = self._lifetime(days)
+        with self.db.write(actor, Permission.READ, None) as uow:
+            owner = self._owner(uow, actor, principal)
+            _check_within(owner, parsed)
+            return self._issue(uow, owner, name, parsed, lifetime)
+
+    def _issue(
+        self,
+        uow: UnitOfWork,
+        owner: Principal,
+        name: str,
+        scopes: dict[str, str] | None,
+        lifetime: timedelta | None,
+    ) -> IssuedToken:
+        token_id, secret, full = new_token()
+        uow.store.identity.add_token(
+            {
+                "token_id": token_id,
+                "principal_id": owner.id,
+                "name": name,
+                "secret_hash": secret_hash(secret),
+                "scopes": scopes if scopes is not None else {},
+                "created_by": uow.actor.name,
+                "created_at": uow.now,
+                "expires_at": uow.now + lifetime if lifetime else None,
+            }
+        )
+        uow.record(
+            "token.create",
+            _subject(owner),
+            token_id=token_id,
+            name=name,
+            scopes=scopes or {},
+            expires_at=(uow.now + lifetime).isoformat() if lifetime else None,
+        )
+        token = next(t for t in uow.store.identity.tokens(owner.id) if t.token_id == token_id)
+        return IssuedToken(token, full)
+
+    def tokens(self, actor: Actor, principal: str | None = None) -> list[Token]:
+        """The caller's tokens; a global admin may list anyone's (``principal="*"``: all)."""
+        with self.db.read(actor, None) as store:
+            if principal is None:
+                if actor.principal_id is None:
+                    return []
+                return store.identity.tokens(actor.principal_id)
+            authorize(actor, Permission.ADMIN, EVERYWHERE)
+            if principal == EVERYWHERE:
+                return store.identity.tokens(None)
+            found = store.identity.principal(grant_key(principal))
+            if found is None:
+                raise PrincipalNotFound(f"no principal {principal!r}", name=principal)
+            return store.identity.tokens(found.id)
+
+    def revoke_token(self, actor: Actor, token_id: str) -> Token:
+        """Revoke a token at once (its owner or a global admin)."""
+        with self.db.write(actor, Permission.READ, None) as uow:
+            mine = actor.principal_id is not None and any(
+                t.token_id == token_id for t in uow.store.identity.tokens(actor.principal_id)
+            )
+            if not mine:
+                authorize(actor, Permission.ADMIN, EVERYWHERE)
+            if not uow.store.identity.revoke(token_id, uow.now):
+                raise TokenNotFound(f"no live token {token_id!r}", token_id=token_id)
+            token = next(t for t in uow.store.identity.tokens(None) if t.token_id == token_id)
+            uow.record("token.revoke", f"principal/{token.principal}", token_id=token_id)
+            return token
+
+    # ------------------------------------------------------------------ first start
+    def bootstrap(self, token_file: Path) -> bool:
+        """On a registry with no principal yet: create the ``admin`` user with the global
+        admin role and a token for it, written to ``token_file`` (mode 0600). Returns whether
+        it did; a registry that has principals is left alone."""
+        with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
+            if uow.store.identity.count_principals():
+                return False
+            admin = self._create_principal(uow, BOOTSTRAP_ADMIN, "user", "created on first start")
+            uow.store.identity.grant(admin.id, EVERYWHERE, Role.ADMIN.value)
+            uow.record("role.grant", _subject(admin), namespace=EVERYWHERE, role="admin")
+            issued = self._issue(uow, _found(uow, BOOTSTRAP_ADMIN), "bootstrap", None, None)
+            write_secret_file(token_file, issued.secret)
+        return True
+
+    def _owner(self, uow: UnitOfWork, actor: Actor, principal: str | None) -> Principal:
+        if principal is None:
+            if actor.principal_id is None:
+                raise PermissionDenied("only a signed-in principal has tokens of its own")
+            return next(
+                p for p in uow.store.identity.principals(None) if p.id == actor.principal_id
+            )
+        authorize(actor, Permission.ADMIN, EVERYWHERE)
+        return _found(uow, principal)
+
+    def _lifetime(self, days: int | None) -> timedelta:
+        """Every token made through the API expires; only the bootstrap token does not."""
+        if days is None:
+            days = self.token_days_default
+        if type(days) is not int or not 1 <= days <= self.token_days_max:
+            raise InvalidInput(f"a token lives 1 to {self.token_days_max} days", days=days)
+        return timedelta(days=days)
+
+
+def actor_for(
+    name: str,
+    principal_id: int,
+    grants: Mapping[str, str],
+    token: Token | None,
+    request_id: str | None,
+) -> Actor:
+    roles = {ns: Role(role) for ns, role in grants.items() if ns != EVERYWHERE}
+    everywhere = grants.get(EVERYWHERE)
+    scopes = None
+    if token is not None and token.scopes:
+        scopes = {ns: Role(role) for ns, role in token.scopes.items()}
+    return Actor(
+        name,
+        global_role=Role(everywhere) if everywhere else None,
+        roles=roles,
+        request_id=request_id,
+        scopes=scopes,
+        principal_id=principal_id,
+        token_id=token.token_id if token else None,
+    )
+
+
+def parse_role(raw: object) -> Role:
+    try:
+        return Role(raw)
+    except ValueError:
+        names = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"a role is one of {names}", role=str(raw)[:40]) from None
+
+
+def write_secret_file(path: Path, secret: str) -> None:
+    """Write ``secret`` to a new file readable by its owner only (0600 from the start)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    path.chmod(0o600)
+
+
+def _grant_namespace(namespace: str) -> str:
+    if namespace == EVERYWHERE:
+        return EVERYWHERE
+    return canonical_key(normalize_name(namespace, kind="namespace"))
+
+
+def _parse_scopes(scopes: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if scopes is None or scopes == {}:
+        return None
+    if not isinstance(scopes, Mapping) or len(scopes) > 100:
+        raise InvalidInput("scopes map at most 100 namespaces (or '*') to roles")
+    return {_grant_namespace(ns): parse_role(role).value for ns, role in scopes.items()}
+
+
+def _check_within(owner: Principal, scopes: dict[str, str] | None) -> None:
+    if scopes is None:
+        return
+    everywhere = owner.roles.get(EVERYWHERE)
+    for ns, role in scopes.items():
+        held = owner.roles.get(ns) if ns != EVERYWHERE else None
+        if any(h and role_covers(Role(h), Role(role)) for h in (held, everywhere)):
+            continue
+        raise PermissionDenied(
+            f"{owner.name} does not hold {role} in {ns!r}: a token cannot widen its owner's roles",
+            namespace=ns,
+            role=role,
+        )
+
+
+def _found(uow: UnitOfWork, name: str) -> Principal:
+    found = uow.store.identity.principal(grant_key(name))
+    if found is None:
+        raise PrincipalNotFound(f"no principal {name!r}", name=name)
+    return found
+
+
+def _subject(p: Principal) -> str:
+    return f"principal/{p.name}"

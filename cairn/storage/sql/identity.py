@@ -1,0 +1,129 @@
+"""Rows of principals (users, service accounts), their role grants, and their API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from cairn.domain.records import Principal, Token
+from cairn.storage.sql.rows import upsert
+from cairn.storage.sql.tables import principals, role_grants, tokens
+
+_TOKEN_BY_ID = (
+    select(tokens, principals.c.name.label("principal_name"), principals.c.disabled)
+    .select_from(tokens.join(principals, principals.c.id == tokens.c.principal_id))
+    .where(tokens.c.token_id == bindparam("token_id"))
+)
+_GRANTS_OF = select(role_grants.c.namespace, role_grants.c.role).where(
+    role_grants.c.principal_id == bindparam("principal_id")
+)
+
+
+class IdentityRows:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # ------------------------------------------------------------------ principals
+    def add_principal(self, values: dict[str, Any]) -> int:
+        query = insert(principals).values(**values).returning(principals.c.id)
+        return int(self.conn.execute(query).scalar_one())
+
+    def principal(self, key: str) -> Principal | None:
+        row = self.conn.execute(select(principals).where(principals.c.key == key)).mappings()
+        found = row.first()
+        return self._principal(found) if found else None
+
+    def principals(self, kind: str | None) -> list[Principal]:
+        query = select(principals).order_by(principals.c.key)
+        if kind is not None:
+            query = query.where(principals.c.kind == kind)
+        return [self._principal(r) for r in self.conn.execute(query).mappings().all()]
+
+    def count_principals(self) -> int:
+        return len(self.conn.execute(select(principals.c.id).limit(1)).all())
+
+    def set_disabled(self, principal_id: int, disabled: bool) -> None:
+        query = update(principals).where(principals.c.id == principal_id)
+        self.conn.execute(query.values(disabled=disabled))
+
+    def grants(self, principal_id: int) -> dict[str, str]:
+        rows = self.conn.execute(_GRANTS_OF, {"principal_id": principal_id}).all()
+        return {ns: role for ns, role in rows}
+
+    def grant(self, principal_id: int, namespace: str, role: str) -> None:
+        upsert(
+            self.conn,
+            role_grants,
+            {"principal_id": principal_id, "namespace": namespace, "role": role},
+            ["principal_id", "namespace"],
+        )
+
+    def ungrant(self, principal_id: int, namespace: str) -> bool:
+        query = delete(role_grants).where(
+            role_grants.c.principal_id == principal_id, role_grants.c.namespace == namespace
+        )
+        return bool(self.conn.execute(query).rowcount)
+
+    def _principal(self, r: Any) -> Principal:
+        return Principal(
+            id=r["id"],
+            name=r["name"],
+            kind=r["kind"],
+            description=r["description"],
+            disabled=r["disabled"],
+            roles=self.grants(r["id"]),
+            created_by=r["created_by"],
+            created_at=r["created_at"],
+        )
+
+    # ------------------------------------------------------------------ tokens
+    def add_token(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(tokens).values(**values))
+
+    def token_for_check(self, token_id: str) -> tuple[Token, str, bool, int] | None:
+        """The token with this public id, its secret's hash, whether its principal is
+        disabled, and the principal's id: what authenticating a request needs, in one query."""
+        row = self.conn.execute(_TOKEN_BY_ID, {"token_id": token_id}).mappings().first()
+        if row is None:
+            return None
+        return _token(row), row["secret_hash"], row["disabled"], row["principal_id"]
+
+    def tokens(self, principal_id: int | None) -> list[Token]:
+        query = select(tokens, principals.c.name.label("principal_name")).select_from(
+            tokens.join(principals, principals.c.id == tokens.c.principal_id)
+        )
+        if principal_id is not None:
+            query = query.where(tokens.c.principal_id == principal_id)
+        query = query.order_by(tokens.c.id)
+        return [_token(r) for r in self.conn.execute(query).mappings().all()]
+
+    def revoke(self, token_id: str, at: datetime) -> bool:
+        query = update(tokens).where(tokens.c.token_id == token_id, tokens.c.revoked_at.is_(None))
+        return bool(self.conn.execute(query.values(revoked_at=at)).rowcount)
+
+    def revoke_all_of(self, principal_id: int, at: datetime) -> int:
+        query = update(tokens).where(
+            tokens.c.principal_id == principal_id, tokens.c.revoked_at.is_(None)
+        )
+        return int(self.conn.execute(query.values(revoked_at=at)).rowcount)
+
+    def touch(self, token_id: str, at: datetime) -> None:
+        query = update(tokens).where(tokens.c.token_id == token_id)
+        self.conn.execute(query.values(last_used_at=at))
+
+
+def _token(r: Any) -> Token:
+    return Token(
+        id=r["id"],
+        token_id=r["token_id"],
+        principal=r["principal_name"],
+        name=r["name"],
+        scopes=r["scopes"],
+        created_by=r["created_by"],
+        created_at=r["created_at"],
+        expires_at=r["expires_at"],
+        last_used_at=r["last_used_at"],
+        revoked_at=r["revoked_at"],
+    )

@@ -1,0 +1,115 @@
+"""Every pushed file is scanned, reading bytes only: malicious pickles the tests build
+themselves (never loaded) are flagged, clean files pass, large versions are scanned in the
+background with their state visible."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import struct
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import LiveServer, start_live_server
+from tests.functional import run_cli, wait_for
+
+API = "/api/v1"
+
+
+class _Exploit:
+    """Pickling this writes a call to os.system; nothing here ever unpickles it."""
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.system, ("echo pwned",))
+
+
+def _safetensors() -> bytes:
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    return struct.pack("<Q", len(header)) + header + struct.pack("<2f", 1.0, 2.0)
+
+
+def _torch_zip(data_pkl: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("archive/data.pkl", data_pkl)
+        archive.writestr("archive/version", "3\n")
+    return buffer.getvalue()
+
+
+def _push(server: LiveServer, folder: Path) -> dict[str, Any]:
+    result = run_cli(server.url, "--json", "push", "default/m", str(folder), "--no-provenance")
+    assert result.returncode == 0, result.stderr
+    pushed: dict[str, Any] = json.loads(result.stdout)
+    return pushed
+
+
+def _scan(server: LiveServer, number: int) -> dict[str, Any]:
+    url = f"{server.url}{API}/models/default/m/versions/{number}"
+    scan: dict[str, Any] = httpx.get(url, headers=server.headers).json()["validations"]["scan"]
+    return scan
+
+
+def test_malicious_pickles_are_flagged_and_clean_files_pass(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    evil = pickle.dumps(_Exploit(), protocol=4)
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "model.safetensors").write_bytes(_safetensors())
+    (clean / "vocab.pkl").write_bytes(pickle.dumps({"tokens": ["a", "b"], "size": 2.5}))
+    assert _scan(live_server, _push(live_server, clean)["number"])["status"] == "clean"
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "evil.pkl").write_bytes(evil)
+    (bad / "renamed.pt").write_bytes(evil)
+    (bad / "model.pt").write_bytes(_torch_zip(evil))
+    scan = _scan(live_server, _push(live_server, bad)["number"])
+    assert scan["status"] == "flagged"
+    flagged = {(f["file"], f["kind"], f["severity"]) for f in scan["details"]["findings"]}
+    for file in ("evil.pkl", "renamed.pt", "model.pt"):
+        assert (file, "dangerous_global", "critical") in flagged, scan
+    assert all("system" in f["message"] for f in scan["details"]["findings"])
+
+
+def test_a_corrupted_safetensors_header_is_flagged(live_server: LiveServer, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    broken = bytearray(_safetensors())
+    broken[0:8] = struct.pack("<Q", 10**9)  # a header longer than the file
+    (folder / "model.safetensors").write_bytes(bytes(broken))
+    scan = _scan(live_server, _push(live_server, folder)["number"])
+    assert scan["status"] == "flagged"
+    assert [f["kind"] for f in scan["details"]["findings"]] == ["safetensors_header"]
+
+
+def test_a_large_version_is_scanned_in_the_background(tmp_path: Path) -> None:
+    server = start_live_server(tmp_path, CAIRN_SCAN_INLINE_BYTES="1024")
+    try:
+        folder = tmp_path / "big"
+        folder.mkdir()
+        (folder / "padding.bin").write_bytes(os.urandom(4096))
+        (folder / "evil.pkl").write_bytes(pickle.dumps(_Exploit(), protocol=2))
+        number = _push(server, folder)["number"]
+        first = _scan(server, number)
+        assert first["status"] in ("pending", "running", "flagged")
+        done = wait_for(
+            lambda: (s := _scan(server, number))["status"] not in ("pending", "running") and s,
+            "the background scan",
+        )
+        assert done["status"] == "flagged"
+        history = httpx.get(
+            f"{server.url}{API}/models/default/m/versions/{number}/validations",
+            headers=server.headers,
+        ).json()["items"]
+        assert [(v["name"], v["status"]) for v in history] == [
+            ("signature", "unsigned"),
+            ("scan", "flagged"),
+        ]
+    finally:
+        server.stop()

@@ -1,0 +1,234 @@
+"""Signed models end to end: ``cairn push --sign``, the server's check against the namespace's
+keys, ``cairn pull``'s check, and the ``model_signing`` command both ways."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from tests.conftest import LiveServer, start_live_server
+from tests.functional import run_cli
+
+API = "/api/v1"
+MODEL_SIGNING = str(Path(sys.executable).with_name("model_signing"))
+
+
+def _keypair(folder: Path, name: str, curve: ec.EllipticCurve) -> tuple[Path, Path]:
+    key = ec.generate_private_key(curve)
+    private = folder / f"{name}.pem"
+    public = folder / f"{name}.pub"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
+    return {
+        "release": _keypair(tmp_path, "release", ec.SECP256R1()),
+        "other": _keypair(tmp_path, "other", ec.SECP384R1()),
+    }
+
+
+@pytest.fixture
+def server(tmp_path: Path, keys: dict[str, tuple[Path, Path]]) -> Iterator[LiveServer]:
+    live = start_live_server(tmp_path)
+    added = run_cli(live.url, "keys", "add", "default", "release", str(keys["release"][1]))
+    assert added.returncode == 0, added.stderr
+    yield live
+    live.stop()
+
+
+def _model(folder: Path) -> Path:
+    (folder / "weights").mkdir(parents=True)
+    (folder / "weights" / "layer.bin").write_bytes(b"\x01\x02" * 5000)
+    (folder / "config.json").write_text('{"layers": 2}\n')
+    return folder
+
+
+def _push(url: str, folder: Path, *extra: str) -> tuple[int, Any, str]:
+    result = run_cli(url, "--json", "push", "default/fraud", str(folder), "--no-provenance", *extra)
+    body = json.loads(result.stdout) if result.returncode == 0 else None
+    return result.returncode, body, result.stderr
+
+
+def _signature_check(server: LiveServer, number: int) -> dict[str, Any]:
+    version = httpx.get(
+        f"{server.url}{API}/models/default/fraud/versions/{number}", headers=server.headers
+    ).json()
+    check: dict[str, Any] = version["validations"]["signature"]
+    return check
+
+
+def _model_signing(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MODEL_SIGNING, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _sign_with_model_signing(folder: Path, private: Path) -> subprocess.CompletedProcess[str]:
+    signature = str(folder / "model.sig")
+    return _model_signing(
+        "sign", "key", str(folder), "--private_key", str(private), "--signature", signature
+    )
+
+
+def test_cairn_signs_the_server_verifies_and_model_signing_agrees(
+    server: LiveServer, keys: dict[str, tuple[Path, Path]], tmp_path: Path
+) -> None:
+    private, public = keys["release"]
+    folder = _model(tmp_path / "model")
+    code, version, err = _push(server.url, folder, "--sign", str(private))
+    assert code == 0, err
+    assert not (folder / "model.sig").exists()  # the pushed folder is left as it was
+    check = _signature_check(server, version["number"])
+    fingerprint = json.loads(run_cli(server.url, "--json", "keys", "list", "default").stdout)[0][
+        "fingerprint"
+    ]
+    assert (check["status"], check["details"]["signer"]) == ("verified", fingerprint)
+    dest = tmp_path / "pulled"
+    pulled = run_cli(
+        server.url, "--json", "pull", "default/fraud:1", str(dest), "--key", str(public)
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    assert json.loads(pulled.stdout)["signature_check"]["status"] == "verified"
+    verified = _model_signing(
+        "verify",
+        "key",
+        str(dest),
+        "--signature",
+        str(dest / "model.sig"),
+        "--public_key",
+        str(public),
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_model_signing_signature_is_accepted(
+    server: LiveServer, keys: dict[str, tuple[Path, Path]], tmp_path: Path
+) -> None:
+    private, _ = keys["release"]
+    folder = _model(tmp_path / "model")
+    signed = _model_signing(
+        "sign",
+        "key",
+        str(folder),
+        "--private_key",
+        str(private),
+        "--signature",
+        str(folder / "model.sig"),
+    )
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    code, version, err = _push(server.url, folder)
+    assert code == 0, err
+    assert _signature_check(server, version["number"])["status"] == "verified"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("changed", "file_changed"),
+        ("added", "file_added"),
+        ("removed", "file_missing"),
+    ],
+)
+def test_files_changed_after_signing_fail_on_the_server_and_on_pull(
+    server: LiveServer,
+    keys: dict[str, tuple[Path, Path]],
+    tmp_path: Path,
+    change: str,
+    reason: str,
+) -> None:
+    private, _ = keys["release"]
+    folder = _model(tmp_path / "model")
+    signed = _model_signing(
+        "sign",
+        "key",
+        str(folder),
+        "--private_key",
+        str(private),
+        "--signature",
+        str(folder / "model.sig"),
+    )
+    assert signed.returncode == 0, signed.stderr
+    if change == "changed":
+        (folder / "config.json").write_text('{"layers": 3}\n')
+    elif change == "added":
+        (folder / "extra.py").write_text("print('hello')\n")
+    else:
+        (folder / "weights" / "layer.bin").unlink()
+    code, version, err = _push(server.url, folder)
+    assert code == 0, err  # the namespace does not require signatures: recorded, not refused
+    check = _signature_check(server, version["number"])
+    assert (check["status"], check["details"]["reason"]) == ("failed", reason)
+    refused = run_cli(
+        server.url, "pull", version["ref"], str(tmp_path / "out"), "--require-signature"
+    )
+    assert refused.returncode == 2 and "signature_rejected" in refused.stderr
+    assert not (tmp_path / "out").exists()
+    # With the namespace requiring signatures, the same push is refused and writes nothing.
+    assert run_cli(server.url, "namespace", "require-signature", "default").returncode == 0
+    code, _, err = _push(server.url, folder)
+    assert code == 2 and "signature_rejected" in err
+    listed = httpx.get(
+        f"{server.url}{API}/models/default/fraud/versions", headers=server.headers
+    ).json()["items"]
+    assert [v["number"] for v in listed] == [version["number"]]
+
+
+def test_a_wrong_key_fails_with_a_clear_message(
+    server: LiveServer, keys: dict[str, tuple[Path, Path]], tmp_path: Path
+) -> None:
+    folder = _model(tmp_path / "model")
+    code, version, err = _push(server.url, folder, "--sign", str(keys["other"][0]))
+    assert code == 0, err
+    check = _signature_check(server, version["number"])
+    assert check["status"] == "failed"
+    assert check["details"]["reason"] == "no_trusted_key"
+    assert "trusted" in check["details"]["message"]
+    pulled = run_cli(
+        server.url,
+        "pull",
+        "default/fraud:1",
+        str(tmp_path / "out"),
+        "--key",
+        str(keys["release"][1]),
+    )
+    assert pulled.returncode == 0 and "SIGNATURE DOES NOT VERIFY" in pulled.stdout
+    assert run_cli(server.url, "namespace", "require-signature", "default").returncode == 0
+    refused = run_cli(server.url, "pull", "default/fraud:1", str(tmp_path / "out2"))
+    assert refused.returncode == 2 and "signature_rejected" in refused.stderr
+
+
+def test_keys_are_vetted_when_added(server: LiveServer, tmp_path: Path) -> None:
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    path = tmp_path / "ed.pub"
+    path.write_bytes(pem)
+    refused = run_cli(server.url, "keys", "add", "default", "ed", str(path))
+    assert refused.returncode == 2 and "ECDSA" in refused.stderr
+    garbage = tmp_path / "garbage.pub"
+    garbage.write_text("not a key")
+    assert run_cli(server.url, "keys", "add", "default", "g", str(garbage)).returncode == 2
