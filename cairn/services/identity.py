@@ -71,10 +71,10 @@ class IdentityService:
         token_id, secret = parsed
         with self.db.read_unchecked() as store:
             found = store.identity.token_for_check(token_id)
-            if found is None or not secret_matches(secret, found[1]):
-                raise Unauthenticated("the token is not known")
-            token, _, disabled, principal_id = found
-            grants = store.identity.grants(principal_id)
+        if found is None or not secret_matches(secret, found.secret_hash):
+            raise Unauthenticated("the token is not known")
+        token, disabled, principal_id = found.token, found.principal_disabled, found.principal_id
+        grants = found.grants
         now = self.db.clock()
         if token.revoked_at is not None:
             raise Unauthenticated("the token was revoked", token_id=token_id)

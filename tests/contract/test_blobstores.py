@@ -7,6 +7,7 @@ hold the local store to what only it promises (its layout on disk, its temp file
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import threading
 import time
@@ -29,6 +30,7 @@ from cairn.storage.blobs import local as local_module
 from cairn.storage.blobs.base import BlobStat, BlobStore
 from cairn.storage.blobs.local import LocalBlobStore
 from cairn.storage.blobs.memory import MemoryBlobStore
+from cairn.storage.blobs.reader import open_blob
 
 STORES = ["local", "memory"]
 # Small enough that a few dozen bytes already span several chunks.
@@ -469,3 +471,25 @@ def test_local_purge_stale_removes_only_old_files(local: LocalBlobStore) -> None
     assert local.purge_stale(older_than_seconds=60) == 1
     assert sorted(p.name for p in tmp.iterdir()) == ["put-fresh"]
     assert local.purge_stale(older_than_seconds=60) == 0
+
+
+# a blob as a seekable file (what the scanner reads through)
+
+
+def test_a_blob_opens_as_a_seekable_file_over_any_store(store: BlobStore) -> None:
+    data = bytes(range(256)) * 97  # spans several chunks and an odd tail
+    stat = store.put([data])
+    with open_blob(store, stat.digest, stat.size) as f:
+        assert f.read(10) == data[:10]
+        f.seek(-7, io.SEEK_END)
+        assert f.read() == data[-7:]
+        assert f.read(5) == b""
+        f.seek(1000)
+        assert f.read(3000) == data[1000:4000]
+        assert f.tell() == 4000
+        f.seek(5, io.SEEK_CUR)
+        assert f.read(1) == data[4005:4006]
+        f.seek(0)
+        assert f.read() == data
+        with pytest.raises(ValueError):
+            f.seek(-1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,14 +12,35 @@ from cairn.domain.records import Principal, Token
 from cairn.storage.sql.rows import upsert
 from cairn.storage.sql.tables import principals, role_grants, tokens
 
+# What authenticating a request needs, in one round trip: the token, its principal, and the
+# principal's grants (one row per grant; NULLs when it holds none).
 _TOKEN_BY_ID = (
-    select(tokens, principals.c.name.label("principal_name"), principals.c.disabled)
-    .select_from(tokens.join(principals, principals.c.id == tokens.c.principal_id))
+    select(
+        tokens,
+        principals.c.name.label("principal_name"),
+        principals.c.disabled,
+        role_grants.c.namespace.label("grant_namespace"),
+        role_grants.c.role.label("grant_role"),
+    )
+    .select_from(
+        tokens.join(principals, principals.c.id == tokens.c.principal_id).outerjoin(
+            role_grants, role_grants.c.principal_id == principals.c.id
+        )
+    )
     .where(tokens.c.token_id == bindparam("token_id"))
 )
 _GRANTS_OF = select(role_grants.c.namespace, role_grants.c.role).where(
     role_grants.c.principal_id == bindparam("principal_id")
 )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    token: Token
+    secret_hash: str
+    principal_disabled: bool
+    principal_id: int
+    grants: dict[str, str]
 
 
 class IdentityRows:
@@ -82,13 +104,16 @@ class IdentityRows:
     def add_token(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(tokens).values(**values))
 
-    def token_for_check(self, token_id: str) -> tuple[Token, str, bool, int] | None:
-        """The token with this public id, its secret's hash, whether its principal is
-        disabled, and the principal's id: what authenticating a request needs, in one query."""
-        row = self.conn.execute(_TOKEN_BY_ID, {"token_id": token_id}).mappings().first()
-        if row is None:
+    def token_for_check(self, token_id: str) -> TokenCheck | None:
+        """The token with this public id, with what deciding on it needs."""
+        rows = self.conn.execute(_TOKEN_BY_ID, {"token_id": token_id}).mappings().all()
+        if not rows:
             return None
-        return _token(row), row["secret_hash"], row["disabled"], row["principal_id"]
+        first = rows[0]
+        grants = {r["grant_namespace"]: r["grant_role"] for r in rows if r["grant_namespace"]}
+        return TokenCheck(
+            _token(first), first["secret_hash"], first["disabled"], first["principal_id"], grants
+        )
 
     def tokens(self, principal_id: int | None) -> list[Token]:
         query = select(tokens, principals.c.name.label("principal_name")).select_from(
