@@ -80,7 +80,7 @@ def version(v: Version) -> dict[str, Any]:
     if v.files is not None:
         doc["files"] = [f.to_dict() for f in v.files]
     if v.validations is not None:
-        doc["validations"] = {name: validation(c) for name, c in v.validations.items()}
+        doc["validations"] = v.validations  # name -> status; the details: .../validations
     return doc
 
 

@@ -67,7 +67,7 @@ class Version:
     tags: dict[str, str] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
     files: tuple[FileEntry, ...] | None = None
-    validations: dict[str, Validation] | None = None  # the newest of each name, when read
+    validations: dict[str, str] | None = None  # status of the newest of each name, when read
 
     @property
     def ref(self) -> str:

@@ -14,6 +14,8 @@ the signature check read bytes only.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +30,7 @@ from cairn.domain.scanning import (
     summarise_version,
 )
 from cairn.domain.signatures import BUNDLE_MAX, SIGNATURE_FILE, verify_signature
-from cairn.errors import SignatureRejected
+from cairn.errors import ServerError, SignatureRejected
 from cairn.services.auth import EVERYWHERE, SYSTEM, Permission
 from cairn.services.resolve import get_namespace
 from cairn.services.uow import Database, UnitOfWork
@@ -37,6 +39,7 @@ from cairn.storage.blobs.reader import open_blob
 
 log = logging.getLogger("cairn.checks")
 SIGNATURE, SCAN = "signature", "scan"
+SCAN_CACHE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,17 @@ class VersionChecks:
         self.db = db
         self.blobs = blobs
         self.scan_inline_bytes = scan_inline_bytes
+        # Scan results by (digest, path): a blob's bytes never change, and the path decides
+        # how they are read, so a file pushed again is not read again. This process's own
+        # memory, bounded; losing it costs a rescan, never a wrong answer.
+        self._scanned: OrderedDict[tuple[str, str], FileScanResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _remember(self, digest: str, path: str, result: FileScanResult) -> None:
+        with self._lock:
+            self._scanned[(digest, path)] = result
+            while len(self._scanned) > SCAN_CACHE:
+                self._scanned.popitem(last=False)
 
     # ------------------------------------------------------------------ at registration
     def run(self, namespace: str, manifest: Manifest) -> list[Outcome]:
@@ -91,8 +105,12 @@ class VersionChecks:
     def scan(self, files: Sequence[FileEntry]) -> Outcome:
         results: list[FileScanResult] = []
         for f in files:
-            with open_blob(self.blobs, f.digest, f.size) as stream:
-                results.append(scan_file(stream, f.path))
+            known = self._scanned.get((f.digest, f.path))
+            if known is None:
+                with open_blob(self.blobs, f.digest, f.size) as stream:
+                    known = scan_file(stream, f.path)
+                self._remember(f.digest, f.path, known)
+            results.append(known)
         summary = summarise_version(results)
         return Outcome(SCAN, summary.status.value, scan_details(summary.files, summary))
 
@@ -101,7 +119,9 @@ class VersionChecks:
         """Inside the registration's transaction: refuse an unverified signature where the
         namespace requires signatures (nothing is written)."""
         ns = get_namespace(uow.store, namespace)
-        signature = next(o for o in outcomes if o.name == SIGNATURE)
+        signature = next((o for o in outcomes if o.name == SIGNATURE), None)
+        if signature is None:
+            raise ServerError("registration checks did not run")  # blobs were checked first
         if ns.require_signature and signature.status != "verified":
             raise SignatureRejected(
                 f"namespace {ns.name} requires a verified signature: "
@@ -112,8 +132,8 @@ class VersionChecks:
 
     @staticmethod
     def record(uow: UnitOfWork, version_id: int, outcomes: list[Outcome]) -> None:
-        for outcome in outcomes:
-            uow.store.validations.add(
+        uow.store.validations.add(
+            [
                 {
                     "version_id": version_id,
                     "name": outcome.name,
@@ -123,7 +143,9 @@ class VersionChecks:
                     "created_at": uow.now,
                     "updated_at": uow.now,
                 }
-            )
+                for outcome in outcomes
+            ]
+        )
 
     # ------------------------------------------------------------------ in the background
     def scan_pending(self, limit: int = 4) -> int:

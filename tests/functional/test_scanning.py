@@ -49,8 +49,9 @@ def _push(server: LiveServer, folder: Path) -> dict[str, Any]:
 
 
 def _scan(server: LiveServer, number: int) -> dict[str, Any]:
-    url = f"{server.url}{API}/models/default/m/versions/{number}"
-    scan: dict[str, Any] = httpx.get(url, headers=server.headers).json()["validations"]["scan"]
+    url = f"{server.url}{API}/models/default/m/versions/{number}/validations"
+    history = httpx.get(url, headers=server.headers).json()["items"]
+    scan: dict[str, Any] = [v for v in history if v["name"] == "scan"][-1]
     return scan
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from cairn.domain.records import NamespaceKey, Validation
 from cairn.storage.sql.tables import namespace_keys, namespaces, validations
@@ -45,36 +44,37 @@ class KeyRows:
         return bool(self.conn.execute(query).rowcount)
 
 
+_OF_VERSION = (
+    select(validations)
+    .where(validations.c.version_id == bindparam("version_id"))
+    .order_by(validations.c.id)
+)
+
+
+_ADD = insert(validations)
+_STATUSES = (
+    select(validations.c.name, validations.c.status)
+    .where(validations.c.version_id == bindparam("version_id"))
+    .order_by(validations.c.id)
+)
+
+
 class ValidationRows:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(self, values: dict[str, Any]) -> int:
-        query = insert(validations).values(**values).returning(validations.c.id)
-        return int(self.conn.execute(query).scalar_one())
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(_ADD, rows)  # prebuilt: every registration runs it
 
     def history(self, version_id: int) -> list[Validation]:
-        query = (
-            select(validations)
-            .where(validations.c.version_id == version_id)
-            .order_by(validations.c.id)
-        )
-        return [_validation(r) for r in self.conn.execute(query).mappings()]
+        rows = self.conn.execute(_OF_VERSION, {"version_id": version_id}).mappings()
+        return [_validation(r) for r in rows]
 
-    def current(self, version_ids: Sequence[int]) -> dict[int, dict[str, Validation]]:
-        """The newest validation of each name, for each version."""
-        if not version_ids:
-            return {}
-        newest = (
-            select(func.max(validations.c.id))
-            .where(validations.c.version_id.in_(version_ids))
-            .group_by(validations.c.version_id, validations.c.name)
-        )
-        query = select(validations).where(validations.c.id.in_(newest))
-        found: dict[int, dict[str, Validation]] = {v: {} for v in version_ids}
-        for r in self.conn.execute(query).mappings():
-            found[r["version_id"]][r["name"]] = _validation(r)
-        return found
+    def statuses(self, version_id: int) -> dict[str, str]:
+        """The status of the newest validation of each name."""
+        rows = self.conn.execute(_STATUSES, {"version_id": version_id}).all()
+        return {name: status for name, status in rows}  # in id order: the newest wins
 
     def claim_pending(self, name: str, limit: int) -> list[tuple[int, int]]:
         """(validation id, version id) of pending validations of ``name``, locked for this
