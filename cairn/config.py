@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     upload_ttl_seconds: int = Field(
         default=24 * 3600, ge=60, description="An upload session untouched this long is purged."
     )
+    gc_grace_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 365,
+        description="Garbage collection (cairn gc) spares blobs uploaded within this many hours, "
+        "so an upload not yet registered keeps its bytes.",
+    )
     page_size_default: int = Field(default=100, ge=1, le=1000, description="Default page size.")
     page_size_max: int = Field(default=1000, ge=1, le=10000, description="Largest page size.")
     allowed_hosts: str = Field(
@@ -82,6 +89,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Versions up to this size are scanned while they register; larger ones in "
         "the background (their scan shows as pending until done).",
+    )
+    approval_ttl_hours: int = Field(
+        default=168,
+        ge=1,
+        le=8760,
+        description="An approval counts, and an approval request stays open, this many hours.",
     )
     audit_key_file: Path | None = Field(
         default=None,

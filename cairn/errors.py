@@ -38,6 +38,7 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   ├── VersionInUse
     │   ├── IdempotencyConflict
     │   ├── MissingBlobs
+    │   ├── PolicyViolation             the policy denies it; details list every reason
     │   └── UploadOffsetMismatch
     ├── IntegrityError
     │   └── DigestMismatch              bytes do not hash to the digest they were named by
@@ -81,6 +82,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "PolicyViolation",
     "PrincipalExists",
     "PrincipalNotFound",
     "ServerError",
@@ -233,6 +235,10 @@ class IdempotencyConflict(Conflict):
 
 class MissingBlobs(Conflict):
     code = "missing_blobs"
+
+
+class PolicyViolation(Conflict):
+    code = "policy_violation"
 
 
 class UploadOffsetMismatch(Conflict):

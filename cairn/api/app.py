@@ -21,7 +21,9 @@ from cairn.api.routes import (
     API_PREFIX,
     audit,
     blobs,
+    gc,
     identity,
+    lifecycle,
     models,
     namespaces,
     system,
@@ -70,7 +72,7 @@ PUBLIC_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 # Most-used first: the router tries routes in order.
-ROUTERS = (versions, blobs, models, namespaces, identity, audit, system)
+ROUTERS = (versions, blobs, models, namespaces, lifecycle, identity, audit, gc, system)
 
 
 def api_routes() -> Iterator[APIRoute]:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from cairn import __version__
-from cairn.cli import aliases, audit, identity, namespaces, registry
+from cairn.cli import aliases, audit, gc, identity, lifecycle, namespaces, registry
 from cairn.cli.server import db, server
 
 
@@ -31,6 +31,9 @@ cli.add_command(aliases.alias)
 cli.add_command(namespaces.namespace)
 cli.add_command(namespaces.keys)
 cli.add_command(audit.audit)
+cli.add_command(gc.gc)
+for command in lifecycle.COMMANDS:
+    cli.add_command(command)
 for command in identity.COMMANDS:
     cli.add_command(command)
 

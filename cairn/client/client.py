@@ -16,7 +16,9 @@ import platformdirs
 
 from cairn import errors
 from cairn.client.digests import DigestCache
+from cairn.client.gc import GcCalls
 from cairn.client.http import Http
+from cairn.client.lifecycle import LifecycleCalls
 from cairn.client.progress import Bar
 from cairn.client.provenance import capture
 from cairn.client.signing import sign_folder
@@ -37,7 +39,7 @@ def _selector(ref: Reference) -> str:
     return f"@{ref.alias}" if ref.alias else "latest"
 
 
-class Client(TrustCalls):
+class Client(TrustCalls, LifecycleCalls, GcCalls):
     """A connection to a Cairn server.
 
     >>> with Client("http://127.0.0.1:8080") as cairn:          # doctest: +SKIP

@@ -182,3 +182,55 @@ class Validation:
     created_by: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRevision:
+    namespace: str
+    model: str | None  # None: the namespace's policy
+    revision: int
+    document: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    approver: str
+    decision: str  # approve | reject
+    comment: str
+    manifest_digest: str
+    target: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    id: int
+    ref: str
+    target: str
+    manifest_digest: str
+    requested_by: str
+    reason: str
+    status: str  # open | completed | rejected | expired
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None
+    approvals: tuple[Approval, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    id: int
+    ref: str
+    target: str
+    strategy: str
+    weight: float
+    outcome: str
+    load_time_ms: float | None
+    alias: str | None
+    rollback_of: int | None
+    time_to_rollback_ms: float | None
+    details: dict[str, Any]
+    recorded_by: str
+    created_at: datetime

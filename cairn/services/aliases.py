@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from cairn.domain.names import normalize_alias
-from cairn.domain.records import AliasEvent, Version
+from cairn.domain.records import AliasEvent, Model, Version
 from cairn.domain.references import Reference
-from cairn.errors import AliasNotFound, InvalidInput
+from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation
 from cairn.services.auth import Actor, Permission
+from cairn.services.policies import policy_for
 from cairn.services.resolve import get_model, get_version
-from cairn.services.uow import Database
+from cairn.services.uow import Database, UnitOfWork
 
 HISTORY_MAX = 10_000
 
@@ -21,29 +22,16 @@ class AliasService:
 
     def set(self, actor: Actor, namespace: str, model: str, alias: str, number: int) -> Version:
         """Point ``alias`` at version ``number`` (creating or moving it). Moves of one model's
-        aliases are serialised on the model's row lock."""
+        aliases are serialised on the model's row lock. A protected alias (see the policy) only
+        names a version in the state it is bound to."""
         alias = normalize_alias(alias)
         with self.db.write(actor, Permission.DEPLOY, namespace) as uow:
             found = get_model(uow.store, namespace, model, lock=True)
             version = get_version(
                 uow.store, Reference(found.namespace, found.name, number=number), with_files=False
             )
-            previous = uow.store.aliases.current(found.id, alias)
-            if previous == version.number:
-                return version
-            uow.store.aliases.set(found.id, alias, version.id, actor.name, uow.now)
-            uow.store.aliases.record(
-                found.id,
-                alias,
-                "set" if previous is None else "move",
-                (version.id, version.number),
-                previous,
-                actor.name,
-                uow.now,
-            )
-            uow.record(
-                "alias.set", f"{found.ref}@{alias}", number=version.number, previous=previous
-            )
+            check_protected(uow, found, alias, version)
+            move_alias(uow, found, alias, version)
             return get_version(
                 uow.store, Reference(found.namespace, found.name, number=number), with_files=False
             )
@@ -55,9 +43,7 @@ class AliasService:
             previous = uow.store.aliases.current(found.id, alias)
             if previous is None:
                 raise AliasNotFound(f"no alias @{alias} on {found.ref}")
-            uow.store.aliases.delete(found.id, alias)
-            uow.store.aliases.record(found.id, alias, "remove", None, previous, actor.name, uow.now)
-            uow.record("alias.delete", f"{found.ref}@{alias}", previous=previous)
+            remove_alias(uow, found, alias, previous)
 
     def current(self, actor: Actor, namespace: str, model: str) -> dict[str, int]:
         with self.db.read(actor, namespace) as store:
@@ -82,3 +68,42 @@ class AliasService:
         with self.db.read(actor, namespace) as store:
             found = get_model(store, namespace, model)
             return store.aliases.history(found.id, name, HISTORY_MAX)
+
+
+def check_protected(uow: UnitOfWork, model: Model, alias: str, version: Version) -> None:
+    """Refuse to point a protected alias at a version outside the state the policy binds."""
+    bound = policy_for(uow.store, model).protected_aliases.get(alias)
+    if bound is not None and version.state != bound:
+        raise PolicyViolation(
+            f"@{alias} is protected: it names only versions in {bound}, and {version.ref} is "
+            f"{version.state}",
+            alias=alias,
+            required_state=bound,
+            state=version.state,
+        )
+
+
+def move_alias(uow: UnitOfWork, model: Model, alias: str, version: Version) -> int | None:
+    """Point ``alias`` at ``version`` inside ``uow`` (history and audit included); the number
+    it named before, if any."""
+    previous = uow.store.aliases.current(model.id, alias)
+    if previous == version.number:
+        return previous
+    uow.store.aliases.set(model.id, alias, version.id, uow.actor.name, uow.now)
+    uow.store.aliases.record(
+        model.id,
+        alias,
+        "set" if previous is None else "move",
+        (version.id, version.number),
+        previous,
+        uow.actor.name,
+        uow.now,
+    )
+    uow.record("alias.set", f"{model.ref}@{alias}", number=version.number, previous=previous)
+    return previous
+
+
+def remove_alias(uow: UnitOfWork, model: Model, alias: str, previous: int) -> None:
+    uow.store.aliases.delete(model.id, alias)
+    uow.store.aliases.record(model.id, alias, "remove", None, previous, uow.actor.name, uow.now)
+    uow.record("alias.delete", f"{model.ref}@{alias}", previous=previous)

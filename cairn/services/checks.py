@@ -4,7 +4,8 @@ Both read blobs that are already stored (content-addressed, so they cannot chang
 *before* the registration's transaction, so a scan never holds the database's write lock;
 the transaction then records their results with the version. A version larger than
 ``scan_inline_bytes`` is registered with its scan ``pending``, and a background worker in any
-server process scans it later (``scan_pending``), claiming work through the database.
+server process scans it later (``work_pending``), claiming work through the database.
+Re-running a check (``rerun``) adds a new result; the history is kept.
 
 Statuses: signature ``verified`` | ``failed`` | ``unsigned``; scan ``clean`` | ``flagged`` |
 ``error`` | ``pending``. The server never executes model content (DESIGN §2.7): the scanner and
@@ -13,6 +14,7 @@ the signature check read bytes only.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import OrderedDict
@@ -38,7 +40,9 @@ from cairn.storage.blobs import BlobStore
 from cairn.storage.blobs.reader import open_blob
 
 log = logging.getLogger("cairn.checks")
-SIGNATURE, SCAN = "signature", "scan"
+SIGNATURE, SCAN, INTEGRITY, COMPLETENESS = "signature", "scan", "integrity", "completeness"
+OWN = (INTEGRITY, COMPLETENESS, SIGNATURE, SCAN)  # Cairn's own validators
+BACKGROUND = (SCAN, INTEGRITY)  # the ones that read every byte, queued for large versions
 SCAN_CACHE = 4096
 
 
@@ -115,6 +119,22 @@ class VersionChecks:
         return Outcome(SCAN, summary.status.value, scan_details(summary.files, summary))
 
     @staticmethod
+    def at_registration(manifest: Manifest, score: float, missing: list[str]) -> list[Outcome]:
+        """The checks a registration itself settles: the server hashed every byte on upload
+        (blobs exist only under the digest it computed), and the metadata's completeness."""
+        integrity = Outcome(
+            INTEGRITY,
+            "passed",
+            {
+                "files": len(manifest.files),
+                "bytes": manifest.total_size,
+                "message": "every file was hashed by the server on upload and matches",
+            },
+        )
+        status = "passed" if not missing else "failed"
+        return [integrity, Outcome(COMPLETENESS, status, {"score": score, "missing": missing})]
+
+    @staticmethod
     def enforce(uow: UnitOfWork, namespace: str, outcomes: list[Outcome]) -> None:
         """Inside the registration's transaction: refuse an unverified signature where the
         namespace requires signatures (nothing is written)."""
@@ -147,13 +167,46 @@ class VersionChecks:
             ]
         )
 
+    # ------------------------------------------------------------------ integrity
+    def integrity(self, files: Sequence[FileEntry]) -> Outcome:
+        """Read every file's stored bytes again and compare them with the manifest's digest."""
+        bad: list[str] = []
+        for f in files:
+            hasher = hashlib.sha256()
+            for chunk in self.blobs.read(f.digest):
+                hasher.update(chunk)
+            if "sha256:" + hasher.hexdigest() != f.digest:
+                bad.append(f.path)
+        total = sum(f.size for f in files)
+        if bad:
+            message = f"{len(bad)} files no longer match their digest"
+            details = {"files": len(files), "corrupt": bad[:100], "message": message}
+            return Outcome(INTEGRITY, "failed", details)
+        message = "every file's bytes match the manifest's digest"
+        return Outcome(
+            INTEGRITY, "passed", {"files": len(files), "bytes": total, "message": message}
+        )
+
+    def rerun(self, name: str, namespace: str, files: Sequence[FileEntry]) -> Outcome:
+        """Run one of Cairn's own checks again on a version's files (large versions: queued)."""
+        if name == SIGNATURE:
+            return self.signature(namespace, Manifest(tuple(files)))
+        if sum(f.size for f in files) > self.scan_inline_bytes:
+            return Outcome(name, "pending", {"message": "queued for a background run"})
+        if name == SCAN:
+            with self._lock:
+                for f in files:
+                    self._scanned.pop((f.digest, f.path), None)  # read the bytes again
+            return self.scan(files)
+        return self.integrity(files)
+
     # ------------------------------------------------------------------ in the background
-    def scan_pending(self, limit: int = 4) -> int:
-        """Scan versions whose scan is pending; how many were finished. Any process may run
-        this: a scan is claimed in a short transaction (``running``), done outside it, and
-        finished in another, so no two processes scan one version and the database's write
-        lock is never held while bytes are read. A claim left by a crashed process is given
-        back by ``release_stale``."""
+    def work_pending(self, limit: int = 4) -> int:
+        """Run pending scans and integrity checks; how many finished. Any process may run
+        this: a check is claimed in a short transaction (``running``), done outside it, and
+        finished in another, so no two processes run one check and the database's write lock
+        is never held while bytes are read. A claim left by a crashed process is given back
+        by ``release_stale``."""
         done = 0
         for _ in range(limit):
             claimed = self._claim()
@@ -165,30 +218,37 @@ class VersionChecks:
 
     def release_stale(self, older_than: timedelta) -> int:
         with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
-            return uow.store.validations.release_running(SCAN, uow.now - older_than)
-
-    def _claim(self) -> tuple[int, str, tuple[FileEntry, ...]] | None:
-        with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
-            claimed = uow.store.validations.claim_pending(SCAN, 1)
-            if not claimed:
-                return None
-            validation_id, version_id = claimed[0]
-            uow.store.validations.finish(validation_id, "running", {}, uow.now)
-            return (
-                validation_id,
-                uow.store.versions.ref_of(version_id),
-                uow.store.versions.files(version_id),
+            return sum(
+                uow.store.validations.release_running(name, uow.now - older_than)
+                for name in BACKGROUND
             )
 
-    def _finish(self, validation_id: int, ref: str, files: tuple[FileEntry, ...]) -> None:
+    def _claim(self) -> tuple[int, str, str, tuple[FileEntry, ...]] | None:
+        with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
+            for name in BACKGROUND:
+                claimed = uow.store.validations.claim_pending(name, 1)
+                if claimed:
+                    validation_id, version_id = claimed[0]
+                    uow.store.validations.finish(validation_id, "running", {}, uow.now)
+                    return (
+                        validation_id,
+                        name,
+                        uow.store.versions.ref_of(version_id),
+                        uow.store.versions.files(version_id),
+                    )
+            return None
+
+    def _finish(
+        self, validation_id: int, name: str, ref: str, files: tuple[FileEntry, ...]
+    ) -> None:
         try:
-            outcome = self.scan(files)
-        except Exception as exc:  # a scan that cannot finish is an error result, not a crash
-            log.exception("scan of %s failed", ref)
-            outcome = Outcome(SCAN, ScanStatus.ERROR.value, {"message": str(exc)[:500]})
+            outcome = self.scan(files) if name == SCAN else self.integrity(files)
+        except Exception as exc:  # a check that cannot finish is an error result, not a crash
+            log.exception("%s of %s failed", name, ref)
+            outcome = Outcome(name, ScanStatus.ERROR.value, {"message": str(exc)[:500]})
         with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
             uow.store.validations.finish(validation_id, outcome.status, outcome.details, uow.now)
-            uow.record("validation.scan", ref, status=outcome.status)
+            uow.record(f"validation.{name}", ref, status=outcome.status)
 
 
 def scan_details(files: tuple[FileScanResult, ...], summary: VersionScanSummary) -> dict[str, Any]:

@@ -11,9 +11,13 @@ from cairn.services.audit import AuditService, CheckpointKey
 from cairn.services.auth import SYSTEM
 from cairn.services.blobs import BlobService
 from cairn.services.checks import VersionChecks
+from cairn.services.deployments import DeploymentService
+from cairn.services.gc import GarbageCollector
 from cairn.services.identity import IdentityService
 from cairn.services.keys import KeyService
+from cairn.services.lifecycle import LifecycleService
 from cairn.services.models import ModelService, NamespaceService
+from cairn.services.retention import RetentionService
 from cairn.services.uow import Database
 from cairn.services.versions import VersionService
 from cairn.storage.blobs import BlobStore, open_blob_store
@@ -49,6 +53,12 @@ class Registry:
         )
         self.audit = AuditService(database, checkpoint_key)
         self.keys = KeyService(database)
+        self.gc = GarbageCollector(database, blob_store)
+        self.lifecycle = LifecycleService(
+            database, self.checks, timedelta(hours=settings.approval_ttl_hours)
+        )
+        self.deployments = DeploymentService(database)
+        self.retention = RetentionService(database)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Registry:
@@ -70,19 +80,23 @@ class Registry:
         sessions = self.blobs.purge_expired(SYSTEM)
         stale = self.blob_store.purge_stale(STALE_WRITE_SECONDS)
         self.checks.release_stale(STALE_SCAN)
-        scanned = self.checks.scan_pending()
+        expired = self.lifecycle.expire_requests()
+        retained = self.retention.apply_everywhere(SYSTEM)
+        scanned = self.checks.work_pending()
         checkpoint = self.audit.sequence()
         return {
             "upload_sessions": sessions,
             "stale_writes": stale,
             "scans": scanned,
+            "expired_approval_requests": expired,
+            "retention_actions": retained,
             "audit_size": checkpoint.size if checkpoint else 0,
         }
 
     def work(self) -> dict[str, int]:
         """The background work every server process does every few seconds: scan a version
         waiting for its scan, and sign a checkpoint of the audit log if it grew."""
-        scanned = self.checks.scan_pending(limit=1)
+        scanned = self.checks.work_pending(limit=1)
         checkpoint = self.audit.sequence()
         return {"scans": scanned, "audit_size": checkpoint.size if checkpoint else 0}
 

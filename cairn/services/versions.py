@@ -121,7 +121,10 @@ class VersionService:
             _check_blobs(uow.store, manifest)
             self.checks.enforce(uow, namespace, outcomes)
             version = self._insert(uow, found, manifest, meta, key)
-            self.checks.record(uow, version.id, outcomes)
+            settled = self.checks.at_registration(
+                manifest, version.completeness, version.missing_fields
+            )
+            self.checks.record(uow, version.id, settled + outcomes)
             uow.record(
                 "version.register",
                 version.ref,
@@ -194,6 +197,11 @@ class VersionService:
                 raise VersionInUse(
                     f"{version.ref} is named by aliases {', '.join('@' + n for n in names)}",
                     aliases=names,
+                )
+            if uow.store.deployments.find(version_id=version.id, limit=1):
+                raise VersionInUse(
+                    f"{version.ref} has a deployment history; archive it instead",
+                    deployments=True,
                 )
             uow.store.versions.delete(version.id)
             uow.record("version.delete", version.ref, manifest_digest=version.manifest_digest)
@@ -285,7 +293,9 @@ class VersionService:
 
 
 def _check_blobs(store: MetadataStore, manifest: Manifest) -> None:
-    known = store.blobs.sizes(f.digest for f in manifest.files)
+    # hold: the blob rows stay until commit, so a garbage collection cannot take them between
+    # this check and the version's insert (PostgreSQL; SQLite has one writer anyway).
+    known = store.blobs.sizes((f.digest for f in manifest.files), hold=True)
     missing = sorted({f.digest for f in manifest.files if f.digest not in known})
     if missing:
         raise MissingBlobs(

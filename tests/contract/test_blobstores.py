@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from cairn.errors import (
     UploadOffsetMismatch,
 )
 from cairn.storage.blobs import local as local_module
-from cairn.storage.blobs.base import BlobStat, BlobStore
+from cairn.storage.blobs.base import BlobEntry, BlobStat, BlobStore
 from cairn.storage.blobs.local import LocalBlobStore
 from cairn.storage.blobs.memory import MemoryBlobStore
 from cairn.storage.blobs.reader import open_blob
@@ -491,5 +492,133 @@ def test_a_blob_opens_as_a_seekable_file_over_any_store(store: BlobStore) -> Non
         assert f.read(1) == data[4005:4006]
         f.seek(0)
         assert f.read() == data
-        with pytest.raises(ValueError):
+        with pytest.raises(OSError):  # as a regular file says it
             f.seek(-1)
+        with pytest.raises(OSError):
+            f.seek(-len(data) - 1, io.SEEK_END)
+
+
+# listing and conditional deletion: what the garbage collector relies on
+
+
+def a_moment_apart() -> datetime:
+    """A time strictly after everything done before the call and before everything done after
+    it, also as file times tell it (they come from a clock a few milliseconds coarse)."""
+    time.sleep(0.03)
+    now = datetime.now(UTC)
+    time.sleep(0.03)
+    return now
+
+
+def listed(store: BlobStore) -> dict[str, BlobEntry]:
+    return {entry.digest: entry for entry in store.iter_blobs()}
+
+
+def test_iter_blobs_lists_committed_blobs_and_no_session_bytes(store: BlobStore) -> None:
+    assert listed(store) == {}
+    store.put([DATA])
+    store.session_write("s1", 0, [b"committed"])
+    store.session_commit("s1", sha(b"committed"))
+    store.session_write("s2", 0, [b"still uploading"])
+    found = listed(store)
+    assert {d: e.size for d, e in found.items()} == {
+        sha(DATA): len(DATA),
+        sha(b"committed"): len(b"committed"),
+    }
+    store.delete(sha(DATA))
+    assert set(listed(store)) == {sha(b"committed")}
+
+
+def test_iter_blobs_tells_when_each_blob_was_last_put(store: BlobStore) -> None:
+    before = a_moment_apart()
+    store.put([DATA])
+    after = a_moment_apart()
+    modified = listed(store)[sha(DATA)].modified
+    assert modified.tzinfo is not None
+    assert before < modified < after
+
+
+def test_delete_put_before_removes_only_a_blob_put_earlier(store: BlobStore) -> None:
+    store.put([DATA])
+    cutoff = a_moment_apart()
+    store.put([b"later"])
+    assert store.delete(sha(b"later"), put_before=cutoff) is False
+    assert store.stat(sha(b"later")) == BlobStat(sha(b"later"), 5)
+    assert store.delete(sha(DATA), put_before=cutoff) is True
+    assert store.stat(sha(DATA)) is None
+    assert store.delete(sha(DATA), put_before=cutoff) is False  # absent: not an error
+
+
+def test_putting_a_held_blob_again_counts_as_a_put(store: BlobStore) -> None:
+    store.put([DATA])
+    cutoff = a_moment_apart()
+    store.put([DATA])
+    assert listed(store)[sha(DATA)].modified > cutoff
+    assert store.delete(sha(DATA), put_before=cutoff) is False
+    assert joined(store.read(sha(DATA))) == DATA
+
+
+@pytest.mark.parametrize("already_held", [False, True], ids=["new", "held"])
+def test_committing_a_session_counts_as_a_put(store: BlobStore, already_held: bool) -> None:
+    if already_held:
+        store.put([DATA])
+    store.session_write("s1", 0, [DATA])
+    cutoff = a_moment_apart()  # the session's bytes are older than this; the blob is not
+    store.session_commit("s1", sha(DATA))
+    assert listed(store)[sha(DATA)].modified > cutoff
+    assert store.delete(sha(DATA), put_before=cutoff) is False
+    assert joined(store.read(sha(DATA))) == DATA
+
+
+def race(*calls: Callable[[], object]) -> None:
+    """Run ``calls`` in threads released together."""
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> None:
+        start.wait(5)
+        call()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+
+def test_a_put_racing_a_conditional_delete_never_loses_the_blob(store: BlobStore) -> None:
+    # The put starts after the cutoff, so whichever comes first, the blob must be there
+    # after both: refreshed before the delete looked, or stored anew after it removed it.
+    # The delete starts a little later each round, to land at every point of the put.
+    for n in range(12):
+        data = DATA + bytes([n])
+        store.put([data])
+        cutoff = a_moment_apart()
+
+        def delete(data: bytes = data, cutoff: datetime = cutoff, delay: float = n / 2000) -> None:
+            time.sleep(delay)
+            store.delete(sha(data), put_before=cutoff)
+
+        race(lambda: store.put([data]), delete)  # noqa: B023 (run before the loop moves on)
+        assert store.stat(sha(data)) == BlobStat(sha(data), len(data))
+        assert joined(store.read(sha(data))) == data
+
+
+def test_two_conditional_deletes_remove_a_blob_once(store: BlobStore) -> None:
+    digests = [store.put([DATA + bytes([n])]).digest for n in range(20)]
+    cutoff = a_moment_apart()
+    removed: list[bool] = []
+
+    def sweep() -> None:
+        removed.extend(store.delete(d, put_before=cutoff) for d in digests)
+
+    race(sweep, sweep)
+    assert removed.count(True) == len(digests)
+    assert listed(store) == {}
+
+
+def test_local_listing_ignores_files_that_are_not_blobs(local: LocalBlobStore) -> None:
+    local.put([DATA])
+    hexdigest = sha(DATA).removeprefix("sha256:")
+    (local.root / "blobs" / "sha256" / hexdigest[:2] / "notes.txt").write_text("not a blob")
+    (local.root / "blobs" / "sha256" / "README").write_text("not a fan-out folder")
+    assert set(listed(local)) == {sha(DATA)}

@@ -1,4 +1,4 @@
-"""'What did @production name at 14:00 on 3 March?' has an answer, from the alias history."""
+"""'What did @champion name at 14:00 on 3 March?' has an answer, from the alias history."""
 
 import hashlib
 import time
@@ -39,20 +39,20 @@ def test_alias_at_a_past_time_names_the_version_it_pointed_at_then(
         model_file.write_bytes(content)
         sdk.push("fraud", model_file, capture_provenance=False)
     before_any = _moment()
-    sdk.set_alias("fraud", "production", 1)
+    sdk.set_alias("fraud", "champion", 1)
     after_first = _moment()
-    sdk.set_alias("fraud", "production", 3)
+    sdk.set_alias("fraud", "champion", 3)
     after_second = _moment()
-    sdk.delete_alias("fraud", "production")
+    sdk.delete_alias("fraud", "champion")
     after_removal = _moment()
 
-    assert sdk.alias_at("fraud", "production", after_first)["number"] == 1
-    assert sdk.alias_at("fraud", "production", after_second)["number"] == 3
+    assert sdk.alias_at("fraud", "champion", after_first)["number"] == 1
+    assert sdk.alias_at("fraud", "champion", after_second)["number"] == 3
     with pytest.raises(errors.AliasNotFound):
-        sdk.alias_at("fraud", "production", before_any)
+        sdk.alias_at("fraud", "champion", before_any)
     with pytest.raises(errors.AliasNotFound):
-        sdk.alias_at("fraud", "production", after_removal)
-    named = sdk.alias_at("fraud", "production", after_second)
+        sdk.alias_at("fraud", "champion", after_removal)
+    named = sdk.alias_at("fraud", "champion", after_second)
     assert named["manifest_digest"] == sdk.get("fraud:3")["manifest_digest"]
     assert [f["digest"] for f in sdk.get("fraud:3")["files"]] == [
         "sha256:" + hashlib.sha256(b"three").hexdigest()
@@ -62,11 +62,11 @@ def test_alias_at_a_past_time_names_the_version_it_pointed_at_then(
 def test_alias_at_needs_a_time_with_a_zone(sdk: Client, registry: Registry) -> None:
     http = TestClient(create_app(registry), headers=bearer(_token(registry)))
     answer = http.get(
-        "/api/v1/models/default/fraud/aliases/production", params={"at": "2026-03-03T14:00:00"}
+        "/api/v1/models/default/fraud/aliases/champion", params={"at": "2026-03-03T14:00:00"}
     )
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "invalid_input"
-    answer = http.get("/api/v1/models/default/fraud/aliases/production", params={"at": "yesterday"})
+    answer = http.get("/api/v1/models/default/fraud/aliases/champion", params={"at": "yesterday"})
     assert answer.status_code == 400
 
 

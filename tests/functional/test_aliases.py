@@ -45,24 +45,24 @@ def test_an_alias_moved_three_times_has_its_whole_history(
     with Client(live_server.url, progress=False, cache_dir=tmp_path / "cache") as cairn:
         assert _push_versions(cairn, tmp_path, 3) == [1, 2, 3]
         for number in (1, 2, 3):
-            assert cairn.set_alias("fraud", "production", number)["number"] == number
-        cairn.set_alias("fraud", "staging", 1)  # another alias: not in production's history
-        history = cairn.alias_history("fraud", "production")
+            assert cairn.set_alias("fraud", "champion", number)["number"] == number
+        cairn.set_alias("fraud", "challenger", 1)  # another alias: not in champion's history
+        history = cairn.alias_history("fraud", "champion")
         every = cairn.alias_history("fraud")
-        assert cairn.get("fraud@production")["number"] == 3
+        assert cairn.get("fraud@champion")["number"] == 3
 
     assert [(e["alias"], e["action"], e["previous"], e["version"]) for e in history] == [
-        ("production", "set", None, 1),
-        ("production", "move", 1, 2),
-        ("production", "move", 2, 3),
+        ("champion", "set", None, 1),
+        ("champion", "move", 1, 2),
+        ("champion", "move", 2, 3),
     ]
     times = _moments(history)
     assert times == sorted(times) and len(set(times)) == 3
     assert all(t.tzinfo is not None for t in times)
     assert {e["actor"] for e in history} == {"admin"}
-    assert [e["alias"] for e in every] == ["production"] * 3 + ["staging"]
+    assert [e["alias"] for e in every] == ["champion"] * 3 + ["challenger"]
 
-    result = run_cli(live_server.url, "--json", "alias", "history", "fraud", "production")
+    result = run_cli(live_server.url, "--json", "alias", "history", "fraud", "champion")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == history
 

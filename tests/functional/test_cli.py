@@ -78,15 +78,15 @@ def test_push_show_list_search_tag_alias_and_pull(live_server: LiveServer, tmp_p
     assert [v["ref"] for v in _json(found)] == ["default/fraud:1"]
 
     tagged, aliased = _side_by_side(
-        url, ("tag", "fraud:1", "stage=candidate"), ("alias", "set", "fraud", "production", "1")
+        url, ("tag", "fraud:1", "stage=candidate"), ("alias", "set", "fraud", "champion", "1")
     )
     assert tagged.returncode == 0, tagged.stderr
     assert aliased.returncode == 0, aliased.stderr
     dest = tmp_path / "dest"
     shown, pulled = _side_by_side(
         url,
-        ("--json", "show", "fraud@production"),
-        ("pull", "fraud@production", str(dest)),
+        ("--json", "show", "fraud@champion"),
+        ("pull", "fraud@champion", str(dest)),
         cache_dir=tmp_path / "pull-cache",
     )
     version = _json(shown)
@@ -95,11 +95,11 @@ def test_push_show_list_search_tag_alias_and_pull(live_server: LiveServer, tmp_p
     assert tree_digests(dest) == expected
 
     untagged, unaliased = _side_by_side(
-        url, ("tag", "--rm", "fraud:1", "team"), ("alias", "rm", "fraud", "production")
+        url, ("tag", "--rm", "fraud:1", "team"), ("alias", "rm", "fraud", "champion")
     )
     assert untagged.returncode == 0, untagged.stderr
     assert unaliased.returncode == 0, unaliased.stderr
-    shown, gone = _side_by_side(url, ("--json", "show", "fraud:1"), ("show", "fraud@production"))
+    shown, gone = _side_by_side(url, ("--json", "show", "fraud:1"), ("show", "fraud@champion"))
     assert _json(shown)["tags"] == {"stage": "candidate"}
     assert gone.returncode == 3
     assert "alias_not_found" in gone.stderr

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import LiveServer, start_live_server
-from tests.functional import run_cli, wait_for
+from tests.functional import blob_file, flip_byte, run_cli, wait_for
 
 API = "/api/v1"
 
@@ -63,6 +63,7 @@ def test_malicious_pickles_are_flagged_and_clean_files_pass(
     clean.mkdir()
     (clean / "model.safetensors").write_bytes(_safetensors())
     (clean / "vocab.pkl").write_bytes(pickle.dumps({"tokens": ["a", "b"], "size": 2.5}))
+    (clean / "tiny.bin").write_bytes(b"w1\n")  # shorter than any archive's trailer
     assert _scan(live_server, _push(live_server, clean)["number"])["status"] == "clean"
 
     bad = tmp_path / "bad"
@@ -109,8 +110,46 @@ def test_a_large_version_is_scanned_in_the_background(tmp_path: Path) -> None:
             headers=server.headers,
         ).json()["items"]
         assert [(v["name"], v["status"]) for v in history] == [
+            ("integrity", "passed"),
+            ("completeness", "failed"),  # pushed without provenance, description, …
             ("signature", "unsigned"),
             ("scan", "flagged"),
         ]
     finally:
         server.stop()
+
+
+def test_cairn_s_own_validators_re_run_and_the_history_is_kept(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(_safetensors())
+    number = _push(live_server, folder)["number"]
+    ref = f"default/m:{number}"
+    base = f"{live_server.url}{API}/models/default/m/versions/{number}"
+    # CI posts a result twice; both runs are kept.
+    for status in ("failed", "passed"):
+        result = run_cli(live_server.url, "validate", ref, "bias", status, "--metric", "dp=0.1")
+        assert result.returncode == 0, result.stderr
+    # The stored bytes rot on disk: re-running the integrity check finds it.
+    digest = httpx.get(base, headers=live_server.headers).json()["files"][0]["digest"]
+    flip_byte(blob_file(live_server.data_dir, digest), 20)
+    rerun = httpx.post(f"{base}/validations/integrity/rerun", headers=live_server.headers)
+    assert rerun.status_code == 201, rerun.text
+    assert rerun.json()["status"] == "failed"
+    assert rerun.json()["details"]["corrupt"] == ["model.safetensors"]
+    history = httpx.get(f"{base}/validations", headers=live_server.headers).json()["items"]
+    assert [(v["name"], v["status"]) for v in history] == [
+        ("integrity", "passed"),
+        ("completeness", "failed"),
+        ("signature", "unsigned"),
+        ("scan", "clean"),
+        ("bias", "failed"),
+        ("bias", "passed"),
+        ("integrity", "failed"),
+    ]
+    summary = httpx.get(base, headers=live_server.headers).json()["validations"]
+    assert summary["integrity"] == "failed" and summary["bias"] == "passed"
+    refused = httpx.post(f"{base}/validations/bias/rerun", headers=live_server.headers)
+    assert refused.status_code == 400

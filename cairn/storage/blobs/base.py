@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
@@ -21,6 +22,15 @@ class BlobStat:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class BlobEntry:
+    """A committed blob as ``iter_blobs`` lists it; ``modified`` is when it was last put."""
+
+    digest: str
+    size: int
+    modified: datetime
+
+
 class BlobStore(Protocol):
     """Content-addressed bytes. Digests are ``sha256:<hex>`` and are computed by the store.
 
@@ -33,7 +43,8 @@ class BlobStore(Protocol):
     ) -> BlobStat:
         """Hash ``chunks`` while storing them and make the blob durable under its digest before
         returning; if ``digest`` or ``size`` is given and differs, store nothing and raise
-        ``DigestMismatch`` / ``SizeMismatch``; putting an existing blob again is a no-op."""
+        ``DigestMismatch`` / ``SizeMismatch``; putting an existing blob again stores nothing but
+        counts as putting it now (see ``delete``)."""
         ...
 
     def stat(self, digest: str) -> BlobStat | None:
@@ -46,8 +57,17 @@ class BlobStore(Protocol):
         ``0 <= start <= end <= size``, when called, before yielding anything."""
         ...
 
-    def delete(self, digest: str) -> bool:
-        """Remove the blob; ``True`` if it was there. Deleting an absent blob is not an error."""
+    def delete(self, digest: str, *, put_before: datetime | None = None) -> bool:
+        """Remove the blob; ``True`` if this call removed it. With ``put_before``, remove it
+        only if it was last put before that time, atomically with any put of the same blob
+        (which either refreshes it before the check or stores it anew after the removal).
+        Deleting an absent blob is not an error."""
+        ...
+
+    def iter_blobs(self) -> Iterator[BlobEntry]:
+        """Yield every committed blob (never an upload session's bytes), with its size and when
+        it was last put, in no particular order; a blob put or deleted meanwhile may or may not
+        appear."""
         ...
 
     def session_write(self, session: str, offset: int, chunks: Iterable[bytes]) -> int:
@@ -68,8 +88,8 @@ class BlobStore(Protocol):
 
     def session_commit(self, session: str, digest: str) -> BlobStat:
         """Turn the session's bytes into the blob ``digest`` (already verified by the caller
-        against the bytes) and drop the session; idempotent if the blob already exists, else
-        ``UploadNotFound`` for an unknown session."""
+        against the bytes) and drop the session; the blob counts as put now. Idempotent if the
+        blob already exists, else ``UploadNotFound`` for an unknown session."""
         ...
 
     def session_delete(self, session: str) -> None:

@@ -13,6 +13,10 @@ On-disk layout, version 1 (``LAYOUT_VERSION``; the ``VERSION`` file holds the nu
     └── tmp/
         └── put-<random>            a put in flight; a crash's leftovers go via purge_tmp()
 
+A blob file's modification time is when the blob was last put: putting a blob already held
+refreshes it (``_refresh``), and ``delete(put_before=…)`` compares against it. Both hold an
+``flock`` on the blob file while they look, so a refresh and a removal never interleave.
+
 Every path below ``root`` is built from a digest checked by ``parse_digest`` or a session id
 checked by a strict pattern, never from anything else a client sent (DESIGN invariant 8).
 """
@@ -21,10 +25,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
+import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from io import BufferedReader
 from pathlib import Path
 
@@ -37,7 +44,7 @@ from cairn.errors import (
     UploadNotFound,
     UploadOffsetMismatch,
 )
-from cairn.storage.blobs.base import BlobStat, check_declared, check_session_id
+from cairn.storage.blobs.base import BlobEntry, BlobStat, check_declared, check_session_id
 from cairn.storage.blobs.hashing import StreamHasher
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "LAYOUT_VERSION", "LocalBlobStore"]
@@ -45,6 +52,8 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "LAYOUT_VERSION", "LocalBlobStore"]
 LAYOUT_VERSION = 1
 DEFAULT_CHUNK_SIZE = 1024 * 1024
 _READ_ONLY = 0o444
+_HEX = re.compile(r"[0-9a-f]{64}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class LocalBlobStore:
@@ -108,13 +117,44 @@ class LocalBlobStore:
             raise
         return _FileChunks(file, stop - start, self._chunk_size)
 
-    def delete(self, digest: str) -> bool:
-        # No directory fsync: a delete undone by a crash leaves an orphan for the next GC.
+    def delete(self, digest: str, *, put_before: datetime | None = None) -> bool:
+        path = self._blob_path(parse_digest(digest))
         try:
-            self._blob_path(parse_digest(digest)).unlink()
+            fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             return False
-        return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits out a put refreshing this blob
+            held = os.fstat(fd)
+            if held.st_nlink == 0:
+                return False  # another delete removed it while we waited
+            if put_before is not None and held.st_mtime_ns >= _nanoseconds(put_before):
+                return False
+            if _inode(path) != (held.st_dev, held.st_ino):
+                return False  # a put stored it anew after a removal: that copy is fresh
+            # No directory fsync: a delete undone by a crash leaves an orphan for the next GC.
+            path.unlink()
+            return True
+        except FileNotFoundError:
+            return False
+        finally:
+            os.close(fd)
+
+    def iter_blobs(self) -> Iterator[BlobEntry]:
+        for fanout in self._blobs.iterdir():
+            if not fanout.is_dir():
+                continue
+            with os.scandir(fanout) as entries:
+                for entry in entries:
+                    if not _HEX.fullmatch(entry.name) or entry.name[:2] != fanout.name:
+                        continue
+                    try:
+                        found = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # deleted since the folder was read
+                    if stat.S_ISREG(found.st_mode):
+                        modified = _EPOCH + timedelta(microseconds=found.st_mtime_ns // 1000)
+                        yield BlobEntry(f"{ALGORITHM}:{entry.name}", found.st_size, modified)
 
     def session_write(self, session: str, offset: int, chunks: Iterable[bytes]) -> int:
         fd = self._open_session_at(session, offset)
@@ -154,15 +194,17 @@ class LocalBlobStore:
         checked = parse_digest(digest)
         source = self._session_path(session)
         self._lock_path(session).unlink(missing_ok=True)  # a holder keeps its open lock
-        existing = self.stat(checked)
-        if existing is not None:
+        held = self._refresh(self._blob_path(checked))
+        if held is not None:
             source.unlink(missing_ok=True)
-            return existing
+            return BlobStat(checked, held)
         try:
             fd = os.open(source, os.O_RDONLY)
         except FileNotFoundError:
             raise UploadNotFound(f"upload {session} does not exist", session=session) from None
         try:
+            # The session may have sat idle for hours; the blob counts as put now.
+            os.utime(fd)
             # Fsync again: the bytes must be durable before the rename, whatever wrote them.
             os.fchmod(fd, _READ_ONLY)
             os.fsync(fd)
@@ -204,7 +246,7 @@ class LocalBlobStore:
     def _commit(self, source: Path, digest: str, size: int) -> BlobStat:
         """Rename durable bytes at ``source`` into place as ``digest``, or drop them if present."""
         target = self._blob_path(digest)
-        if target.exists():
+        if self._refresh(target) is not None:
             source.unlink(missing_ok=True)
             return BlobStat(digest, size)
         fanout = target.parent
@@ -217,6 +259,26 @@ class LocalBlobStore:
         source.replace(target)
         _fsync_dir(fanout)
         return BlobStat(digest, size)
+
+    @staticmethod
+    def _refresh(target: Path) -> int | None:
+        """Count a put of a blob already held as a put now, so the GC's grace runs from it;
+        return its size, or ``None`` if it is not held (or was deleted while this waited), in
+        which case the caller stores it anew."""
+        try:
+            fd = os.open(target, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # not while a delete is deciding on this file
+            held = os.fstat(fd)
+            if held.st_nlink == 0:
+                return None
+            os.utime(fd)
+            os.fsync(fd)  # the new time must survive a crash, or a GC might act on the old
+            return held.st_size
+        finally:
+            os.close(fd)
 
     def _blob_path(self, checked_digest: str) -> Path:
         hexdigest = hex_of(checked_digest)
@@ -306,6 +368,18 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _nanoseconds(when: datetime) -> int:
+    return (when - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _fsync_dir(path: Path) -> None:

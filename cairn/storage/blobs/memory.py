@@ -9,6 +9,7 @@ import hashlib
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from cairn.domain.digests import ALGORITHM, parse_digest
 from cairn.errors import (
@@ -17,7 +18,7 @@ from cairn.errors import (
     UploadNotFound,
     UploadOffsetMismatch,
 )
-from cairn.storage.blobs.base import BlobStat, check_declared, check_session_id
+from cairn.storage.blobs.base import BlobEntry, BlobStat, check_declared, check_session_id
 
 __all__ = ["MemoryBlobStore"]
 
@@ -33,6 +34,7 @@ class MemoryBlobStore:
         self._chunk_size = chunk_size
         self._lock = threading.Lock()
         self._blobs: dict[str, bytes] = {}
+        self._put_at: dict[str, datetime] = {}  # when each blob was last put
         self._sessions: dict[str, bytes] = {}
         self._holds: dict[str, threading.Lock] = {}
 
@@ -46,6 +48,7 @@ class MemoryBlobStore:
         check_declared(actual, len(data), expected, size)
         with self._lock:
             self._blobs.setdefault(actual, data)
+            self._put_at[actual] = datetime.now(UTC)
         return BlobStat(actual, len(data))
 
     def stat(self, digest: str) -> BlobStat | None:
@@ -67,10 +70,19 @@ class MemoryBlobStore:
             raise InvalidRange(msg, start=start, end=end, size=size)
         return self._chunks(data, start, stop)
 
-    def delete(self, digest: str) -> bool:
+    def delete(self, digest: str, *, put_before: datetime | None = None) -> bool:
         checked = parse_digest(digest)
         with self._lock:
-            return self._blobs.pop(checked, None) is not None
+            put_at = self._put_at.get(checked)
+            if put_at is None or (put_before is not None and put_at >= put_before):
+                return False
+            del self._blobs[checked], self._put_at[checked]
+            return True
+
+    def iter_blobs(self) -> Iterator[BlobEntry]:
+        with self._lock:
+            found = [BlobEntry(d, len(data), self._put_at[d]) for d, data in self._blobs.items()]
+        return iter(found)
 
     def session_write(self, session: str, offset: int, chunks: Iterable[bytes]) -> int:
         check_session_id(session)
@@ -101,13 +113,12 @@ class MemoryBlobStore:
         with self._lock:
             data = self._sessions.pop(session, None)
             self._holds.pop(session, None)
-            existing = self._blobs.get(checked)
-            if existing is not None:
-                return BlobStat(checked, len(existing))
-            if data is None:
+            stored = self._blobs.get(checked, data)
+            if stored is None:
                 raise UploadNotFound(f"upload {session} does not exist", session=session)
-            self._blobs[checked] = data
-            return BlobStat(checked, len(data))
+            self._blobs[checked] = stored
+            self._put_at[checked] = datetime.now(UTC)
+            return BlobStat(checked, len(stored))
 
     def session_delete(self, session: str) -> None:
         check_session_id(session)

@@ -7,6 +7,7 @@ store keeps it.
 
 from __future__ import annotations
 
+import errno
 import io
 
 from cairn.storage.blobs.base import BlobStore
@@ -29,8 +30,8 @@ class _RangeReader(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
+        if base + offset < 0:  # as a regular file answers it
+            raise OSError(errno.EINVAL, "Invalid argument: a negative seek position")
         self._position = base + offset
         return self._position
 

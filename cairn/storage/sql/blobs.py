@@ -1,39 +1,91 @@
-"""Rows of blobs known to be durable in the blob store, and of upload sessions."""
+"""Rows of blobs known to be durable in the blob store, and of upload sessions.
+
+A blob's ``created_at`` is when it was last uploaded: the garbage collector's grace period runs
+from it, so a blob uploaded again just before a version names it is not collected meanwhile.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
 
 from cairn.domain.records import UploadSession
-from cairn.storage.sql.rows import insert_ignore
-from cairn.storage.sql.tables import blobs, upload_sessions
+from cairn.storage.sql.rows import upsert
+from cairn.storage.sql.tables import blobs, upload_sessions, version_files
 
 _SIZES = select(blobs.c.digest, blobs.c.size).where(
     blobs.c.digest.in_(bindparam("digests", expanding=True))
 )
+# What a foreign key check takes on PostgreSQL: enough to keep the row from being deleted.
+_SIZES_HELD = _SIZES.with_for_update(read=True, key_share=True)
+_UNREFERENCED = ~exists().where(version_files.c.digest == blobs.c.digest)
+_BATCH = 500
 
 
 class BlobRows:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def sizes(self, digests: Iterable[str]) -> dict[str, int]:
-        """Size of each of ``digests`` that the registry holds."""
+    def sizes(self, digests: Iterable[str], *, hold: bool = False) -> dict[str, int]:
+        """Size of each of ``digests`` that the registry holds. With ``hold``, PostgreSQL
+        keeps those rows from being deleted (by the garbage collector) until the transaction
+        ends, and waits for a deletion in progress, after which the row is not found."""
         wanted = list(dict.fromkeys(digests))
         found: dict[str, int] = {}
+        query = _SIZES_HELD if hold else _SIZES
         for i in range(0, len(wanted), 500):
-            rows = self.conn.execute(_SIZES, {"digests": wanted[i : i + 500]})
+            rows = self.conn.execute(query, {"digests": wanted[i : i + 500]})
             found.update({d: s for d, s in rows})
         return found
 
     def add(self, digest: str, size: int, now: datetime) -> None:
-        """Record a blob; only after its bytes are durable in the blob store."""
-        insert_ignore(
-            self.conn, blobs, [{"digest": digest, "size": size, "created_at": now}], ["digest"]
+        """Record a blob, only after its bytes are durable in the blob store; recording it
+        again moves its time to ``now``."""
+        upsert(self.conn, blobs, {"digest": digest, "size": size, "created_at": now}, ["digest"])
+
+    def unreferenced(
+        self, before: datetime, after: str | None = None, limit: int = _BATCH
+    ) -> list[tuple[str, int]]:
+        """Digests and sizes of blobs uploaded before ``before`` that no version's file names,
+        in digest order, starting after ``after``."""
+        query = select(blobs.c.digest, blobs.c.size).where(
+            blobs.c.created_at < before, _UNREFERENCED
         )
+        if after is not None:
+            query = query.where(blobs.c.digest > after)
+        rows = self.conn.execute(query.order_by(blobs.c.digest).limit(limit))
+        return [(digest, size) for digest, size in rows]
+
+    def delete_unreferenced(
+        self, digests: Iterable[str], before: datetime
+    ) -> list[tuple[str, int]]:
+        """Delete the rows of ``digests`` that are, at this moment, still unreferenced and
+        uploaded before ``before``; return the digests and sizes deleted.
+
+        On PostgreSQL the rows are locked first, skipping any another transaction holds: a
+        registration inserting a file that names the blob (its foreign key check holds the
+        row), another collector, an upload recording the blob again. The DELETE then runs as
+        a new statement, so its re-check sees every reference committed before the locks were
+        taken, and none can be added until this transaction ends. SQLite has one writer at a
+        time, so there the re-check alone decides.
+        """
+        wanted = list(dict.fromkeys(digests))
+        deleted: list[tuple[str, int]] = []
+        for i in range(0, len(wanted), _BATCH):
+            batch = wanted[i : i + _BATCH]
+            lock = select(blobs.c.digest).where(blobs.c.digest.in_(batch))
+            held = list(self.conn.execute(lock.with_for_update(skip_locked=True)).scalars())
+            if not held:
+                continue
+            statement = (
+                delete(blobs)
+                .where(blobs.c.digest.in_(held), blobs.c.created_at < before, _UNREFERENCED)
+                .returning(blobs.c.digest, blobs.c.size)
+            )
+            deleted.extend((digest, size) for digest, size in self.conn.execute(statement))
+        return deleted
 
 
 class UploadRows:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from cairn.storage.sql.aliases import AliasRows
 from cairn.storage.sql.blobs import BlobRows, UploadRows
+from cairn.storage.sql.governance import ApprovalRows, DeploymentRows, PolicyRows
 from cairn.storage.sql.identity import IdentityRows
 from cairn.storage.sql.journal import JournalRows
 from cairn.storage.sql.models import ModelRows, NamespaceRows
@@ -29,6 +30,9 @@ class MetadataStore:
         self.identity = IdentityRows(conn)
         self.keys = KeyRows(conn)
         self.validations = ValidationRows(conn)
+        self.policies = PolicyRows(conn)
+        self.approvals = ApprovalRows(conn)
+        self.deployments = DeploymentRows(conn)
 
     @property
     def dialect(self) -> str:

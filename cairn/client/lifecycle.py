@@ -1,0 +1,159 @@
+"""The SDK's calls about governance: promotion, approvals, validations, policies,
+deployments and rollback. ``Client`` has them all."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from cairn.client.http import Http
+from cairn.domain.references import Reference, parse_reference
+
+
+def version_path(ref: str) -> str:
+    parsed = parse_reference(ref)
+    return f"{model_path(parsed)}/versions/{quote(_selector(parsed), safe='@')}"
+
+
+def model_path(ref: Reference) -> str:
+    return f"/models/{quote(ref.namespace, safe='')}/{quote(ref.model, safe='')}"
+
+
+def _selector(ref: Reference) -> str:
+    if ref.number is not None:
+        return str(ref.number)
+    return f"@{ref.alias}" if ref.alias else "latest"
+
+
+class LifecycleCalls:
+    http: Http
+
+    def promote(
+        self, ref: str, target: str, *, reason: str = "", check: bool = False
+    ) -> dict[str, Any]:
+        """``cairn.promote("risk/fraud:3", "production", reason="beats v2")``: the decision
+        with every check; ``applied`` says whether the version moved, ``request`` is the
+        approval request a promotion that needs approvals opened. A denial raises
+        ``PolicyViolation`` with the decision in its details."""
+        body = {"target": target, "reason": reason, "check": check}
+        result: dict[str, Any] = self.http.json("POST", version_path(ref) + "/promote", json=body)
+        return result
+
+    def archive(self, ref: str, *, reason: str = "") -> dict[str, Any]:
+        return self.promote(ref, "archived", reason=reason)
+
+    def approvals(self, namespace: str, status: str | None = "open") -> list[dict[str, Any]]:
+        params = {"status": status or ""}
+        path = f"/namespaces/{quote(namespace, safe='')}/approvals"
+        items: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
+        return items
+
+    def approve(self, request_id: int, comment: str = "") -> dict[str, Any]:
+        result: dict[str, Any] = self.http.json(
+            "POST", f"/approvals/{request_id}/approve", json={"comment": comment}
+        )
+        return result
+
+    def reject(self, request_id: int, comment: str = "") -> dict[str, Any]:
+        result: dict[str, Any] = self.http.json(
+            "POST", f"/approvals/{request_id}/reject", json={"comment": comment}
+        )
+        return result
+
+    def validate(
+        self,
+        ref: str,
+        name: str,
+        status: str,
+        *,
+        metrics: dict[str, float] | None = None,
+        link: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """``cairn.validate("risk/fraud:3", "bias", "passed", metrics={"dp": 0.02})``"""
+        body: dict[str, Any] = {"name": name, "status": status, "metrics": metrics or {}}
+        if link is not None:
+            body["link"] = link
+        if details:
+            body["details"] = details
+        result: dict[str, Any] = self.http.json(
+            "POST", version_path(ref) + "/validations", json=body
+        )
+        return result
+
+    def rerun_validation(self, ref: str, name: str) -> dict[str, Any]:
+        """Run Cairn's own ``integrity``, ``completeness``, ``signature`` or ``scan`` again."""
+        path = f"{version_path(ref)}/validations/{quote(name, safe='')}/rerun"
+        result: dict[str, Any] = self.http.json("POST", path)
+        return result
+
+    def validations(self, ref: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.http.json("GET", version_path(ref) + "/validations")[
+            "items"
+        ]
+        return items
+
+    def policy(self, scope: str) -> dict[str, Any]:
+        """The policy in force for ``ns`` or ``ns/model``."""
+        result: dict[str, Any] = self.http.json("GET", _policy_path(scope))
+        return result
+
+    def set_policy(self, scope: str, document: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.json("PUT", _policy_path(scope), json=document)
+        return result
+
+    def test_policy(self, ref: str, target: str, document: dict[str, Any]) -> dict[str, Any]:
+        parsed = parse_reference(ref)
+        body = {"document": document, "ref": ref, "target": target}
+        path = f"/namespaces/{quote(parsed.namespace, safe='')}/policy/test"
+        result: dict[str, Any] = self.http.json("POST", path, json=body)
+        return result
+
+    def record_deployment(self, ref: str, target: str, **fields: Any) -> dict[str, Any]:
+        """``cairn.record_deployment("risk/fraud:3", "prod-eu", strategy="canary",
+        weight=10, outcome="started", load_time_ms=850)``"""
+        body = {"target": target, **{k: v for k, v in fields.items() if v is not None}}
+        result: dict[str, Any] = self.http.json(
+            "POST", version_path(ref) + "/deployments", json=body
+        )
+        return result
+
+    def deployments(
+        self, namespace: str, *, ref: str | None = None, target: str | None = None
+    ) -> list[dict[str, Any]]:
+        if ref is not None and (":" in ref.rpartition("/")[2] or "@" in ref):
+            items: list[dict[str, Any]] = self.http.json("GET", version_path(ref) + "/deployments")[
+                "items"
+            ]
+            return items
+        params: dict[str, str] = {}
+        if ref is not None:
+            params["model"] = parse_reference(ref).model
+        if target is not None:
+            params["target"] = target
+        path = f"/namespaces/{quote(namespace, safe='')}/deployments"
+        found: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
+        return found
+
+    def apply_retention(self, namespace: str, *, dry_run: bool = False) -> dict[str, Any]:
+        """Archive and delete what the namespace's retention rules say (dry: only list)."""
+        path = f"/namespaces/{quote(namespace, safe='')}/retention"
+        result: dict[str, Any] = self.http.json("POST", path, json={"dry_run": dry_run})
+        return result
+
+    def rollback(self, ref: str, *, to: int | None = None) -> dict[str, Any]:
+        """``cairn.rollback("risk/fraud@production")``: the alias goes back to the previous
+        eligible version (or ``to``), recorded as a deployment."""
+        parsed = parse_reference(ref)
+        if parsed.alias is None:
+            raise ValueError("roll back an alias: ns/model@alias")
+        path = f"{model_path(parsed)}/aliases/{quote(parsed.alias, safe='')}/rollback"
+        result: dict[str, Any] = self.http.json("POST", path, json={"to": to} if to else {})
+        return result
+
+
+def _policy_path(scope: str) -> str:
+    namespace, _, model = scope.partition("/")
+    if model:
+        return f"/models/{quote(namespace, safe='')}/{quote(model, safe='')}/policy"
+    return f"/namespaces/{quote(namespace, safe='')}/policy"

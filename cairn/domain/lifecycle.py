@@ -1,0 +1,324 @@
+"""Lifecycle states and policies as code: what must hold for a version to enter a state.
+
+States: ``registered → staging → production → archived``; an archived version comes back only
+through the same gates as any other. A policy (per namespace, a model may override it) says,
+for each target state:
+
+    rules                  CEL expressions over the version document, each named
+    approvals              how many distinct approvers must approve (0: none)
+    separation_of_duties   an approver is neither the version's author nor the requester
+    require_signature      the version's signature must have verified
+    require_clean_scan     the version's scan must be finished and clean
+    required_validations   validations whose newest result must be "passed"
+
+and ``protected_aliases`` binds an alias to the state a version must be in to carry it;
+``retention`` (``keep_last``, ``archive_after_days``) says which old versions go: see
+``cairn.services.retention``.
+Evaluation lists every check with pass/fail and the reason, and never raises on a rule that
+cannot be evaluated (a missing key, a type error): that rule fails and says why.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import celpy
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+
+from cairn.errors import InvalidInput
+
+STATES = ("registered", "staging", "production", "archived")
+INITIAL_STATE = "registered"
+TARGETS = ("staging", "production", "archived")
+# Where each state may go; leaving ``archived`` passes the target's gates like any promotion.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "registered": frozenset({"staging", "production", "archived"}),
+    "staging": frozenset({"production", "archived"}),
+    "production": frozenset({"archived"}),
+    "archived": frozenset({"staging", "production"}),
+}
+RULES_MAX = 50
+EXPR_MAX = 2000
+
+DEFAULT_POLICY: dict[str, Any] = {
+    "states": {
+        "staging": {
+            "rules": [],
+            "approvals": 0,
+            "separation_of_duties": True,
+            "require_signature": False,
+            "require_clean_scan": True,
+            "required_validations": [],
+        },
+        "production": {
+            "rules": [
+                {"name": "came through staging", "expr": 'state == "staging"'},
+            ],
+            # No approvals by default, so one person on the embedded default can promote;
+            # a team states how many it needs in its own policy.
+            "approvals": 0,
+            "separation_of_duties": True,
+            "require_signature": False,
+            "require_clean_scan": True,
+            "required_validations": [],
+        },
+        "archived": {"rules": [], "approvals": 0},
+    },
+    "protected_aliases": {"production": "production", "staging": "staging"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    expr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    rules: tuple[Rule, ...] = ()
+    approvals: int = 0
+    separation_of_duties: bool = True
+    require_signature: bool = False
+    require_clean_scan: bool = False
+    required_validations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    keep_last: int | None = None  # delete versions older than the newest N (see the rules)
+    archive_after_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    gates: Mapping[str, Gate]
+    protected_aliases: Mapping[str, str]
+    document: dict[str, Any] = field(compare=False)
+    retention: Retention = Retention()
+
+    def gate(self, target: str) -> Gate:
+        return self.gates.get(target, Gate())
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    check: str
+    passed: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check": self.check, "passed": self.passed, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The policy's answer for one version and target: every check, and what it amounts to."""
+
+    target: str
+    checks: tuple[Check, ...]
+    approvals_required: int
+    approvals_counted: int
+
+    @property
+    def gates_pass(self) -> bool:
+        """Everything but the approvals holds."""
+        return all(c.passed for c in self.checks if c.check != "approvals")
+
+    @property
+    def allowed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def outcome(self) -> str:
+        if self.allowed:
+            return "allowed"
+        return "needs_approval" if self.gates_pass else "denied"
+
+    def reasons(self) -> list[str]:
+        return [f"{c.check}: {c.reason}" for c in self.checks if not c.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "outcome": self.outcome,
+            "checks": [c.to_dict() for c in self.checks],
+            "approvals_required": self.approvals_required,
+            "approvals_counted": self.approvals_counted,
+        }
+
+
+def parse_policy(document: object) -> Policy:
+    """Check a policy document and compile its rules; ``InvalidInput`` says what is wrong."""
+    if not isinstance(document, dict) or set(document) - {
+        "states",
+        "protected_aliases",
+        "retention",
+    }:
+        raise InvalidInput("a policy is {states: {target: gate}, protected_aliases: {alias: …}}")
+    states = document.get("states", {})
+    if not isinstance(states, dict) or set(states) - set(TARGETS):
+        raise InvalidInput(f"policy states are among {', '.join(TARGETS)}")
+    gates = {target: _gate(target, raw) for target, raw in states.items()}
+    aliases = document.get("protected_aliases", {})
+    if not isinstance(aliases, dict) or not all(
+        isinstance(a, str) and s in STATES for a, s in aliases.items()
+    ):
+        raise InvalidInput("protected_aliases maps alias names to states")
+    return Policy(gates, dict(aliases), document, _retention(document.get("retention", {})))
+
+
+def _retention(raw: object) -> Retention:
+    if not isinstance(raw, dict) or set(raw) - {"keep_last", "archive_after_days"}:
+        raise InvalidInput("retention takes keep_last and archive_after_days")
+    values = {}
+    for name in ("keep_last", "archive_after_days"):
+        value = raw.get(name)
+        if value is not None and (type(value) is not int or value < 1):
+            raise InvalidInput(f"retention {name} is a whole number of at least 1")
+        values[name] = value
+    return Retention(**values)
+
+
+def _gate(target: str, raw: object) -> Gate:
+    allowed = {
+        "rules",
+        "approvals",
+        "separation_of_duties",
+        "require_signature",
+        "require_clean_scan",
+        "required_validations",
+    }
+    if not isinstance(raw, dict) or set(raw) - allowed:
+        raise InvalidInput(f"the gate for {target} takes {', '.join(sorted(allowed))}")
+    rules_raw = raw.get("rules", [])
+    if not isinstance(rules_raw, list) or len(rules_raw) > RULES_MAX:
+        raise InvalidInput(f"{target}: rules is a list of at most {RULES_MAX}")
+    rules = tuple(_rule(target, r) for r in rules_raw)
+    approvals = raw.get("approvals", 0)
+    if type(approvals) is not int or not 0 <= approvals <= 20:
+        raise InvalidInput(f"{target}: approvals is a number from 0 to 20")
+    flags = {}
+    for name in ("separation_of_duties", "require_signature", "require_clean_scan"):
+        value = raw.get(name, name == "separation_of_duties")
+        if type(value) is not bool:
+            raise InvalidInput(f"{target}: {name} is true or false")
+        flags[name] = value
+    required = raw.get("required_validations", [])
+    if not isinstance(required, list) or not all(isinstance(v, str) for v in required):
+        raise InvalidInput(f"{target}: required_validations is a list of names")
+    return Gate(rules, approvals, required_validations=tuple(required), **flags)
+
+
+def _rule(target: str, raw: object) -> Rule:
+    if not isinstance(raw, dict) or set(raw) != {"name", "expr"}:
+        raise InvalidInput(f"{target}: a rule is {{name, expr}}")
+    name, expr = raw["name"], raw["expr"]
+    if not isinstance(name, str) or not isinstance(expr, str) or not 0 < len(expr) <= EXPR_MAX:
+        raise InvalidInput(f"{target}: a rule's name and expr are strings")
+    try:
+        _program(expr)
+    except CELParseError as exc:
+        raise InvalidInput(f"{target}: rule {name!r} is not valid CEL: {exc}") from exc
+    return Rule(name, expr)
+
+
+_PROGRAMS: dict[str, Any] = {}
+_PROGRAMS_LOCK = threading.Lock()
+_ENV = celpy.Environment()
+
+
+def _program(expr: str) -> Any:
+    with _PROGRAMS_LOCK:
+        found = _PROGRAMS.get(expr)
+    if found is None:
+        found = _ENV.program(_ENV.compile(expr))
+        with _PROGRAMS_LOCK:
+            if len(_PROGRAMS) > 10_000:
+                _PROGRAMS.clear()
+            _PROGRAMS[expr] = found
+    return found
+
+
+def evaluate_rule(expr: str, activation: Mapping[str, Any]) -> tuple[bool, str]:
+    """(passed, reason) of one CEL rule; an error or a non-boolean result fails it."""
+    try:
+        result = _program(expr).evaluate(activation)
+    except Exception as exc:  # CEL errors come in several classes; each fails the rule
+        return False, f"{expr} could not be evaluated: {_cel_message(exc)}"
+    if isinstance(result, celpy.celtypes.BoolType):
+        return bool(result), f"{expr} is {'true' if result else 'false'}"
+    return False, f"{expr} gave {type(result).__name__}, not a boolean"
+
+
+def _cel_message(exc: Exception) -> str:
+    if exc.args and isinstance(exc.args[0], str):
+        return exc.args[0][:300]
+    return str(exc)[:300]
+
+
+def activation(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The version document as CEL values (each top-level key is a variable)."""
+    return {key: json_to_cel(value) for key, value in document.items()}
+
+
+def evaluate(
+    policy: Policy,
+    target: str,
+    document: Mapping[str, Any],
+    approvers: set[str],
+    requester: str,
+) -> Decision:
+    """Check a version (its ``document``: state, metrics, validations, …) against the gate of
+    ``target``; ``approvers`` are those whose approvals count for this version and target."""
+    gate = policy.gate(target)
+    state = str(document.get("state"))
+    checks = [_transition(state, target)]
+    variables = activation(document)
+    for rule in gate.rules:
+        passed, reason = evaluate_rule(rule.expr, variables)
+        checks.append(Check(f"rule {rule.name}", passed, reason))
+    validations = document.get("validations", {})
+    for name in gate.required_validations:
+        status = validations.get(name, {}).get("status")
+        checks.append(
+            Check(
+                f"validation {name}",
+                status == "passed",
+                f"{name} is {status}" if status else f"{name} has no result",
+            )
+        )
+    if gate.require_signature:
+        status = validations.get("signature", {}).get("status", "unsigned")
+        checks.append(Check("signature", status == "verified", f"the signature is {status}"))
+    if gate.require_clean_scan:
+        status = validations.get("scan", {}).get("status", "missing")
+        checks.append(Check("scan", status == "clean", f"the scan is {status}"))
+    counted = set(approvers)
+    if gate.separation_of_duties:
+        counted -= {str(document.get("author")), requester}
+    checks.append(
+        Check(
+            "approvals",
+            len(counted) >= gate.approvals,
+            f"{len(counted)} of {gate.approvals} approvals"
+            + (" (the author and the requester do not count)" if gate.separation_of_duties else ""),
+        )
+    )
+    return Decision(target, tuple(checks), gate.approvals, len(counted))
+
+
+def _transition(state: str, target: str) -> Check:
+    if target in TRANSITIONS.get(state, frozenset()):
+        return Check("transition", True, f"{state} → {target} is allowed")
+    return Check("transition", False, f"a version in {state} cannot go to {target}")
+
+
+def check_target(raw: object) -> str:
+    if raw not in TARGETS:
+        raise InvalidInput(f"a version is promoted to {', '.join(TARGETS)}", target=str(raw)[:40])
+    return str(raw)

@@ -1,0 +1,402 @@
+"""Promotion through policy gates, approvals, validations from CI, and the policies themselves.
+
+``promote`` evaluates the policy of the model (its override, its namespace's, or the default)
+for the target state and answers with a decision that lists every check. A denied promotion
+changes nothing but the audit log, which records the decision and its reasons. A promotion
+whose only missing piece is approvals opens an approval request; each approval re-evaluates,
+and the request completes — the version changes state — as soon as the policy holds.
+Approvals are bound to the version's manifest digest and the target state, and expire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from cairn.domain.lifecycle import Decision, check_target, evaluate, parse_policy
+from cairn.domain.metadata import DEFAULT_REQUIRED_FIELDS, completeness
+from cairn.domain.records import ApprovalRequest, PolicyRevision, Validation, Version
+from cairn.domain.references import Reference
+from cairn.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation
+from cairn.services.aliases import remove_alias
+from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
+from cairn.services.checks import COMPLETENESS, OWN, Outcome, VersionChecks
+from cairn.services.policies import policy_for, policy_revision
+from cairn.services.resolve import get_model, get_namespace, get_version
+from cairn.services.uow import Database, UnitOfWork
+from cairn.storage.sql.store import MetadataStore
+
+VALIDATION_STATUSES = ("passed", "failed", "error", "pending", "running", "skipped")
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """What a promotion did: its decision, and the version or the request it left."""
+
+    decision: Decision
+    version: Version
+    request: ApprovalRequest | None = None
+    applied: bool = False
+
+
+class LifecycleService:
+    def __init__(self, db: Database, checks: VersionChecks, approval_ttl: timedelta) -> None:
+        self.db = db
+        self.checks = checks
+        self.approval_ttl = approval_ttl
+
+    # ------------------------------------------------------------------ promotion
+    def promote(
+        self, actor: Actor, ref: Reference, target: str, reason: str = "", *, check: bool = False
+    ) -> Promotion:
+        """Move the version to ``target`` if the policy allows it now; open an approval request
+        if only approvals are missing; refuse with ``PolicyViolation`` otherwise. ``check``
+        answers the same question and changes nothing."""
+        target = check_target(target)
+        if not isinstance(reason, str) or len(reason) > 2000:
+            raise InvalidInput("a reason is text of at most 2000 characters")
+        if check:
+            with self.db.read(actor, ref.namespace) as store:
+                version = get_version(store, ref, with_files=False)
+                return Promotion(self._decide(store, version, target, actor.name), version)
+        with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
+            model = get_model(uow.store, ref.namespace, ref.model, lock=True)
+            version = get_version(uow.store, ref, with_files=False)
+            decision = self._decide(uow.store, version, target, actor.name)
+            if decision.outcome == "denied":
+                uow.record(
+                    "version.promote.denied",
+                    version.ref,
+                    target=target,
+                    reason=reason,
+                    decision=decision.to_dict(),
+                )
+                denied = decision
+            elif decision.outcome == "needs_approval":
+                request = self._open_request(uow, version, target, reason, decision)
+                return Promotion(decision, version, request)
+            else:
+                applied = self._apply(uow, model.ref, version, target, reason, decision)
+                return Promotion(decision, applied, applied=True)
+        raise PolicyViolation(
+            f"promoting {version.ref} to {target} is denied: " + "; ".join(denied.reasons()),
+            decision=denied.to_dict(),
+        )
+
+    def _decide(
+        self, store: MetadataStore, version: Version, target: str, requester: str
+    ) -> Decision:
+        model = get_model(store, version.namespace, version.model)
+        approvers = self._approvers(store, version, target)
+        return evaluate(
+            policy_for(store, model), target, self._document(store, version), approvers, requester
+        )
+
+    def _approvers(self, store: MetadataStore, version: Version, target: str) -> set[str]:
+        """Who approved this version for this target, in an open request, recently enough,
+        bound to this very manifest; a reject by anyone closes the request instead."""
+        cutoff = self.db.clock() - self.approval_ttl
+        found: set[str] = set()
+        for request in store.approvals.requests(
+            version_id=version.id, target=target, status="open"
+        ):
+            for a in request.approvals:
+                bound = a.manifest_digest == version.manifest_digest and a.target == target
+                if a.decision == "approve" and bound and a.created_at >= cutoff:
+                    found.add(a.approver)
+        return found
+
+    def _document(self, store: MetadataStore, version: Version) -> dict[str, Any]:
+        """The version as the policy's rules see it."""
+        latest: dict[str, Validation] = {}
+        for v in store.validations.history(version.id):
+            latest[v.name] = v
+        validations = {
+            name: {"status": v.status, **{k: x for k, x in v.details.items() if k != "status"}}
+            for name, v in latest.items()
+        }
+        return {
+            "namespace": version.namespace,
+            "name": version.model,
+            "model": version.model,
+            "number": version.number,
+            "state": version.state,
+            "author": version.author,
+            "description": version.description,
+            "metrics": version.metrics,
+            "params": version.params,
+            "tags": version.tags,
+            "provenance": version.provenance,
+            "schema": version.schema,
+            "completeness": version.completeness,
+            "size": version.size,
+            "file_count": version.file_count,
+            "manifest_digest": version.manifest_digest,
+            "validations": validations,
+            "signature": validations.get("signature", {"status": "unsigned"}),
+            "scan": validations.get("scan", {"status": "missing"}),
+        }
+
+    def _apply(
+        self,
+        uow: UnitOfWork,
+        model_ref: str,
+        version: Version,
+        target: str,
+        reason: str,
+        decision: Decision,
+    ) -> Version:
+        uow.store.versions.update(version.id, {"state": target, "updated_at": uow.now})
+        uow.record(
+            "version.promote",
+            version.ref,
+            target=target,
+            previous=version.state,
+            reason=reason,
+            decision=decision.to_dict(),
+        )
+        if target == "archived":
+            # Archiving takes the version out of every alias, and so out of deployment.
+            model = get_model(uow.store, version.namespace, version.model)
+            for alias in sorted(version.aliases):
+                remove_alias(uow, model, alias, version.number)
+        for request in uow.store.approvals.requests(
+            version_id=version.id, target=target, status="open"
+        ):
+            uow.store.approvals.close(request.id, "completed", uow.now)
+        return replace(
+            version, state=target, aliases=[] if target == "archived" else version.aliases
+        )
+
+    def _open_request(
+        self, uow: UnitOfWork, version: Version, target: str, reason: str, decision: Decision
+    ) -> ApprovalRequest:
+        open_now = uow.store.approvals.requests(version_id=version.id, target=target, status="open")
+        if open_now:
+            return open_now[0]
+        request_id = uow.store.approvals.open_request(
+            {
+                "version_id": version.id,
+                "target": target,
+                "manifest_digest": version.manifest_digest,
+                "requested_by": uow.actor.name,
+                "reason": reason,
+                "status": "open",
+                "created_at": uow.now,
+                "expires_at": uow.now + self.approval_ttl,
+            }
+        )
+        uow.record(
+            "approval.request",
+            version.ref,
+            request=request_id,
+            target=target,
+            reason=reason,
+            decision=decision.to_dict(),
+        )
+        return uow.store.approvals.requests(request_id=request_id)[0]
+
+    # ------------------------------------------------------------------ approvals
+    def review(
+        self, actor: Actor, request_id: int, decision: str, comment: str = ""
+    ) -> tuple[ApprovalRequest, Promotion | None]:
+        """Approve or reject an open request; an approval that satisfies the policy completes
+        the promotion at once."""
+        if decision not in ("approve", "reject") or not isinstance(comment, str):
+            raise InvalidInput("a review is approve or reject, with a comment")
+        with self.db.write(actor, Permission.READ, None) as uow:
+            request = self._open(uow, request_id)
+            version = get_version(uow.store, _ref_of(request), with_files=False)
+            authorize(actor, Permission.APPROVE, version.namespace)
+            if actor.name in {version.author, request.requested_by}:
+                policy = policy_for(
+                    uow.store, get_model(uow.store, version.namespace, version.model)
+                )
+                if policy.gate(request.target).separation_of_duties:
+                    raise PermissionDenied(
+                        f"{actor.name} is the version's author or the requester and may not "
+                        "review it (separation of duties)",
+                        request=request_id,
+                    )
+            if any(a.approver == actor.name for a in request.approvals):
+                raise Conflict(f"{actor.name} has already reviewed request {request_id}")
+            uow.store.approvals.add_approval(
+                {
+                    "request_id": request.id,
+                    "approver": actor.name,
+                    "decision": decision,
+                    "comment": comment[:2000],
+                    "manifest_digest": version.manifest_digest,
+                    "target": request.target,
+                    "created_at": uow.now,
+                }
+            )
+            uow.record(
+                f"approval.{decision}",
+                version.ref,
+                request=request.id,
+                target=request.target,
+                comment=comment[:2000],
+            )
+            promotion = None
+            if decision == "reject":
+                uow.store.approvals.close(request.id, "rejected", uow.now)
+            else:
+                evaluated = self._decide(uow.store, version, request.target, request.requested_by)
+                if evaluated.allowed:
+                    model = get_model(uow.store, version.namespace, version.model, lock=True)
+                    applied = self._apply(
+                        uow, model.ref, version, request.target, request.reason, evaluated
+                    )
+                    promotion = Promotion(evaluated, applied, applied=True)
+            return uow.store.approvals.requests(request_id=request.id)[0], promotion
+
+    def _open(self, uow: UnitOfWork, request_id: int) -> ApprovalRequest:
+        found = uow.store.approvals.requests(request_id=request_id, lock=True)
+        if not found:
+            raise NotFound(f"no approval request {request_id}", request=request_id)
+        request = found[0]
+        if request.status == "open" and request.expires_at <= uow.now:
+            uow.store.approvals.close(request.id, "expired", uow.now)
+            raise Conflict(f"approval request {request_id} expired", request=request_id)
+        if request.status != "open":
+            raise Conflict(f"approval request {request_id} is {request.status}", request=request_id)
+        return request
+
+    def requests(
+        self, actor: Actor, namespace: str, status: str | None = "open"
+    ) -> list[ApprovalRequest]:
+        with self.db.read(actor, namespace) as store:
+            ns = get_namespace(store, namespace)
+            return store.approvals.requests(namespace_id=ns.id, status=status)
+
+    # ------------------------------------------------------------------ validations
+    def add_validation(self, actor: Actor, ref: Reference, fields: Mapping[str, Any]) -> Validation:
+        """Record a result about a version (CI, a validator): ``{name, status, metrics?,
+        link?, details?}``. Each post is a new run; the history is kept."""
+        allowed = {"name", "status", "metrics", "link", "details"}
+        if not isinstance(fields, Mapping) or set(fields) - allowed:
+            raise InvalidInput(f"a validation is {{{', '.join(sorted(allowed))}}}")
+        name, status = fields.get("name"), fields.get("status")
+        if not isinstance(name, str) or not 0 < len(name) <= 100 or name in ("signature", "scan"):
+            raise InvalidInput("a validation's name is 1-100 characters (not signature or scan)")
+        if status not in VALIDATION_STATUSES:
+            raise InvalidInput(f"a validation's status is one of {', '.join(VALIDATION_STATUSES)}")
+        metrics = fields.get("metrics", {})
+        if not isinstance(metrics, dict) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values()
+        ):
+            raise InvalidInput("a validation's metrics map names to numbers")
+        link = fields.get("link")
+        if link is not None and (not isinstance(link, str) or len(link) > 2000):
+            raise InvalidInput("a validation's link is a URL")
+        details = fields.get("details", {})
+        if not isinstance(details, dict):
+            raise InvalidInput("a validation's details are an object")
+        with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
+            version = get_version(uow.store, ref, with_files=False)
+            row = {"metrics": metrics, "link": link, **details}
+            uow.store.validations.add(
+                [
+                    {
+                        "version_id": version.id,
+                        "name": name,
+                        "status": status,
+                        "details": row,
+                        "created_by": actor.name,
+                        "created_at": uow.now,
+                        "updated_at": uow.now,
+                    }
+                ]
+            )
+            uow.record("validation.add", version.ref, name=name, status=status, link=link)
+            return uow.store.validations.history(version.id)[-1]
+
+    def rerun_validation(self, actor: Actor, ref: Reference, name: str) -> Validation:
+        """Run one of Cairn's own validators again (integrity, completeness, signature, scan);
+        the new result joins the history. Large versions' byte-reading checks are queued."""
+        if name not in OWN:
+            raise InvalidInput(f"Cairn re-runs {', '.join(OWN)}; CI posts its own results")
+        authorize(actor, Permission.WRITE, ref.namespace)
+        with self.db.read(actor, ref.namespace) as store:
+            version = get_version(store, ref)
+        outcome = None
+        if name != COMPLETENESS:
+            outcome = self.checks.rerun(name, version.namespace, version.files or ())
+        with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
+            if outcome is None:
+                model = get_model(uow.store, version.namespace, version.model)
+                required = model.required_fields
+                fields = DEFAULT_REQUIRED_FIELDS if required is None else required
+                score, missing = completeness(_metadata(version), fields)
+                status = "passed" if not missing else "failed"
+                outcome = Outcome(COMPLETENESS, status, {"score": score, "missing": missing})
+            self.checks.record(uow, version.id, [outcome])
+            uow.record("validation.rerun", version.ref, name=name, status=outcome.status)
+            return uow.store.validations.history(version.id)[-1]
+
+    # ------------------------------------------------------------------ policies
+    def policy(self, actor: Actor, namespace: str, model: str | None) -> PolicyRevision | None:
+        """The policy in force for a model (or the namespace's); None: the default."""
+        with self.db.read(actor, namespace) as store:
+            if model is None:
+                return store.policies.current(get_namespace(store, namespace).id, None)
+            return policy_revision(store, get_model(store, namespace, model))
+
+    def set_policy(
+        self, actor: Actor, namespace: str, model: str | None, document: object
+    ) -> PolicyRevision:
+        """Store a new revision of the namespace's policy (or of a model's override)."""
+        parse_policy(document)
+        with self.db.write(actor, Permission.ADMIN, namespace) as uow:
+            ns = get_namespace(uow.store, namespace, lock=True)
+            model_id = get_model(uow.store, namespace, model).id if model else None
+            current = uow.store.policies.current(ns.id, model_id)
+            revision = (current.revision if current else 0) + 1
+            uow.store.policies.add(
+                {
+                    "namespace_id": ns.id,
+                    "model_id": model_id,
+                    "revision": revision,
+                    "document": document,
+                    "created_by": actor.name,
+                    "created_at": uow.now,
+                }
+            )
+            scope = f"{ns.name}/{model}" if model else ns.name
+            uow.record("policy.set", scope, revision=revision, document=document)
+            found = uow.store.policies.current(ns.id, model_id)
+            assert found is not None
+            return found
+
+    def test_policy(self, actor: Actor, ref: Reference, target: str, document: object) -> Decision:
+        """What ``document`` (a policy not yet stored) would decide for the version."""
+        policy = parse_policy(document)
+        target = check_target(target)
+        with self.db.read(actor, ref.namespace) as store:
+            version = get_version(store, ref, with_files=False)
+            approvers = self._approvers(store, version, target)
+            return evaluate(policy, target, self._document(store, version), approvers, actor.name)
+
+    def expire_requests(self) -> int:
+        with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
+            return uow.store.approvals.expire(uow.now)
+
+
+def _metadata(version: Version) -> dict[str, Any]:
+    return {
+        "description": version.description,
+        "provenance": version.provenance,
+        "schema": version.schema,
+        "metrics": version.metrics,
+        "params": version.params,
+        "tags": version.tags,
+    }
+
+
+def _ref_of(request: ApprovalRequest) -> Reference:
+    namespace, _, rest = request.ref.partition("/")
+    model, _, number = rest.rpartition(":")
+    return Reference(namespace, model, number=int(number))

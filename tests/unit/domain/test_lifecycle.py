@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cairn.domain.lifecycle import (
+    DEFAULT_POLICY,
+    activation,
+    evaluate,
+    evaluate_rule,
+    parse_policy,
+)
+from cairn.errors import InvalidInput
+
+DOC: dict[str, Any] = {
+    "state": "staging",
+    "author": "alice",
+    "metrics": {"auc": 0.93},
+    "params": {},
+    "tags": {"team": "risk"},
+    "provenance": {"code": {"commit": "abc"}},
+    "validations": {
+        "bias": {"status": "passed"},
+        "scan": {"status": "clean"},
+        "signature": {"status": "verified"},
+    },
+}
+
+
+def _policy(**production: Any) -> Any:
+    return parse_policy({"states": {"production": production}})
+
+
+def test_the_default_policy_parses_and_needs_staging_and_a_clean_scan() -> None:
+    policy = parse_policy(DEFAULT_POLICY)
+    decision = evaluate(policy, "production", {**DOC, "state": "registered"}, set(), "alice")
+    failed = {c.check for c in decision.checks if not c.passed}
+    assert failed == {"rule came through staging"}
+    assert decision.outcome == "denied"
+    assert evaluate(policy, "production", DOC, set(), "alice").outcome == "allowed"
+    flagged = {**DOC, "validations": {"scan": {"status": "flagged"}}}
+    assert not evaluate(policy, "production", flagged, set(), "alice").allowed
+    assert policy.protected_aliases == {"production": "production", "staging": "staging"}
+
+
+def test_every_check_says_why() -> None:
+    policy = _policy(
+        rules=[{"name": "auc", "expr": "metrics.auc >= 0.95"}],
+        approvals=2,
+        require_signature=True,
+        require_clean_scan=True,
+        required_validations=["bias", "fairness"],
+    )
+    decision = evaluate(policy, "production", DOC, {"bob"}, "carol")
+    reasons = {c.check: (c.passed, c.reason) for c in decision.checks}
+    assert reasons["rule auc"] == (False, "metrics.auc >= 0.95 is false")
+    assert reasons["validation bias"] == (True, "bias is passed")
+    assert reasons["validation fairness"] == (False, "fairness has no result")
+    assert reasons["signature"] == (True, "the signature is verified")
+    assert reasons["scan"] == (True, "the scan is clean")
+    assert reasons["approvals"][0] is False
+    assert decision.to_dict()["outcome"] == "denied"
+
+
+def test_only_missing_approvals_means_needs_approval() -> None:
+    decision = evaluate(_policy(approvals=2), "production", DOC, {"bob"}, "carol")
+    assert decision.outcome == "needs_approval"
+    assert (decision.approvals_required, decision.approvals_counted) == (2, 1)
+
+
+def test_the_author_and_the_requester_do_not_count_as_approvers() -> None:
+    policy = _policy(approvals=1, separation_of_duties=True)
+    assert not evaluate(policy, "production", DOC, {"alice", "carol"}, "carol").allowed
+    assert evaluate(policy, "production", DOC, {"alice", "dave"}, "carol").allowed
+    lenient = _policy(approvals=1, separation_of_duties=False)
+    assert evaluate(lenient, "production", DOC, {"alice"}, "carol").allowed
+
+
+def test_transitions_follow_the_lifecycle() -> None:
+    policy = parse_policy({})
+    assert not evaluate(policy, "staging", {**DOC, "state": "production"}, set(), "a").allowed
+    assert evaluate(policy, "production", {**DOC, "state": "archived"}, set(), "a").allowed
+    assert not evaluate(policy, "staging", DOC, set(), "a").allowed  # staging -> staging
+
+
+@pytest.mark.parametrize(
+    ("expr", "passed", "reason"),
+    [
+        ("metrics.auc >= 0.9", True, "metrics.auc >= 0.9 is true"),
+        ('validations.fairness.status == "passed"', False, "could not be evaluated"),
+        ("has(provenance.code.commit)", True, "is true"),
+        ("metrics.auc", False, "not a boolean"),
+        ("1 / 0 == 1", False, "could not be evaluated"),
+    ],
+)
+def test_a_rule_that_cannot_be_evaluated_fails_and_says_why(
+    expr: str, passed: bool, reason: str
+) -> None:
+    result = evaluate_rule(expr, activation(DOC))
+    assert result[0] is passed and reason in result[1]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        [],
+        {"states": {"prod": {}}},
+        {"states": {"production": {"rules": [{"name": "x", "expr": "metrics.auc >"}]}}},
+        {"states": {"production": {"approvals": -1}}},
+        {"states": {"production": {"approvals": True}}},
+        {"states": {"production": {"require_signature": "yes"}}},
+        {"states": {"production": {"color": "red"}}},
+        {"protected_aliases": {"production": "live"}},
+        {"retention": {"keep_last": 0}},
+        {"extra": 1},
+    ],
+)
+def test_a_bad_policy_is_refused_with_a_reason(document: Any) -> None:
+    with pytest.raises(InvalidInput):
+        parse_policy(document)
