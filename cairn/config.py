@@ -6,6 +6,7 @@ checked against this class by a test, so the two cannot drift.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -96,6 +97,28 @@ class Settings(BaseSettings):
         le=8760,
         description="An approval counts, and an approval request stays open, this many hours.",
     )
+    webhook_key_file: Path | None = Field(
+        default=None,
+        description="The key that encrypts webhook secrets at rest; default "
+        "<data_dir>/webhook-key, created on first start. Every server process needs the same one.",
+    )
+    webhook_allow: str = Field(
+        default="",
+        description="Addresses or networks webhooks may reach although the SSRF guard refuses "
+        "them (loopback, private, link-local), comma-separated, e.g. 10.0.0.0/8.",
+    )
+    webhook_max_attempts: int = Field(
+        default=12,
+        ge=1,
+        le=100,
+        description="Attempts per webhook delivery before it is given up (back-off between).",
+    )
+    webhook_disable_after: int = Field(
+        default=50,
+        ge=1,
+        le=100000,
+        description="A webhook whose deliveries fail this many times in a row is disabled.",
+    )
     audit_key_file: Path | None = Field(
         default=None,
         description="The Ed25519 key that signs audit checkpoints (PEM); default "
@@ -104,6 +127,14 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."
     )
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",")):
+            if item:
+                ipaddress.ip_network(item, strict=False)  # ValueError names the bad one
+        return value
 
     @field_validator("database_url", "blob_url", "public_url")
     @classmethod
@@ -115,6 +146,10 @@ class Settings(BaseSettings):
     @property
     def effective_audit_key_file(self) -> Path:
         return self.audit_key_file or self.data_dir / "audit-key"
+
+    @property
+    def effective_webhook_key_file(self) -> Path:
+        return self.webhook_key_file or self.data_dir / "webhook-key"
 
     @property
     def admin_token_file(self) -> Path:

@@ -28,8 +28,11 @@ from cairn.api.routes import (
     namespaces,
     system,
     versions,
+    webhooks,
 )
+from cairn.api.webhook_transport import GuardedTransport
 from cairn.config import load_settings
+from cairn.domain.webhooks import parse_allow_list
 from cairn.services.registry import Registry
 
 HOUSEKEEPING_SECONDS = 600.0
@@ -48,6 +51,9 @@ def create_app(registry: Registry) -> FastAPI:
         redoc_url=None,
     )
     app.state.registry = registry
+    if registry.webhooks.transport is None:
+        allow = parse_allow_list(registry.settings.webhook_allow)
+        registry.webhooks.transport = GuardedTransport(allow)
     app.state.metrics = Metrics()
     check_permissions_declared()
     for module in ROUTERS:
@@ -72,7 +78,7 @@ PUBLIC_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 # Most-used first: the router tries routes in order.
-ROUTERS = (versions, blobs, models, namespaces, lifecycle, identity, audit, gc, system)
+ROUTERS = (versions, blobs, models, namespaces, lifecycle, identity, audit, gc, webhooks, system)
 
 
 def api_routes() -> Iterator[APIRoute]:

@@ -16,6 +16,7 @@ from cairn.domain.records import (
     ApprovalRequest,
     AuditEntry,
     Checkpoint,
+    Delivery,
     Deployment,
     Model,
     Namespace,
@@ -27,6 +28,7 @@ from cairn.domain.records import (
     UploadSession,
     Validation,
     Version,
+    Webhook,
 )
 from cairn.services.auth import Actor
 from cairn.storage.blobs import BlobStat
@@ -207,6 +209,41 @@ def policy(p: PolicyRevision | None, default: dict[str, Any]) -> dict[str, Any]:
         "document": p.document,
         "created_by": p.created_by,
         "created_at": p.created_at,
+    }
+
+
+def webhook(h: Webhook) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "namespace": h.namespace,
+        "url": h.url,
+        "event_types": h.event_types,
+        "enabled": h.enabled,
+        "disabled_reason": h.disabled_reason,
+        "consecutive_failures": h.consecutive_failures,
+        "created_by": h.created_by,
+        "created_at": h.created_at,
+    }
+
+
+def delivery(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "webhook": d.webhook_id,
+        "event": d.event_id,
+        "event_type": d.event_type,
+        "subject": d.subject,
+        "status": d.status,
+        "attempts": d.attempts,
+        "next_attempt_at": d.next_attempt_at,
+        "last_status": d.last_status,
+        "last_error": d.last_error,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+        "log": [
+            {"at": a.at, "status": a.status, "error": a.error, "duration_ms": a.duration_ms}
+            for a in d.log
+        ],
     }
 
 

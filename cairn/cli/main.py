@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from cairn import __version__
-from cairn.cli import aliases, audit, gc, identity, lifecycle, namespaces, registry
+from cairn.cli import aliases, audit, gc, identity, lifecycle, namespaces, registry, webhooks
 from cairn.cli.server import db, server
 
 
@@ -32,6 +32,7 @@ cli.add_command(namespaces.namespace)
 cli.add_command(namespaces.keys)
 cli.add_command(audit.audit)
 cli.add_command(gc.gc)
+cli.add_command(webhooks.webhook)
 for command in lifecycle.COMMANDS:
     cli.add_command(command)
 for command in identity.COMMANDS:

@@ -24,6 +24,7 @@ from cairn.client.provenance import capture
 from cairn.client.signing import sign_folder
 from cairn.client.transfer import Downloader, Retrier, collect, parallel, send_files
 from cairn.client.trust import TrustCalls
+from cairn.client.webhooks import WebhookCalls
 from cairn.domain.manifest import FileEntry, check_path
 from cairn.domain.references import Reference, parse_reference
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
@@ -39,7 +40,7 @@ def _selector(ref: Reference) -> str:
     return f"@{ref.alias}" if ref.alias else "latest"
 
 
-class Client(TrustCalls, LifecycleCalls, GcCalls):
+class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
     """A connection to a Cairn server.
 
     >>> with Client("http://127.0.0.1:8080") as cairn:          # doctest: +SKIP

@@ -234,3 +234,41 @@ class Deployment:
     details: dict[str, Any]
     recorded_by: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    id: int
+    namespace: str  # or "*": every namespace
+    url: str
+    event_types: list[str]
+    enabled: bool
+    disabled_reason: str | None
+    consecutive_failures: int
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    at: datetime
+    status: int | None
+    error: str | None
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    webhook_id: int
+    event_id: int
+    event_type: str
+    subject: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    log: tuple[DeliveryAttempt, ...] = ()

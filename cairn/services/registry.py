@@ -20,6 +20,7 @@ from cairn.services.models import ModelService, NamespaceService
 from cairn.services.retention import RetentionService
 from cairn.services.uow import Database
 from cairn.services.versions import VersionService
+from cairn.services.webhooks import SecretBox, WebhookService
 from cairn.storage.blobs import BlobStore, open_blob_store
 from cairn.storage.sql import migrate
 from cairn.storage.sql.engine import open_engine
@@ -59,6 +60,12 @@ class Registry:
         )
         self.deployments = DeploymentService(database)
         self.retention = RetentionService(database)
+        self.webhooks = WebhookService(
+            database,
+            SecretBox(settings.effective_webhook_key_file),
+            settings.webhook_max_attempts,
+            settings.webhook_disable_after,
+        )
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Registry:
@@ -98,7 +105,14 @@ class Registry:
         waiting for its scan, and sign a checkpoint of the audit log if it grew."""
         scanned = self.checks.work_pending(limit=1)
         checkpoint = self.audit.sequence()
-        return {"scans": scanned, "audit_size": checkpoint.size if checkpoint else 0}
+        dispatched = self.webhooks.dispatch()
+        sent = self.webhooks.send_due()
+        return {
+            "scans": scanned,
+            "audit_size": checkpoint.size if checkpoint else 0,
+            "events_dispatched": dispatched,
+            "deliveries_attempted": sent,
+        }
 
     def close(self) -> None:
         self.db.engine.dispose()

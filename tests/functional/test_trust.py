@@ -41,6 +41,8 @@ PATH_VALUES = {
     "name": "alice",
     "request_id": "1",
     "verdict": "approve",
+    "webhook_id": "1",
+    "delivery_id": "1",
 }
 # Routes any signed-in principal may call, whatever its roles: its own identity and tokens.
 SIGNED_IN_ROUTES = {

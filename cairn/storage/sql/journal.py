@@ -69,6 +69,22 @@ class JournalRows:
             _EVENT, {"at": at, "type": action, "subject": subject, "payload": event_payload}
         )
 
+    def add_event(
+        self,
+        *,
+        at: datetime,
+        type: str,
+        subject: str,
+        payload: dict[str, Any],
+        dispatched: bool = False,
+    ) -> int:
+        """An outbox event on its own; ``dispatched``: it is already routed (a test ping)."""
+        values = {"at": at, "type": type, "subject": subject, "payload": payload}
+        if dispatched:
+            values["delivered_at"] = at
+        query = insert(events).values(**values).returning(events.c.id)
+        return int(self.conn.execute(query).scalar_one())
+
     # ------------------------------------------------------------------ reading entries
     def entries(
         self,

@@ -15,6 +15,7 @@ from cairn.storage.sql.journal import JournalRows
 from cairn.storage.sql.models import ModelRows, NamespaceRows
 from cairn.storage.sql.trust import KeyRows, ValidationRows
 from cairn.storage.sql.versions import VersionRows
+from cairn.storage.sql.webhooks import WebhookRows
 
 
 class MetadataStore:
@@ -33,6 +34,7 @@ class MetadataStore:
         self.policies = PolicyRows(conn)
         self.approvals = ApprovalRows(conn)
         self.deployments = DeploymentRows(conn)
+        self.webhooks = WebhookRows(conn)
 
     @property
     def dialect(self) -> str:
