@@ -36,7 +36,7 @@ from cairn.domain.webhooks import parse_allow_list
 from cairn.services.registry import Registry
 
 HOUSEKEEPING_SECONDS = 600.0
-WORK_SECONDS = 2.0  # pending scans, audit checkpoints
+WORK_SECONDS = 2.0  # pending scans, audit checkpoints, webhook deliveries
 log = logging.getLogger("cairn.server")
 
 
@@ -132,11 +132,14 @@ def app_from_environment() -> FastAPI:
 
 
 async def _every(seconds: float, job: Callable[[], object]) -> None:
-    """Run ``job`` in a worker thread now and every ``seconds``; it never takes the server
-    down: a failure is logged and the next round comes."""
+    """Run ``job`` in a worker thread now and again after ``seconds`` — at once while it
+    reports that it found work (any non-zero count), so a backlog drains without waiting.
+    It never takes the server down: a failure is logged and the next round comes."""
     while True:
+        busy = False
         try:
-            await anyio.to_thread.run_sync(job)
+            done = await anyio.to_thread.run_sync(job)
+            busy = isinstance(done, dict) and any(v for k, v in done.items() if k != "audit_size")
         except Exception:
             log.exception("background work failed")
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(0.01 if busy else seconds)

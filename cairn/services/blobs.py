@@ -29,6 +29,7 @@ from cairn.errors import (
     UploadNotFound,
     UploadOffsetMismatch,
 )
+from cairn.faults import crash_point
 from cairn.services.auth import EVERYWHERE, Actor, Permission, authorize
 from cairn.services.uow import Database
 from cairn.storage.blobs import BlobStat, BlobStore
@@ -78,7 +79,7 @@ class BlobService:
                 pass
             return BlobStat(digest, known[digest])
         self._authorize_write(actor)
-        stat = self.store.put(chunks, digest=digest, size=size)
+        stat = self.store.put(_received(chunks), digest=digest, size=size)
         self._register(actor, stat)
         return stat
 
@@ -275,3 +276,10 @@ def _session(found: UploadSession | None, session_id: str) -> UploadSession:
     if found is None:
         raise UploadNotFound(f"no upload session {session_id[:80]!r}", session=session_id[:80])
     return found
+
+
+def _received(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    for index, chunk in enumerate(chunks):
+        if index == 1:
+            crash_point("blob-receiving")
+        yield chunk

@@ -30,6 +30,7 @@ from cairn.errors import (
     SizeMismatch,
     VersionInUse,
 )
+from cairn.faults import crash_point
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.checks import VersionChecks
 from cairn.services.manifests import ManifestCache
@@ -134,6 +135,8 @@ class VersionService:
                 completeness=version.completeness,
                 checks={o.name: o.status for o in outcomes},
             )
+            crash_point("register-uncommitted")
+        crash_point("register-committed")
         return version, True
 
     def get(self, actor: Actor, ref: Reference, *, with_files: bool = True) -> Version:
