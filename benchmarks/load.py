@@ -233,7 +233,12 @@ def main() -> None:
 def run(folder: Path, database: str, receiver: Receiver, args: argparse.Namespace) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    # The S3 settings (CAIRN_S3_*) pass through, for --blob-url s3://…
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CAIRN_") or k.startswith("CAIRN_S3_")
+    }
     env.update(
         {
             "CAIRN_DATA_DIR": str(folder / "data"),

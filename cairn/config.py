@@ -10,7 +10,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cairn.errors import ConfigError
@@ -33,7 +33,37 @@ class Settings(BaseSettings):
     )
     blob_url: str | None = Field(
         default=None,
-        description="Where blobs live: file:///path or memory://; default file://<data_dir>/blobs.",
+        description="Where blobs live: file:///path, s3://bucket/prefix or memory://; default "
+        "file://<data_dir>/blobs.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 API endpoint (http[s]://host:port) of MinIO, Ceph RGW or another "
+        "S3-compatible service; default AWS S3's for the region.",
+    )
+    s3_region: str | None = Field(
+        default=None,
+        description="S3 region; default the AWS configuration's (AWS_REGION, ~/.aws/config).",
+    )
+    s3_access_key_id: str | None = Field(
+        default=None,
+        description="S3 access key id; unset: the standard AWS credential chain (environment, "
+        "~/.aws, instance or pod role).",
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key, set with CAIRN_S3_ACCESS_KEY_ID."
+    )
+    s3_addressing_style: Literal["auto", "path", "virtual"] = Field(
+        default="auto",
+        description="How requests name the bucket: path (host/bucket/key, what MinIO and Ceph "
+        "RGW usually need), virtual (bucket.host/key) or auto.",
+    )
+    s3_presign_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="Lifetime of the presigned S3 URLs downloads may be redirected to; "
+        "0: the server streams every download itself.",
     )
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port the server listens on.")
@@ -113,6 +143,12 @@ class Settings(BaseSettings):
         le=100,
         description="Attempts per webhook delivery before it is given up (back-off between).",
     )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="How long a webhook receiver has to answer one delivery attempt.",
+    )
     webhook_disable_after: int = Field(
         default=50,
         ge=1,
@@ -136,7 +172,14 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(item, strict=False)  # ValueError names the bad one
         return value
 
-    @field_validator("database_url", "blob_url", "public_url")
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("database_url", "blob_url", "public_url", "s3_region", "s3_access_key_id")
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():

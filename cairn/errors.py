@@ -45,7 +45,10 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │       └── BlobCorrupt             …and they are the server's own stored bytes
     ├── PermissionDenied
     │   └── Unauthenticated
-    ├── ServerError                     raised by the SDK for a 5xx it cannot name
+    ├── ServerError                     the server failed (the SDK: a 5xx it cannot name)
+    │   ├── StorageUnavailable          the blob store failed or refused a request, after retries
+    │   ├── DatabaseUnavailable         the metadata database did not answer
+    │   └── InsufficientStorage         the blob store's disk is full; nothing was kept
     └── ConfigError                     a setting is wrong; names the setting
 """
 
@@ -60,8 +63,10 @@ __all__ = [
     "CairnError",
     "ConfigError",
     "Conflict",
+    "DatabaseUnavailable",
     "DigestMismatch",
     "IdempotencyConflict",
+    "InsufficientStorage",
     "IntegrityError",
     "InvalidCursor",
     "InvalidDigest",
@@ -88,6 +93,7 @@ __all__ = [
     "ServerError",
     "SignatureRejected",
     "SizeMismatch",
+    "StorageUnavailable",
     "TokenNotFound",
     "Unauthenticated",
     "UnsafePath",
@@ -267,6 +273,26 @@ class Unauthenticated(PermissionDenied):
 
 class ServerError(CairnError):
     code = "server_error"
+
+
+class StorageUnavailable(ServerError):
+    """The blob store did not answer, or refused, after its own bounded retries; a ServerError
+    so that the SDK retries it like any other 5xx."""
+
+    code = "storage_unavailable"
+
+
+class DatabaseUnavailable(ServerError):
+    """The metadata database refused or dropped the connection; the server keeps running and
+    answers again once it is back (connections are checked before use)."""
+
+    code = "database_unavailable"
+
+
+class InsufficientStorage(ServerError):
+    """The blob store ran out of space while writing; the partial bytes were removed."""
+
+    code = "insufficient_storage"
 
 
 class ConfigError(CairnError):

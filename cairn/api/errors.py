@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from cairn import errors
@@ -31,10 +33,15 @@ STATUS: list[tuple[type[errors.CairnError], int]] = [
     (errors.IntegrityError, 500),
     (errors.Unauthenticated, 401),
     (errors.PermissionDenied, 403),
+    (errors.StorageUnavailable, 503),
+    (errors.DatabaseUnavailable, 503),
+    (errors.InsufficientStorage, 507),
     (errors.ServerError, 500),
     (errors.ConfigError, 500),
     (errors.CairnError, 500),
 ]
+
+RETRY_AFTER_SECONDS = "2"
 
 _HTTP_CODES = {
     404: ("route_not_found", "no such route"),
@@ -74,7 +81,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if status >= 500:
             log.error("%s: %s", exc.code, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 503:
+            headers = {"Retry-After": RETRY_AFTER_SECONDS}
         return error_response(status, exc.code, exc.message, exc.details, headers)
+
+    async def on_database(request: Request, exc: Exception) -> JSONResponse:
+        # A dropped or refused database connection is an outage, not a bug: 503, and the
+        # pool checks connections before use, so the server recovers without a restart.
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        unavailable = errors.DatabaseUnavailable("the metadata database is not answering")
+        return await on_cairn_error(request, unavailable)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, RequestValidationError):
@@ -103,6 +119,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal_error", "the server failed; the error is logged")
 
     app.add_exception_handler(errors.CairnError, on_cairn_error)
+    for unreachable in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(unreachable, on_database)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)

@@ -83,6 +83,12 @@ class BlobService:
         self._register(actor, stat)
         return stat
 
+    def direct_url(self, actor: Actor, digest: str) -> str | None:
+        """A presigned URL to fetch the blob from the store itself, when the store is configured
+        to give one (S3 with ``CAIRN_S3_PRESIGN_SECONDS``); None to stream it through here."""
+        self.stat(actor, digest)  # authorises, and says BlobNotFound for an unknown digest
+        return self.store.presigned_url(parse_digest(digest))
+
     def stat(self, actor: Actor, digest: str) -> BlobStat:
         digest = parse_digest(digest)
         with self.db.read(actor, None) as store:

@@ -65,6 +65,7 @@ class Registry:
             SecretBox(settings.effective_webhook_key_file),
             settings.webhook_max_attempts,
             settings.webhook_disable_after,
+            settings.webhook_timeout_seconds,
         )
 
     @classmethod
@@ -76,7 +77,7 @@ class Registry:
             migrate.upgrade(engine)
         key = CheckpointKey.load_or_create(settings.effective_audit_key_file)
         registry = cls(
-            settings, Database(engine), open_blob_store(settings.effective_blob_url), key
+            settings, Database(engine), open_blob_store(settings.effective_blob_url, settings), key
         )
         registry.namespaces.ensure(SYSTEM, DEFAULT_NAMESPACE)
         return registry

@@ -106,9 +106,11 @@ class WebhookService:
         box: SecretBox,
         max_attempts: int = MAX_ATTEMPTS,
         disable_after: int = DISABLE_AFTER_FAILURES,
+        timeout: float = TIMEOUT_SECONDS,
     ) -> None:
         self.db = db
         self.box = box
+        self.timeout = timeout
         self.max_attempts = max_attempts
         self.disable_after = disable_after
         self.transport: WebhookTransport | None = None  # set by the server (api layer)
@@ -292,7 +294,7 @@ class WebhookService:
         }
         started = time.perf_counter()
         try:
-            sent = self.transport.post(hook.url, headers, body, TIMEOUT_SECONDS)
+            sent = self.transport.post(hook.url, headers, body, self.timeout)
         except Exception as exc:  # a transport bug must not lose the delivery: it is retried
             log.exception("webhook %s: sending failed", hook.id)
             sent = Sent(None, error=f"{type(exc).__name__}: {exc}"[:500])

@@ -1,7 +1,9 @@
-"""The BlobStore contract: every store passes every test here, on real files, without mocks.
+"""The BlobStore contract: every store passes every test here, on real files and a real S3
+endpoint (moto's server, over HTTP), without mocks.
 
 A new store joins by adding its name to ``STORES`` and a branch to ``_build``. Tests at the end
-hold the local store to what only it promises (its layout on disk, its temp files).
+hold the local store to what only it promises (its layout on disk, its temp files); the S3
+store's own promises are in test_s3_blobstore.py.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from cairn.storage.blobs.base import BlobEntry, BlobStat, BlobStore
 from cairn.storage.blobs.local import LocalBlobStore
 from cairn.storage.blobs.memory import MemoryBlobStore
 from cairn.storage.blobs.reader import open_blob
+from tests.contract.s3_server import S3Server
 
-STORES = ["local", "memory"]
+STORES = ["local", "memory", "s3"]
 # Small enough that a few dozen bytes already span several chunks.
 CHUNK = 5
 DATA = b"the quick brown fox jumps over the lazy dog"
@@ -45,15 +48,18 @@ def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _build(kind: str, tmp_path: Path) -> BlobStore:
+def _build(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> BlobStore:
     if kind == "local":
         return LocalBlobStore(tmp_path / "blobs", chunk_size=CHUNK)
+    if kind == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        return server.store(chunk_size=CHUNK)
     return MemoryBlobStore(chunk_size=CHUNK)
 
 
 @pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    return _build(request.param, tmp_path)
+    return _build(request.param, tmp_path, request)
 
 
 class ClientDisconnectedError(Exception):

@@ -6,18 +6,26 @@ blobs are collected later."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import sqlite3
+import socket
+import subprocess
+import sys
+import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from tests.conftest import LiveServer, start_live_server
-from tests.functional import run_cli
+from tests.conftest import LiveServer, free_port, start_live_server
+from tests.contract.s3_server import S3Server, start_s3_server
+from tests.functional import run_cli, wait_for
 
 API = "/api/v1"
 MiB = 1 << 20
@@ -27,9 +35,23 @@ BODY = {"manifest": {"files": [{"path": "w.bin", "digest": DIGEST, "size": len(B
 KEY = {"Idempotency-Key": "push-42"}
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    live = start_live_server(tmp_path)
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    found = start_s3_server(tmp_path_factory.mktemp("moto"))
+    yield found
+    found.stop()
+
+
+@pytest.fixture(params=["sqlite+folder", "postgresql+s3"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
+    """The embedded default, and the scale-out deployment (PostgreSQL + S3 over HTTP)."""
+    if request.param == "sqlite+folder":
+        live = start_live_server(tmp_path)
+    else:
+        s3: S3Server = request.getfixturevalue("s3")
+        prefix = f"faults-{uuid.uuid4().hex[:12]}"
+        live = start_live_server(tmp_path, request.getfixturevalue("pg_url"), **s3.env(prefix))
+    live.env.setdefault("CAIRN_DATABASE_URL", f"sqlite:///{live.data_dir / 'cairn.db'}")
     yield live
     live.stop()
 
@@ -68,11 +90,15 @@ def _register(server: LiveServer) -> httpx.Response:
 
 
 def _no_version_without_its_blobs(server: LiveServer) -> None:
-    with sqlite3.connect(server.data_dir / "cairn.db") as db:
+    engine = create_engine(server.env["CAIRN_DATABASE_URL"])
+    with engine.connect() as db:
         dangling = db.execute(
-            "SELECT count(*) FROM version_files f LEFT JOIN blobs b ON b.digest = f.digest "
-            "WHERE b.digest IS NULL"
-        ).fetchone()[0]
+            text(
+                "SELECT count(*) FROM version_files f LEFT JOIN blobs b ON b.digest = f.digest "
+                "WHERE b.digest IS NULL"
+            )
+        ).scalar()
+    engine.dispose()
     assert dangling == 0
     for number in _versions(server):
         version = httpx.get(
@@ -132,3 +158,150 @@ def test_killed_after_the_commit_before_the_answer(server: LiveServer) -> None:
         f"{server.url}{API}/audit/entries", params={"limit": 1000}, headers=server.headers
     ).json()["items"]
     assert [e["action"] for e in entries].count("version.register") == 1
+
+
+class TcpProxy:
+    """A TCP forwarder standing between the server and PostgreSQL, so a test can take the
+    database away and bring it back without touching the real one."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self.listener: socket.socket | None = None
+        self.pipes: list[socket.socket] = []
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.shutdown(socket.SHUT_RDWR)
+            pipe.close()
+        self.pipes.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.pipes += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+def test_the_database_going_away_is_a_503_and_its_return_needs_no_restart(
+    tmp_path: Path, pg_url: str
+) -> None:
+    database = make_url(pg_url)
+    proxy = TcpProxy((database.host or "127.0.0.1", database.port or 5432))
+    proxy.start()
+    through = database.set(port=proxy.port).render_as_string(hide_password=False)
+    live = start_live_server(tmp_path, through)
+    try:
+        models = f"{live.url}{API}/models"
+        assert httpx.get(models, headers=live.headers).status_code == 200
+        proxy.stop()
+        down = httpx.get(models, headers=live.headers, timeout=60)
+        assert down.status_code == 503, down.text
+        assert down.json()["error"]["code"] == "database_unavailable"
+        assert down.headers["retry-after"] == "2"
+        assert httpx.get(f"{live.url}/healthz").status_code == 200  # the process lives on
+        assert httpx.get(f"{live.url}/readyz").status_code == 503
+        proxy.start()
+        back = httpx.get(models, headers=live.headers, timeout=60)
+        assert back.status_code == 200, back.text
+        created = httpx.post(
+            f"{models}/default", json={"name": "after"}, headers=live.headers, timeout=60
+        )
+        assert created.status_code == 201, created.text
+        assert httpx.get(f"{live.url}/readyz").status_code == 200
+    finally:
+        live.stop()
+        proxy.stop()
+
+
+def test_a_full_disk_is_an_error_that_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The blob folder is a 4 MiB tmpfs, mounted in a mount namespace of the server's own
+    (``unshare``: no privileges needed where user namespaces are enabled, as here)."""
+    blobs = tmp_path / "small-disk"
+    blobs.mkdir()
+    data = tmp_path / "data"
+    data.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    env.update(
+        {
+            "CAIRN_DATA_DIR": str(data),
+            "CAIRN_BLOB_URL": blobs.as_uri(),
+            "CAIRN_LOG_LEVEL": "warning",
+        }
+    )
+    mount = 'mount -t tmpfs -o size=4m tmpfs "$0" && exec "$@"'
+    command = [
+        "unshare",
+        "-rm",
+        "sh",
+        "-c",
+        mount,
+        str(blobs),
+        sys.executable,
+        "-m",
+        "cairn",
+        "server",
+        "--port",
+        str(port),
+    ]
+    with (tmp_path / "server.log").open("ab") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _ready(url), "the server on a small disk")
+        headers = {"Authorization": f"Bearer {(data / 'admin-token').read_text().strip()}"}
+        big = os.urandom(6 * MiB)
+        refused = httpx.put(
+            f"{url}{API}/blobs/sha256:{hashlib.sha256(big).hexdigest()}",
+            content=big,
+            headers=headers,
+            timeout=60,
+        )
+        assert refused.status_code == 507, refused.text
+        assert refused.json()["error"]["code"] == "insufficient_storage"
+        assert httpx.get(f"{url}/healthz").status_code == 200
+        # The partial bytes are gone: a blob that fits the disk only when they are still fits.
+        fits = os.urandom(3 * MiB)
+        stored = httpx.put(
+            f"{url}{API}/blobs/sha256:{hashlib.sha256(fits).hexdigest()}",
+            content=fits,
+            headers=headers,
+            timeout=60,
+        )
+        assert stored.status_code == 201, stored.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/readyz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,12 +29,14 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.answer: tuple[int, dict[str, str]] = (204, {})
+        self.delay = 0.0  # seconds to wait before answering
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 status, headers = receiver.answer
+                time.sleep(receiver.delay)
                 receiver.received.append(
                     {
                         "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -214,3 +217,31 @@ def test_a_bad_webhook_url_is_refused(server: LiveServer) -> None:
     for url in ["ftp://example.com/x", "not a url", "http://user:pw@example.com/"]:
         result = run_cli(server.url, "webhook", "add", "default", url)
         assert result.returncode == 2, (url, result.stderr)
+
+
+def test_deliveries_are_retried_after_a_500_and_after_a_timeout(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    live = start_live_server(
+        tmp_path, CAIRN_WEBHOOK_ALLOW="127.0.0.1/32", CAIRN_WEBHOOK_TIMEOUT_SECONDS="0.5"
+    )
+    try:
+        webhook_id, _ = _add(live, receiver.url, "version.register")
+        receiver.answer = (500, {})
+        _register(live)
+        wait_for(lambda: len(receiver.received) >= 1, "a first attempt answered 500")
+        receiver.answer, receiver.delay = (204, {}), 2.0  # now it answers, but too slowly
+        wait_for(lambda: len(receiver.received) >= 2, "a second attempt that times out")
+        receiver.delay = 0.0
+
+        def delivered() -> list[dict[str, Any]] | None:
+            url = f"{live.url}{API}/webhooks/{webhook_id}/deliveries"
+            found = httpx.get(url, headers=live.headers).json()["items"][0]
+            return found["log"] if found["status"] == "succeeded" else None
+
+        attempts = wait_for(delivered, "the delivery to succeed")
+        assert attempts[0]["status"] == 500
+        assert attempts[1]["status"] is None and "Timeout" in attempts[1]["error"]
+        assert attempts[-1]["status"] == 204
+    finally:
+        live.stop()

@@ -12,7 +12,7 @@ README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_setting_is_in_the_readme_table_and_nothing_else_is() -> None:
-    documented = set(re.findall(r"^\| `(CAIRN_[A-Z_]+)` \|", README, flags=re.M))
+    documented = set(re.findall(r"^\| `(CAIRN_[A-Z0-9_]+)` \|", README, flags=re.M))
     declared = {f"CAIRN_{name.upper()}" for name in Settings.model_fields}
     assert documented == declared
 

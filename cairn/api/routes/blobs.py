@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 
 from cairn.api import wire
 from cairn.api.deps import Body, Reader, Reg, Writer, content_length
@@ -49,9 +49,13 @@ def head_blob(reg: Reg, actor: Reader, digest: str) -> Response:
 @router.get("/blobs/{digest}", response_model=None)
 def get_blob(
     reg: Reg, actor: Reader, digest: str, range: str | None = Header(default=None)
-) -> StreamingResponse:
-    """The blob's bytes; ``Range: bytes=a-b`` gives part of them (206)."""
+) -> StreamingResponse | RedirectResponse:
+    """The blob's bytes; ``Range: bytes=a-b`` gives part of them (206). With presigned
+    downloads configured, a 307 to the object store instead (the client checks the digest)."""
     start, end = _parse_range(range)
+    direct = reg.blobs.direct_url(actor, digest)
+    if direct is not None:
+        return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
     read = reg.blobs.read(actor, digest, start, end)
     headers = _blob_headers(read.digest, read.end - read.start)
     status = 200

@@ -8,10 +8,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
 
 from cairn.errors import ConfigError, DigestMismatch, SizeMismatch, UploadNotFound
+
+if TYPE_CHECKING:
+    from cairn.config import Settings
 
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -70,6 +73,12 @@ class BlobStore(Protocol):
         appear."""
         ...
 
+    def presigned_url(self, digest: str) -> str | None:
+        """A URL from which anyone holding it can GET the blob's bytes (ranges too) for the
+        store's configured time, without the server; ``None`` if the store offers none. Says
+        nothing of whether the blob is held."""
+        ...
+
     def session_write(self, session: str, offset: int, chunks: Iterable[bytes]) -> int:
         """Append ``chunks`` to upload ``session`` at exactly ``offset`` (the bytes it holds so
         far, a new session holding none), make them durable, and return the new length; bytes
@@ -126,18 +135,23 @@ def check_declared(actual: str, size: int, digest: str | None, declared_size: in
         )
 
 
-def open_blob_store(url: str) -> BlobStore:
-    """Build the store that ``CAIRN_BLOB_URL`` names: ``file:///path`` or ``memory://``."""
+def open_blob_store(url: str, settings: Settings) -> BlobStore:
+    """Build the store that ``CAIRN_BLOB_URL`` names: ``file:///path``, ``s3://bucket/prefix``
+    (reached as the ``CAIRN_S3_*`` settings say) or ``memory://``."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         from cairn.storage.blobs.local import LocalBlobStore
 
         return LocalBlobStore(Path(parsed.path))
+    if parsed.scheme == "s3":
+        from cairn.storage.blobs.s3 import S3BlobStore, S3Options
+
+        return S3BlobStore.open(url, S3Options.from_settings(settings))
     if parsed.scheme == "memory":
         from cairn.storage.blobs.memory import MemoryBlobStore
 
         return MemoryBlobStore()
     raise ConfigError(
-        f"CAIRN_BLOB_URL: unsupported scheme {parsed.scheme!r} (use file:// or memory://)",
+        f"CAIRN_BLOB_URL: unsupported scheme {parsed.scheme!r} (use file://, s3:// or memory://)",
         setting="CAIRN_BLOB_URL",
     )

@@ -23,6 +23,7 @@ checked by a strict pattern, never from anything else a client sent (DESIGN inva
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -39,6 +40,7 @@ from cairn.domain.digests import ALGORITHM, hex_of, parse_digest
 from cairn.errors import (
     BlobNotFound,
     ConfigError,
+    InsufficientStorage,
     IntegrityError,
     InvalidRange,
     UploadNotFound,
@@ -84,7 +86,7 @@ class LocalBlobStore:
                 actual = f"{ALGORITHM}:{hashing.hexdigest()}"
                 check_declared(actual, written, expected, size)
                 os.fchmod(fd, _READ_ONLY)
-                os.fsync(fd)
+                _sync(fd)
             finally:
                 os.close(fd)
             return self._commit(tmp, actual, written)
@@ -156,6 +158,10 @@ class LocalBlobStore:
                         modified = _EPOCH + timedelta(microseconds=found.st_mtime_ns // 1000)
                         yield BlobEntry(f"{ALGORITHM}:{entry.name}", found.st_size, modified)
 
+    def presigned_url(self, digest: str) -> str | None:
+        parse_digest(digest)
+        return None  # only the server reads these bytes
+
     def session_write(self, session: str, offset: int, chunks: Iterable[bytes]) -> int:
         fd = self._open_session_at(session, offset)
         try:
@@ -164,7 +170,7 @@ class LocalBlobStore:
             try:
                 for chunk in chunks:
                     _write_all(fd, chunk)
-                os.fsync(fd)
+                _sync(fd)
             except BaseException:
                 # A failed write is not acknowledged, so the session goes back to what it was.
                 os.ftruncate(fd, offset)
@@ -366,8 +372,25 @@ class _FileChunks(Iterator[bytes]):
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    with _space_checked():
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+def _sync(fd: int) -> None:
+    with _space_checked():  # a filesystem may find itself full only when it writes back
+        os.fsync(fd)
+
+
+@contextmanager
+def _space_checked() -> Iterator[None]:
+    """A full disk (or quota) is ``InsufficientStorage``; the callers remove what they wrote."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage("the blob store's disk is full") from exc
+        raise
 
 
 def _nanoseconds(when: datetime) -> int:
