@@ -35,6 +35,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from cairn import Client, errors
+from tests.contract.s3_server import start_s3_server
 
 PG = os.environ.get("CAIRN_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MiB = 1 << 20
@@ -112,6 +113,11 @@ class Load:
                         "push 8 MiB",
                         lambda: cairn.push(model, self.medium, capture_provenance=False),
                     )
+                elif roll < 0.50:
+                    dest = self.folder / f"pull-{index}-{uuid.uuid4().hex[:8]}"
+                    self.timed("pull", lambda dest=dest: cairn.pull(f"{model}:latest", dest))
+                elif roll < 0.60:
+                    self.timed("get @candidate", lambda: cairn.get(f"{model}@candidate"))
                 elif roll < 0.70:
                     self.timed("get latest", lambda: cairn.get(f"{model}:latest"))
                 elif roll < 0.85:
@@ -214,6 +220,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--blob-url", default=None, help="e.g. s3://bucket/prefix")
+    parser.add_argument(
+        "--s3", action="store_true", help="blobs in S3: a moto server on loopback, started here"
+    )
     args = parser.parse_args()
     name = f"cairn_load_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG, isolation_level="AUTOCOMMIT")
@@ -223,7 +232,15 @@ def main() -> None:
     receiver = Receiver()
     try:
         with tempfile.TemporaryDirectory(prefix="cairn-load-") as scratch:
-            run(Path(scratch), database, receiver, args)
+            if args.s3:
+                s3 = start_s3_server(Path(scratch))
+                os.environ.update(s3.env("load"))
+                args.blob_url = os.environ["CAIRN_BLOB_URL"]
+            try:
+                run(Path(scratch), database, receiver, args)
+            finally:
+                if args.s3:
+                    s3.stop()
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -277,8 +294,9 @@ def run(folder: Path, database: str, receiver: Receiver, args: argparse.Namespac
             seed = folder / "seed"
             seed.mkdir()
             (seed / "config.json").write_text("{}\n")
-            for index in range(4):  # every model exists before the clients read it
+            for index in range(4):  # every model and alias exists before the clients read it
                 cairn.push(f"default/load-{index}", seed, capture_provenance=False)
+                cairn.set_alias(f"default/load-{index}", "candidate", 1)
         load = Load(url, token, folder)
         until = time.monotonic() + args.seconds
         threads = [

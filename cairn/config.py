@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="How requests name the bucket: path (host/bucket/key, what MinIO and Ceph "
         "RGW usually need), virtual (bucket.host/key) or auto.",
     )
+    s3_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How long one S3 request may take to answer before it is retried (4 "
+        "tries in all, then storage_unavailable).",
+    )
     s3_presign_seconds: int = Field(
         default=0,
         ge=0,

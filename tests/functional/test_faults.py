@@ -14,9 +14,12 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -305,3 +308,100 @@ def _ready(url: str) -> bool:
         return httpx.get(url + "/readyz", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+class FaultyS3:
+    """An HTTP proxy in front of the S3 endpoint that passes requests through, answers 500,
+    or hangs, as told; it counts what it was asked."""
+
+    def __init__(self, upstream: str) -> None:
+        self.mode = "pass"
+        self.seen = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _any(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                proxy.seen += 1
+                if proxy.mode == "fail":
+                    self.send_response(500)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                if proxy.mode == "hang":
+                    time.sleep(3)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                answer = httpx.request(
+                    self.command, upstream + self.path, headers=headers, content=body, timeout=60
+                )
+                self.send_response(answer.status_code)
+                for key, value in answer.headers.items():
+                    skip = ("content-length", "transfer-encoding", "connection", "date", "server")
+                    if key.lower() not in skip:
+                        self.send_header(key, value)
+                length = answer.headers.get("content-length", str(len(answer.content)))
+                self.send_header(
+                    "content-length", length if self.command == "HEAD" else str(len(answer.content))
+                )  # a HEAD tells the object's size
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(answer.content)
+
+            def do_GET(self) -> None:
+                self._any()
+
+            def do_PUT(self) -> None:
+                self._any()
+
+            def do_POST(self) -> None:
+                self._any()
+
+            def do_DELETE(self) -> None:
+                self._any()
+
+            def do_HEAD(self) -> None:
+                self._any()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("failure", ["fail", "hang"])
+def test_the_object_store_failing_is_bounded_retries_then_a_clear_error(
+    tmp_path: Path, pg_url: str, s3: S3Server, failure: str
+) -> None:
+    proxy = FaultyS3(s3.endpoint)
+    prefix = f"faulty-{uuid.uuid4().hex[:12]}"
+    settings = {**s3.env(prefix), "CAIRN_S3_ENDPOINT_URL": proxy.url}
+    live = start_live_server(tmp_path, pg_url, **settings, CAIRN_S3_TIMEOUT_SECONDS="1")
+    try:
+        proxy.mode, proxy.seen = failure, 0
+        refused = _put(live)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "storage_unavailable"
+        assert refused.headers["retry-after"] == "2"
+        # Bounded: each S3 call is tried at most four times (botocore's standard retries); the
+        # failing put and its clean-up (its lock, what it began) are a handful of calls.
+        assert 4 <= proxy.seen <= 24, proxy.seen
+        assert httpx.get(f"{live.url}/healthz").status_code == 200
+        proxy.mode = "pass"
+        stored = [k for k in s3.keys(prefix + "/") if k.startswith("blobs/")]
+        assert not [k for k in stored if DIGEST.removeprefix("sha256:") in k]
+        assert s3.uploads(prefix + "/") == []  # nothing half-written is left open
+        assert _put(live).status_code == 201  # and the store is used again once it answers
+        assert _register(live).status_code == 201
+        _no_version_without_its_blobs(live)
+    finally:
+        live.stop()
+        proxy.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -64,6 +64,7 @@ class S3Options:
     secret_access_key: str | None = None
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
     presign_seconds: int = 0
+    timeout_seconds: float = READ_TIMEOUT
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Options:
@@ -82,13 +83,14 @@ class S3Options:
             secret_access_key=secret.get_secret_value() if secret is not None else None,
             addressing_style=settings.s3_addressing_style,
             presign_seconds=settings.s3_presign_seconds,
+            timeout_seconds=settings.s3_timeout_seconds,
         )
 
     def client(self) -> S3Client:
         config = Config(
             retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
+            connect_timeout=min(CONNECT_TIMEOUT, self.timeout_seconds),
+            read_timeout=self.timeout_seconds,
             max_pool_connections=POOL,
             s3={"addressing_style": self.addressing_style},
             signature_version="s3v4",
@@ -153,10 +155,8 @@ class Bucket:
                 found = self.client.head_object(Bucket=self.name, Key=self.prefix + key)
         except _Answered:
             return None
-        date = found["ResponseMetadata"].get("HTTPHeaders", {}).get("date")
-        age = (
-            (parsedate_to_datetime(date) - found["LastModified"]).total_seconds() if date else None
-        )
+        now = _server_time(found["ResponseMetadata"].get("HTTPHeaders", {}).get("date", ""))
+        age = (now - found["LastModified"]).total_seconds() if now else None
         return Head(found["ContentLength"], found["ETag"], found.get("Metadata", {}), age)
 
     def open(self, key: str, start: int, stop: int) -> StreamingBody | None:
@@ -351,3 +351,13 @@ class Bucket:
             status=status,
             s3_code=code,
         )
+
+
+def _server_time(header: str) -> datetime | None:
+    """The service's clock from its ``Date`` header (None if it cannot be read); a date
+    without a zone (``-0000``) is UTC, as HTTP dates always are."""
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
