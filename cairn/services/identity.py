@@ -204,7 +204,7 @@ class IdentityService:
             scopes=scopes or {},
             expires_at=(uow.now + lifetime).isoformat() if lifetime else None,
         )
-        token = next(t for t in uow.store.identity.tokens(owner.id) if t.token_id == token_id)
+        token = uow.store.identity.tokens(owner.id, token_id)[0]
         return IssuedToken(token, full)
 
     def tokens(self, actor: Actor, principal: str | None = None) -> list[Token]:
@@ -225,14 +225,14 @@ class IdentityService:
     def revoke_token(self, actor: Actor, token_id: str) -> Token:
         """Revoke a token at once (its owner or a global admin)."""
         with self.db.write(actor, Permission.READ, None) as uow:
-            mine = actor.principal_id is not None and any(
-                t.token_id == token_id for t in uow.store.identity.tokens(actor.principal_id)
+            mine = actor.principal_id is not None and bool(
+                uow.store.identity.tokens(actor.principal_id, token_id)
             )
             if not mine:
                 authorize(actor, Permission.ADMIN, EVERYWHERE)
             if not uow.store.identity.revoke(token_id, uow.now):
                 raise TokenNotFound(f"no live token {token_id!r}", token_id=token_id)
-            token = next(t for t in uow.store.identity.tokens(None) if t.token_id == token_id)
+            token = uow.store.identity.tokens(None, token_id)[0]
             uow.record("token.revoke", f"principal/{token.principal}", token_id=token_id)
             return token
 
@@ -255,9 +255,10 @@ class IdentityService:
         if principal is None:
             if actor.principal_id is None:
                 raise PermissionDenied("only a signed-in principal has tokens of its own")
-            return next(
-                p for p in uow.store.identity.principals(None) if p.id == actor.principal_id
-            )
+            found = uow.store.identity.principal_by_id(actor.principal_id)
+            if found is None:
+                raise PrincipalNotFound("the token's principal is gone")
+            return found
         authorize(actor, Permission.ADMIN, EVERYWHERE)
         return _found(uow, principal)
 

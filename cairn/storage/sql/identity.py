@@ -57,6 +57,11 @@ class IdentityRows:
         found = row.first()
         return self._principal(found) if found else None
 
+    def principal_by_id(self, principal_id: int) -> Principal | None:
+        query = select(principals).where(principals.c.id == principal_id)
+        found = self.conn.execute(query).mappings().first()
+        return self._principal(found) if found else None
+
     def principals(self, kind: str | None) -> list[Principal]:
         query = select(principals).order_by(principals.c.key)
         if kind is not None:
@@ -115,12 +120,15 @@ class IdentityRows:
             _token(first), first["secret_hash"], first["disabled"], first["principal_id"], grants
         )
 
-    def tokens(self, principal_id: int | None) -> list[Token]:
+    def tokens(self, principal_id: int | None, token_id: str | None = None) -> list[Token]:
+        """Tokens, oldest first: a principal's, or everyone's; ``token_id``: that one only."""
         query = select(tokens, principals.c.name.label("principal_name")).select_from(
             tokens.join(principals, principals.c.id == tokens.c.principal_id)
         )
         if principal_id is not None:
             query = query.where(tokens.c.principal_id == principal_id)
+        if token_id is not None:
+            query = query.where(tokens.c.token_id == token_id)
         query = query.order_by(tokens.c.id)
         return [_token(r) for r in self.conn.execute(query).mappings().all()]
 
