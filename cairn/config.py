@@ -93,8 +93,15 @@ class Settings(BaseSettings):
         default=24.0,
         ge=0,
         le=24 * 365,
-        description="Garbage collection (cairn gc) spares blobs uploaded within this many hours, "
-        "so an upload not yet registered keeps its bytes.",
+        description="Garbage collection (background and cairn gc) spares blobs uploaded within "
+        "this many hours, so an upload not yet registered keeps its bytes.",
+    )
+    gc_interval_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 365,
+        description="How often the servers collect garbage by themselves (one process runs each "
+        "round); 0 turns it off, leaving `cairn gc`.",
     )
     page_size_default: int = Field(default=100, ge=1, le=1000, description="Default page size.")
     page_size_max: int = Field(default=1000, ge=1, le=10000, description="Largest page size.")

@@ -18,6 +18,7 @@ from cairn.services.keys import KeyService
 from cairn.services.lifecycle import LifecycleService
 from cairn.services.models import ModelService, NamespaceService
 from cairn.services.retention import RetentionService
+from cairn.services.schedule import Schedule
 from cairn.services.uow import Database
 from cairn.services.versions import VersionService
 from cairn.services.webhooks import SecretBox, WebhookService
@@ -27,6 +28,7 @@ from cairn.storage.sql.engine import open_engine
 
 STALE_WRITE_SECONDS = 6 * 3600
 STALE_SCAN = timedelta(minutes=30)  # a claimed scan not finished by then is given back
+GC_JOB = "gc"
 
 
 class Registry:
@@ -55,6 +57,7 @@ class Registry:
         self.audit = AuditService(database, checkpoint_key)
         self.keys = KeyService(database)
         self.gc = GarbageCollector(database, blob_store)
+        self.schedule = Schedule(database)
         self.lifecycle = LifecycleService(
             database, self.checks, timedelta(hours=settings.approval_ttl_hours)
         )
@@ -92,14 +95,26 @@ class Registry:
         retained = self.retention.apply_everywhere(SYSTEM)
         scanned = self.checks.work_pending()
         checkpoint = self.audit.sequence()
+        collected = self.collect_garbage_when_due()
         return {
             "upload_sessions": sessions,
             "stale_writes": stale,
             "scans": scanned,
             "expired_approval_requests": expired,
             "retention_actions": retained,
+            "garbage_blobs": collected,
             "audit_size": checkpoint.size if checkpoint else 0,
         }
+
+    def collect_garbage_when_due(self) -> int:
+        """Collect garbage if this process wins the round due now (every
+        ``CAIRN_GC_INTERVAL_HOURS``; 0: never); the number of blobs removed."""
+        hours = self.settings.gc_interval_hours
+        if not hours or not self.schedule.claim(SYSTEM, GC_JOB, timedelta(hours=hours)):
+            return 0
+        report = self.gc.collect(SYSTEM, grace=timedelta(hours=self.settings.gc_grace_hours))
+        self.schedule.finished(SYSTEM, GC_JOB)
+        return report.deleted
 
     def work(self) -> dict[str, int]:
         """The background work every server process does every few seconds: scan a version

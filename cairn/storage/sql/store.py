@@ -11,6 +11,7 @@ from cairn.storage.sql.aliases import AliasRows
 from cairn.storage.sql.blobs import BlobRows, UploadRows
 from cairn.storage.sql.governance import ApprovalRows, DeploymentRows, PolicyRows
 from cairn.storage.sql.identity import IdentityRows
+from cairn.storage.sql.jobs import JobRows
 from cairn.storage.sql.journal import JournalRows
 from cairn.storage.sql.models import ModelRows, NamespaceRows
 from cairn.storage.sql.trust import KeyRows, ValidationRows
@@ -35,6 +36,7 @@ class MetadataStore:
         self.approvals = ApprovalRows(conn)
         self.deployments = DeploymentRows(conn)
         self.webhooks = WebhookRows(conn)
+        self.jobs = JobRows(conn)
 
     @property
     def dialect(self) -> str:

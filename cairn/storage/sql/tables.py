@@ -443,3 +443,15 @@ delivery_attempts = Table(
     Column("duration_ms", Float, nullable=False),
     Index("ix_delivery_attempts_delivery_id", "delivery_id"),
 )
+
+# Housekeeping that one process of many runs now and then (garbage collection): the next time
+# each job is due. A process claims a round by moving ``due_at`` on, in one UPDATE that only
+# the first of several processes can win.
+scheduled_jobs = Table(
+    "scheduled_jobs",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+)
