@@ -236,6 +236,9 @@ class WebhookService:
     # ------------------------------------------------------------------ background
     def dispatch(self, limit: int = 500) -> int:
         """Fan undispatched events out to the subscriptions that want them."""
+        with self.db.read_unchecked() as store:  # the usual case when idle: no write lock
+            if not store.webhooks.any_undispatched():
+                return 0
         with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
             pending = uow.store.webhooks.undispatched(limit)
             if not pending:
@@ -257,6 +260,9 @@ class WebhookService:
         """Attempt the deliveries that are due; how many were attempted."""
         if self.transport is None:
             return 0
+        with self.db.read_unchecked() as store:
+            if not store.webhooks.any_due(self.db.clock()):
+                return 0
         with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
             due = uow.store.webhooks.due(uow.now, limit)
             for delivery_id in due:  # the lease: nobody else takes them for a while

@@ -40,6 +40,21 @@ class WebhookRows:
         self.conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(**values))
 
     # ------------------------------------------------------------------ the outbox
+    def any_undispatched(self) -> bool:
+        query = select(events.c.id).where(events.c.delivered_at.is_(None)).limit(1)
+        return self.conn.execute(query).first() is not None
+
+    def any_due(self, now: datetime) -> bool:
+        query = (
+            select(deliveries.c.id)
+            .where(
+                deliveries.c.status.in_(("pending", "sending")),
+                deliveries.c.next_attempt_at <= now,
+            )
+            .limit(1)
+        )
+        return self.conn.execute(query).first() is not None
+
     def undispatched(self, limit: int) -> list[dict[str, Any]]:
         """Events not yet fanned out to subscriptions, oldest first, locked (PostgreSQL
         ``SKIP LOCKED``: dispatchers in other processes take the next ones)."""
