@@ -1,13 +1,15 @@
-"""A mixed load against several Cairn server processes on PostgreSQL, that stops by itself.
+"""A mixed load against several Cairn server processes on PostgreSQL, that stops by itself;
+with ``--compare-mlflow``, the same load against MLflow right after, and both side by side.
 
 One command: ``.venv/bin/python -m benchmarks.load [--seconds 60] [--clients 8] [--workers 2]
-[--blob-url s3://…]``. It creates a PostgreSQL database of its own (``CAIRN_BENCH_PG``, default
-the local server), starts ``cairn server --workers N`` on it, registers a webhook receiver, and
-runs client threads doing a mix of what teams do — registrations, pushes of small and medium
-files, reads, searches, alias moves and promotions — for the given time. Then it prints
-throughput and latency per operation and checks the invariants: version numbers gapless and
-unique per model, no version without its blobs, every event delivered to the webhook, and the
-audit log verified end to end.
+[--s3 | --blob-url s3://…] [--compare-mlflow]``. It creates a PostgreSQL database of its own
+(``CAIRN_BENCH_PG``, default the local server), starts ``cairn server --workers N`` on it,
+registers a webhook receiver, and runs client threads doing a mix of what teams do —
+registrations, pushes of small and medium files, pulls, reads, searches, alias moves and
+promotions — for the given time. Then it prints throughput and latency per operation and checks
+the invariants: version numbers gapless and unique per model, no version without its blobs,
+every event delivered to the webhook, and the audit log verified end to end. The MLflow side is
+``benchmarks/load_mlflow.py``; the mix and the tables are ``benchmarks/load_common.py``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import argparse
 import contextlib
 import os
 import random
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,21 +30,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from benchmarks import load_mlflow
+from benchmarks.load_common import (
+    MEDIUM_BYTES,
+    MODELS,
+    Mix,
+    Recorder,
+    free_port,
+    load_average,
+    print_side_by_side,
+    print_table,
+    scratch_database,
+    wait_ready,
+)
 from cairn import Client, errors
-from tests.contract.s3_server import start_s3_server
-
-PG = os.environ.get("CAIRN_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MiB = 1 << 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.contract.s3_server import S3Server, start_s3_server
 
 
 class Receiver:
@@ -71,69 +73,49 @@ class Receiver:
 class Load:
     def __init__(self, url: str, token: str, folder: Path) -> None:
         self.url, self.token, self.folder = url, token, folder
-        self.samples: dict[str, list[float]] = defaultdict(list)
-        self.errors: dict[str, list[str]] = defaultdict(list)
-        self.lock = threading.Lock()
+        self.recorder = Recorder()
         self.medium = folder / "medium"
         self.medium.mkdir()
-        (self.medium / "weights.bin").write_bytes(os.urandom(8 * MiB))
-
-    def timed(self, op: str, call: Callable[[], object]) -> None:
-        started = time.perf_counter()
-        try:
-            call()
-        except Exception as exc:  # every failure is counted and reported, never hidden
-            with self.lock:
-                self.errors[op].append(f"{type(exc).__name__}: {exc}"[:200])
-            return
-        with self.lock:
-            self.samples[op].append(time.perf_counter() - started)
+        (self.medium / "weights.bin").write_bytes(os.urandom(MEDIUM_BYTES))
 
     def client(self, index: int, until: float) -> None:
-        rng = random.Random(index)
-        model = f"default/load-{index % 4}"
+        rng, mix = random.Random(index), Mix()
+        model = f"default/load-{index % MODELS}"
         with Client(
             self.url, token=self.token, progress=False, cache_dir=self.folder / f"cache-{index}"
         ) as cairn:
             while time.monotonic() < until:
-                roll = rng.random()
-                if roll < 0.35:
-                    small = self.folder / f"small-{index}-{uuid.uuid4().hex[:8]}"
-                    small.mkdir()
-                    (small / "config.json").write_text(f'{{"seed": {rng.random()}}}\n')
-                    auc = rng.random()
-                    self.timed(
-                        "push small",
-                        lambda small=small, auc=auc: cairn.push(
-                            model, small, metrics={"auc": auc}, capture_provenance=False
-                        ),
-                    )
-                elif roll < 0.40:
-                    self.timed(
-                        "push 8 MiB",
-                        lambda: cairn.push(model, self.medium, capture_provenance=False),
-                    )
-                elif roll < 0.50:
-                    dest = self.folder / f"pull-{index}-{uuid.uuid4().hex[:8]}"
-                    self.timed("pull", lambda dest=dest: cairn.pull(f"{model}:latest", dest))
-                elif roll < 0.60:
-                    self.timed("get @candidate", lambda: cairn.get(f"{model}@candidate"))
-                elif roll < 0.70:
-                    self.timed("get latest", lambda: cairn.get(f"{model}:latest"))
-                elif roll < 0.85:
-                    self.timed(
-                        "search",
-                        lambda: list(
-                            cairn.search(
-                                f"name = '{model.split('/')[1]}' AND metrics.auc > 0.5",
-                                page_size=50,
-                            )
-                        ),
-                    )
-                elif roll < 0.95:
-                    self.timed("promote staging", lambda: self._promote(cairn, model))
-                else:
-                    self.timed("alias move", lambda: self._alias(cairn, model, rng))
+                op = mix.pick(rng)
+                self.recorder.timed(op, self._operation(op, cairn, model, index, rng))
+
+    def _operation(
+        self, op: str, cairn: Client, model: str, index: int, rng: random.Random
+    ) -> Callable[[], object]:
+        if op == "push small":
+            small = self.folder / f"small-{index}-{uuid.uuid4().hex[:8]}"
+            small.mkdir()
+            (small / "config.json").write_text(f'{{"seed": {rng.random()}}}\n')
+            auc = rng.random()
+            return lambda: cairn.push(model, small, metrics={"auc": auc}, capture_provenance=False)
+        if op == "push 8 MiB":
+            return lambda: cairn.push(model, self.medium, capture_provenance=False)
+        if op == "pull":
+            dest = self.folder / f"pull-{index}-{uuid.uuid4().hex[:8]}"
+            return lambda: cairn.pull(f"{model}:latest", dest)
+        if op == "get @candidate":
+            return lambda: cairn.get(f"{model}@candidate")
+        if op == "get latest":
+            return lambda: cairn.get(f"{model}:latest")
+        if op == "search":
+            name = model.split("/")[1]
+            return lambda: list(
+                cairn.search(f"name = '{name}' AND metrics.auc > 0.5", page_size=50)
+            )
+        if op == "promote staging":
+            return lambda: self._promote(cairn, model)
+        if op == "alias move":
+            return lambda: self._alias(cairn, model, rng)
+        raise ValueError(op)
 
     @staticmethod
     def _promote(cairn: Client, model: str) -> None:
@@ -147,27 +129,6 @@ class Load:
     def _alias(cairn: Client, model: str, rng: random.Random) -> None:
         latest = cairn.get(f"{model}:latest", files=False)["number"]
         cairn.set_alias(model, "candidate", rng.randint(1, latest))
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
-
-
-def report(load: Load, seconds: float) -> None:
-    print(
-        f"\n{'operation':18} {'ops':>6} {'ops/s':>8} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9} "
-        "errors"
-    )
-    for op, values in sorted(load.samples.items()):
-        ordered = sorted(values)
-        print(
-            f"{op:18} {len(values):6d} {len(values) / seconds:8.1f} "
-            f"{statistics.median(values) * 1000:9.2f} {_quantile(ordered, 0.95):9.2f} "
-            f"{_quantile(ordered, 0.99):9.2f} "
-            f"{len(load.errors.get(op, []))}"
-        )
-    for op, found in load.errors.items():
-        print(f"  {op}: {len(found)} errors, e.g. {found[0]}")
 
 
 def check(url: str, token: str, database: str, receiver: Receiver, state: Path) -> bool:
@@ -216,38 +177,53 @@ def check(url: str, token: str, database: str, receiver: Receiver, state: Path) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=60, help="per system")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="server processes, both systems")
     parser.add_argument("--blob-url", default=None, help="e.g. s3://bucket/prefix")
     parser.add_argument(
         "--s3", action="store_true", help="blobs in S3: a moto server on loopback, started here"
     )
+    parser.add_argument(
+        "--compare-mlflow", action="store_true", help="then the same load against MLflow"
+    )
+    load_mlflow.add_arguments(parser)
     args = parser.parse_args()
-    name = f"cairn_load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    database = make_url(PG).set(database=name).render_as_string(hide_password=False)
-    receiver = Receiver()
-    try:
-        with tempfile.TemporaryDirectory(prefix="cairn-load-") as scratch:
-            if args.s3:
-                s3 = start_s3_server(Path(scratch))
-                os.environ.update(s3.env("load"))
-                args.blob_url = os.environ["CAIRN_BLOB_URL"]
-            try:
-                run(Path(scratch), database, receiver, args)
-            finally:
-                if args.s3:
-                    s3.stop()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with tempfile.TemporaryDirectory(prefix="cairn-load-") as scratch:
+        folder = Path(scratch)
+        s3 = start_s3_server(folder) if args.s3 else None
+        try:
+            ok = compare(folder, s3, args)
+        finally:
+            if s3:
+                s3.stop()
+    print("\nALL INVARIANTS HOLD" if ok else "\nINVARIANTS BROKEN")
+    if not ok:
+        raise SystemExit(1)
 
 
-def run(folder: Path, database: str, receiver: Receiver, args: argparse.Namespace) -> None:
+def compare(folder: Path, s3: S3Server | None, args: argparse.Namespace) -> bool:
+    """Cairn's run, then (with ``--compare-mlflow``) MLflow's, each on a fresh database."""
+    (folder / "cairn").mkdir()
+    with scratch_database("cairn_load") as database:
+        recorder, seconds, ok = run(folder / "cairn", database, s3, args)
+    if not args.compare_mlflow:
+        return ok
+    (folder / "mlflow").mkdir()
+    theirs, their_seconds, their_ok = load_mlflow.run(folder / "mlflow", s3, args)
+    print(
+        f"\nCairn vs MLflow {load_mlflow.MLFLOW_VERSION} ({args.mlflow_variant}), same run: "
+        f"{args.clients} clients, {args.workers} server processes each, PostgreSQL, "
+        f"blobs/artifacts in {'S3 (moto)' if s3 else 'a local folder'}, "
+        f"{seconds:.0f} s + {their_seconds:.0f} s"
+    )
+    print_side_by_side(recorder, seconds, theirs, their_seconds)
+    return ok and their_ok
+
+
+def run(
+    folder: Path, database: str, s3: S3Server | None, args: argparse.Namespace
+) -> tuple[Recorder, float, bool]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # The S3 settings (CAIRN_S3_*) pass through, for --blob-url s3://…
@@ -264,37 +240,24 @@ def run(folder: Path, database: str, receiver: Receiver, args: argparse.Namespac
             "CAIRN_WEBHOOK_ALLOW": "127.0.0.1/32",
         }
     )
-    if args.blob_url:
+    if s3:
+        env.update(s3.env("load"))
+    elif args.blob_url:
         env["CAIRN_BLOB_URL"] = args.blob_url
+    command = [sys.executable, "-m", "cairn", "server", "--port", str(port)]
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cairn",
-            "server",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
+        [*command, "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL
     )
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        wait_ready(url + "/readyz", lambda: server.poll() is None)
         token = (folder / "data" / "admin-token").read_text().strip()
+        receiver = Receiver()
         with Client(url, token=token, progress=False) as cairn:
             cairn.add_webhook("*", receiver.url)
             seed = folder / "seed"
             seed.mkdir()
             (seed / "config.json").write_text("{}\n")
-            for index in range(4):  # every model and alias exists before the clients read it
+            for index in range(MODELS):  # every model and alias exists before the clients read it
                 cairn.push(f"default/load-{index}", seed, capture_provenance=False)
                 cairn.set_alias(f"default/load-{index}", "candidate", 1)
         load = Load(url, token, folder)
@@ -302,22 +265,21 @@ def run(folder: Path, database: str, receiver: Receiver, args: argparse.Namespac
         threads = [
             threading.Thread(target=load.client, args=(i, until)) for i in range(args.clients)
         ]
-        started = time.monotonic()
+        started, load_before = time.monotonic(), load_average()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
+        blobs = env.get("CAIRN_BLOB_URL", "local folder")
         print(
-            f"{args.clients} clients, {args.workers} server processes on PostgreSQL, "
-            f"blobs {args.blob_url or 'local folder'}, {elapsed:.0f} s"
+            f"Cairn: {args.clients} clients, {args.workers} server processes on PostgreSQL, "
+            f"blobs {blobs}, {elapsed:.0f} s, load average {load_before} → {load_average()}"
         )
-        report(load, elapsed)
-        print("\ninvariants")
+        print_table(load.recorder, elapsed)
+        print("\nCairn's invariants")
         ok = check(url, token, database, receiver, folder / "trust.json")
-        print("\nALL INVARIANTS HOLD" if ok else "\nINVARIANTS BROKEN")
-        if not ok:
-            raise SystemExit(1)
+        return load.recorder, elapsed, ok
     finally:
         server.terminate()
         server.wait(timeout=30)
