@@ -20,13 +20,15 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   ├── InvalidCursor
     │   ├── SizeMismatch
     │   ├── SignatureRejected           the namespace requires a signature that verifies
-    │   └── InvalidRange
+    │   ├── InvalidRange
+    │   └── Unsupported                 a request Cairn understands but does not do
     ├── NotFound
     │   ├── NamespaceNotFound
     │   ├── ModelNotFound
     │   ├── VersionNotFound
     │   ├── AliasNotFound
     │   ├── BlobNotFound
+    │   ├── ManifestNotFound            no OCI manifest by that tag or digest
     │   ├── UploadNotFound
     │   ├── PrincipalNotFound
     │   └── TokenNotFound
@@ -78,6 +80,7 @@ __all__ = [
     "InvalidName",
     "InvalidRange",
     "InvalidReference",
+    "ManifestNotFound",
     "MissingBlobs",
     "ModelExists",
     "ModelNotEmpty",
@@ -97,6 +100,7 @@ __all__ = [
     "TokenNotFound",
     "Unauthenticated",
     "UnsafePath",
+    "Unsupported",
     "UploadNotFound",
     "UploadOffsetMismatch",
     "VersionInUse",
@@ -175,6 +179,10 @@ class InvalidRange(InvalidInput):
     code = "invalid_range"
 
 
+class Unsupported(InvalidInput):
+    code = "unsupported"
+
+
 class NotFound(CairnError):
     code = "not_found"
 
@@ -197,6 +205,10 @@ class AliasNotFound(NotFound):
 
 class BlobNotFound(NotFound):
     code = "blob_not_found"
+
+
+class ManifestNotFound(NotFound):
+    code = "manifest_not_found"
 
 
 class UploadNotFound(NotFound):

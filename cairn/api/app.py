@@ -17,6 +17,8 @@ from cairn.api.deps import PERMISSION_MARK
 from cairn.api.errors import install_error_handlers
 from cairn.api.hosts import HostAllowList, allowed_hosts
 from cairn.api.metrics import Metrics, MetricsMiddleware
+from cairn.api.oci import blobs as oci_blobs
+from cairn.api.oci import manifests as oci_manifests
 from cairn.api.routes import (
     API_PREFIX,
     audit,
@@ -60,7 +62,7 @@ def create_app(registry: Registry) -> FastAPI:
         registry.webhooks.transport = GuardedTransport(allow)
     app.state.metrics = Metrics()
     check_permissions_declared()
-    for module in ROUTERS:
+    for module in (*ROUTERS, *OCI_ROUTERS):
         app.include_router(module.router)
     install_error_handlers(app)
     origins = [o.strip() for o in registry.settings.cors_origins.split(",") if o.strip()]
@@ -83,6 +85,8 @@ PUBLIC_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 # Most-used first: the router tries routes in order.
 ROUTERS = (versions, blobs, models, namespaces, lifecycle, identity, audit, gc, webhooks, system)
+# The OCI Distribution API under /v2/: outside Cairn's API document, held to the same rule.
+OCI_ROUTERS = (oci_manifests, oci_blobs)
 
 
 def api_routes() -> Iterator[APIRoute]:
@@ -105,11 +109,21 @@ def declared_permission(route: APIRoute) -> str | None:
     return None
 
 
+def oci_routes() -> Iterator[APIRoute]:
+    for module in OCI_ROUTERS:
+        for route in module.router.routes:
+            if isinstance(route, APIRoute):
+                yield route
+
+
 def check_permissions_declared() -> None:
     """Refuse to build an app with a route that states no permission: such a route would
     rely on its service alone, and one forgotten check would open it to anyone."""
     for route in api_routes():
         if route.path not in PUBLIC_ROUTES and declared_permission(route) is None:
+            raise RuntimeError(f"route {route.path} declares no permission")
+    for route in oci_routes():
+        if route.path not in oci_manifests.PUBLIC and declared_permission(route) is None:
             raise RuntimeError(f"route {route.path} declares no permission")
 
 

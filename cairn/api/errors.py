@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from cairn import errors
+from cairn.api.oci.errors import BY_STATUS, is_oci_path, oci_code, oci_error_response
 
 log = logging.getLogger("cairn.api")
 
@@ -24,6 +25,7 @@ log = logging.getLogger("cairn.api")
 STATUS: list[tuple[type[errors.CairnError], int]] = [
     (errors.PayloadTooLarge, 413),
     (errors.InvalidRange, 416),
+    (errors.Unsupported, 405),
     (errors.InvalidInput, 400),
     (errors.NotFound, 404),
     (errors.MissingBlobs, 409),
@@ -83,6 +85,12 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if status == 503:
             headers = {"Retry-After": RETRY_AFTER_SECONDS}
+        if is_oci_path(request.url.path):
+            code, status = oci_code(exc, status)
+            if isinstance(exc, errors.InvalidRange) and "size" in exc.details:
+                headers = {"Content-Range": f"bytes */{exc.details['size']}"}
+            detail = {**exc.details, "cairn": exc.code}
+            return oci_error_response(request, status, code, exc.message, detail, headers)
         return error_response(status, exc.code, exc.message, exc.details, headers)
 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
@@ -100,6 +108,10 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ][:20]
         first = problems[0] if problems else {"where": "request", "problem": "invalid"}
+        if is_oci_path(request.url.path):
+            message = f"{first['where']}: {first['problem']}"
+            detail = {"problems": problems, "cairn": errors.InvalidInput.code}
+            return oci_error_response(request, 400, "UNSUPPORTED", message, detail)
         return error_response(
             400,
             errors.InvalidInput.code,
@@ -112,11 +124,18 @@ def install_error_handlers(app: FastAPI) -> None:
             raise exc
         code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
         headers = dict(exc.headers) if exc.headers else None
+        if is_oci_path(request.url.path):
+            oci = BY_STATUS.get(exc.status_code, "UNSUPPORTED")
+            detail = {"cairn": code}
+            return oci_error_response(request, exc.status_code, oci, message, detail, headers)
         return error_response(exc.status_code, code, message, headers=headers)
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "the server failed; the error is logged")
+        message = "the server failed; the error is logged"
+        if is_oci_path(request.url.path):
+            return oci_error_response(request, 500, "UNKNOWN", message, {"cairn": "internal_error"})
+        return error_response(500, "internal_error", message)
 
     app.add_exception_handler(errors.CairnError, on_cairn_error)
     for unreachable in (OperationalError, InterfaceError, PoolTimeout):

@@ -17,6 +17,9 @@ _SEPARATORS = re.compile(r"[-_.]+")
 _TAG_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}")
 TAG_VALUE_MAX = 1024
 RESERVED_ALIASES = frozenset({"latest"})
+# OCI tags name a version's views as "<selector>.<view>" (see cairn.domain.oci): an alias
+# ending like a view would be read as one.
+VIEW_SUFFIXES = (".kserve", ".modelpack")
 
 
 def normalize_name(raw: object, *, kind: str = "name") -> str:
@@ -46,6 +49,12 @@ def normalize_alias(raw: object) -> str:
     name = normalize_name(raw, kind="alias")
     if name.isdigit() or name in RESERVED_ALIASES:
         raise InvalidName("an alias may not be a number or 'latest'", kind="alias", value=name)
+    if name.endswith(VIEW_SUFFIXES):
+        raise InvalidName(
+            "an alias may not end in '.kserve' or '.modelpack' (those are OCI view tags)",
+            kind="alias",
+            value=name,
+        )
     return name
 
 

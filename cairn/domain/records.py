@@ -272,3 +272,23 @@ class Delivery:
     created_at: datetime
     updated_at: datetime
     log: tuple[DeliveryAttempt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OciManifest:
+    """An OCI manifest as stored: its exact bytes and what the registry needs to know of it."""
+
+    id: int
+    model_id: int
+    digest: str
+    media_type: str
+    artifact_type: str | None
+    subject: str | None
+    annotations: dict[str, str]
+    content: bytes
+    version_id: int | None
+    role: str | None
+
+    @property
+    def size(self) -> int:
+        return len(self.content)

@@ -2,9 +2,10 @@
 
 Two kinds of garbage, both older than the cutoff (``now - grace``):
 
-* **unreferenced**: a ``blobs`` row that no version's file names (its versions were deleted,
-  or it was uploaded and never registered). The row goes first, in a transaction whose DELETE
-  re-checks both conditions in the same statement; the bytes go after the commit.
+* **unreferenced**: a ``blobs`` row that no version's file and no OCI manifest names (its
+  versions were deleted, or it was uploaded and never registered). The row goes first, in a
+  transaction whose DELETE re-checks both conditions in the same statement; the bytes go
+  after the commit.
 * **orphaned**: bytes in the blob store with no row at all (a crash between the bytes
   becoming durable and their row being committed, or between the two steps above).
 
@@ -17,7 +18,8 @@ they stay, or stores them anew after it. What remains is an upload between its p
 row's commit: nothing but time separates those two steps, so bytes put within ``min_age``
 (ten minutes) stay whatever the grace; rows obey the grace alone, and bytes whose row went
 meanwhile are orphans for a later run. Versions reference blobs through ``version_files``,
-whose foreign key and the DELETE's re-check keep a referenced row.
+OCI manifests (configs, derived tars, referrers' layers) through ``oci_blob_refs``; their
+foreign keys and the DELETE's re-check keep a referenced row.
 
 Upload sessions are never touched: their bytes live apart from blobs and expire on their own
 (``BlobService.purge_expired``). Several processes may collect at once: each row is deleted by

@@ -8,7 +8,7 @@ time is written lazily, at most once a minute, to keep reads free of writes.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -69,9 +69,19 @@ class IdentityService:
         if parsed is None:
             raise Unauthenticated("the token is not a Cairn token")
         token_id, secret = parsed
+        return self.authenticate_proof(
+            token_id, lambda stored: secret_matches(secret, stored), request_id
+        )
+
+    def authenticate_proof(
+        self, token_id: str, proves: Callable[[str], bool], request_id: str | None
+    ) -> Authenticated:
+        """The actor of token ``token_id``, for a caller whose proof of holding it ``proves``
+        accepts given the token's stored secret hash (the secret itself, or a credential
+        derived from it); revocation, expiry and disabled principals apply alike."""
         with self.db.read_unchecked() as store:
             found = store.identity.token_for_check(token_id)
-        if found is None or not secret_matches(secret, found.secret_hash):
+        if found is None or not proves(found.secret_hash):
             raise Unauthenticated("the token is not known")
         token, disabled, principal_id = found.token, found.principal_disabled, found.principal_id
         grants = found.grants

@@ -17,6 +17,7 @@ from cairn.services.identity import IdentityService
 from cairn.services.keys import KeyService
 from cairn.services.lifecycle import LifecycleService
 from cairn.services.models import ModelService, NamespaceService
+from cairn.services.oci import OciPushes, OciRepositories, RegistryTokens
 from cairn.services.retention import RetentionService
 from cairn.services.schedule import Schedule
 from cairn.services.uow import Database
@@ -55,6 +56,9 @@ class Registry:
             database, blob_store, timedelta(seconds=settings.upload_ttl_seconds)
         )
         self.audit = AuditService(database, checkpoint_key)
+        self.oci = OciRepositories(database, self.blobs, blob_store)
+        self.oci_pushes = OciPushes(database, self.versions)
+        self.registry_tokens = RegistryTokens(self.identity)
         self.keys = KeyService(database)
         self.gc = GarbageCollector(database, blob_store)
         self.schedule = Schedule(database)

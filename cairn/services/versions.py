@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -98,9 +98,12 @@ class VersionService:
         model: str,
         body: Mapping[str, Any],
         idempotency_key: str | None = None,
+        attach: Callable[[UnitOfWork, Model, Version], None] | None = None,
     ) -> tuple[Version, bool]:
         """Register a new version; ``(version, False)`` when ``idempotency_key`` names one
-        registered before with the same content. Creates the model if it does not exist."""
+        registered before with the same content. Creates the model if it does not exist.
+        ``attach`` runs in the registration's transaction, with the version (new or found),
+        for what must commit with it or not at all (the OCI manifest it was pushed as)."""
         manifest, meta = parse_registration(body)
         key = idempotency_key or body.get("idempotency_key")
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
@@ -118,7 +121,10 @@ class VersionService:
             if key is not None:
                 earlier = uow.store.versions.by_idempotency_key(found.id, key)
                 if earlier is not None:
-                    return _same_request(uow, earlier, manifest, meta), False
+                    same = _same_request(uow, earlier, manifest, meta)
+                    if attach is not None:
+                        attach(uow, found, same)
+                    return same, False
             _check_blobs(uow.store, manifest)
             self.checks.enforce(uow, namespace, outcomes)
             version = self._insert(uow, found, manifest, meta, key)
@@ -126,6 +132,8 @@ class VersionService:
                 manifest, version.completeness, version.missing_fields
             )
             self.checks.record(uow, version.id, settled + outcomes)
+            if attach is not None:
+                attach(uow, found, version)
             uow.record(
                 "version.register",
                 version.ref,

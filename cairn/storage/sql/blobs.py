@@ -13,14 +13,16 @@ from sqlalchemy import Connection, bindparam, delete, exists, insert, select, up
 
 from cairn.domain.records import UploadSession
 from cairn.storage.sql.rows import upsert
-from cairn.storage.sql.tables import blobs, upload_sessions, version_files
+from cairn.storage.sql.tables import blobs, oci_blob_refs, upload_sessions, version_files
 
 _SIZES = select(blobs.c.digest, blobs.c.size).where(
     blobs.c.digest.in_(bindparam("digests", expanding=True))
 )
 # What a foreign key check takes on PostgreSQL: enough to keep the row from being deleted.
 _SIZES_HELD = _SIZES.with_for_update(read=True, key_share=True)
-_UNREFERENCED = ~exists().where(version_files.c.digest == blobs.c.digest)
+_UNREFERENCED = ~exists().where(version_files.c.digest == blobs.c.digest) & ~exists().where(
+    oci_blob_refs.c.digest == blobs.c.digest
+)
 _BATCH = 500
 
 
@@ -48,8 +50,8 @@ class BlobRows:
     def unreferenced(
         self, before: datetime, after: str | None = None, limit: int = _BATCH
     ) -> list[tuple[str, int]]:
-        """Digests and sizes of blobs uploaded before ``before`` that no version's file names,
-        in digest order, starting after ``after``."""
+        """Digests and sizes of blobs uploaded before ``before`` that no version's file and no
+        OCI manifest names, in digest order, starting after ``after``."""
         query = select(blobs.c.digest, blobs.c.size).where(
             blobs.c.created_at < before, _UNREFERENCED
         )

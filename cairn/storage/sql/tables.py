@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -454,4 +455,36 @@ scheduled_jobs = Table(
     Column("due_at", UTCDateTime(), nullable=False),
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
+)
+
+# OCI manifests, kept as the exact bytes served (their digest is of those bytes): manifests
+# pushed by OCI clients, and the views Cairn builds of a version once, on first request.
+# ``role`` says which manifest of ``version_id`` a row is ("own", "kserve", "modelpack");
+# rows without a role (signatures, attestations, index children) belong to the model only.
+oci_manifests = Table(
+    "oci_manifests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", ForeignKey("models.id"), nullable=False),
+    Column("digest", Text, nullable=False),
+    Column("media_type", Text, nullable=False),
+    Column("artifact_type", Text, nullable=True),
+    Column("subject", Text, nullable=True),
+    Column("annotations", Json, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), nullable=True),
+    Column("role", Text, nullable=True),
+    _created(),
+    UniqueConstraint("model_id", "digest"),
+    UniqueConstraint("version_id", "role"),
+    Index("ix_oci_manifests_model_id_subject", "model_id", "subject"),
+)
+
+# The blobs an OCI manifest names (config and layers): the garbage collector keeps them.
+oci_blob_refs = Table(
+    "oci_blob_refs",
+    metadata,
+    Column("manifest_id", ForeignKey("oci_manifests.id", ondelete="CASCADE"), primary_key=True),
+    Column("digest", ForeignKey("blobs.digest"), primary_key=True),
+    Index("ix_oci_blob_refs_digest", "digest"),
 )

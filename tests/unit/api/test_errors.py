@@ -30,6 +30,7 @@ CLIENT_FAMILIES = (errors.InvalidInput, errors.NotFound, errors.Conflict, errors
 EXPECTED_STATUS = {
     errors.PayloadTooLarge: 413,
     errors.InvalidRange: 416,
+    errors.Unsupported: 405,  # the OCI API's refused manifest and blob deletions
     errors.MissingBlobs: 409,
     errors.UploadOffsetMismatch: 409,
     errors.DigestMismatch: 400,  # the caller's bytes do not match the caller's digest

@@ -1,0 +1,2 @@
+"""The OCI Distribution API under ``/v2/``: ``auth`` (who is calling, the token endpoint),
+``manifests`` (manifests, tags, referrers), ``blobs`` (blobs and uploads), ``errors``."""

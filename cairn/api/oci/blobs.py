@@ -1,0 +1,208 @@
+"""``/v2/<name>/blobs/``: blobs by digest (with ``Range``) and uploads.
+
+Uploads are Cairn's resumable upload sessions, so any server process continues any of them:
+``POST uploads/`` opens one (or, with ``?digest=``, takes the whole blob at once; with
+``?mount=``, finds it already here); ``PATCH`` appends at ``Content-Range`` (or at the end
+when none is sent; out of order: 416); ``GET`` tells how far it got; ``PUT ?digest=``
+closes it, with an optional last chunk, once the bytes hash to the digest; ``DELETE`` drops it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import RedirectResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from cairn.api.deps import Reg, content_length
+from cairn.api.oci.auth import RepoReader, RepoWriter
+from cairn.api.oci.errors import PREFIX
+from cairn.api.streams import consume_body
+from cairn.domain.digests import parse_digest
+from cairn.domain.records import UploadSession
+from cairn.errors import (
+    InvalidDigest,
+    InvalidRange,
+    SizeMismatch,
+    Unsupported,
+    UploadOffsetMismatch,
+)
+from cairn.storage.blobs import BlobStat
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+_RANGE = re.compile(r"bytes=(\d{0,19})-(\d{0,19})")
+_CONTENT_RANGE = re.compile(r"(?:bytes )?(\d{1,19})-(\d{1,19})")
+CHUNK_MAX = 1 << 40
+
+
+@router.head("/{name:path}/blobs/{digest}")
+def head_blob(reg: Reg, actor: RepoReader, name: str, digest: str) -> Response:
+    stat = reg.blobs.stat(actor, digest)
+    return Response(headers={**_blob_headers(stat.digest), "Content-Length": str(stat.size)})
+
+
+@router.get("/{name:path}/blobs/{digest}", response_model=None)
+def get_blob(
+    reg: Reg, actor: RepoReader, name: str, digest: str, range: str | None = Header(default=None)
+) -> StreamingResponse | RedirectResponse:
+    """The blob's bytes; ``Range: bytes=a-b`` (or ``bytes=-n``) a part of them, the end
+    clamped to the blob's; a range that is not one Cairn reads is ignored (the whole blob)."""
+    stat = reg.blobs.stat(actor, digest)
+    span = _span(range, stat.size)
+    direct = reg.blobs.direct_url(actor, digest)
+    if direct is not None:
+        return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
+    start, end = span if span is not None else (0, None)
+    read = reg.blobs.read(actor, digest, start, end)
+    headers = {**_blob_headers(read.digest), "Content-Length": str(read.end - read.start)}
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {read.start}-{read.end - 1}/{read.size}"
+    return StreamingResponse(
+        read.chunks, status_code=status, headers=headers, media_type="application/octet-stream"
+    )
+
+
+@router.delete("/{name:path}/blobs/{digest}")
+def delete_blob(actor: RepoWriter, name: str, digest: str) -> Response:
+    raise Unsupported("blobs are shared and collected by Cairn's garbage collector")
+
+
+@router.post("/{name:path}/blobs/uploads/")
+async def start_upload(
+    reg: Reg,
+    actor: RepoWriter,
+    name: str,
+    request: Request,
+    digest: str | None = Query(default=None, max_length=200),
+    mount: str | None = Query(default=None, max_length=200),
+    source: str | None = Query(default=None, alias="from", max_length=300),
+) -> Response:
+    if mount is not None:
+        found = await run_in_threadpool(reg.oci.mount, actor, name, mount, source)
+        if found is not None:
+            return _created(name, found)
+    elif digest is not None:
+        checked = parse_digest(digest)
+        size = content_length(request, reg.settings.max_blob_bytes)
+        stat = await consume_body(
+            request, lambda chunks: reg.blobs.put(actor, chunks, checked, size)
+        )
+        return _created(name, stat)
+    session = await run_in_threadpool(reg.blobs.start_upload, actor)
+    return _session(name, session, 202)
+
+
+@router.patch("/{name:path}/blobs/uploads/{session_id}")
+async def append_upload(
+    reg: Reg, actor: RepoWriter, name: str, session_id: str, request: Request
+) -> Response:
+    session = await run_in_threadpool(reg.blobs.upload_status, actor, session_id)
+    offset, length = session.offset, _declared_length(request)
+    content_range = request.headers.get("content-range")
+    if content_range is not None:
+        match = _CONTENT_RANGE.fullmatch(content_range.strip())
+        if match is None or int(match.group(2)) < int(match.group(1)):
+            raise InvalidRange("Content-Range is '<start>-<end>', inclusive", range=content_range)
+        start, end = int(match.group(1)), int(match.group(2))
+        if start != session.offset:
+            raise UploadOffsetMismatch(
+                f"this upload holds {session.offset} bytes; the next chunk starts there",
+                offset=session.offset,
+            )
+        if length is not None and length != end - start + 1:
+            raise SizeMismatch(f"Content-Range {start}-{end} and Content-Length {length} differ")
+        offset, length = start, end - start + 1
+    session = await consume_body(
+        request, lambda chunks: reg.blobs.append(actor, session_id, offset, chunks, length)
+    )
+    return _session(name, session, 202)
+
+
+@router.get("/{name:path}/blobs/uploads/{session_id}")
+def upload_status(reg: Reg, actor: RepoWriter, name: str, session_id: str) -> Response:
+    return _session(name, reg.blobs.upload_status(actor, session_id), 204)
+
+
+@router.put("/{name:path}/blobs/uploads/{session_id}")
+async def finish_upload(
+    reg: Reg,
+    actor: RepoWriter,
+    name: str,
+    session_id: str,
+    request: Request,
+    digest: str | None = Query(default=None, max_length=200),
+) -> Response:
+    """Close the upload: append the body, if any, then check the whole against ``digest``."""
+    if digest is None:
+        raise InvalidDigest("close an upload with ?digest=sha256:<hex> of the whole blob")
+    checked = parse_digest(digest)
+    length = _declared_length(request)
+    if length != 0 and (length is not None or "transfer-encoding" in request.headers):
+        session = await run_in_threadpool(reg.blobs.upload_status, actor, session_id)
+        await consume_body(
+            request,
+            lambda chunks: reg.blobs.append(actor, session_id, session.offset, chunks, length),
+        )
+    stat = await run_in_threadpool(reg.blobs.finish, actor, session_id, checked)
+    return _created(name, stat)
+
+
+@router.delete("/{name:path}/blobs/uploads/{session_id}")
+def cancel_upload(reg: Reg, actor: RepoWriter, name: str, session_id: str) -> Response:
+    reg.blobs.cancel(actor, session_id)
+    return Response(status_code=204)
+
+
+def _span(header: str | None, size: int) -> tuple[int, int] | None:
+    """``[start, end)`` of a ``Range`` header against a blob of ``size`` bytes; None to send
+    all of it. A range starting at or past the end is unsatisfiable (416)."""
+    if header is None:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or not (match.group(1) or match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if not first:  # the last n bytes
+        start, end = max(size - int(last), 0), size
+    else:
+        start = int(first)
+        end = min(int(last) + 1, size) if last else size
+        if last and int(last) < start:
+            return None
+    if start >= size or start >= end:
+        raise InvalidRange(f"the blob has {size} bytes; the range starts past them", size=size)
+    return start, end
+
+
+def _declared_length(request: Request) -> int | None:
+    if request.headers.get("content-length") is None:
+        return None
+    return content_length(request, CHUNK_MAX)
+
+
+def _blob_headers(digest: str) -> dict[str, str]:
+    return {
+        "Docker-Content-Digest": digest,
+        "ETag": f'"{digest}"',
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def _created(name: str, stat: BlobStat) -> Response:
+    headers = {"Location": f"{PREFIX}/{name}/blobs/{stat.digest}"}
+    return Response(status_code=201, headers={**headers, "Docker-Content-Digest": stat.digest})
+
+
+def _session(name: str, session: UploadSession, status: int) -> Response:
+    last = max(session.offset - 1, 0)
+    headers = {
+        "Location": f"{PREFIX}/{name}/blobs/uploads/{session.id}",
+        "Range": f"0-{last}",
+        "Docker-Upload-UUID": session.id,
+    }
+    return Response(status_code=status, headers=headers)

@@ -1,0 +1,91 @@
+"""The OCI services in-process, on SQLite and PostgreSQL: what the garbage collector keeps
+for OCI manifests, and versions born from pushes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from cairn.domain.digests import digest_bytes
+from cairn.domain.references import Reference
+from cairn.errors import ModelNotFound, PolicyViolation
+from cairn.services.auth import LOCAL_ADMIN
+from cairn.services.registry import Registry
+from tests.unit.services.test_gc import later
+
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _put(reg: Registry, data: bytes) -> str:
+    return reg.blobs.put(LOCAL_ADMIN, [data], digest_bytes(data), len(data)).digest
+
+
+def _manifest(config: str, layers: list[tuple[str, int, str]], **extra: object) -> bytes:
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config, "size": 2},
+        "layers": [
+            {
+                "mediaType": "application/octet-stream",
+                "digest": d,
+                "size": s,
+                "annotations": {"org.opencontainers.image.title": t},
+            }
+            for d, s, t in layers
+        ],
+        **extra,
+    }
+    return json.dumps(doc).encode()
+
+
+def test_the_collector_keeps_the_blobs_oci_manifests_name(registry: Registry) -> None:
+    config = _put(registry, b"{}")
+    signature = _put(registry, b"a signature")
+    stray = _put(registry, b"named by nothing")
+    subject = digest_bytes(b"some manifest")
+    body = _manifest(
+        config,
+        [(signature, 11, "sig")],
+        subject={"mediaType": MANIFEST, "digest": subject, "size": 13},
+    )
+    registry.oci_pushes.push(LOCAL_ADMIN, "default/signed", digest_bytes(body), body, MANIFEST)
+    weights = _put(registry, b"weights")
+    version_body = _manifest(config, [(weights, 7, "w.bin")])
+    registry.oci_pushes.push(LOCAL_ADMIN, "default/m", "latest", version_body, MANIFEST)
+    kserve = registry.oci.manifest(LOCAL_ADMIN, "default/m", "1.kserve")
+    tar = json.loads(kserve.content)["layers"][0]["digest"]
+
+    report = later(registry).collect(LOCAL_ADMIN, grace=timedelta(0))
+
+    assert [b.digest for b in report.unreferenced] == [stray]
+    for kept in (config, signature, weights, tar):
+        assert registry.blobs.stat(LOCAL_ADMIN, kept).digest == kept
+    referrers = registry.oci.referrers(LOCAL_ADMIN, "default/signed", subject, None)
+    assert [m.digest for m in referrers] == [digest_bytes(body)]
+
+
+def test_a_push_by_tag_is_a_version_with_the_layers_as_files(registry: Registry) -> None:
+    config = _put(registry, b"{}")
+    a, b = _put(registry, b"alpha"), _put(registry, b"beta!")
+    body = _manifest(
+        config,
+        [(a, 5, "a.bin"), (b, 5, "sub/b.bin")],
+        annotations={"org.opencontainers.image.description": "pushed by oras"},
+    )
+    # A protected alias refuses a registered version: the push fails whole, no version born.
+    with pytest.raises(PolicyViolation):
+        registry.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "staging", body, MANIFEST)
+    with pytest.raises(ModelNotFound):
+        registry.versions.page(LOCAL_ADMIN, "default", "pushed", None, None)
+    pushed = registry.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "candidate", body, MANIFEST)
+    assert pushed.version is not None and pushed.version.number == 1
+    version = registry.versions.get(LOCAL_ADMIN, Reference("default", "pushed", number=1))
+    assert version.description == "pushed by oras"
+    assert [(f.path, f.digest) for f in version.files or ()] == [("a.bin", a), ("sub/b.bin", b)]
+    assert registry.aliases.current(LOCAL_ADMIN, "default", "pushed") == {"candidate": 1}
+    again = registry.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "latest", body, MANIFEST)
+    assert again.version is not None and again.version.number == 1
+    assert registry.oci.manifest(LOCAL_ADMIN, "default/pushed", "candidate").content == body
