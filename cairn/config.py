@@ -129,6 +129,17 @@ class Settings(BaseSettings):
     token_days_max: int = Field(
         default=365, ge=1, le=3650, description="Longest lifetime a token may be given, in days."
     )
+    mlflow_namespace: str = Field(
+        default="default",
+        description="The namespace that holds the models registered through the MLflow REST "
+        "API (and whose permissions govern MLflow's tracking routes).",
+    )
+    mlflow_max_artifact_bytes: int = Field(
+        default=100 * 2**30,
+        ge=1,
+        description="Largest file the MLflow client may upload (it sends each file in one "
+        "request, streamed to the blob store).",
+    )
     scan_inline_bytes: int = Field(
         default=64 * 2**20,
         ge=0,

@@ -31,10 +31,12 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   ├── ManifestNotFound            no OCI manifest by that tag or digest
     │   ├── UploadNotFound
     │   ├── PrincipalNotFound
-    │   └── TokenNotFound
+    │   ├── TokenNotFound
+    │   └── TrackingNotFound            an MLflow experiment, run, logged model or artifact
     ├── Conflict
     │   ├── NamespaceExists
     │   ├── PrincipalExists
+    │   ├── ExperimentExists
     │   ├── ModelExists
     │   ├── ModelNotEmpty
     │   ├── VersionInUse
@@ -67,6 +69,7 @@ __all__ = [
     "Conflict",
     "DatabaseUnavailable",
     "DigestMismatch",
+    "ExperimentExists",
     "IdempotencyConflict",
     "InsufficientStorage",
     "IntegrityError",
@@ -98,6 +101,7 @@ __all__ = [
     "SizeMismatch",
     "StorageUnavailable",
     "TokenNotFound",
+    "TrackingNotFound",
     "Unauthenticated",
     "UnsafePath",
     "Unsupported",
@@ -223,6 +227,10 @@ class TokenNotFound(NotFound):
     code = "token_not_found"
 
 
+class TrackingNotFound(NotFound):
+    code = "tracking_not_found"
+
+
 class Conflict(CairnError):
     code = "conflict"
 
@@ -233,6 +241,10 @@ class NamespaceExists(Conflict):
 
 class PrincipalExists(Conflict):
     code = "principal_exists"
+
+
+class ExperimentExists(Conflict):
+    code = "experiment_exists"
 
 
 class ModelExists(Conflict):

@@ -17,8 +17,11 @@ from cairn.api.deps import PERMISSION_MARK
 from cairn.api.errors import install_error_handlers
 from cairn.api.hosts import HostAllowList, allowed_hosts
 from cairn.api.metrics import Metrics, MetricsMiddleware
+from cairn.api.mlflow import artifacts, model_versions, registered_models, tracking
+from cairn.api.mlflow.errors import is_mlflow_path, mlflow_error
 from cairn.api.oci import blobs as oci_blobs
 from cairn.api.oci import manifests as oci_manifests
+from cairn.api.oci.errors import is_oci_path, oci_error
 from cairn.api.routes import (
     API_PREFIX,
     audit,
@@ -64,7 +67,7 @@ def create_app(registry: Registry) -> FastAPI:
     check_permissions_declared()
     for module in (*ROUTERS, *OCI_ROUTERS):
         app.include_router(module.router)
-    install_error_handlers(app)
+    install_error_handlers(app, [(is_mlflow_path, mlflow_error), (is_oci_path, oci_error)])
     origins = [o.strip() for o in registry.settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
@@ -84,7 +87,23 @@ PUBLIC_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 # Most-used first: the router tries routes in order.
-ROUTERS = (versions, blobs, models, namespaces, lifecycle, identity, audit, gc, webhooks, system)
+ROUTERS = (
+    versions,
+    blobs,
+    models,
+    namespaces,
+    lifecycle,
+    identity,
+    audit,
+    gc,
+    webhooks,
+    system,
+    # MLflow's REST API (``cairn.api.mlflow``), at the server's root.
+    model_versions,
+    registered_models,
+    tracking,
+    artifacts,
+)
 # The OCI Distribution API under /v2/: outside Cairn's API document, held to the same rule.
 OCI_ROUTERS = (oci_manifests, oci_blobs)
 

@@ -7,6 +7,8 @@ tree and the route table to hold every response to it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,7 +19,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from cairn import errors
-from cairn.api.oci.errors import BY_STATUS, is_oci_path, oci_code, oci_error_response
 
 log = logging.getLogger("cairn.api")
 
@@ -75,7 +76,32 @@ def error_response(
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An error response as Cairn's API draws it: status, code, message, details, headers,
+    and the Cairn error it comes from, when there is one."""
+
+    status: int
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] | None = None
+    exc: errors.CairnError | None = None
+
+
+# Another API this app serves under its own paths (MLflow's REST API, OCI's distribution API)
+# draws its errors its own way, from the same problem: ``(is its path?, draw)``.
+ErrorDialect = tuple[Callable[[str], bool], Callable[[Request, Problem], JSONResponse]]
+
+
+def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) -> None:
+    def respond(request: Request, problem: Problem) -> JSONResponse:
+        for owns, draw in dialects:
+            if owns(request.url.path):
+                return draw(request, problem)
+        p = problem
+        return error_response(p.status, p.code, p.message, p.details, p.headers)
+
     async def on_cairn_error(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, errors.CairnError):  # narrows the type for mypy
             raise exc
@@ -85,13 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if status == 503:
             headers = {"Retry-After": RETRY_AFTER_SECONDS}
-        if is_oci_path(request.url.path):
-            code, status = oci_code(exc, status)
-            if isinstance(exc, errors.InvalidRange) and "size" in exc.details:
-                headers = {"Content-Range": f"bytes */{exc.details['size']}"}
-            detail = {**exc.details, "cairn": exc.code}
-            return oci_error_response(request, status, code, exc.message, detail, headers)
-        return error_response(status, exc.code, exc.message, exc.details, headers)
+        return respond(request, Problem(status, exc.code, exc.message, exc.details, headers, exc))
 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
         # A dropped or refused database connection is an outage, not a bug: 503, and the
@@ -108,34 +128,21 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ][:20]
         first = problems[0] if problems else {"where": "request", "problem": "invalid"}
-        if is_oci_path(request.url.path):
-            message = f"{first['where']}: {first['problem']}"
-            detail = {"problems": problems, "cairn": errors.InvalidInput.code}
-            return oci_error_response(request, 400, "UNSUPPORTED", message, detail)
-        return error_response(
-            400,
-            errors.InvalidInput.code,
-            f"{first['where']}: {first['problem']}",
-            {"problems": problems},
-        )
+        message = f"{first['where']}: {first['problem']}"
+        problem = Problem(400, errors.InvalidInput.code, message, {"problems": problems})
+        return respond(request, problem)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, HTTPException):
             raise exc
         code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
         headers = dict(exc.headers) if exc.headers else None
-        if is_oci_path(request.url.path):
-            oci = BY_STATUS.get(exc.status_code, "UNSUPPORTED")
-            detail = {"cairn": code}
-            return oci_error_response(request, exc.status_code, oci, message, detail, headers)
-        return error_response(exc.status_code, code, message, headers=headers)
+        return respond(request, Problem(exc.status_code, code, message, headers=headers))
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         message = "the server failed; the error is logged"
-        if is_oci_path(request.url.path):
-            return oci_error_response(request, 500, "UNKNOWN", message, {"cairn": "internal_error"})
-        return error_response(500, "internal_error", message)
+        return respond(request, Problem(500, "internal_error", message))
 
     app.add_exception_handler(errors.CairnError, on_cairn_error)
     for unreachable in (OperationalError, InterfaceError, PoolTimeout):

@@ -98,6 +98,24 @@ class ModelService:
             uow.record("model.update", model.ref, fields=sorted(values), tags=tags)
             return self._full(uow.store, uow.store.models.get_by_id(model.id))
 
+    def rename(self, actor: Actor, namespace: str, name: str, new_name: object) -> Model:
+        """Give a model a new name; its versions, aliases and history stay with it. A name
+        that another model holds, or once held (its tombstone), is refused."""
+        checked = normalize_name(new_name, kind="model")
+        with self.db.write(actor, Permission.WRITE, namespace) as uow:
+            model = get_model(uow.store, namespace, name, lock=True)
+            ns = get_namespace(uow.store, namespace)
+            key = model_key(checked)
+            taken = uow.store.models.find_any(ns.id, key)
+            if taken is not None and taken[0] != model.id:
+                raise ModelExists(
+                    f"model {ns.name}/{checked} exists or existed (names compare as {key!r})",
+                    key=key,
+                )
+            uow.store.models.rename(model.id, checked, key, uow.now)
+            uow.record("model.rename", model.ref, new_name=checked)
+            return self._full(uow.store, uow.store.models.get_by_id(model.id))
+
     def delete(self, actor: Actor, namespace: str, name: str) -> None:
         """Delete an empty model. Its row stays as a tombstone so that, if the name is used
         again, version numbers carry on rather than start over."""

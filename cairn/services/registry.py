@@ -16,10 +16,12 @@ from cairn.services.gc import GarbageCollector
 from cairn.services.identity import IdentityService
 from cairn.services.keys import KeyService
 from cairn.services.lifecycle import LifecycleService
+from cairn.services.mlflow_models import MlflowModels
 from cairn.services.models import ModelService, NamespaceService
 from cairn.services.oci import OciPushes, OciRepositories, RegistryTokens
 from cairn.services.retention import RetentionService
 from cairn.services.schedule import Schedule
+from cairn.services.tracking import TrackingService
 from cairn.services.uow import Database
 from cairn.services.versions import VersionService
 from cairn.services.webhooks import SecretBox, WebhookService
@@ -67,6 +69,15 @@ class Registry:
         )
         self.deployments = DeploymentService(database)
         self.retention = RetentionService(database)
+        self.tracking = TrackingService(database, blob_store, self.blobs, settings.mlflow_namespace)
+        self.mlflow = MlflowModels(
+            settings.mlflow_namespace,
+            self.models,
+            self.versions,
+            self.lifecycle,
+            self.tracking,
+            self.blobs,
+        )
         self.webhooks = WebhookService(
             database,
             SecretBox(settings.effective_webhook_key_file),
@@ -87,6 +98,8 @@ class Registry:
             settings, Database(engine), open_blob_store(settings.effective_blob_url, settings), key
         )
         registry.namespaces.ensure(SYSTEM, DEFAULT_NAMESPACE)
+        if settings.mlflow_namespace != DEFAULT_NAMESPACE:
+            registry.namespaces.ensure(SYSTEM, settings.mlflow_namespace)
         return registry
 
     def maintain(self) -> dict[str, int]:

@@ -43,6 +43,8 @@ PATH_VALUES = {
     "verdict": "approve",
     "webhook_id": "1",
     "delivery_id": "1",
+    "model_id": "m-0",
+    "path": "1/models/m-0/artifacts/MLmodel",
 }
 # Routes any signed-in principal may call, whatever its roles: its own identity and tokens.
 SIGNED_IN_ROUTES = {
@@ -56,7 +58,11 @@ SIGNED_IN_ROUTES = {
 }
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 # POSTs that read only (a question with a body): a reader may ask them.
-READ_ONLY_POSTS = {"/api/v1/namespaces/{namespace}/policy/test"}
+READ_ONLY_POSTS = {
+    "/api/v1/namespaces/{namespace}/policy/test",
+    "/api/2.0/mlflow/registered-models/get-latest-versions",
+    "/api/2.0/mlflow/logged-models/search",
+}
 
 
 @pytest.fixture
@@ -92,11 +98,14 @@ def _calls(app: Any) -> Iterator[tuple[str, str, str]]:
 
 
 def _code(response: httpx.Response) -> str | None:
-    """The error code of a refusal (``None`` for HEAD, whose responses carry no body)."""
+    """The error code of a refusal (``None`` for HEAD, whose responses carry no body), in
+    Cairn's body or, for the APIs of other ecosystems Cairn also speaks (MLflow's), in the
+    header every error response carries."""
     if response.request.method == "HEAD":
         assert not response.content
         return None
-    code: str = response.json()["error"]["code"]
+    body = response.json()
+    code: str = body["error"]["code"] if "error" in body else response.headers["cairn-error-code"]
     return code
 
 

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from cairn import errors
+from cairn.api.errors import Problem
 
 PREFIX = "/v2"
 TOKEN_PATH = f"{PREFIX}/token"
@@ -63,6 +64,20 @@ def oci_code(exc: errors.CairnError, status: int) -> tuple[str, int]:
         if isinstance(exc, cls):
             return code, override or status
     return "UNKNOWN", status
+
+
+def oci_error(request: Request, problem: Problem) -> JSONResponse:
+    """A problem drawn the OCI way: the spec's code (Cairn's own in ``detail``)."""
+    headers = problem.headers
+    if problem.exc is not None:
+        code, status = oci_code(problem.exc, problem.status)
+        if isinstance(problem.exc, errors.InvalidRange) and "size" in problem.exc.details:
+            headers = {"Content-Range": f"bytes */{problem.exc.details['size']}"}
+    else:  # raised by the framework: no route, wrong method, a bad parameter, a crash
+        fallback = "UNKNOWN" if problem.status >= 500 else "UNSUPPORTED"
+        code, status = BY_STATUS.get(problem.status, fallback), problem.status
+    detail = {**problem.details, "cairn": problem.code}
+    return oci_error_response(request, status, code, problem.message, detail, headers)
 
 
 def oci_error_response(

@@ -13,15 +13,25 @@ from sqlalchemy import Connection, bindparam, delete, exists, insert, select, up
 
 from cairn.domain.records import UploadSession
 from cairn.storage.sql.rows import upsert
-from cairn.storage.sql.tables import blobs, oci_blob_refs, upload_sessions, version_files
+from cairn.storage.sql.tables import (
+    blobs,
+    mlflow_artifacts,
+    oci_blob_refs,
+    upload_sessions,
+    version_files,
+)
 
 _SIZES = select(blobs.c.digest, blobs.c.size).where(
     blobs.c.digest.in_(bindparam("digests", expanding=True))
 )
 # What a foreign key check takes on PostgreSQL: enough to keep the row from being deleted.
 _SIZES_HELD = _SIZES.with_for_update(read=True, key_share=True)
-_UNREFERENCED = ~exists().where(version_files.c.digest == blobs.c.digest) & ~exists().where(
-    oci_blob_refs.c.digest == blobs.c.digest
+# A blob is referenced by a version's file, by an OCI manifest, or by a file logged through
+# MLflow's tracking API (which a version may still be registered from).
+_UNREFERENCED = (
+    ~exists().where(version_files.c.digest == blobs.c.digest)
+    & ~exists().where(oci_blob_refs.c.digest == blobs.c.digest)
+    & ~exists().where(mlflow_artifacts.c.digest == blobs.c.digest)
 )
 _BATCH = 500
 

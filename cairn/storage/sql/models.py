@@ -117,6 +117,9 @@ class ModelRows:
             update(models).where(models.c.id == model_id).values(updated_at=now, **values)
         )
 
+    def rename(self, model_id: int, name: str, key: str, now: datetime) -> None:
+        self.update(model_id, {"name": name, "key": key}, now)
+
     def mark_deleted(self, model_id: int, now: datetime) -> None:
         self.conn.execute(delete(model_tags).where(model_tags.c.model_id == model_id))
         self.update(model_id, {"deleted": True}, now)

@@ -15,6 +15,7 @@ from cairn.storage.sql.jobs import JobRows
 from cairn.storage.sql.journal import JournalRows
 from cairn.storage.sql.models import ModelRows, NamespaceRows
 from cairn.storage.sql.oci import OciRows
+from cairn.storage.sql.tracking import TrackingRows
 from cairn.storage.sql.trust import KeyRows, ValidationRows
 from cairn.storage.sql.versions import VersionRows
 from cairn.storage.sql.webhooks import WebhookRows
@@ -39,6 +40,7 @@ class MetadataStore:
         self.webhooks = WebhookRows(conn)
         self.jobs = JobRows(conn)
         self.oci = OciRows(conn)
+        self.tracking = TrackingRows(conn)
 
     @property
     def dialect(self) -> str:

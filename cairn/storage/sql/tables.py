@@ -488,3 +488,62 @@ oci_blob_refs = Table(
     Column("digest", ForeignKey("blobs.digest"), primary_key=True),
     Index("ix_oci_blob_refs_digest", "digest"),
 )
+
+# MLflow's tracking state, kept so that the unchanged MLflow client can log a model and then
+# register it (see ``cairn.services.tracking``). Client-given times stay as MLflow's integer
+# milliseconds; the ones Cairn sets are timestamps like everywhere else.
+mlflow_experiments = Table(
+    "mlflow_experiments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("lifecycle_stage", Text, nullable=False),
+    Column("tags", Json, nullable=False),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+mlflow_runs = Table(
+    "mlflow_runs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("experiment_id", ForeignKey("mlflow_experiments.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("lifecycle_stage", Text, nullable=False),
+    Column("tags", Json, nullable=False),
+    Column("outputs", Json, nullable=False),  # [{"model_id", "step"}]
+    Index("ix_mlflow_runs_experiment_id", "experiment_id"),
+)
+
+mlflow_logged_models = Table(
+    "mlflow_logged_models",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("experiment_id", ForeignKey("mlflow_experiments.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("source_run_id", ForeignKey("mlflow_runs.id"), nullable=True),
+    Column("status", Text, nullable=False),
+    Column("model_type", Text, nullable=False),
+    Column("tags", Json, nullable=False),
+    Column("params", Json, nullable=False),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_mlflow_logged_models_experiment_id_name", "experiment_id", "name"),
+)
+
+# The files the client uploaded, by their path under the artifact root
+# (``<experiment>/models/<model id>/artifacts/MLmodel``); the bytes are a blob like any other.
+mlflow_artifacts = Table(
+    "mlflow_artifacts",
+    metadata,
+    Column("path", Text, primary_key=True),
+    Column("experiment_id", ForeignKey("mlflow_experiments.id"), nullable=False),
+    Column("digest", ForeignKey("blobs.digest"), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    _created(),
+    Index("ix_mlflow_artifacts_digest", "digest"),
+)

@@ -1,0 +1,62 @@
+"""MLflow's artifact routes: PUT a file, GET a file, GET a folder listing with ``?path=``.
+
+Uploads stream into the blob store, hashed as they arrive (memory stays flat whatever the
+size). Paths under ``_cairn/versions/`` are a read-only tree of every Cairn version's files,
+which is where ``get-download-uri`` sends the client.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from cairn.api import wire as cairn_wire
+from cairn.api.deps import Reader, Reg, Writer, content_length, reading
+from cairn.api.mlflow import ARTIFACTS_PREFIX
+from cairn.api.mlflow import wire as w
+from cairn.api.streams import consume_body
+from cairn.domain.tracking import VERSION_TREE, artifact_path
+from cairn.errors import InvalidInput
+
+router = APIRouter(prefix=ARTIFACTS_PREFIX, tags=["mlflow"])
+
+
+@router.put("/{path:path}")
+async def put_artifact(reg: Reg, actor: Writer, path: str, request: Request) -> Response:
+    """Store one file; MLflow's client wants exactly 200 with an empty body."""
+    checked = artifact_path(path)
+    if checked.startswith(VERSION_TREE):
+        raise InvalidInput("the files of registered versions cannot be changed")
+    content_length(request, reg.settings.mlflow_max_artifact_bytes)
+    await consume_body(request, lambda chunks: reg.tracking.put_artifact(actor, checked, chunks))
+    return Response(status_code=200)
+
+
+@router.get("/{path:path}")
+async def get_artifact(reg: Reg, actor: Reader, path: str) -> StreamingResponse:
+    checked = artifact_path(path)
+    if checked.startswith(VERSION_TREE + "/"):
+        read = await reading(reg, reg.mlflow.read_tree, actor, checked)
+    else:
+        read = await reading(reg, reg.tracking.read_artifact, actor, checked)
+    name = quote(posixpath.basename(checked))
+    headers = {
+        "Content-Length": str(read.end - read.start),
+        "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+        "Cairn-Digest": read.digest,
+    }
+    return StreamingResponse(read.chunks, headers=headers, media_type="application/octet-stream")
+
+
+@router.get("")
+async def list_artifacts(reg: Reg, actor: Reader, path: str | None = None) -> Response:
+    """The direct children of folder ``path``; ``{}`` for a file or a path that holds none."""
+    checked = artifact_path(path)
+    if checked.startswith(VERSION_TREE + "/"):
+        entries = await reading(reg, reg.mlflow.list_tree, actor, checked)
+    else:
+        entries = await reading(reg, reg.tracking.list_artifacts, actor, checked)
+    return cairn_wire.ok(w.artifact_listing(entries))

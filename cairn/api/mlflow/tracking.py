@@ -1,0 +1,110 @@
+"""The part of MLflow's tracking API its client needs to log a model: experiments, runs and
+logged models (``cairn.services.tracking``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from cairn.api import wire as cairn_wire
+from cairn.api.deps import Body, Reader, Reg, Writer
+from cairn.api.mlflow import MLFLOW_PREFIX
+from cairn.api.mlflow import wire as w
+from cairn.domain.mlflow_filters import parse_mlflow_filter
+from cairn.errors import InvalidInput
+from cairn.services.tracking import plain_text
+
+router = APIRouter(prefix=MLFLOW_PREFIX, tags=["mlflow"])
+LOGGED_MODELS_MAX = 1000
+
+
+@router.get("/experiments/get-by-name")
+def experiment_by_name(reg: Reg, actor: Reader, experiment_name: str) -> Response:
+    found = reg.tracking.experiment(actor, name=experiment_name)
+    return cairn_wire.ok({"experiment": w.experiment(found)})
+
+
+@router.post("/experiments/create")
+def create_experiment(reg: Reg, actor: Writer, body: Body) -> Response:
+    """Artifacts of every experiment live in Cairn: an ``artifact_location`` is not taken."""
+    if w.body_field(body, "artifact_location", required=False):
+        raise InvalidInput("Cairn keeps experiments' artifacts itself: leave artifact_location out")
+    tags = w.tags_of(body.get("tags"))
+    created = reg.tracking.create_experiment(actor, w.body_field(body, "name"), tags)
+    return cairn_wire.ok({"experiment_id": str(created.id)})
+
+
+@router.get("/experiments/get")
+def get_experiment(reg: Reg, actor: Reader, experiment_id: str) -> Response:
+    found = reg.tracking.experiment(actor, experiment_id=experiment_id)
+    return cairn_wire.ok({"experiment": w.experiment(found)})
+
+
+@router.post("/runs/create")
+def create_run(reg: Reg, actor: Writer, body: Body) -> Response:
+    w.body_field(body, "experiment_id")
+    return cairn_wire.ok({"run": w.run(reg.tracking.create_run(actor, body))})
+
+
+@router.get("/runs/get")
+def get_run(
+    reg: Reg, actor: Reader, run_id: str | None = None, run_uuid: str | None = None
+) -> Response:
+    return cairn_wire.ok({"run": w.run(reg.tracking.run(actor, run_id or run_uuid))})
+
+
+@router.post("/runs/update")
+def update_run(reg: Reg, actor: Writer, body: Body) -> Response:
+    run_id = w.body_field(body, "run_id", required=False) or w.body_field(body, "run_uuid")
+    found = reg.tracking.update_run(actor, run_id, body)
+    return cairn_wire.ok({"run_info": w.run(found)["info"]})
+
+
+@router.post("/runs/outputs")
+def log_outputs(reg: Reg, actor: Writer, body: Body) -> Response:
+    reg.tracking.log_outputs(actor, w.body_field(body, "run_id"), body.get("models") or [])
+    return cairn_wire.ok({})
+
+
+@router.post("/logged-models")
+def create_logged_model(reg: Reg, actor: Writer, body: Body) -> Response:
+    w.body_field(body, "experiment_id")
+    return cairn_wire.ok({"model": w.logged_model(reg.tracking.create_logged_model(actor, body))})
+
+
+@router.post("/logged-models/search")
+def search_logged_models(reg: Reg, actor: Reader, body: Body) -> Response:
+    """Logged models of some experiments, newest first, optionally ``name = '…'``."""
+    clauses = parse_mlflow_filter(body.get("filter"), frozenset(), fold_names=False)
+    if any(c.field != "name" or c.op != "=" for c in clauses):
+        raise InvalidInput("Cairn filters logged models by name = '…' only")
+    name = plain_text(clauses[-1].value, "a model name") if clauses else None
+    size = body.get("max_results") or 100
+    if not isinstance(size, int) or not 0 < size <= LOGGED_MODELS_MAX:
+        raise InvalidInput(f"max_results is between 1 and {LOGGED_MODELS_MAX}")
+    offset = w.page_offset(body.get("page_token"))
+    found = reg.tracking.search_logged_models(
+        actor, body.get("experiment_ids"), name, offset, size + 1
+    )
+    out: dict[str, Any] = {"models": [w.logged_model(m) for m in found[:size]]}
+    if len(found) > size:
+        out["next_page_token"] = w.page_token(offset + size)
+    return cairn_wire.ok(out)
+
+
+@router.get("/logged-models/{model_id}")
+def get_logged_model(reg: Reg, actor: Reader, model_id: str) -> Response:
+    return cairn_wire.ok({"model": w.logged_model(reg.tracking.logged_model(actor, model_id))})
+
+
+@router.patch("/logged-models/{model_id}")
+def finalize_logged_model(reg: Reg, actor: Writer, model_id: str, body: Body) -> Response:
+    found = reg.tracking.update_logged_model(actor, model_id, w.body_field(body, "status"))
+    return cairn_wire.ok({"model": w.logged_model(found)})
+
+
+@router.patch("/logged-models/{model_id}/tags")
+def set_logged_model_tags(reg: Reg, actor: Writer, model_id: str, body: Body) -> Response:
+    reg.tracking.set_logged_model_tags(actor, model_id, w.body_field(body, "tags"))
+    return cairn_wire.ok({})

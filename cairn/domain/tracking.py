@@ -1,0 +1,121 @@
+"""MLflow's tracking records as Cairn keeps them, and where their artifact files live.
+
+The MLflow client stores a logged model's files under ``<experiment>/models/<model id>/artifacts``
+and a run's under ``<experiment>/<run id>/artifacts`` (paths relative to the artifact root that
+``mlflow-artifacts:/`` names). Cairn records each uploaded file as path → blob digest + size.
+Paths under ``VERSION_TREE`` are not stored: they serve the files of Cairn versions by path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cairn.domain.manifest import check_path
+from cairn.errors import InvalidInput
+
+# ``_cairn/versions/<namespace>/<model>/<number>/<file path>``: a version's manifest as a tree.
+VERSION_TREE = "_cairn/versions"
+RUN_STATUSES = frozenset({"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"})
+MODEL_STATUSES = frozenset(
+    {
+        "LOGGED_MODEL_STATUS_UNSPECIFIED",
+        "LOGGED_MODEL_PENDING",
+        "LOGGED_MODEL_READY",
+        "LOGGED_MODEL_UPLOAD_FAILED",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    id: int
+    name: str
+    lifecycle_stage: str
+    tags: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def artifact_root(self) -> str:
+        return str(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: str
+    experiment_id: int
+    name: str
+    user_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    lifecycle_stage: str
+    tags: dict[str, str]
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def artifact_root(self) -> str:
+        return f"{self.experiment_id}/{self.id}/artifacts"
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModel:
+    id: str
+    experiment_id: int
+    name: str
+    source_run_id: str | None
+    status: str
+    model_type: str
+    tags: dict[str, str]
+    params: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def artifact_root(self) -> str:
+        return f"{self.experiment_id}/models/{self.id}/artifacts"
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactEntry:
+    """One name in a folder listing: a file (with its size) or a folder."""
+
+    name: str
+    is_dir: bool
+    size: int | None = None
+
+
+def artifact_path(raw: object) -> str:
+    """A safe artifact path relative to the artifact root ('' for the root itself)."""
+    if raw is None or raw == "":
+        return ""
+    if not isinstance(raw, str):
+        raise InvalidInput("an artifact path is a string")
+    return check_path(raw.strip("/"))
+
+
+def experiment_of(path: str) -> int:
+    """The experiment an artifact path belongs to: its first segment."""
+    head = path.split("/", 1)[0]
+    if not head.isascii() or not head.isdigit() or len(head) > 18:
+        raise InvalidInput(
+            f"artifact paths start with an experiment id, as in 1/models/<id>/artifacts; "
+            f"{path[:200]!r} does not",
+            path=path[:200],
+        )
+    return int(head)
+
+
+def children(prefix: str, files: list[tuple[str, int]]) -> list[ArtifactEntry]:
+    """The direct children of folder ``prefix`` among ``files`` (paths below it, with sizes)."""
+    base = f"{prefix}/" if prefix else ""
+    seen: dict[str, ArtifactEntry] = {}
+    for path, size in files:
+        if not path.startswith(base):
+            continue
+        name, slash, _rest = path[len(base) :].partition("/")
+        if name and name not in seen:
+            seen[name] = ArtifactEntry(name, True) if slash else ArtifactEntry(name, False, size)
+    return [seen[n] for n in sorted(seen)]

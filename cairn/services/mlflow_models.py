@@ -1,0 +1,243 @@
+"""MLflow's model registry on Cairn's: versions born from logged files, stages as states, and
+every version's files served as a folder the MLflow client can download.
+
+A version registered through MLflow is an ordinary Cairn version: the files its ``source``
+names (already stored as blobs when the client uploaded them) become its manifest, and
+``VersionService.register`` checks, scans, audits and numbers it like any other. Where it came
+from (source, run, logged model) is kept in its immutable provenance.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cairn.domain.manifest import FileEntry
+from cairn.domain.records import Version
+from cairn.domain.references import Reference
+from cairn.domain.tracking import (
+    VERSION_TREE,
+    ArtifactEntry,
+    LoggedModel,
+    artifact_path,
+    children,
+)
+from cairn.errors import InvalidInput, PolicyViolation, TrackingNotFound
+from cairn.services.auth import Actor, Permission
+from cairn.services.blobs import BlobRead, BlobService
+from cairn.services.lifecycle import LifecycleService
+from cairn.services.models import ModelService
+from cairn.services.tracking import TrackingService, plain_text, update_model_tags
+from cairn.services.versions import VersionService
+
+STAGE_TO_STATE = {
+    "none": "registered",
+    "staging": "staging",
+    "production": "production",
+    "archived": "archived",
+}
+STATE_TO_STAGE = {"registered": "None", "staging": "Staging", "production": "Production"}
+STATE_TO_STAGE["archived"] = "Archived"
+VERSIONS_MAX = 10_000
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The files a version source names, and the run and logged model it came from."""
+
+    files: list[FileEntry]
+    run_id: str | None
+    model: LoggedModel | None
+
+
+class MlflowModels:
+    def __init__(
+        self,
+        namespace: str,
+        models: ModelService,
+        versions: VersionService,
+        lifecycle: LifecycleService,
+        tracking: TrackingService,
+        blobs: BlobService,
+    ) -> None:
+        self.namespace = namespace
+        self.models = models
+        self.versions = versions
+        self.lifecycle = lifecycle
+        self.tracking = tracking
+        self.blobs = blobs
+
+    def register(
+        self,
+        actor: Actor,
+        name: str,
+        source: object,
+        run_id: object,
+        model_id: object,
+        extra: dict[str, Any],
+    ) -> Version:
+        """A new version of ``name`` holding the files ``source`` names (``models:/<id>``,
+        ``runs:/<run>/<path>`` or ``mlflow-artifacts:/<path>``)."""
+        self.models.get(actor, self.namespace, name)  # MLflow registers into existing models
+        found = self._source(actor, source, run_id, model_id)
+        if not found.files:
+            raise InvalidInput(f"the source {source!r} holds no files Cairn has received")
+        origin = {
+            "source": source,
+            "run_id": found.run_id,
+            "model_id": found.model and found.model.id,
+        }
+        provenance: dict[str, Any] = {"extra": {"mlflow": {k: v for k, v in origin.items() if v}}}
+        if found.run_id:
+            run = self.tracking.run(actor, found.run_id)
+            provenance["run"] = {"id": run.id, "experiment": str(run.experiment_id)}
+        body = {
+            "manifest": {"files": [f.to_dict() for f in found.files]},
+            "provenance": provenance,
+            **extra,
+        }
+        version, _ = self.versions.register(actor, self.namespace, name, body)
+        if found.model is not None:
+            self._note_version(actor, found.model.id, version)
+        return version
+
+    def transition(
+        self, actor: Actor, name: str, number: int, stage: object, archive_existing: bool
+    ) -> Version:
+        """Move a version to the state MLflow's ``stage`` corresponds to (policy applies);
+        ``archive_existing`` archives the other versions in that state afterwards."""
+        if not isinstance(stage, str) or stage.lower() not in STAGE_TO_STATE:
+            raise InvalidInput("a stage is one of None, Staging, Production, Archived")
+        target = STAGE_TO_STATE[stage.lower()]
+        ref = Reference(self.namespace, name, number=number)
+        current = self.versions.get(actor, ref, with_files=False)
+        if current.state != target:
+            promotion = self.lifecycle.promote(actor, ref, target, "MLflow stage transition")
+            if not promotion.applied:
+                raise PolicyViolation(
+                    f"moving {current.ref} to {target} needs approvals; a request is open",
+                    decision=promotion.decision.to_dict(),
+                )
+        if archive_existing and target in ("staging", "production"):
+            for other in self.all_versions(actor, name):
+                if other.number != number and other.state == target:
+                    self.lifecycle.promote(
+                        actor, Reference(self.namespace, name, number=other.number), "archived"
+                    )
+        return self.versions.get(actor, ref, with_files=False)
+
+    def all_versions(self, actor: Actor, name: str) -> list[Version]:
+        """Every version of the model, newest first (at most ``VERSIONS_MAX``)."""
+        out: list[Version] = []
+        cursor: str | None = None
+        while len(out) < VERSIONS_MAX:
+            page = self.versions.page(actor, self.namespace, name, cursor, 1000)
+            out.extend(page.items)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        return out
+
+    def latest_per_stage(
+        self, actor: Actor, name: str, stages: list[str] | None = None
+    ) -> list[Version]:
+        """The newest version in each stage (only ``stages``, when given), oldest stage first."""
+        wanted = None
+        if stages:
+            if any(s.lower() not in STAGE_TO_STATE for s in stages):
+                raise InvalidInput("stages are None, Staging, Production or Archived")
+            wanted = {STAGE_TO_STATE[s.lower()] for s in stages}
+        latest: dict[str, Version] = {}
+        for v in self.all_versions(actor, name):
+            if (wanted is None or v.state in wanted) and v.state not in latest:
+                latest[v.state] = v
+        return sorted(latest.values(), key=lambda v: v.number)
+
+    # The version tree: ``_cairn/versions/<namespace>/<model>/<number>/<path>``
+
+    @staticmethod
+    def tree_uri(version: Version) -> str:
+        return (
+            f"mlflow-artifacts:/{VERSION_TREE}/{version.namespace}/{version.model}/{version.number}"
+        )
+
+    def list_tree(self, actor: Actor, path: str) -> list[ArtifactEntry]:
+        version, inner = self._tree_version(actor, path)
+        if version is None or version.files is None:
+            return []
+        return children(inner, [(f.path, f.size) for f in version.files])
+
+    def read_tree(self, actor: Actor, path: str) -> BlobRead:
+        version, inner = self._tree_version(actor, path)
+        entry = (
+            next((f for f in (version.files or ()) if f.path == inner), None) if version else None
+        )
+        if entry is None:
+            raise TrackingNotFound(f"No artifact at {path!r}", path=path[:200])
+        return self.blobs.read(actor, entry.digest)
+
+    def _tree_version(self, actor: Actor, path: str) -> tuple[Version | None, str]:
+        parts = path[len(VERSION_TREE) + 1 :].split("/", 3) if path.startswith(VERSION_TREE) else []
+        if len(parts) < 3 or not parts[2].isascii() or not parts[2].isdigit():
+            return None, ""
+        ref = Reference(parts[0], parts[1], number=int(parts[2][:9]))
+        return self.versions.get(actor, ref), parts[3] if len(parts) == 4 else ""
+
+    def _source(self, actor: Actor, source: object, run_id: object, model_id: object) -> Source:
+        source = plain_text(source, "a source")
+        run_id = plain_text(run_id, "a run id")
+        model_id = plain_text(model_id, "a model id")
+        if not source:
+            raise InvalidInput("source names the files of the version, as models:/<model id>")
+        if source.startswith("models:/"):
+            model = self.tracking.logged_model(actor, source.removeprefix("models:/").strip("/"))
+            files = self.tracking.files(actor, model.artifact_root)
+            return Source(files, model.source_run_id, model)
+        if source.startswith("runs:/"):
+            run_part, _, inner = source.removeprefix("runs:/").partition("/")
+            return self._run_source(actor, run_part, inner.strip("/"))
+        if source.startswith("mlflow-artifacts:"):
+            path = source.removeprefix("mlflow-artifacts:").lstrip("/")
+            if source.startswith("mlflow-artifacts://"):
+                path = path.partition("/")[2]  # the host part names this server
+            named: LoggedModel | None = None
+            if model_id:
+                named = self.tracking.logged_model(actor, model_id)
+            given_run = run_id or None
+            files = self.tracking.files(actor, artifact_path(path))
+            return Source(files, given_run or (named.source_run_id if named else None), named)
+        raise InvalidInput(
+            f"Cairn registers versions from files it holds: models:/<model id>, "
+            f"runs:/<run id>/<path> or mlflow-artifacts:/<path>, not {source[:200]!r}"
+        )
+
+    def _run_source(self, actor: Actor, run_id: str, inner: str) -> Source:
+        run = self.tracking.run(actor, run_id)
+        prefix = f"{run.artifact_root}/{inner}" if inner else run.artifact_root
+        files = self.tracking.files(actor, prefix)
+        if files:
+            return Source(files, run.id, None)
+        # MLflow 3 logs models beside the run: find the run's logged model of that name.
+        for model in self.tracking.search_logged_models(
+            actor, [run.experiment_id], inner or None, 0, 1000
+        ):
+            if model.source_run_id == run.id:
+                files = self.tracking.files(actor, model.artifact_root)
+                return Source(files, run.id, model)
+        return Source([], run.id, None)
+
+    def _note_version(self, actor: Actor, model_id: str, version: Version) -> None:
+        # As MLflow's server does: the logged model lists the versions made from it.
+        with self.tracking.db.write(actor, Permission.WRITE, self.namespace) as uow:
+            model = uow.store.tracking.logged_model(model_id, lock=True)
+            if model is None:
+                return
+            try:
+                listed = json.loads(model.tags.get(MODEL_VERSIONS_TAG, "[]"))
+            except ValueError:
+                listed = []
+            listed = listed if isinstance(listed, list) else []
+            listed.append({"name": version.model, "version": version.number})
+            update_model_tags(uow, model, {MODEL_VERSIONS_TAG: json.dumps(listed)})

@@ -1,0 +1,173 @@
+"""Rows of MLflow's tracking state: experiments, runs, logged models, artifact files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from cairn.domain.tracking import Experiment, LoggedModel, Run
+from cairn.storage.sql.rows import insert_new, upsert
+from cairn.storage.sql.tables import (
+    mlflow_artifacts,
+    mlflow_experiments,
+    mlflow_logged_models,
+    mlflow_runs,
+)
+
+
+class TrackingRows:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # Experiments
+
+    def insert_experiment(
+        self, name: str, tags: dict[str, str], now: datetime
+    ) -> Experiment | None:
+        """The new experiment, or None if one has this name."""
+        values = {
+            "name": name,
+            "lifecycle_stage": "active",
+            "tags": tags,
+            "created_at": now,
+            "updated_at": now,
+        }
+        row = insert_new(self.conn, mlflow_experiments, values, ["name"])
+        return _experiment(row) if row else None
+
+    def experiment(
+        self, *, experiment_id: int | None = None, name: str | None = None
+    ) -> Experiment | None:
+        query = select(mlflow_experiments)
+        if experiment_id is not None:
+            query = query.where(mlflow_experiments.c.id == experiment_id)
+        if name is not None:
+            query = query.where(mlflow_experiments.c.name == name)
+        row = self.conn.execute(query).mappings().first()
+        return _experiment(row) if row else None
+
+    # Runs
+
+    def insert_run(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(mlflow_runs).values(**values))
+
+    def run(self, run_id: str, *, lock: bool = False) -> Run | None:
+        query = select(mlflow_runs).where(mlflow_runs.c.id == run_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        return _run(row) if row else None
+
+    def update_run(self, run_id: str, values: dict[str, Any]) -> None:
+        self.conn.execute(update(mlflow_runs).where(mlflow_runs.c.id == run_id).values(**values))
+
+    # Logged models
+
+    def insert_logged_model(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(mlflow_logged_models).values(**values))
+
+    def logged_model(self, model_id: str, *, lock: bool = False) -> LoggedModel | None:
+        query = select(mlflow_logged_models).where(mlflow_logged_models.c.id == model_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        return _logged_model(row) if row else None
+
+    def update_logged_model(self, model_id: str, values: dict[str, Any]) -> None:
+        self.conn.execute(
+            update(mlflow_logged_models)
+            .where(mlflow_logged_models.c.id == model_id)
+            .values(**values)
+        )
+
+    def logged_models(
+        self, experiment_ids: list[int], name: str | None, offset: int, limit: int
+    ) -> list[LoggedModel]:
+        query = select(mlflow_logged_models).where(
+            mlflow_logged_models.c.experiment_id.in_(experiment_ids)
+        )
+        if name is not None:
+            query = query.where(mlflow_logged_models.c.name == name)
+        query = query.order_by(mlflow_logged_models.c.created_at.desc(), mlflow_logged_models.c.id)
+        rows = self.conn.execute(query.offset(offset).limit(limit)).mappings()
+        return [_logged_model(r) for r in rows]
+
+    # Artifact files
+
+    def put_artifact(
+        self, path: str, experiment_id: int, digest: str, size: int, now: datetime
+    ) -> None:
+        """Record the file at ``path``, replacing what was there."""
+        values = {
+            "path": path,
+            "experiment_id": experiment_id,
+            "digest": digest,
+            "size": size,
+            "created_at": now,
+        }
+        upsert(self.conn, mlflow_artifacts, values, ["path"])
+
+    def artifact(self, path: str) -> tuple[str, int] | None:
+        """(digest, size) of the file at ``path``."""
+        query = select(mlflow_artifacts.c.digest, mlflow_artifacts.c.size).where(
+            mlflow_artifacts.c.path == path
+        )
+        row = self.conn.execute(query).first()
+        return (row[0], row[1]) if row else None
+
+    def artifacts_under(self, prefix: str) -> list[tuple[str, str, int]]:
+        """(path, digest, size) of every file below folder ``prefix``, in path order."""
+        base = f"{prefix}/"
+        query = (
+            select(mlflow_artifacts.c.path, mlflow_artifacts.c.digest, mlflow_artifacts.c.size)
+            .where(func.substr(mlflow_artifacts.c.path, 1, len(base)) == base)
+            .order_by(mlflow_artifacts.c.path)
+        )
+        return [(p, d, s) for p, d, s in self.conn.execute(query)]
+
+    def delete_artifact(self, path: str) -> bool:
+        result = self.conn.execute(delete(mlflow_artifacts).where(mlflow_artifacts.c.path == path))
+        return result.rowcount > 0
+
+
+def _experiment(row: Any) -> Experiment:
+    return Experiment(
+        id=row["id"],
+        name=row["name"],
+        lifecycle_stage=row["lifecycle_stage"],
+        tags=dict(row["tags"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _run(row: Any) -> Run:
+    return Run(
+        id=row["id"],
+        experiment_id=row["experiment_id"],
+        name=row["name"],
+        user_id=row["user_id"],
+        status=row["status"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        lifecycle_stage=row["lifecycle_stage"],
+        tags=dict(row["tags"]),
+        outputs=list(row["outputs"]),
+    )
+
+
+def _logged_model(row: Any) -> LoggedModel:
+    return LoggedModel(
+        id=row["id"],
+        experiment_id=row["experiment_id"],
+        name=row["name"],
+        source_run_id=row["source_run_id"],
+        status=row["status"],
+        model_type=row["model_type"],
+        tags=dict(row["tags"]),
+        params=dict(row["params"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

@@ -1,0 +1,112 @@
+"""The unchanged MLflow 3.x client against a real Cairn server, on SQLite and PostgreSQL:
+log a pyfunc model in a run, register it, alias, tag, search, move stages, rename, load it by
+number, alias and ``latest``, hit the errors it branches on, and pull the same bytes with Cairn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cairn.client import Client
+from tests.conftest import LiveServer, start_live_server
+
+SCENARIO = Path(__file__).parent / "mlflow_scripts" / "client_scenario.py"
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    live = start_live_server(tmp_path, database_url)
+    yield live
+    live.stop()
+
+
+def run_client(server: LiveServer, work: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CAIRN_"))}
+    env |= {
+        "MLFLOW_TRACKING_URI": server.url,
+        "MLFLOW_TRACKING_TOKEN": server.token,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",  # a 5xx fails the run instead of being retried
+    }
+    work.mkdir()
+    done = subprocess.run(
+        [sys.executable, str(SCENARIO), str(work)],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))
+    report: dict[str, Any] = json.loads(line.removeprefix("REPORT "))
+    return report
+
+
+def test_the_mlflow_client_logs_registers_and_loads_through_cairn(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    report = run_client(server, tmp_path / "client")
+
+    assert report["logged_version"] == "1"
+    assert report["second_version"] == "2"
+    assert report["by_alias"] == "1"
+    assert report["predict_number"] == [2, 4]
+    assert report["predict_alias"] == [6]
+    assert report["predict_latest"] == [8]
+    assert report["predict_renamed"] == [10]
+
+    assert report["rm_tags"] == {"stage": "dev"}
+    assert report["rm_description"] == "second"
+    assert report["mv_tags"] == {"quality": "good"}
+    assert report["mv_description"] == "the first"
+    assert report["mv_aliases"] == ["champion"]
+
+    assert report["search_rm_all"] == ["doubler", "tagged"]
+    assert report["search_rm_like"] == ["doubler"]
+    assert report["search_rm_tag"] == ["tagged"]
+    assert report["search_mv"] == ["2", "1"]
+    assert report["search_mv_tag"] == ["1"]
+    assert report["search_mv_run"] == ["1", "2"]
+
+    assert report["errors_policy"] == "INVALID_STATE"
+    # v1 went to Staging, then v2 to Staging with archive_existing_versions: v1 is archived.
+    assert report["stages"] == {"1": "Archived", "2": "Staging"}
+    assert report["latest_staging"] == ["2"]
+    assert report["alias_after_archive"] == "INVALID_PARAMETER_VALUE"
+    # A rename keeps versions and aliases.
+    assert report["renamed_versions"] == ["1", "2"]
+    assert report["renamed_alias"] == "2"
+
+    assert report["errors"] == {
+        "get_missing_model": "RESOURCE_DOES_NOT_EXIST",
+        "get_missing_version": "RESOURCE_DOES_NOT_EXIST",
+        "missing_alias": "INVALID_PARAMETER_VALUE",
+        "create_existing": "RESOURCE_ALREADY_EXISTS",
+        "rename_onto_existing": "RESOURCE_ALREADY_EXISTS",
+        "load_missing": "RESOURCE_DOES_NOT_EXIST",
+        "bad_filter": "INVALID_PARAMETER_VALUE",
+    }
+
+    # What MLflow downloaded is what `cairn pull` gives: the version's immutable manifest.
+    downloaded = Path(report["downloaded"])
+    pulled = tmp_path / "pulled"
+    with Client(
+        server.url, token=server.token, cache_dir=tmp_path / "cache", progress=False
+    ) as sdk:
+        sdk.pull("doubler-renamed:1", pulled)
+    mlflow_files = _files(downloaded)
+    mlflow_files.pop("registered_model_meta", None)  # written by the MLflow client itself
+    assert mlflow_files == _files(pulled)
+    assert {"MLmodel", "python_model.pkl", "requirements.txt"} <= set(mlflow_files)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
