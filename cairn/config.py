@@ -180,6 +180,12 @@ class Settings(BaseSettings):
         le=100000,
         description="A webhook whose deliveries fail this many times in a row is disabled.",
     )
+    registry_token_key_file: Path | None = Field(
+        default=None,
+        description="The key that signs the short-lived tokens /v2/token hands OCI clients; "
+        "default <data_dir>/registry-token-key, created on first start. Every server process "
+        "needs the same one.",
+    )
     audit_key_file: Path | None = Field(
         default=None,
         description="The Ed25519 key that signs audit checkpoints (PEM); default "
@@ -214,6 +220,10 @@ class Settings(BaseSettings):
     @property
     def effective_audit_key_file(self) -> Path:
         return self.audit_key_file or self.data_dir / "audit-key"
+
+    @property
+    def effective_registry_token_key_file(self) -> Path:
+        return self.registry_token_key_file or self.data_dir / "registry-token-key"
 
     @property
     def effective_webhook_key_file(self) -> Path:

@@ -1,9 +1,11 @@
 """The short-lived bearer tokens the OCI token endpoint hands out: ``cairnoci_<id>_<exp>_<mac>``.
 
-Not a new secret: the token names the Cairn API token it was exchanged for (its public id),
-an expiry (Unix seconds) and an HMAC of both keyed by that token's stored secret hash. The
-server checks it against the stored token on every request, so revoking, expiring or
-disabling the Cairn token ends every registry token made from it, on every server process.
+Not a new secret to store: the token names the Cairn API token it was exchanged for (its
+public id), an expiry (Unix seconds) and an HMAC over both and that token's stored secret hash,
+keyed by the servers' registry-token key (a file outside the database). Reading the database
+is therefore not enough to make one, and the server checks every one against the stored
+token, so revoking, expiring or disabling the Cairn token ends every registry token made from
+it, on every server process.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 PREFIX = "cairnoci_"
+KEY_BYTES = 32
 _FORM = re.compile(r"cairnoci_([a-z2-7]{16})_(\d{1,12})_([A-Za-z0-9_-]{43})")
 
 
@@ -25,8 +28,8 @@ class RegistryToken:
     mac: str
 
 
-def mint(token_id: str, stored_hash: str, expires: int) -> str:
-    return f"{PREFIX}{token_id}_{expires}_{_mac(token_id, stored_hash, expires)}"
+def mint(key: bytes, token_id: str, stored_hash: str, expires: int) -> str:
+    return f"{PREFIX}{token_id}_{expires}_{_mac(key, token_id, stored_hash, expires)}"
 
 
 def read(raw: str) -> RegistryToken | None:
@@ -37,11 +40,11 @@ def read(raw: str) -> RegistryToken | None:
     return RegistryToken(found.group(1), int(found.group(2)), found.group(3))
 
 
-def proves(token: RegistryToken, stored_hash: str) -> bool:
-    return hmac.compare_digest(token.mac, _mac(token.token_id, stored_hash, token.expires))
+def proves(key: bytes, token: RegistryToken, stored_hash: str) -> bool:
+    return hmac.compare_digest(token.mac, _mac(key, token.token_id, stored_hash, token.expires))
 
 
-def _mac(token_id: str, stored_hash: str, expires: int) -> str:
-    key = f"cairn-oci-token:{stored_hash}".encode()
-    mac = hmac.new(key, f"{token_id}.{expires}".encode(), hashlib.sha256).digest()
+def _mac(key: bytes, token_id: str, stored_hash: str, expires: int) -> str:
+    message = f"cairn-oci-token\x00{token_id}\x00{expires}\x00{stored_hash}".encode()
+    mac = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")

@@ -60,7 +60,9 @@ class Registry:
         self.audit = AuditService(database, checkpoint_key)
         self.oci = OciRepositories(database, self.blobs, blob_store)
         self.oci_pushes = OciPushes(database, self.versions)
-        self.registry_tokens = RegistryTokens(self.identity)
+        self.registry_tokens = RegistryTokens(
+            self.identity, settings.effective_registry_token_key_file
+        )
         self.keys = KeyService(database)
         self.gc = GarbageCollector(database, blob_store)
         self.schedule = Schedule(database)

@@ -15,7 +15,6 @@ Secrets are shown once and stored encrypted with a key kept outside the database
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from cairn.domain.webhooks import (
 )
 from cairn.errors import ConfigError, InvalidInput, NotFound
 from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
+from cairn.services.keyfiles import load_or_create
 from cairn.services.uow import Database, UnitOfWork
 
 log = logging.getLogger("cairn.webhooks")
@@ -69,16 +69,7 @@ class SecretBox:
     mode 0600, exclusively: several processes starting at once agree)."""
 
     def __init__(self, path: Path) -> None:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = path.read_bytes().strip()
-        else:
-            key = Fernet.generate_key()
-            with os.fdopen(fd, "wb") as out:
-                out.write(key + b"\n")
-                out.flush()
-                os.fsync(out.fileno())
+        key = load_or_create(path, Fernet.generate_key)
         try:
             self._fernet = Fernet(key)
         except ValueError as exc:

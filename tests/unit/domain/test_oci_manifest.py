@@ -147,12 +147,16 @@ def test_the_tar_is_deterministic_sorted_and_zeroed() -> None:
         b"".join(tar_stream([TarMember("models/short", 5, lambda: [b"abc"])]))
 
 
-def test_registry_tokens_prove_only_with_the_stored_hash_they_were_made_from() -> None:
-    token = mint("a" * 16, "hash-one", 2_000_000_000)
+def test_registry_tokens_prove_only_with_the_key_and_stored_hash_they_were_made_from() -> None:
+    key = b"k" * 64
+    token = mint(key, "a" * 16, "hash-one", 2_000_000_000)
     parsed = read(token)
     assert parsed is not None and parsed.expires == 2_000_000_000
-    assert proves(parsed, "hash-one")
-    assert not proves(parsed, "hash-two")
+    assert proves(key, parsed, "hash-one")
+    assert not proves(key, parsed, "hash-two")
+    # The stored hash alone (what a reader of the database has) makes no valid token.
+    forged = read(mint(b"x" * 64, "a" * 16, "hash-one", 2_000_000_000))
+    assert forged is not None and not proves(key, forged, "hash-one")
     later = read(token.replace("2000000000", "2000000001"))
-    assert later is not None and not proves(later, "hash-one")
+    assert later is not None and not proves(key, later, "hash-one")
     assert read("cairn_" + "a" * 16 + "_x") is None

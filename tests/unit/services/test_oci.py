@@ -10,8 +10,11 @@ import pytest
 
 from cairn.domain.digests import digest_bytes
 from cairn.domain.references import Reference
-from cairn.errors import ModelNotFound, PolicyViolation
+from cairn.domain.registry_tokens import mint, read
+from cairn.domain.tokens import parse_token, secret_hash
+from cairn.errors import ModelNotFound, PolicyViolation, Unauthenticated
 from cairn.services.auth import LOCAL_ADMIN
+from cairn.services.oci import RegistryTokens
 from cairn.services.registry import Registry
 from tests.unit.services.test_gc import later
 
@@ -89,3 +92,30 @@ def test_a_push_by_tag_is_a_version_with_the_layers_as_files(registry: Registry)
     again = registry.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "latest", body, MANIFEST)
     assert again.version is not None and again.version.number == 1
     assert registry.oci.manifest(LOCAL_ADMIN, "default/pushed", "candidate").content == body
+
+
+def test_registry_tokens_need_the_servers_key_and_a_bounded_expiry(
+    registry: Registry, admin_token: str
+) -> None:
+    tokens = registry.registry_tokens
+    issued = tokens.issue(admin_token, None)
+    assert tokens.authenticate(issued.token, None).actor.name == "admin"
+    key_file = registry.settings.effective_registry_token_key_file
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # Another server process, given the same key file, accepts the token.
+    other = RegistryTokens(registry.identity, key_file)
+    assert other.authenticate(issued.token, None).actor.name == "admin"
+
+    parsed = read(issued.token)
+    assert parsed is not None
+    cairn_token = parse_token(admin_token)
+    assert cairn_token is not None
+    stored = secret_hash(cairn_token[1])
+    # What a reader of the database could make: the stored hash, without the key.
+    forged = mint(b"0" * 64, parsed.token_id, stored, parsed.expires)
+    with pytest.raises(Unauthenticated, match="not known"):
+        tokens.authenticate(forged, None)
+    # Even with the key, a token living longer than the registry issues is refused.
+    far = mint(tokens._key, parsed.token_id, stored, parsed.expires + 10 * 3600)
+    with pytest.raises(Unauthenticated, match="not issued by this registry"):
+        tokens.authenticate(far, None)
