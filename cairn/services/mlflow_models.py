@@ -10,11 +10,12 @@ from (source, run, logged model) is kept in its immutable provenance.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from cairn.domain.manifest import FileEntry
-from cairn.domain.records import Version
+from cairn.domain.records import Model, Version
 from cairn.domain.references import Reference
 from cairn.domain.tracking import (
     VERSION_TREE,
@@ -24,11 +25,13 @@ from cairn.domain.tracking import (
     children,
 )
 from cairn.errors import InvalidInput, PolicyViolation, TrackingNotFound
-from cairn.services.auth import Actor, Permission
+from cairn.services.auth import Actor
 from cairn.services.blobs import BlobRead, BlobService
 from cairn.services.lifecycle import LifecycleService
 from cairn.services.models import ModelService
+from cairn.services.resolve import get_model
 from cairn.services.tracking import TrackingService, plain_text, update_model_tags
+from cairn.services.uow import UnitOfWork
 from cairn.services.versions import VersionService
 
 STAGE_TO_STATE = {
@@ -98,9 +101,8 @@ class MlflowModels:
             "provenance": provenance,
             **extra,
         }
-        version, _ = self.versions.register(actor, self.namespace, name, body)
-        if found.model is not None:
-            self._note_version(actor, found.model.id, version)
+        note = None if found.model is None else _noting_on(found.model.id)
+        version, _ = self.versions.register(actor, self.namespace, name, body, attach=note)
         return version
 
     def transition(
@@ -149,11 +151,10 @@ class MlflowModels:
             if any(s.lower() not in STAGE_TO_STATE for s in stages):
                 raise InvalidInput("stages are None, Staging, Production or Archived")
             wanted = {STAGE_TO_STATE[s.lower()] for s in stages}
-        latest: dict[str, Version] = {}
-        for v in self.all_versions(actor, name):
-            if (wanted is None or v.state in wanted) and v.state not in latest:
-                latest[v.state] = v
-        return sorted(latest.values(), key=lambda v: v.number)
+        with self.versions.db.read(actor, self.namespace) as store:
+            model = get_model(store, self.namespace, name)
+            newest = store.versions.newest_per_state(model.id)
+        return [v for v in newest if wanted is None or v.state in wanted]
 
     # The version tree: ``_cairn/versions/<namespace>/<model>/<number>/<path>``
 
@@ -228,16 +229,22 @@ class MlflowModels:
                 return Source(files, run.id, model)
         return Source([], run.id, None)
 
-    def _note_version(self, actor: Actor, model_id: str, version: Version) -> None:
-        # As MLflow's server does: the logged model lists the versions made from it.
-        with self.tracking.db.write(actor, Permission.WRITE, self.namespace) as uow:
-            model = uow.store.tracking.logged_model(model_id, lock=True)
-            if model is None:
-                return
-            try:
-                listed = json.loads(model.tags.get(MODEL_VERSIONS_TAG, "[]"))
-            except ValueError:
-                listed = []
-            listed = listed if isinstance(listed, list) else []
-            listed.append({"name": version.model, "version": version.number})
-            update_model_tags(uow, model, {MODEL_VERSIONS_TAG: json.dumps(listed)})
+
+
+def _noting_on(model_id: str) -> Callable[[UnitOfWork, Model, Version], None]:
+    """What a registration from logged model ``model_id`` also does in its transaction, as
+    MLflow's server does: the logged model lists the versions made from it."""
+
+    def note(uow: UnitOfWork, _model: Model, version: Version) -> None:
+        logged = uow.store.tracking.logged_model(model_id, lock=True)
+        if logged is None:
+            return
+        try:
+            listed = json.loads(logged.tags.get(MODEL_VERSIONS_TAG, "[]"))
+        except ValueError:
+            listed = []
+        listed = listed if isinstance(listed, list) else []
+        listed.append({"name": version.model, "version": version.number})
+        update_model_tags(uow, logged, {MODEL_VERSIONS_TAG: json.dumps(listed)})
+
+    return note

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Connection,
     bindparam,
     delete,
+    func,
     insert,
     literal,
     select,
@@ -146,6 +147,27 @@ class VersionRows:
                 [{"version_id": version_id, "key": k, "value": v} for k, v in tags.items()],
             )
         return version_id
+
+    def newest_per_state(self, model_id: int) -> list[Version]:
+        """The newest version of the model in each lifecycle state, oldest first."""
+        newest = (
+            select(versions.c.state, func.max(versions.c.number).label("number"))
+            .where(versions.c.model_id == model_id)
+            .group_by(versions.c.state)
+            .subquery()
+        )
+        query = (
+            select(*_COLUMNS)
+            .select_from(
+                _FROM.join(
+                    newest,
+                    (versions.c.state == newest.c.state) & (versions.c.number == newest.c.number),
+                )
+            )
+            .where(versions.c.model_id == model_id)
+            .order_by(versions.c.number)
+        )
+        return self._records(self.conn.execute(query).all())
 
     def find(self, *where: ColumnElement[bool]) -> Version | None:
         row = self.conn.execute(select(*_COLUMNS).select_from(_FROM).where(*where)).first()
