@@ -230,7 +230,6 @@ class MlflowModels:
         return Source([], run.id, None)
 
 
-
 def _noting_on(model_id: str) -> Callable[[UnitOfWork, Model, Version], None]:
     """What a registration from logged model ``model_id`` also does in its transaction, as
     MLflow's server does: the logged model lists the versions made from it."""

@@ -6,7 +6,9 @@ codes, and never a 5xx for bad input. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from fastapi.testclient import TestClient
 from cairn.api import create_app
 from cairn.services.auth import SYSTEM
 from cairn.services.registry import Registry
-from tests.conftest import bearer
+from tests.conftest import bearer, make_settings
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -340,3 +342,49 @@ def test_logged_files_survive_garbage_collection(http: TestClient, registry: Reg
     assert {f["path"] for f in listing["files"]} == {"MLmodel", "weights"}
     got = http.get(f"{ARTIFACTS}/1/models/{model_id}/artifacts/weights/w.bin")
     assert got.content == FILES["weights/w.bin"]
+
+
+@pytest.fixture
+def small_pages(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    """A server whose search pages hold three versions, so searches cross many of them."""
+    settings = make_settings(tmp_path, database_url, page_size_default=3, page_size_max=3)
+    reg = Registry.open(settings)
+    reg.identity.bootstrap(settings.admin_token_file)
+    token = settings.admin_token_file.read_text().strip()
+    try:
+        yield TestClient(create_app(reg), base_url="http://cairn.test", headers=bearer(token))
+    finally:
+        reg.close()
+
+
+def _all_pages(http: TestClient, params: dict[str, Any]) -> list[list[str]]:
+    pages: list[list[str]] = []
+    token: str | None = None
+    while True:
+        query = {**params, **({"page_token": token} if token else {})}
+        found = ok(http.get(f"{API}/model-versions/search", params=query))
+        pages.append([v["version"] for v in found["model_versions"]])
+        token = found.get("next_page_token")
+        if token is None:
+            return pages
+
+
+def test_version_searches_page_newest_first_across_every_match(small_pages: TestClient) -> None:
+    http = small_pages
+    data = b"weights"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    assert http.put(f"/api/v1/blobs/{digest}", content=data).status_code in (200, 201)
+    for number in range(1, 9):
+        body = {
+            "manifest": {"files": [{"path": "w.bin", "digest": digest, "size": len(data)}]},
+            "tags": {"keep": "yes" if number % 2 == 0 else "no"},
+        }
+        created = http.post("/api/v1/models/default/paged/versions", json=body)
+        assert created.status_code == 201, created.text
+    kept = {"filter": "name = 'paged' AND tag.keep = 'yes'", "max_results": 1}
+
+    assert _all_pages(http, kept) == [["8"], ["6"], ["4"], ["2"]]
+    every = {"filter": "name = 'paged'", "max_results": 3}
+    assert _all_pages(http, every) == [["8", "7", "6"], ["5", "4", "3"], ["2", "1"]]
+    ordered = {**kept, "max_results": 3, "order_by": "version_number ASC"}
+    assert _all_pages(http, ordered) == [["2", "4", "6"], ["8"]]

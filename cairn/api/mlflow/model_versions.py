@@ -11,10 +11,11 @@ from cairn.api import wire as cairn_wire
 from cairn.api.deps import Admin, Body, Reader, Reg, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
-from cairn.domain.mlflow_filters import matches, parse_mlflow_filter, to_cairn
+from cairn.domain.mlflow_filters import Clause, matches, parse_mlflow_filter, to_cairn
 from cairn.domain.records import Version
 from cairn.domain.references import Reference
 from cairn.errors import InvalidInput
+from cairn.services.auth import Actor
 from cairn.services.registry import Registry
 
 router = APIRouter(prefix=MLFLOW_PREFIX + "/model-versions", tags=["mlflow"])
@@ -66,23 +67,67 @@ def search(
     order_by: list[str] = Query(default=[]),
     page_token: str | None = None,
 ) -> Response:
+    """Versions as MLflow filters them: newest first, paged on Cairn's own cursor; in another
+    ``order_by``, sorted here, which takes at most ``SEARCH_MAX`` matches (more: a 400 asking
+    for a narrower filter, never a silently short answer)."""
     clauses = parse_mlflow_filter(filter, _MV_FIELDS)
-    namespace = f"namespace = '{reg.mlflow.namespace}'"
-    text = to_cairn(clauses, [namespace])
-    found: list[Version] = []
-    cursor: str | None = None
-    while len(found) < SEARCH_MAX:
-        page = reg.versions.search(actor, text, cursor, reg.settings.page_size_max)
-        found.extend(v for v in page.items if matches(clauses, _residual_fields(v)))
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
-    items = w.ordered(found, order_by, _ORDER)
-    chunk, token = w.page_of(items, max_results, page_token, SEARCH_MAX, SEARCH_MAX)
+    text = to_cairn(clauses, [f"namespace = '{reg.mlflow.namespace}'"])
+    size = w.page_size(max_results, SEARCH_MAX, SEARCH_MAX)
+    if order_by:
+        found, complete = _matching(reg, actor, text, clauses, SEARCH_MAX)
+        if not complete:
+            raise InvalidInput(
+                f"more than {SEARCH_MAX} versions match: narrow the filter, or leave out "
+                "order_by to page through all of them newest first"
+            )
+        chunk, token = w.page_of(w.ordered(found, order_by, _ORDER), size, page_token, 0, size)
+    else:
+        chunk, token = _newest_first(reg, actor, text, clauses, size, page_token)
     out: dict[str, Any] = {"model_versions": [w.model_version(v) for v in chunk]}
     if token:
         out["next_page_token"] = token
     return cairn_wire.ok(out)
+
+
+def _newest_first(
+    reg: Registry,
+    actor: Actor,
+    text: str | None,
+    clauses: list[Clause],
+    size: int,
+    page_token: str | None,
+) -> tuple[list[Version], str | None]:
+    """One page of ``size`` matches in Cairn's order, and the token of the next (if any)."""
+    cursor, skip = w.token_cursor(page_token)
+    out: list[Version] = []
+    while True:
+        page = reg.versions.search(actor, text, cursor, reg.settings.page_size_max)
+        matching = [v for v in page.items if matches(clauses, _residual_fields(v))]
+        taken = matching[skip : skip + size - len(out)]
+        out.extend(taken)
+        if skip + len(taken) < len(matching):  # this page has more: continue inside it
+            return out, w.cursor_token(cursor, skip + len(taken))
+        if page.next_cursor is None:
+            return out, None
+        cursor, skip = page.next_cursor, 0
+        if len(out) == size:
+            return out, w.cursor_token(cursor, 0)
+
+
+def _matching(
+    reg: Registry, actor: Actor, text: str | None, clauses: list[Clause], most: int
+) -> tuple[list[Version], bool]:
+    """Up to ``most`` matches, and whether they are all of them."""
+    found: list[Version] = []
+    cursor: str | None = None
+    while True:
+        page = reg.versions.search(actor, text, cursor, reg.settings.page_size_max)
+        found.extend(v for v in page.items if matches(clauses, _residual_fields(v)))
+        if len(found) > most:
+            return found[:most], False
+        if page.next_cursor is None:
+            return found, True
+        cursor = page.next_cursor
 
 
 def _residual_fields(v: Version) -> dict[str, str]:

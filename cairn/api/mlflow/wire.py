@@ -187,15 +187,35 @@ def tags_of(raw: object) -> dict[str, str]:
     return {t["key"]: t.get("value") or "" for t in raw}
 
 
-# Paging: MLflow's page token is opaque to the client; here, base64 of {"offset": n}.
+# Paging: MLflow's page token is opaque to the client. A search in Cairn's own order carries
+# Cairn's cursor and how many matches of that page were sent, base64 of {"cursor", "skip"}; a
+# search MLflow orders otherwise, an offset into the sorted matches, base64 of {"offset": n}.
+
+
+def page_size(max_results: int | None, default: int, limit: int) -> int:
+    size = default if max_results is None else max_results
+    if not 0 < size <= limit:
+        raise InvalidInput(f"max_results is between 1 and {limit}, not {size}")
+    return size
+
+
+def cursor_token(cursor: str | None, skip: int) -> str:
+    return base64.b64encode(json.dumps({"cursor": cursor, "skip": skip}).encode()).decode()
+
+
+def token_cursor(token: object) -> tuple[str | None, int]:
+    """``(cursor, skip)`` of a token from ``cursor_token``; ``(None, 0)`` for none."""
+    found = _token_fields(token)
+    cursor, skip = found.get("cursor"), found.get("skip", 0)
+    if not (cursor is None or isinstance(cursor, str)) or not isinstance(skip, int) or skip < 0:
+        raise InvalidInput("page_token is not a token this server gave")
+    return cursor, skip
 
 
 def page_of(
     items: list[T], max_results: int | None, token: str | None, default: int, limit: int
 ) -> tuple[list[T], str | None]:
-    size = default if max_results is None else max_results
-    if not 0 < size <= limit:
-        raise InvalidInput(f"max_results is between 1 and {limit}, not {size}")
+    size = page_size(max_results, default, limit)
     offset = page_offset(token)
     chunk = items[offset : offset + size]
     more = offset + size < len(items)
@@ -207,18 +227,24 @@ def page_token(offset: int) -> str:
 
 
 def page_offset(token: object) -> int:
+    offset = _token_fields(token).get("offset", 0)
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidInput("page_token is not a token this server gave")
+    return offset
+
+
+def _token_fields(token: object) -> dict[str, Any]:
     if not token:
-        return 0
+        return {}
     if not isinstance(token, str):
         raise InvalidInput("page_token is not a token this server gave")
     try:
         found = json.loads(base64.b64decode(token, validate=True))
     except (ValueError, binascii.Error) as exc:
         raise InvalidInput("page_token is not a token this server gave") from exc
-    offset = found.get("offset") if isinstance(found, dict) else None
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(found, dict):
         raise InvalidInput("page_token is not a token this server gave")
-    return offset
+    return found
 
 
 def ordered(items: list[T], order_by: list[str], keys: Mapping[str, Callable[[T], Any]]) -> list[T]:
