@@ -21,7 +21,8 @@ from cairn.services.registry import Registry
 
 router = APIRouter(prefix=MLFLOW_PREFIX + "/registered-models", tags=["mlflow"])
 RM = "registered_model"
-SEARCH_MAX = 1000
+SEARCH_MAX = 1000  # the largest page
+MATCHES_MAX = 10_000  # the most matches a search sorts
 _RM_FIELDS = frozenset({"name", "tag"})
 _ORDER = {
     "name": lambda m: m.name,
@@ -67,11 +68,15 @@ def search(
     text = to_cairn(parse_mlflow_filter(filter, _RM_FIELDS))
     found: list[Model] = []
     cursor: str | None = None
-    while len(found) < reg.settings.page_size_max * 10:
+    while True:  # sorted by name here, so every match is read (within MATCHES_MAX)
         page = reg.models.page(actor, reg.mlflow.namespace, text, cursor, None)
         found.extend(page.items)
         if page.next_cursor is None:
             break
+        if len(found) >= MATCHES_MAX:
+            raise InvalidInput(
+                f"more than {MATCHES_MAX} registered models match: narrow the filter"
+            )
         cursor = page.next_cursor
     items = w.ordered(found, [*order_by, "name ASC"] if order_by else ["name ASC"], _ORDER)
     chunk, token = w.page_of(items, max_results, page_token, 100, SEARCH_MAX)
