@@ -229,8 +229,12 @@ class TrackingService:
         """Every file below folder ``prefix``, with paths relative to it."""
         if not prefix:
             return []  # the root holds experiments' folders only, never listed whole
+        try:
+            experiment_id = experiment_of(prefix)
+        except InvalidInput:
+            return []  # every file is under an experiment's folder: nothing is here
         with self._read(actor) as store:
-            rows = store.tracking.artifacts_under(prefix)
+            rows = store.tracking.artifacts_under(experiment_id, prefix)
         cut = len(prefix) + 1
         return [FileEntry(path[cut:], size, digest) for path, digest, size in rows]
 

@@ -344,6 +344,22 @@ def test_logged_files_survive_garbage_collection(http: TestClient, registry: Reg
     assert got.content == FILES["weights/w.bin"]
 
 
+def test_a_listing_reads_only_its_own_experiments_folder(http: TestClient) -> None:
+    _, model_id = logged_model(http)
+    other = ok(http.post(f"{API}/experiments/create", json={"name": "other"}))["experiment_id"]
+    run = ok(http.post(f"{API}/runs/create", json={"experiment_id": other, "start_time": 1}))
+    run_root = run["run"]["info"]["artifact_uri"].removeprefix("mlflow-artifacts:/")
+    assert http.put(f"{ARTIFACTS}/{run_root}/notes.txt", content=b"n").status_code == 200
+
+    mine = ok(http.get(ARTIFACTS, params={"path": f"1/models/{model_id}/artifacts"}))
+    assert {f["path"] for f in mine["files"]} == {"MLmodel", "weights"}
+    theirs = ok(http.get(ARTIFACTS, params={"path": run_root}))
+    assert theirs == {"files": [{"path": "notes.txt", "is_dir": False, "file_size": 1}]}
+    # Every file lies under an experiment's folder: a path that is not one holds nothing.
+    assert ok(http.get(ARTIFACTS, params={"path": "models"})) == {}
+    assert ok(http.get(ARTIFACTS, params={"path": "x1/models"})) == {}
+
+
 @pytest.fixture
 def small_pages(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
     """A server whose search pages hold three versions, so searches cross many of them."""

@@ -117,12 +117,16 @@ class TrackingRows:
         row = self.conn.execute(query).first()
         return (row[0], row[1]) if row else None
 
-    def artifacts_under(self, prefix: str) -> list[tuple[str, str, int]]:
-        """(path, digest, size) of every file below folder ``prefix``, in path order."""
+    def artifacts_under(self, experiment_id: int, prefix: str) -> list[tuple[str, str, int]]:
+        """(path, digest, size) of every file below folder ``prefix`` (a folder of experiment
+        ``experiment_id``: only its files are looked at), in path order."""
         base = f"{prefix}/"
         query = (
             select(mlflow_artifacts.c.path, mlflow_artifacts.c.digest, mlflow_artifacts.c.size)
-            .where(func.substr(mlflow_artifacts.c.path, 1, len(base)) == base)
+            .where(
+                mlflow_artifacts.c.experiment_id == experiment_id,
+                func.substr(mlflow_artifacts.c.path, 1, len(base)) == base,
+            )
             .order_by(mlflow_artifacts.c.path)
         )
         return [(p, d, s) for p, d, s in self.conn.execute(query)]

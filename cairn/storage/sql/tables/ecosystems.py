@@ -107,4 +107,5 @@ mlflow_artifacts = Table(
     Column("size", BigInteger, nullable=False),
     created(),
     Index("ix_mlflow_artifacts_digest", "digest"),
+    Index("ix_mlflow_artifacts_experiment_id", "experiment_id"),
 )
