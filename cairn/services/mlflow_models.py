@@ -34,15 +34,14 @@ from cairn.services.tracking import TrackingService, plain_text, update_model_ta
 from cairn.services.uow import UnitOfWork
 from cairn.services.versions import VersionService
 
-STAGE_TO_STATE = {
-    "none": "registered",
-    "staging": "staging",
-    "production": "production",
-    "archived": "archived",
+# MLflow's deprecated stages, as Cairn's lifecycle states (both ways; stages match any case).
+STATE_TO_STAGE = {
+    "registered": "None",
+    "staging": "Staging",
+    "production": "Production",
+    "archived": "Archived",
 }
-STATE_TO_STAGE = {"registered": "None", "staging": "Staging", "production": "Production"}
-STATE_TO_STAGE["archived"] = "Archived"
-VERSIONS_MAX = 10_000
+STAGE_TO_STATE = {stage.lower(): state for state, stage in STATE_TO_STAGE.items()}
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 
@@ -123,24 +122,24 @@ class MlflowModels:
                     decision=promotion.decision.to_dict(),
                 )
         if archive_existing and target in ("staging", "production"):
-            for other in self.all_versions(actor, name):
-                if other.number != number and other.state == target:
+            for other in self._in_state(actor, current.model, target):
+                if other != number:
                     self.lifecycle.promote(
-                        actor, Reference(self.namespace, name, number=other.number), "archived"
+                        actor, Reference(self.namespace, name, number=other), "archived"
                     )
         return self.versions.get(actor, ref, with_files=False)
 
-    def all_versions(self, actor: Actor, name: str) -> list[Version]:
-        """Every version of the model, newest first (at most ``VERSIONS_MAX``)."""
-        out: list[Version] = []
+    def _in_state(self, actor: Actor, model: str, state: str) -> list[int]:
+        """The numbers of every version of ``model`` in ``state``, found by Cairn's search."""
+        text = f"namespace = '{self.namespace}' AND name = '{model}' AND state = '{state}'"
+        numbers: list[int] = []
         cursor: str | None = None
-        while len(out) < VERSIONS_MAX:
-            page = self.versions.page(actor, self.namespace, name, cursor, 1000)
-            out.extend(page.items)
+        while True:
+            page = self.versions.search(actor, text, cursor, None)
+            numbers.extend(v.number for v in page.items)
             if page.next_cursor is None:
-                break
+                return numbers
             cursor = page.next_cursor
-        return out
 
     def latest_per_stage(
         self, actor: Actor, name: str, stages: list[str] | None = None

@@ -131,8 +131,7 @@ def _matching(
 
 
 def _residual_fields(v: Version) -> dict[str, str]:
-    drawn = w.model_version(v, with_aliases=False)
-    return {"run_id": drawn["run_id"], "source_path": drawn["source"]}
+    return {"run_id": w.version_run_id(v), "source_path": w.version_source(v)}
 
 
 @router.patch("/update")

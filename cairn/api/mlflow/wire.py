@@ -37,9 +37,16 @@ def mlflow_origin(v: Version) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def version_source(v: Version) -> str:
+    """The version's MLflow ``source``: what it was registered from, else its Cairn tree."""
+    return str(mlflow_origin(v).get("source") or MlflowModels.tree_uri(v))
+
+
+def version_run_id(v: Version) -> str:
+    return str(mlflow_origin(v).get("run_id") or v.provenance.get("run", {}).get("id") or "")
+
+
 def model_version(v: Version, *, with_aliases: bool = True) -> dict[str, Any]:
-    origin = mlflow_origin(v)
-    run_id = origin.get("run_id") or v.provenance.get("run", {}).get("id") or ""
     out: dict[str, Any] = {
         "name": v.model,
         "version": str(v.number),
@@ -47,8 +54,8 @@ def model_version(v: Version, *, with_aliases: bool = True) -> dict[str, Any]:
         "last_updated_timestamp": ms(v.updated_at),
         "current_stage": STATE_TO_STAGE.get(v.state, "None"),
         "description": v.description,
-        "source": origin.get("source") or MlflowModels.tree_uri(v),
-        "run_id": str(run_id),
+        "source": version_source(v),
+        "run_id": version_run_id(v),
         "status": "READY",
         "run_link": "",
     }
