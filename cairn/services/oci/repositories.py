@@ -58,7 +58,7 @@ class OciRepositories:
         repo = parse_repository(name)
         with self.db.read(actor, repo.namespace) as store:
             model = get_model(store, repo.namespace, repo.model)
-            numbers = store.oci.version_numbers(model.id)
+            numbers = store.versions.numbers(model.id)
             aliases = list(store.models.aliases(model.id))
         every = tags_of(numbers, aliases)
         if last is not None:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 
 from cairn.domain.records import OciManifest
 from cairn.storage.sql.rows import insert_ignore, insert_new
-from cairn.storage.sql.tables import oci_blob_refs, oci_manifests, versions
+from cairn.storage.sql.tables import oci_blob_refs, oci_manifests
 
 
 class OciRows:
@@ -67,10 +67,6 @@ class OciRows:
             .order_by(oci_manifests.c.id)
         )
         return [_record(r) for r in self.conn.execute(query).mappings()]
-
-    def version_numbers(self, model_id: int) -> list[int]:
-        query = select(versions.c.number).where(versions.c.model_id == model_id)
-        return list(self.conn.execute(query).scalars())
 
 
 def _record(row: RowMapping) -> OciManifest:

@@ -148,6 +148,11 @@ class VersionRows:
             )
         return version_id
 
+    def numbers(self, model_id: int) -> list[int]:
+        """Every version number of the model, in no order."""
+        query = select(versions.c.number).where(versions.c.model_id == model_id)
+        return list(self.conn.execute(query).scalars())
+
     def newest_per_state(self, model_id: int) -> list[Version]:
         """The newest version of the model in each lifecycle state, oldest first."""
         newest = (
