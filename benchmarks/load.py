@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from benchmarks import load_mlflow
+from benchmarks import load_mlflow, mlflow_venv
 from benchmarks.load_common import (
     MEDIUM_BYTES,
     MODELS,
@@ -212,7 +212,7 @@ def compare(folder: Path, s3: S3Server | None, args: argparse.Namespace) -> bool
     (folder / "mlflow").mkdir()
     theirs, their_seconds, their_ok = load_mlflow.run(folder / "mlflow", s3, args)
     print(
-        f"\nCairn vs MLflow {load_mlflow.MLFLOW_VERSION} ({args.mlflow_variant}), same run: "
+        f"\nCairn vs MLflow {mlflow_venv.MLFLOW_VERSION} ({args.mlflow_variant}), same run: "
         f"{args.clients} clients, {args.workers} server processes each, PostgreSQL, "
         f"blobs/artifacts in {'S3 (moto)' if s3 else 'a local folder'}, "
         f"{seconds:.0f} s + {their_seconds:.0f} s"

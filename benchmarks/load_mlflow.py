@@ -48,6 +48,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from benchmarks import mlflow_venv
 from benchmarks.load_common import (
     CAIRN_ONLY,
     MEDIUM_BYTES,
@@ -61,13 +62,12 @@ from benchmarks.load_common import (
     scratch_database,
     wait_ready,
 )
+from benchmarks.mlflow_venv import MLFLOW_VERSION
 from tests.contract.s3_server import KEY_ID, REGION, SECRET, S3Server, start_s3_server
 
 # The harness, the MLflow version and its venv, as benchmarks/run.py has them.
 HARNESS = Path(os.environ.get("CAIRN_BENCH_HARNESS", "/work/shared/bench"))
-MLFLOW_VENV = Path(os.environ.get("MLBENCH_ROOT", "/tmp/mlbench")) / "venv"
-MLFLOW_VERSION = "3.17.2"
-MLFLOW_PACKAGES = [f"mlflow=={MLFLOW_VERSION}", "httpx", "psutil", "blake3"]
+MLFLOW_VENV = mlflow_venv.DEFAULT
 DRIVERS = ["psycopg2-binary", "boto3"]  # MLflow on PostgreSQL; artifacts in S3
 if str(HARNESS) not in sys.path:
     sys.path.append(str(HARNESS))
@@ -206,14 +206,7 @@ def artifact_folder(source: str) -> str:
 
 def ensure_venv(venv: Path) -> Path:
     """MLflow's venv (as ``benchmarks/run.py`` makes it) with the drivers this test needs."""
-    python = venv / "bin" / "python"
-    probe = "import mlflow, psycopg2, boto3; print(mlflow.__version__)"
-    if not python.exists():
-        subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
-    found = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
-    if found.returncode != 0 or found.stdout.strip() != MLFLOW_VERSION:
-        pip = [str(venv / "bin" / "pip"), "install", "-q"]
-        subprocess.run([*pip, *MLFLOW_PACKAGES, *DRIVERS], check=True)
+    mlflow_venv.ensure(venv, DRIVERS, imports=["psycopg2", "boto3"])
     return venv / "bin" / "mlflow"
 
 

@@ -26,10 +26,11 @@ from typing import Any
 
 import httpx
 
+from benchmarks import mlflow_venv
+
 MiB = 1 << 20
 STEPS = ("log", "register", "load")
-MLFLOW_VENV = Path(os.environ.get("MLBENCH_ROOT", "/tmp/mlbench")) / "venv"
-MLFLOW_VERSION = "3.17.2"
+MLFLOW_VENV = mlflow_venv.DEFAULT
 
 
 def main() -> None:
@@ -40,7 +41,7 @@ def main() -> None:
     if args.client:
         print(json.dumps(client(Path(args.client[0]), args.client[1])))
         return
-    ensure_mlflow_venv()
+    mlflow_venv.ensure(MLFLOW_VENV)
     with tempfile.TemporaryDirectory(prefix="cairn-mlflow-bench-") as scratch:
         root = Path(scratch)
         weights = root / "weights.bin"
@@ -52,20 +53,6 @@ def main() -> None:
             "cairn server": measure(root / "cairn", start_cairn, weights, digest, warmup),
         }
     report(results, args.size_mib)
-
-
-def ensure_mlflow_venv() -> None:
-    """The MLflow server's venv, as ``/work/shared/bench/README.md`` makes it (and
-    ``benchmarks/run.sh`` reuses it)."""
-    python = MLFLOW_VENV / "bin" / "python"
-    if python.exists():
-        probe = [str(python), "-c", "import mlflow; print(mlflow.__version__)"]
-        found = subprocess.run(probe, capture_output=True, text=True, check=False)
-        if found.stdout.strip() == MLFLOW_VERSION:
-            return
-    subprocess.run(["python3", "-m", "venv", str(MLFLOW_VENV)], check=True)
-    packages = [f"mlflow=={MLFLOW_VERSION}", "httpx", "psutil", "blake3"]
-    subprocess.run([str(MLFLOW_VENV / "bin" / "pip"), "install", *packages], check=True)
 
 
 def free_port() -> int:
@@ -153,9 +140,11 @@ def measure(root: Path, start: Any, weights: Path, digest: str, warmup: Path) ->
 
 
 def run_client(root: Path, env: dict[str, str], weights: Path, name: str) -> dict[str, Any]:
+    project = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (project, env.get("PYTHONPATH")) if p)
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--client", str(weights), name],
-        env=env,
+        [sys.executable, "-m", "benchmarks.mlflow_client", "--client", str(weights), name],
+        env={**env, "PYTHONPATH": path},
         cwd=root,
         capture_output=True,
         text=True,

@@ -32,13 +32,14 @@ import sys
 import time
 from pathlib import Path
 
+import mlflow_venv  # beside this script, as reporting
+from mlflow_venv import MLFLOW_VERSION
+
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 HARNESS = Path(os.environ.get("CAIRN_BENCH_HARNESS", "/work/shared/bench"))
 MLBENCH = Path(os.environ.get("MLBENCH_ROOT", "/tmp/mlbench"))
 MLFLOW_VENV = MLBENCH / "venv"
-MLFLOW_VERSION = "3.17.2"
-MLFLOW_PACKAGES = [f"mlflow=={MLFLOW_VERSION}", "httpx", "psutil", "blake3"]
 CAIRN_PY = PROJECT / ".venv" / "bin" / "python"
 CAIRN_BIN = PROJECT / ".venv" / "bin" / "cairn"
 SCRATCH = Path(os.environ.get("CAIRN_BENCH_SCRATCH", "/tmp/cairnbench"))
@@ -131,17 +132,9 @@ def flag_value(argv: list[str], name: str, default: str) -> str:
 
 # --------------------------------------------------------------------------- environments
 def ensure_mlflow_venv() -> None:
-    py = MLFLOW_VENV / "bin" / "python"
-    probe = "import mlflow, httpx, psutil, blake3; print(mlflow.__version__)"
-    if py.exists():
-        r = subprocess.run([str(py), "-c", probe], capture_output=True, text=True)
-        if r.returncode == 0 and r.stdout.strip() == MLFLOW_VERSION:
-            log(f"MLflow venv ok: {MLFLOW_VENV} (mlflow {MLFLOW_VERSION})")
-            return
-    log(f"creating the MLflow venv at {MLFLOW_VENV} (as /work/shared/bench/README.md says)")
-    MLBENCH.mkdir(parents=True, exist_ok=True)
-    sh(["python3", "-m", "venv", MLFLOW_VENV])
-    sh([MLFLOW_VENV / "bin" / "pip", "install", *MLFLOW_PACKAGES])
+    log(f"MLflow venv at {MLFLOW_VENV} (as /work/shared/bench/README.md says)")
+    if mlflow_venv.ensure(MLFLOW_VENV):
+        log(f"MLflow venv ok: {MLFLOW_VENV} (mlflow {MLFLOW_VERSION})")
 
 
 def ensure_pylib() -> None:
