@@ -49,6 +49,7 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._series: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,11 +77,25 @@ class MetricsMiddleware:
             await self.app(scope, counting_receive, counting_send)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            m = self.metrics
-            m.latency.labels(scope["method"], route, str(seen["status"])).observe(
-                time.perf_counter() - started
-            )
-            m.bytes_in.labels(route).inc(seen["in"])
-            m.bytes_out.labels(route).inc(seen["out"])
+            latency, bytes_in, bytes_out = self.series(scope["method"], route, seen["status"])
+            latency.observe(time.perf_counter() - started)
+            bytes_in.inc(seen["in"])
+            bytes_out.inc(seen["out"])
             if seen["status"] >= 400:
-                m.errors.labels(seen.get("code", f"http_{seen['status']}")).inc()
+                self.metrics.errors.labels(seen.get("code", f"http_{seen['status']}")).inc()
+
+    def series(self, method: str, route: str, status: int) -> tuple[Any, Any, Any]:
+        """The three series a request of this kind counts in, looked up once (prometheus's
+        ``labels`` takes a lock and builds a key on every call). Routes are the app's
+        templates, methods and statuses a handful: the table stays small."""
+        key = (method, route, status)
+        found = self._series.get(key)
+        if found is None:
+            m = self.metrics
+            found = (
+                m.latency.labels(method, route, str(status)),
+                m.bytes_in.labels(route),
+                m.bytes_out.labels(route),
+            )
+            self._series[key] = found
+        return found

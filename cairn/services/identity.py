@@ -79,7 +79,7 @@ class IdentityService:
         """The actor of token ``token_id``, for a caller whose proof of holding it ``proves``
         accepts given the token's stored secret hash (the secret itself, or a credential
         derived from it); revocation, expiry and disabled principals apply alike."""
-        with self.db.read_unchecked() as store:
+        with self.db.single_read() as store:
             found = store.identity.token_for_check(token_id)
         if found is None or not proves(found.secret_hash):
             raise Unauthenticated("the token is not known")

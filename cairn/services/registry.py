@@ -26,6 +26,8 @@ from cairn.services.uow import Database
 from cairn.services.versions import VersionService
 from cairn.services.webhooks import SecretBox, WebhookService
 from cairn.storage.blobs import BlobStore, open_blob_store
+from cairn.storage.blobs.local import LocalBlobStore
+from cairn.storage.blobs.memory import MemoryBlobStore
 from cairn.storage.sql import migrate
 from cairn.storage.sql.engine import open_engine
 
@@ -45,6 +47,15 @@ class Registry:
         self.settings = settings
         self.db = database
         self.blob_store = blob_store
+        # Small writes may run where the request arrives (``api.deps.writing``) when they are
+        # all local and nobody else queues for them: an SQLite file one server process writes,
+        # blobs on local disk (a registration reads the ones it scans). Handing such a write to
+        # a worker thread costs more CPU than the write itself.
+        self.inline_writes = (
+            database.inline_reads
+            and settings.workers == 1
+            and isinstance(blob_store, LocalBlobStore | MemoryBlobStore)
+        )
         pages = (settings.page_size_default, settings.page_size_max)
         self.namespaces = NamespaceService(database)
         self.models = ModelService(database, *pages)

@@ -34,10 +34,20 @@ def get_model(store: MetadataStore, namespace: str, name: str, *, lock: bool = F
     return found
 
 
-def get_version(store: MetadataStore, ref: Reference, *, with_files: bool = True) -> Version:
+def get_version(
+    store: MetadataStore,
+    ref: Reference,
+    *,
+    with_files: bool = True,
+    with_validations: bool = False,
+) -> Version:
     """The version ``ref`` names: by number, by alias, or the latest."""
     version = store.versions.resolve(
-        namespace_key(ref.namespace), model_key(ref.model), ref.number, ref.alias
+        namespace_key(ref.namespace),
+        model_key(ref.model),
+        ref.number,
+        ref.alias,
+        with_validations=with_validations,
     )
     if version is None:
         model = get_model(store, ref.namespace, ref.model)  # says which part is missing

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from cairn.services.auth import Actor, Permission, authorize
-from cairn.storage.sql.engine import WRITE
+from cairn.storage.sql.engine import SINGLE_STATEMENTS, WRITE
 from cairn.storage.sql.store import MetadataStore
 
 
@@ -56,14 +56,14 @@ class Database:
         # SQLite has one writer at a time. Threads of this process queue on a lock for it
         # rather than in SQLite's busy handler, which polls with sleeps that leave the
         # database idle between writers. (Other processes still meet the busy handler.)
-        self._writers: AbstractContextManager[object] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
+        self._writer_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._writers: AbstractContextManager[object] = self._writer_lock or nullcontext()
         # Reads of an SQLite file are lookups in this process's page cache, and in WAL mode a
         # reader never waits for a writer: they cost less than handing the call to a worker
         # thread, so the API runs them where the request arrives (see ``api.deps.reading``).
         # Reads over a network connection (PostgreSQL) wait on I/O and go to a thread.
         self.inline_reads = engine.dialect.name == "sqlite"
+        self._held = threading.local()  # this thread's connection for ``single_read``
 
     @contextmanager
     def write(
@@ -76,6 +76,10 @@ class Database:
             conn.begin(),
         ):
             yield UnitOfWork(MetadataStore(conn), actor, self.clock)
+
+    def writer_busy(self) -> bool:
+        """Whether a thread of this process holds SQLite's write lock right now."""
+        return self._writer_lock is not None and self._writer_lock.locked()
 
     @contextmanager
     def read(
@@ -90,3 +94,26 @@ class Database:
         """A read before there is an actor to check: only for authenticating one."""
         with self.engine.connect() as conn, conn.begin():
             yield MetadataStore(conn)
+
+    @contextmanager
+    def single_read(self) -> Iterator[MetadataStore]:
+        """A store for one read statement before there is an actor to check: the token check
+        that precedes every request. One statement is its own snapshot and sees every commit
+        made before it ran, on every process. On SQLite (reads in place, see
+        ``inline_reads``) it runs on a connection the thread keeps, without BEGIN and COMMIT,
+        which cost more than the indexed lookup itself."""
+        if not self.inline_reads:
+            with self.read_unchecked() as store:
+                yield store
+            return
+        conn = getattr(self._held, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect().execution_options(**SINGLE_STATEMENTS)
+            self._held.conn = conn
+        try:
+            yield MetadataStore(conn)
+        except BaseException:
+            self._held.conn = None
+            conn.close()
+            raise
+        conn.commit()  # SQLAlchemy's bookkeeping: SQLite has no transaction open

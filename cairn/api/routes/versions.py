@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Response
 
 from cairn.api import wire
-from cairn.api.deps import Admin, Body, Reader, Reg, Writer, reading
+from cairn.api.deps import Admin, Body, Reader, Reg, Writer, reading, writing
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL, tag_value
 from cairn.domain.references import Reference, model_ref, parse_reference, parse_selector
+from cairn.services.versions import is_small_registration
 
 router = APIRouter(prefix=API_PREFIX, tags=["versions"])
 VERSION = MODEL + "/versions/{selector}"
@@ -21,7 +22,7 @@ def version_ref(namespace: str, model: str, selector: str) -> Reference:
 
 
 @router.post(MODEL + "/versions", status_code=201)
-def register_version(
+async def register_version(
     reg: Reg,
     actor: Writer,
     namespace: str,
@@ -31,7 +32,16 @@ def register_version(
 ) -> Response:
     """Register a version from uploaded blobs. 201 when created; 200 when the idempotency key
     names an earlier registration of the same content."""
-    version, created = reg.versions.register(actor, namespace, model, body, idempotency_key)
+    version, created = await writing(
+        reg,
+        is_small_registration(body),
+        reg.versions.register,
+        actor,
+        namespace,
+        model,
+        body,
+        idempotency_key,
+    )
     return wire.ok(
         wire.version(version),
         201 if created else 200,

@@ -17,6 +17,9 @@ from sqlalchemy.exc import ArgumentError
 from cairn.errors import ConfigError
 
 WRITE = {"cairn_write": True}
+# A connection that runs one statement at a time, each its own transaction: no BEGIN is sent
+# (SQLite only; see ``Database.single_read``).
+SINGLE_STATEMENTS = {"cairn_single_statements": True}
 # JSON columns are decoded on every row a listing returns: orjson does it several times faster.
 _JSON: dict[str, Any] = {
     "json_serializer": lambda value: orjson.dumps(value).decode(),
@@ -42,6 +45,10 @@ def open_engine(url: str, *, pool_size: int = 8) -> Engine:
             # (``Database.inline_reads``): the loop must never wait for one.
             pool_size=pool_size,
             max_overflow=64,
+            # Every use of a connection ends its transaction (``conn.begin()`` commits or rolls
+            # back, and closing a connection rolls back what is left), so the pool need not
+            # issue one more rollback on each return.
+            pool_reset_on_return=None,
             **_JSON,
         )
         _configure_sqlite(engine)
@@ -69,5 +76,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("cairn_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("cairn_single_statements", False):
+            return  # each statement is its own transaction; the commit after it is a no-op
+        immediate = options.get("cairn_write", False)
+        # Straight to the driver: BEGIN returns nothing, and this runs on every transaction.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -52,11 +52,6 @@ _OF_VERSION = (
 
 
 _ADD = insert(validations)
-_STATUSES = (
-    select(validations.c.name, validations.c.status)
-    .where(validations.c.version_id == bindparam("version_id"))
-    .order_by(validations.c.id)
-)
 
 
 class ValidationRows:
@@ -70,11 +65,6 @@ class ValidationRows:
     def history(self, version_id: int) -> list[Validation]:
         rows = self.conn.execute(_OF_VERSION, {"version_id": version_id}).mappings()
         return [_validation(r) for r in rows]
-
-    def statuses(self, version_id: int) -> dict[str, str]:
-        """The status of the newest validation of each name."""
-        rows = self.conn.execute(_STATUSES, {"version_id": version_id}).all()
-        return {name: status for name, status in rows}  # in id order: the newest wins
 
     def claim_pending(self, name: str, limit: int) -> list[tuple[int, int]]:
         """(validation id, version id) of pending validations of ``name``, locked for this

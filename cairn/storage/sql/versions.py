@@ -26,6 +26,7 @@ from cairn.storage.sql.tables import (
     aliases,
     models,
     namespaces,
+    validations,
     version_files,
     version_tags,
     versions,
@@ -89,14 +90,26 @@ _PAGE_OF_MODEL = (
 )
 _PAGE_OF_MODEL_BEFORE = _PAGE_OF_MODEL.where(versions.c.number < bindparam("before"))
 _IDS: BindParameter[int] = bindparam("ids", expanding=True)
-_EXTRAS = union_all(
-    select(version_tags.c.version_id, literal("t"), version_tags.c.key, version_tags.c.value).where(
-        version_tags.c.version_id.in_(_IDS)
-    ),
-    select(aliases.c.version_id, literal("a"), aliases.c.name, literal("")).where(
-        aliases.c.version_id.in_(_IDS)
-    ),
+# What a version's row does not hold, for many versions in one query: ("t", key, value) per
+# tag, ("a", name, "") per alias and, when asked, ("v", name, status) for the newest
+# validation of each name.
+_TAG_ROWS = select(
+    version_tags.c.version_id, literal("t"), version_tags.c.key, version_tags.c.value
+).where(version_tags.c.version_id.in_(_IDS))
+_ALIAS_ROWS = select(aliases.c.version_id, literal("a"), aliases.c.name, literal("")).where(
+    aliases.c.version_id.in_(_IDS)
 )
+_CHECK_ROWS = select(
+    validations.c.version_id, literal("v"), validations.c.name, validations.c.status
+).where(
+    validations.c.id.in_(
+        select(func.max(validations.c.id))
+        .where(validations.c.version_id.in_(_IDS))
+        .group_by(validations.c.version_id, validations.c.name)
+    )
+)
+_EXTRAS = union_all(_TAG_ROWS, _ALIAS_ROWS)
+_EXTRAS_AND_CHECKS = union_all(_TAG_ROWS, _ALIAS_ROWS, _CHECK_ROWS)
 _ALLOCATE = (
     update(models)
     .where(models.c.id == bindparam("the_model"))
@@ -179,9 +192,16 @@ class VersionRows:
         return self._records([row])[0] if row else None
 
     def resolve(
-        self, namespace_key: str, model_key: str, number: int | None, alias: str | None
+        self,
+        namespace_key: str,
+        model_key: str,
+        number: int | None,
+        alias: str | None,
+        *,
+        with_validations: bool = False,
     ) -> Version | None:
-        """The version a reference names (by number, alias, or the latest), in one query."""
+        """The version a reference names (by number, alias, or the latest), in one query, and
+        its tags and aliases (and ``with_validations``, their newest statuses) in another."""
         if number is not None and not 0 < number < 2**31:
             # The column is 32-bit: no row has such a number, and PostgreSQL refuses the bind.
             return None
@@ -193,7 +213,7 @@ class VersionRows:
         else:
             query = _LATEST
         row = self.conn.execute(query, params).first()
-        return self._records([row])[0] if row else None
+        return self._records([row], with_validations=with_validations)[0] if row else None
 
     def by_number(self, model_id: int, number: int) -> Version | None:
         return self.find(versions.c.model_id == model_id, versions.c.number == number)
@@ -281,25 +301,39 @@ class VersionRows:
         query = select(aliases.c.name).where(aliases.c.version_id == version_id)
         return list(self.conn.execute(query).scalars())
 
-    def _records(self, rows: Sequence[Sequence[Any]]) -> list[Version]:
+    def _records(
+        self, rows: Sequence[Sequence[Any]], *, with_validations: bool = False
+    ) -> list[Version]:
         if not rows:
             return []
         ids = [r[0] for r in rows]
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
         names: dict[int, list[str]] = {i: [] for i in ids}
+        checks: dict[int, dict[str, str]] = {i: {} for i in ids}
+        query = _EXTRAS_AND_CHECKS if with_validations else _EXTRAS
         for chunk in _chunks(ids, 500):
-            for vid, kind, key, value in self.conn.execute(_EXTRAS, {"ids": chunk}).all():
+            for vid, kind, key, value in self.conn.execute(query, {"ids": chunk}).all():
                 if kind == "t":
                     tags[vid][key] = value
-                else:
+                elif kind == "a":
                     names[vid].append(key)
+                else:
+                    checks[vid][key] = value
         for found in names.values():
             found.sort()
-        return [_version(r, tags[r[0]], names[r[0]]) for r in rows]
+        if not with_validations:
+            return [_version(r, tags[r[0]], names[r[0]], None) for r in rows]
+        return [_version(r, tags[r[0]], names[r[0]], checks[r[0]]) for r in rows]
 
 
-def _version(row: Sequence[Any], tags: dict[str, str], alias_names: list[str]) -> Version:
-    fields: tuple[Any, ...] = (*row, tags, alias_names)  # row: ``_COLUMNS``, in field order
+def _version(
+    row: Sequence[Any],
+    tags: dict[str, str],
+    alias_names: list[str],
+    validations: dict[str, str] | None,
+) -> Version:
+    # row: ``_COLUMNS``, in field order; then tags, aliases, files (read apart), validations
+    fields: tuple[Any, ...] = (*row, tags, alias_names, None, validations)
     return Version(*fields)
 
 
