@@ -7,9 +7,10 @@ anything is read or written, so no mutation can skip the check.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TypeVar
 
 from cairn.domain.names import canonical_key, normalize_name
 from cairn.errors import InvalidName, PermissionDenied, Unauthenticated
@@ -97,6 +98,24 @@ EVERYWHERE = "*"  # not a valid namespace name, so it cannot clash with one
 ANONYMOUS = Actor("anonymous", authenticated=False)
 LOCAL_ADMIN = Actor("local-admin", global_role=Role.ADMIN)
 SYSTEM = Actor("cairn", global_role=Role.ADMIN)
+
+
+T = TypeVar("T")
+
+
+def readable(actor: Actor, items: Iterable[T], namespace_of: Callable[[T], str]) -> list[T]:
+    """The ``items`` the actor may read, deciding once per namespace: a page of search
+    results holds many items and few namespaces."""
+    decided: dict[str, bool] = {}
+    kept = []
+    for item in items:
+        namespace = namespace_of(item)
+        may = decided.get(namespace)
+        if may is None:
+            may = decided[namespace] = actor.may(Permission.READ, namespace)
+        if may:
+            kept.append(item)
+    return kept
 
 
 def authorize(actor: Actor, permission: Permission, namespace: str | None) -> None:

@@ -18,7 +18,7 @@ from cairn.domain.metadata import (
 from cairn.domain.names import canonical_key, check_tag, normalize_name
 from cairn.domain.records import Model, Namespace, Page
 from cairn.errors import InvalidMetadata, ModelExists, ModelNotEmpty, NamespaceExists
-from cairn.services.auth import EVERYWHERE, Actor, Permission
+from cairn.services.auth import EVERYWHERE, Actor, Permission, readable
 from cairn.services.resolve import get_model, get_namespace, model_key
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.sql.filters import compile_model_filter
@@ -161,7 +161,7 @@ class ModelService:
             ns_id = get_namespace(store, namespace).id if namespace is not None else None
             rows = store.models.page(where, after, size + 1, namespace_id=ns_id)
             page = Page.from_rows(rows, size, lambda m: m.id)
-            visible = [m for m in page.items if actor.may(Permission.READ, m.namespace)]
+            visible = readable(actor, page.items, lambda m: m.namespace)
             return Page(self._with_extras(store, visible), page.next_cursor)
 
     def _full(self, store: MetadataStore, model: Model) -> Model:

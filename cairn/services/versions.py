@@ -31,7 +31,7 @@ from cairn.errors import (
     VersionInUse,
 )
 from cairn.faults import crash_point
-from cairn.services.auth import Actor, Permission, authorize
+from cairn.services.auth import Actor, Permission, authorize, readable
 from cairn.services.checks import VersionChecks
 from cairn.services.manifests import ManifestCache
 from cairn.services.models import clamp, create_model, listing_request
@@ -199,7 +199,7 @@ class VersionService:
             where = compile_version_filter(node) if node is not None else None
             rows = store.versions.search(where, before, size + 1)
         page = Page.from_rows(rows, size, lambda v: v.id)
-        visible = [v for v in page.items if actor.may(Permission.READ, v.namespace)]
+        visible = readable(actor, page.items, lambda v: v.namespace)
         return Page(visible, page.next_cursor)
 
     def update(self, actor: Actor, ref: Reference, fields: Mapping[str, Any]) -> Version:

@@ -24,8 +24,16 @@ from cairn.storage.sql.tables import (
 _SIZES = select(blobs.c.digest, blobs.c.size).where(
     blobs.c.digest.in_(bindparam("digests", expanding=True))
 )
+# One digest (the usual registration) binds as it is: an expanding list is rendered into the
+# statement anew on every execution.
+_SIZE = select(blobs.c.digest, blobs.c.size).where(blobs.c.digest == bindparam("digests"))
 # What a foreign key check takes on PostgreSQL: enough to keep the row from being deleted.
-_SIZES_HELD = _SIZES.with_for_update(read=True, key_share=True)
+_QUERIES = {
+    (False, False): _SIZES,
+    (False, True): _SIZES.with_for_update(read=True, key_share=True),
+    (True, False): _SIZE,
+    (True, True): _SIZE.with_for_update(read=True, key_share=True),
+}
 # A blob is referenced by a version's file, by an OCI manifest, or by a file logged through
 # MLflow's tracking API (which a version may still be registered from).
 _UNREFERENCED = (
@@ -46,9 +54,10 @@ class BlobRows:
         ends, and waits for a deletion in progress, after which the row is not found."""
         wanted = list(dict.fromkeys(digests))
         found: dict[str, int] = {}
-        query = _SIZES_HELD if hold else _SIZES
         for i in range(0, len(wanted), 500):
-            rows = self.conn.execute(query, {"digests": wanted[i : i + 500]})
+            batch = wanted[i : i + 500]
+            one = len(batch) == 1
+            rows = self.conn.execute(_QUERIES[one, hold], {"digests": batch[0] if one else batch})
             found.update({d: s for d, s in rows})
         return found
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Connection,
     bindparam,
     delete,
@@ -89,27 +90,44 @@ _PAGE_OF_MODEL = (
     .limit(bindparam("limit"))
 )
 _PAGE_OF_MODEL_BEFORE = _PAGE_OF_MODEL.where(versions.c.number < bindparam("before"))
+
+
+def _extras(matches: Callable[[Any], Any], with_checks: bool) -> CompoundSelect[Any]:
+    """What a version's row does not hold, for the versions ``matches`` picks by id, in one
+    query: ("t", key, value) per tag, ("a", name, "") per alias and, ``with_checks``,
+    ("v", name, status) for the newest validation of each name."""
+    parts = [
+        select(
+            version_tags.c.version_id, literal("t"), version_tags.c.key, version_tags.c.value
+        ).where(matches(version_tags.c.version_id)),
+        select(aliases.c.version_id, literal("a"), aliases.c.name, literal("")).where(
+            matches(aliases.c.version_id)
+        ),
+    ]
+    if with_checks:
+        newest = (
+            select(func.max(validations.c.id))
+            .where(matches(validations.c.version_id))
+            .group_by(validations.c.version_id, validations.c.name)
+        )
+        parts.append(
+            select(
+                validations.c.version_id, literal("v"), validations.c.name, validations.c.status
+            ).where(validations.c.id.in_(newest))
+        )
+    return union_all(*parts)
+
+
 _IDS: BindParameter[int] = bindparam("ids", expanding=True)
-# What a version's row does not hold, for many versions in one query: ("t", key, value) per
-# tag, ("a", name, "") per alias and, when asked, ("v", name, status) for the newest
-# validation of each name.
-_TAG_ROWS = select(
-    version_tags.c.version_id, literal("t"), version_tags.c.key, version_tags.c.value
-).where(version_tags.c.version_id.in_(_IDS))
-_ALIAS_ROWS = select(aliases.c.version_id, literal("a"), aliases.c.name, literal("")).where(
-    aliases.c.version_id.in_(_IDS)
-)
-_CHECK_ROWS = select(
-    validations.c.version_id, literal("v"), validations.c.name, validations.c.status
-).where(
-    validations.c.id.in_(
-        select(func.max(validations.c.id))
-        .where(validations.c.version_id.in_(_IDS))
-        .group_by(validations.c.version_id, validations.c.name)
+# Keyed by (one version, with validations). One version binds its id as it is: an expanding
+# list is rendered into the statement anew on every execution.
+_EXTRAS = {
+    (one, checks): _extras(
+        (lambda c: c == bindparam("ids")) if one else (lambda c: c.in_(_IDS)), checks
     )
-)
-_EXTRAS = union_all(_TAG_ROWS, _ALIAS_ROWS)
-_EXTRAS_AND_CHECKS = union_all(_TAG_ROWS, _ALIAS_ROWS, _CHECK_ROWS)
+    for one in (False, True)
+    for checks in (False, True)
+}
 _ALLOCATE = (
     update(models)
     .where(models.c.id == bindparam("the_model"))
@@ -310,9 +328,10 @@ class VersionRows:
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
         names: dict[int, list[str]] = {i: [] for i in ids}
         checks: dict[int, dict[str, str]] = {i: {} for i in ids}
-        query = _EXTRAS_AND_CHECKS if with_validations else _EXTRAS
         for chunk in _chunks(ids, 500):
-            for vid, kind, key, value in self.conn.execute(query, {"ids": chunk}).all():
+            query = _EXTRAS[len(chunk) == 1, with_validations]
+            bound = chunk[0] if len(chunk) == 1 else chunk
+            for vid, kind, key, value in self.conn.execute(query, {"ids": bound}).all():
                 if kind == "t":
                     tags[vid][key] = value
                 elif kind == "a":
