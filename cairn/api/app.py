@@ -58,7 +58,6 @@ def create_app(registry: Registry) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
-        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.registry = registry
     if registry.webhooks.transport is None:

@@ -13,6 +13,7 @@ from cairn.domain.jsonsafe import strict_loads
 from cairn.errors import InvalidInput, PayloadTooLarge, Unauthenticated
 from cairn.services.auth import Actor, Permission, Role, authorize
 from cairn.services.registry import Registry
+from cairn.services.uow import WriterBusy
 
 
 async def registry(request: Request) -> Registry:
@@ -96,12 +97,19 @@ async def writing(
     reg: Registry, small: bool, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
     """Run a write of the registry: in place when it is ``small`` (bounded work, no large
-    blob reads), ``Registry.inline_writes`` says everything it touches is local to this one
-    process, and no other write holds the lock; in a worker thread otherwise. In place, the
-    loop waits out the commit's fsync (well under a millisecond here) but saves the hand-off
-    to a thread and back, which costs more CPU than a small registration itself."""
-    if small and reg.inline_writes and not reg.db.writer_busy():
-        return call(*args, **kwargs)
+    blob reads) and ``Registry.inline_writes`` says everything it touches is local, unless it
+    would have to wait for another writer; in a worker thread otherwise. In place, the loop
+    waits out the commit's fsync (a fraction of a millisecond on local disk) but saves the
+    hand-off to a thread and back, which costs more CPU than a small registration itself.
+    A write that meets a writer of another process, or one of this process that does not
+    finish within ``SHORT_WAIT_SECONDS``, stops before doing anything (``WriterBusy``) and
+    runs again in a thread, where waiting blocks no other request."""
+    if small and reg.inline_writes:
+        try:
+            with reg.db.without_waiting():
+                return call(*args, **kwargs)
+        except WriterBusy:
+            pass
     return await run_in_threadpool(call, *args, **kwargs)
 
 

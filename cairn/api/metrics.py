@@ -45,6 +45,10 @@ class Metrics:
         )
 
 
+# Methods counted by name; any other a client makes up is counted as "OTHER".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -77,7 +81,8 @@ class MetricsMiddleware:
             await self.app(scope, counting_receive, counting_send)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            latency, bytes_in, bytes_out = self.series(scope["method"], route, seen["status"])
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            latency, bytes_in, bytes_out = self.series(method, route, seen["status"])
             latency.observe(time.perf_counter() - started)
             bytes_in.inc(seen["in"])
             bytes_out.inc(seen["out"])
@@ -87,7 +92,8 @@ class MetricsMiddleware:
     def series(self, method: str, route: str, status: int) -> tuple[Any, Any, Any]:
         """The three series a request of this kind counts in, looked up once (prometheus's
         ``labels`` takes a lock and builds a key on every call). Routes are the app's
-        templates, methods and statuses a handful: the table stays small."""
+        templates (or "unmatched"), methods those of ``METHODS`` or "OTHER", statuses HTTP's:
+        the table stays small."""
         key = (method, route, status)
         found = self._series.get(key)
         if found is None:

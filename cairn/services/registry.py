@@ -47,10 +47,10 @@ class Registry:
         self.settings = settings
         self.db = database
         self.blob_store = blob_store
-        # Small writes may run where the request arrives (``api.deps.writing``) when they are
-        # all local and nobody else queues for them: an SQLite file one server process writes,
-        # blobs on local disk (a registration reads the ones it scans). Handing such a write to
-        # a worker thread costs more CPU than the write itself.
+        # Small writes may run where the request arrives (``api.deps.writing``) when all they
+        # touch is local: an SQLite file, blobs on local disk (a registration reads the ones
+        # it scans), one worker. Handing such a write to a worker thread costs more CPU than
+        # the write itself; one that would wait for another writer goes to a thread after all.
         self.inline_writes = (
             database.inline_reads
             and settings.workers == 1
@@ -161,4 +161,4 @@ class Registry:
         }
 
     def close(self) -> None:
-        self.db.engine.dispose()
+        self.db.close()

@@ -6,14 +6,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from cairn.services.auth import Actor, Permission, authorize
-from cairn.storage.sql.engine import SINGLE_STATEMENTS, WRITE
+from cairn.storage.sql.engine import SINGLE_STATEMENTS, WRITE, WRITE_NOW, is_busy
 from cairn.storage.sql.store import MetadataStore
 
 
@@ -47,6 +49,17 @@ class UnitOfWork:
         )
 
 
+class WriterBusy(Exception):
+    """A write asked not to wait (``Database.without_waiting``) found another writer holding
+    the lock; nothing was done, and the caller may run it again where waiting is fine."""
+
+
+# How long a write that must not wait still waits for another thread of this process: their
+# usual transactions end within it, and stepping aside to a thread costs more than waiting.
+SHORT_WAIT_SECONDS = 0.005
+_WITHOUT_WAITING: ContextVar[bool] = ContextVar("cairn_without_waiting", default=False)
+
+
 class Database:
     """Hands out units of work over one engine."""
 
@@ -69,17 +82,51 @@ class Database:
     def write(
         self, actor: Actor, permission: Permission, namespace: str | None
     ) -> Iterator[UnitOfWork]:
+        """A unit of work in a write transaction. Under ``without_waiting`` it raises
+        ``WriterBusy``, before anything is done, where it would otherwise wait for another
+        writer: of this process for more than ``SHORT_WAIT_SECONDS``, of another at all."""
         authorize(actor, permission, namespace)
-        with (
-            self._writers,
-            self.engine.connect().execution_options(**WRITE) as conn,
-            conn.begin(),
-        ):
-            yield UnitOfWork(MetadataStore(conn), actor, self.clock)
+        if not _WITHOUT_WAITING.get():
+            with (
+                self._writers,
+                self.engine.connect().execution_options(**WRITE) as conn,
+                conn.begin(),
+            ):
+                yield UnitOfWork(MetadataStore(conn), actor, self.clock)
+            return
+        with self._writer_now(), self.engine.connect().execution_options(**WRITE_NOW) as conn:
+            try:
+                transaction = conn.begin()
+            except OperationalError as exc:
+                if is_busy(exc):
+                    raise WriterBusy("another process holds the database's write lock") from exc
+                raise
+            with transaction:
+                yield UnitOfWork(MetadataStore(conn), actor, self.clock)
 
-    def writer_busy(self) -> bool:
-        """Whether a thread of this process holds SQLite's write lock right now."""
-        return self._writer_lock is not None and self._writer_lock.locked()
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Within this block, ``write`` does not wait for a lock (beyond ``SHORT_WAIT_SECONDS``
+        for a thread of this process, and not at all for another process): it raises
+        ``WriterBusy``."""
+        token = _WITHOUT_WAITING.set(True)
+        try:
+            yield
+        finally:
+            _WITHOUT_WAITING.reset(token)
+
+    @contextmanager
+    def _writer_now(self) -> Iterator[None]:
+        lock = self._writer_lock
+        if lock is None:  # PostgreSQL: writers queue on row locks, not here
+            yield
+            return
+        if not lock.acquire(timeout=SHORT_WAIT_SECONDS):
+            raise WriterBusy("another thread of this process is writing")
+        try:
+            yield
+        finally:
+            lock.release()
 
     @contextmanager
     def read(
@@ -101,7 +148,8 @@ class Database:
         that precedes every request. One statement is its own snapshot and sees every commit
         made before it ran, on every process. On SQLite (reads in place, see
         ``inline_reads``) it runs on a connection the thread keeps, without BEGIN and COMMIT,
-        which cost more than the indexed lookup itself."""
+        which cost more than the indexed lookup itself. The statement's rows must be read to
+        the end inside the block: an unfinished result would keep its snapshot open."""
         if not self.inline_reads:
             with self.read_unchecked() as store:
                 yield store
@@ -117,3 +165,11 @@ class Database:
             conn.close()
             raise
         conn.commit()  # SQLAlchemy's bookkeeping: SQLite has no transaction open
+
+    def close(self) -> None:
+        """Close the calling thread's kept connection and every idle one of the pool."""
+        conn = getattr(self._held, "conn", None)
+        if conn is not None:
+            self._held.conn = None
+            conn.close()
+        self.engine.dispose()

@@ -90,7 +90,9 @@ SMALL_BYTES = 1 << 20
 def is_small_registration(body: object) -> bool:
     """Whether a registration request (not yet validated) names few files of few bytes."""
     try:
-        files = body["manifest"]["files"]  # type: ignore[index]
+        files = body["manifest"]  # type: ignore[index]
+        if isinstance(files, Mapping):  # {"files": [...]} or the bare list
+            files = files["files"]
         return len(files) <= SMALL_FILES and sum(f["size"] for f in files) <= SMALL_BYTES
     except (TypeError, KeyError, IndexError):
         return False

@@ -590,3 +590,12 @@ def test_health_readiness_and_metrics(api: Api) -> None:
         if s.name == "cairn_http_errors_total"
     }
     assert errors == {"model_not_found": 1.0}
+    # A method a client makes up is counted, as "OTHER": made-up names add no series.
+    api.client.request("FROBNICATE", f"{API}/models/default/fraud")
+    methods = {
+        s.labels["method"]
+        for family in text_string_to_metric_families(api.call("GET", "/metrics", 200).text)
+        for s in family.samples
+        if s.name == "cairn_http_request_duration_seconds_count"
+    }
+    assert "OTHER" in methods and "FROBNICATE" not in methods, methods

@@ -151,5 +151,7 @@ def test_cairn_s_own_validators_re_run_and_the_history_is_kept(
     ]
     summary = httpx.get(base, headers=live_server.headers).json()["validations"]
     assert summary["integrity"] == "failed" and summary["bias"] == "passed"
+    # Each name stays where it first appeared, whatever ran since.
+    assert list(summary) == ["integrity", "completeness", "signature", "scan", "bias"]
     refused = httpx.post(f"{base}/validations/bias/rerun", headers=live_server.headers)
     assert refused.status_code == 400

@@ -7,6 +7,7 @@ queue for the lock up front instead of failing when a reader tries to upgrade.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import orjson
@@ -17,6 +18,9 @@ from sqlalchemy.exc import ArgumentError
 from cairn.errors import ConfigError
 
 WRITE = {"cairn_write": True}
+# A write that does not wait for SQLite's lock: BEGIN IMMEDIATE fails at once when another
+# connection holds it (see ``Database.write`` under ``Database.without_waiting``).
+WRITE_NOW = {"cairn_write": True, "cairn_no_wait": True}
 # A connection that runs one statement at a time, each its own transaction: no BEGIN is sent
 # (SQLite only; see ``Database.single_read``).
 SINGLE_STATEMENTS = {"cairn_single_statements": True}
@@ -45,10 +49,6 @@ def open_engine(url: str, *, pool_size: int = 8) -> Engine:
             # (``Database.inline_reads``): the loop must never wait for one.
             pool_size=pool_size,
             max_overflow=64,
-            # Every use of a connection ends its transaction (``conn.begin()`` commits or rolls
-            # back, and closing a connection rolls back what is left), so the pool need not
-            # issue one more rollback on each return.
-            pool_reset_on_return=None,
             **_JSON,
         )
         _configure_sqlite(engine)
@@ -79,6 +79,22 @@ def _configure_sqlite(engine: Engine) -> None:
         options = conn.get_execution_options()
         if options.get("cairn_single_statements", False):
             return  # each statement is its own transaction; the commit after it is a no-op
-        immediate = options.get("cairn_write", False)
-        # Straight to the driver: BEGIN returns nothing, and this runs on every transaction.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not options.get("cairn_write", False):
+            conn.exec_driver_sql("BEGIN")
+        elif not options.get("cairn_no_wait", False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:  # fail at once if another connection holds the lock (``is_busy`` says so)
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite saying another connection holds the lock."""
+    orig = getattr(exc, "orig", None)
+    return isinstance(orig, sqlite3.OperationalError) and orig.sqlite_errorcode in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )

@@ -94,26 +94,38 @@ _PAGE_OF_MODEL_BEFORE = _PAGE_OF_MODEL.where(versions.c.number < bindparam("befo
 
 def _extras(matches: Callable[[Any], Any], with_checks: bool) -> CompoundSelect[Any]:
     """What a version's row does not hold, for the versions ``matches`` picks by id, in one
-    query: ("t", key, value) per tag, ("a", name, "") per alias and, ``with_checks``,
-    ("v", name, status) for the newest validation of each name."""
+    query: ("t", key, value, 0) per tag, ("a", name, "", 0) per alias and, ``with_checks``,
+    ("v", name, status, first id) for the newest validation of each name, which is listed
+    where its name first appeared."""
     parts = [
         select(
-            version_tags.c.version_id, literal("t"), version_tags.c.key, version_tags.c.value
+            version_tags.c.version_id,
+            literal("t"),
+            version_tags.c.key,
+            version_tags.c.value,
+            literal(0),
         ).where(matches(version_tags.c.version_id)),
-        select(aliases.c.version_id, literal("a"), aliases.c.name, literal("")).where(
+        select(aliases.c.version_id, literal("a"), aliases.c.name, literal(""), literal(0)).where(
             matches(aliases.c.version_id)
         ),
     ]
     if with_checks:
-        newest = (
-            select(func.max(validations.c.id))
+        names = (
+            select(
+                func.max(validations.c.id).label("last"), func.min(validations.c.id).label("first")
+            )
             .where(matches(validations.c.version_id))
             .group_by(validations.c.version_id, validations.c.name)
+            .subquery()
         )
         parts.append(
             select(
-                validations.c.version_id, literal("v"), validations.c.name, validations.c.status
-            ).where(validations.c.id.in_(newest))
+                validations.c.version_id,
+                literal("v"),
+                validations.c.name,
+                validations.c.status,
+                names.c.first,
+            ).join_from(validations, names, validations.c.id == names.c.last)
         )
     return union_all(*parts)
 
@@ -327,22 +339,25 @@ class VersionRows:
         ids = [r[0] for r in rows]
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
         names: dict[int, list[str]] = {i: [] for i in ids}
-        checks: dict[int, dict[str, str]] = {i: {} for i in ids}
+        checks: dict[int, list[tuple[int, str, str]]] = {i: [] for i in ids}
         for chunk in _chunks(ids, 500):
             query = _EXTRAS[len(chunk) == 1, with_validations]
             bound = chunk[0] if len(chunk) == 1 else chunk
-            for vid, kind, key, value in self.conn.execute(query, {"ids": bound}).all():
+            for vid, kind, key, value, first in self.conn.execute(query, {"ids": bound}).all():
                 if kind == "t":
                     tags[vid][key] = value
                 elif kind == "a":
                     names[vid].append(key)
                 else:
-                    checks[vid][key] = value
+                    checks[vid].append((first, key, value))
         for found in names.values():
             found.sort()
         if not with_validations:
             return [_version(r, tags[r[0]], names[r[0]], None) for r in rows]
-        return [_version(r, tags[r[0]], names[r[0]], checks[r[0]]) for r in rows]
+        return [
+            _version(r, tags[r[0]], names[r[0]], {k: v for _, k, v in sorted(checks[r[0]])})
+            for r in rows
+        ]
 
 
 def _version(

@@ -4,15 +4,20 @@ a caller sees: a revocation still holds at once, and only small, local writes st
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from cairn import errors
+from cairn.api.deps import writing
 from cairn.services.auth import LOCAL_ADMIN, Permission
 from cairn.services.registry import Registry
+from cairn.services.uow import WriterBusy
 from cairn.services.versions import SMALL_BYTES, SMALL_FILES, is_small_registration
 from tests.conftest import make_settings
 
@@ -30,8 +35,8 @@ def _files(count: int, size: int) -> list[dict[str, object]]:
         ({"manifest": {"files": _files(SMALL_FILES, SMALL_BYTES // SMALL_FILES)}}, True),
         ({"manifest": {"files": _files(SMALL_FILES + 1, 1)}}, False),
         ({"manifest": {"files": _files(2, SMALL_BYTES // 2 + 1)}}, False),
+        ({"manifest": _files(1, 64)}, True),  # the manifest may be the bare list
         # Anything malformed goes to a thread; the service rejects it there as before.
-        ({"manifest": _files(1, 64)}, False),
         ({"manifest": {"files": [{"path": "a", "size": "64", "digest": DIGEST}]}}, False),
         ({"manifest": {"files": [{"path": "a"}]}}, False),
         ({"manifest": {"files": 3}}, False),
@@ -59,10 +64,14 @@ def test_writes_stay_in_place_only_when_everything_is_local_to_one_process(
         several.close()
 
 
-def test_writer_busy_tells_whether_a_write_holds_the_lock(registry: Registry) -> None:
-    if registry.db.engine.dialect.name != "sqlite":
-        assert registry.db.writer_busy() is False  # PostgreSQL: no lock of this process
-        return
+def _write(registry: Registry) -> int:
+    """A write that changes nothing; the thread it ran on."""
+    with registry.db.write(LOCAL_ADMIN, Permission.READ, None):
+        return threading.get_ident()
+
+
+@contextmanager
+def _held_by_another_thread(registry: Registry) -> Iterator[None]:
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -74,11 +83,60 @@ def test_writer_busy_tells_whether_a_write_holds_the_lock(registry: Registry) ->
     worker.start()
     assert holding.wait(10)
     try:
-        assert registry.db.writer_busy() is True
+        yield
     finally:
         release.set()
         worker.join(10)
-    assert registry.db.writer_busy() is False
+
+
+def test_a_write_that_would_wait_says_writer_busy_before_doing_anything(
+    registry: Registry,
+) -> None:
+    with registry.db.without_waiting():
+        _write(registry)  # nobody else writes: it goes ahead
+    if registry.db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL writers queue on row locks; nothing here waits for the whole file
+    with (
+        _held_by_another_thread(registry),
+        registry.db.without_waiting(),
+        pytest.raises(WriterBusy, match="another thread"),
+    ):
+        _write(registry)
+    # Another process (here: another connection) holds SQLite's lock. Waiting would end in
+    # "database is locked" after the busy timeout; not waiting says so at once.
+    database = registry.settings.effective_database_url.removeprefix("sqlite:///")
+    other = sqlite3.connect(database, check_same_thread=False)
+    other.isolation_level = None
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with registry.db.without_waiting(), pytest.raises(WriterBusy, match="another process"):
+            _write(registry)
+        # Outside the block, writes wait for the lock again (the busy timeout was restored).
+        threading.Timer(0.2, other.rollback).start()
+        _write(registry)
+    finally:
+        other.close()
+
+
+def test_small_writes_run_in_place_and_others_in_a_thread(registry: Registry) -> None:
+    async def where(small: bool) -> int:
+        return await writing(registry, small, _write, registry)
+
+    async def scenario() -> None:
+        loop = threading.get_ident()
+        in_place = registry.inline_writes
+        assert (await where(True) == loop) is in_place
+        assert await where(False) != loop
+        if in_place:
+            # Another thread holds the lock: the small write steps aside to a thread and
+            # waits there, and the loop stays free to answer others meanwhile.
+            with _held_by_another_thread(registry):
+                waiting = asyncio.ensure_future(where(True))
+                await asyncio.sleep(0.05)
+                assert not waiting.done()
+            assert await waiting != loop
+
+    asyncio.run(scenario())
 
 
 def test_a_token_revoked_by_another_process_is_refused_on_the_kept_connection(
