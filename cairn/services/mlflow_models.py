@@ -155,6 +155,17 @@ class MlflowModels:
             newest = store.versions.newest_per_state(model.id)
         return [v for v in newest if wanted is None or v.state in wanted]
 
+    def stages_and_aliases(
+        self, actor: Actor, models: list[Model]
+    ) -> list[tuple[list[Version], dict[str, int]]]:
+        """For each of ``models`` (of this namespace): its newest version in each stage and
+        its aliases, read for all of them at once (a page of a registered-model search)."""
+        ids = [m.id for m in models]
+        with self.versions.db.read(actor, self.namespace) as store:
+            newest = store.versions.newest_per_state_of(ids)
+            named = store.models.aliases_of(ids)
+        return [(newest.get(m.id, []), named.get(m.id, {})) for m in models]
+
     # The version tree: ``_cairn/versions/<namespace>/<model>/<number>/<path>``
 
     @staticmethod

@@ -404,3 +404,42 @@ def test_version_searches_page_newest_first_across_every_match(small_pages: Test
     assert _all_pages(http, every) == [["8", "7", "6"], ["5", "4", "3"], ["2", "1"]]
     ordered = {**kept, "max_results": 3, "order_by": "version_number ASC"}
     assert _all_pages(http, ordered) == [["2", "4", "6"], ["8"]]
+
+
+def test_a_search_page_draws_each_model_with_its_own_stages_and_aliases(
+    http: TestClient,
+) -> None:
+    """The page's latest versions and aliases are read for all its models at once: each model
+    gets its own, and a model with neither gets none."""
+    blob = b"weights"
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    assert http.put(f"/api/v1/blobs/{digest}", content=blob).status_code in (200, 201)
+    manifest = {"files": [{"path": "w.bin", "size": len(blob), "digest": digest}]}
+    for name, count in (("alpha", 2), ("beta", 1)):
+        for _ in range(count):
+            made = http.post(f"/api/v1/models/default/{name}/versions", json={"manifest": manifest})
+            assert made.status_code == 201, made.text
+    ok(http.post(f"{API}/registered-models/create", json={"name": "gamma"}))
+    stage = {"name": "alpha", "version": "1", "stage": "Staging"}
+    ok(http.post(f"{API}/model-versions/transition-stage", json=stage))
+    ok(
+        http.post(
+            f"{API}/registered-models/alias",
+            json={"name": "beta", "alias": "champion", "version": "1"},
+        )
+    )
+    found = ok(http.get(f"{API}/registered-models/search", params={"max_results": 10}))
+    drawn = {m["name"]: m for m in found["registered_models"]}
+    assert [(v["version"], v["current_stage"]) for v in drawn["alpha"]["latest_versions"]] == [
+        ("1", "Staging"),
+        ("2", "None"),
+    ]
+    assert "aliases" not in drawn["alpha"]
+    assert [(v["version"], v["current_stage"]) for v in drawn["beta"]["latest_versions"]] == [
+        ("1", "None")
+    ]
+    assert drawn["beta"]["aliases"] == [{"alias": "champion", "version": "1"}]
+    assert "latest_versions" not in drawn["gamma"] and "aliases" not in drawn["gamma"]
+    # One model's page says the same as the search.
+    alone = ok(http.get(f"{API}/registered-models/get", params={"name": "beta"}))
+    assert alone["registered_model"] == drawn["beta"]

@@ -31,11 +31,13 @@ _ORDER = {
 }
 
 
-def drawn(reg: Registry, actor: Actor, model: Model) -> dict[str, Any]:
-    """The registered model with its latest version per stage and its aliases."""
-    latest = reg.mlflow.latest_per_stage(actor, model.name)
-    aliases = reg.aliases.current(actor, model.namespace, model.name)
-    return w.registered_model(model, latest, aliases)
+def drawn(reg: Registry, actor: Actor, models: list[Model]) -> list[dict[str, Any]]:
+    """The registered models, each with its latest version per stage and its aliases."""
+    extras = reg.mlflow.stages_and_aliases(actor, models)
+    return [
+        w.registered_model(m, latest, aliases)
+        for m, (latest, aliases) in zip(models, extras, strict=True)
+    ]
 
 
 @router.post("/create")
@@ -52,7 +54,7 @@ def create(reg: Reg, actor: Writer, body: Body) -> Response:
 @router.get("/get")
 def get(reg: Reg, actor: Reader, name: str) -> Response:
     model = reg.models.get(actor, reg.mlflow.namespace, w.model_name(name))
-    return cairn_wire.ok({RM: drawn(reg, actor, model)})
+    return cairn_wire.ok({RM: drawn(reg, actor, [model])[0]})
 
 
 @router.get("/search")
@@ -80,7 +82,7 @@ def search(
         cursor = page.next_cursor
     items = w.ordered(found, [*order_by, "name ASC"] if order_by else ["name ASC"], _ORDER)
     chunk, token = w.page_of(items, max_results, page_token, 100, SEARCH_MAX)
-    out: dict[str, Any] = {"registered_models": [drawn(reg, actor, m) for m in chunk]}
+    out: dict[str, Any] = {"registered_models": drawn(reg, actor, chunk)}
     if token:
         out["next_page_token"] = token
     return cairn_wire.ok(out)
@@ -91,7 +93,7 @@ def update(reg: Reg, actor: Writer, body: Body) -> Response:
     name = w.model_name(w.body_field(body, "name"))
     fields = {"description": w.body_field(body, "description", required=False) or ""}
     model = reg.models.update(actor, reg.mlflow.namespace, name, fields)
-    return cairn_wire.ok({RM: drawn(reg, actor, model)})
+    return cairn_wire.ok({RM: drawn(reg, actor, [model])[0]})
 
 
 @router.post("/rename")
@@ -99,7 +101,7 @@ def rename(reg: Reg, actor: Writer, body: Body) -> Response:
     name = w.model_name(w.body_field(body, "name"))
     new_name = w.model_name(w.body_field(body, "new_name"))
     model = reg.models.rename(actor, reg.mlflow.namespace, name, new_name)
-    return cairn_wire.ok({RM: drawn(reg, actor, model)})
+    return cairn_wire.ok({RM: drawn(reg, actor, [model])[0]})
 
 
 @router.delete("/delete")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -144,13 +145,23 @@ class ModelRows:
         return out
 
     def aliases(self, model_id: int) -> dict[str, int]:
-        query = (
-            select(aliases.c.name, versions.c.number)
-            .join(versions, versions.c.id == aliases.c.version_id)
-            .where(aliases.c.model_id == model_id)
-            .order_by(aliases.c.name)
-        )
-        return {name: number for name, number in self.conn.execute(query)}
+        return self.aliases_of([model_id]).get(model_id, {})
+
+    def aliases_of(self, model_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Each model's aliases (name → version number, by name), keyed by model id; models
+        without any are left out."""
+        found: dict[int, dict[str, int]] = {}
+        wanted = list(dict.fromkeys(model_ids))
+        for i in range(0, len(wanted), 500):
+            query = (
+                select(aliases.c.model_id, aliases.c.name, versions.c.number)
+                .join(versions, versions.c.id == aliases.c.version_id)
+                .where(aliases.c.model_id.in_(wanted[i : i + 500]))
+                .order_by(aliases.c.model_id, aliases.c.name)
+            )
+            for model_id, name, number in self.conn.execute(query):
+                found.setdefault(model_id, {})[name] = number
+        return found
 
     def set_tag(self, model_id: int, key: str, value: str) -> None:
         upsert(

@@ -198,24 +198,39 @@ class VersionRows:
 
     def newest_per_state(self, model_id: int) -> list[Version]:
         """The newest version of the model in each lifecycle state, oldest first."""
-        newest = (
-            select(versions.c.state, func.max(versions.c.number).label("number"))
-            .where(versions.c.model_id == model_id)
-            .group_by(versions.c.state)
-            .subquery()
-        )
-        query = (
-            select(*_COLUMNS)
-            .select_from(
-                _FROM.join(
-                    newest,
-                    (versions.c.state == newest.c.state) & (versions.c.number == newest.c.number),
+        return self.newest_per_state_of([model_id]).get(model_id, [])
+
+    def newest_per_state_of(self, model_ids: Sequence[int]) -> dict[int, list[Version]]:
+        """``newest_per_state`` for many models at once, keyed by model id."""
+        found: dict[int, list[Version]] = {}
+        for chunk in _chunks(list(dict.fromkeys(model_ids)), 500):
+            newest = (
+                select(
+                    versions.c.model_id,
+                    versions.c.state,
+                    func.max(versions.c.number).label("number"),
                 )
+                .where(versions.c.model_id.in_(chunk))
+                .group_by(versions.c.model_id, versions.c.state)
+                .subquery()
             )
-            .where(versions.c.model_id == model_id)
-            .order_by(versions.c.number)
-        )
-        return self._records(self.conn.execute(query).all())
+            query = (
+                select(*_COLUMNS, versions.c.model_id)
+                .select_from(
+                    _FROM.join(
+                        newest,
+                        (versions.c.model_id == newest.c.model_id)
+                        & (versions.c.state == newest.c.state)
+                        & (versions.c.number == newest.c.number),
+                    )
+                )
+                .order_by(versions.c.model_id, versions.c.number)
+            )
+            rows = self.conn.execute(query).all()
+            records = self._records([row[:-1] for row in rows])
+            for row, version in zip(rows, records, strict=True):
+                found.setdefault(row[-1], []).append(version)
+        return found
 
     def find(self, *where: ColumnElement[bool]) -> Version | None:
         row = self.conn.execute(select(*_COLUMNS).select_from(_FROM).where(*where)).first()
