@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
 
 from cairn.domain.records import UploadSession
-from cairn.storage.sql.rows import upsert
+from cairn.storage.sql.rows import batches, upsert
 from cairn.storage.sql.tables import (
     blobs,
     mlflow_artifacts,
@@ -52,10 +52,8 @@ class BlobRows:
         """Size of each of ``digests`` that the registry holds. With ``hold``, PostgreSQL
         keeps those rows from being deleted (by the garbage collector) until the transaction
         ends, and waits for a deletion in progress, after which the row is not found."""
-        wanted = list(dict.fromkeys(digests))
         found: dict[str, int] = {}
-        for i in range(0, len(wanted), 500):
-            batch = wanted[i : i + 500]
+        for batch in batches(digests):
             one = len(batch) == 1
             rows = self.conn.execute(_QUERIES[one, hold], {"digests": batch[0] if one else batch})
             found.update({d: s for d, s in rows})
@@ -92,10 +90,8 @@ class BlobRows:
         taken, and none can be added until this transaction ends. SQLite has one writer at a
         time, so there the re-check alone decides.
         """
-        wanted = list(dict.fromkeys(digests))
         deleted: list[tuple[str, int]] = []
-        for i in range(0, len(wanted), _BATCH):
-            batch = wanted[i : i + _BATCH]
+        for batch in batches(digests, _BATCH):
             lock = select(blobs.c.digest).where(blobs.c.digest.in_(batch))
             held = list(self.conn.execute(lock.with_for_update(skip_locked=True)).scalars())
             if not held:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, select, update
 
 from cairn.domain.records import Model, Namespace
-from cairn.storage.sql.rows import insert_new, model_record, namespace_record, upsert
+from cairn.storage.sql.rows import batches, insert_new, model_record, namespace_record, upsert
 from cairn.storage.sql.tables import aliases, model_tags, models, namespaces, versions
 
 _MODEL_COLUMNS = (
@@ -151,12 +151,11 @@ class ModelRows:
         """Each model's aliases (name → version number, by name), keyed by model id; models
         without any are left out."""
         found: dict[int, dict[str, int]] = {}
-        wanted = list(dict.fromkeys(model_ids))
-        for i in range(0, len(wanted), 500):
+        for batch in batches(model_ids):
             query = (
                 select(aliases.c.model_id, aliases.c.name, versions.c.number)
                 .join(versions, versions.c.id == aliases.c.version_id)
-                .where(aliases.c.model_id.in_(wanted[i : i + 500]))
+                .where(aliases.c.model_id.in_(batch))
                 .order_by(aliases.c.model_id, aliases.c.name)
             )
             for model_id, name, number in self.conn.execute(query):

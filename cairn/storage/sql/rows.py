@@ -1,14 +1,25 @@
-"""Helpers shared by the row classes: dialect-aware upserts and row → record conversion."""
+"""Helpers shared by the row classes: dialect-aware upserts, IN-list batches, row → record
+conversion."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 
 from cairn.domain.records import Model, Namespace
+
+T = TypeVar("T")
+IN_LIST_MAX = 500  # values per IN list: well under every database's bound-parameter limit
+
+
+def batches(items: Iterable[T], size: int = IN_LIST_MAX) -> list[list[T]]:
+    """``items`` without repeats, in order, cut into lists of at most ``size``."""
+    unique = list(dict.fromkeys(items))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
 
 
 def upsert(conn: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> None:

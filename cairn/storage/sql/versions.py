@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from cairn.domain.manifest import FileEntry
 from cairn.domain.records import Version
-from cairn.storage.sql.rows import upsert
+from cairn.storage.sql.rows import batches, upsert
 from cairn.storage.sql.tables import (
     aliases,
     models,
@@ -203,7 +203,7 @@ class VersionRows:
     def newest_per_state_of(self, model_ids: Sequence[int]) -> dict[int, list[Version]]:
         """``newest_per_state`` for many models at once, keyed by model id."""
         found: dict[int, list[Version]] = {}
-        for chunk in _chunks(list(dict.fromkeys(model_ids)), 500):
+        for chunk in batches(model_ids):
             newest = (
                 select(
                     versions.c.model_id,
@@ -355,7 +355,7 @@ class VersionRows:
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
         names: dict[int, list[str]] = {i: [] for i in ids}
         checks: dict[int, list[tuple[int, str, str]]] = {i: [] for i in ids}
-        for chunk in _chunks(ids, 500):
+        for chunk in batches(ids):
             query = _EXTRAS[len(chunk) == 1, with_validations]
             bound = chunk[0] if len(chunk) == 1 else chunk
             for vid, kind, key, value, first in self.conn.execute(query, {"ids": bound}).all():
@@ -384,7 +384,3 @@ def _version(
     # row: ``_COLUMNS``, in field order; then tags, aliases, files (read apart), validations
     fields: tuple[Any, ...] = (*row, tags, alias_names, None, validations)
     return Version(*fields)
-
-
-def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
