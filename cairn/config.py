@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port the server listens on.")
     workers: int = Field(default=1, ge=1, le=64, description="Server processes.")
+    tls_cert_file: Path | None = Field(
+        default=None,
+        description="The certificate chain (PEM) the server presents; with "
+        "CAIRN_TLS_KEY_FILE the server speaks HTTPS only.",
+    )
+    tls_key_file: Path | None = Field(
+        default=None, description="The private key (PEM) of CAIRN_TLS_CERT_FILE."
+    )
+    tls_key_password: SecretStr | None = Field(
+        default=None, description="The password of CAIRN_TLS_KEY_FILE, if it is encrypted."
+    )
     public_url: str | None = Field(
         default=None, description="URL clients use to reach the server, if not http://host:port."
     )
@@ -216,6 +227,15 @@ class Settings(BaseSettings):
         if value is not None and not value.strip():
             raise ValueError("must not be blank")
         return value
+
+    @property
+    def serves_tls(self) -> bool:
+        return self.tls_cert_file is not None or self.tls_key_file is not None
+
+    @property
+    def effective_public_url(self) -> str:
+        scheme = "https" if self.serves_tls else "http"
+        return self.public_url or f"{scheme}://{self.host}:{self.port}"
 
     @property
     def effective_audit_key_file(self) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -124,6 +125,7 @@ class LiveServer:
     env: dict[str, str]
     data_dir: Path
     process: subprocess.Popen[bytes] | None = None
+    ca_bundle: Path | None = None  # an https:// server's certificate authority
 
     def start(self) -> None:
         port = self.url.rsplit(":", 1)[1]
@@ -134,10 +136,11 @@ class LiveServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        verify = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else True
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/readyz", timeout=1, verify=verify).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -173,14 +176,20 @@ class LiveServer:
             self.process = None
 
 
-def start_live_server(tmp_path: Path, database_url: str | None = None, **env: str) -> LiveServer:
+def start_live_server(
+    tmp_path: Path, database_url: str | None = None, ca_bundle: Path | None = None, **env: str
+) -> LiveServer:
+    """``ca_bundle``: the server speaks HTTPS (``env`` names its certificate and key), with a
+    certificate this authority signed."""
     data_dir = tmp_path / DATA_DIR
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     full_env.update({"CAIRN_DATA_DIR": str(data_dir), "CAIRN_LOG_LEVEL": "warning", **env})
     if database_url:
         full_env["CAIRN_DATABASE_URL"] = database_url
-    server = LiveServer(f"http://127.0.0.1:{free_port()}", full_env, data_dir)
+    scheme = "https" if ca_bundle else "http"
+    server = LiveServer(f"{scheme}://127.0.0.1:{free_port()}", full_env, data_dir)
+    server.ca_bundle = ca_bundle
     server.start()
     return server
 

@@ -9,7 +9,12 @@ from cairn.client import Client
 
 def client(ctx: click.Context, *, progress: bool = True) -> Client:
     opts = ctx.find_root().obj or {}
-    return Client(opts.get("url"), opts.get("token"), progress=progress and not opts.get("json"))
+    return Client(
+        opts.get("url"),
+        opts.get("token"),
+        progress=progress and not opts.get("json"),
+        ca_bundle=opts.get("ca_bundle"),
+    )
 
 
 def wants_json(ctx: click.Context) -> bool:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 
 import click
 import uvicorn
 from sqlalchemy.engine import make_url
 from uvicorn.supervisors import Multiprocess
 
+from cairn.cli.tls import tls_options
 from cairn.config import Settings, load_settings
 from cairn.errors import ConfigError
 from cairn.services.registry import Registry
@@ -28,6 +30,7 @@ def settings_from(**overrides: object) -> Settings:
 def run_server(host: str | None, port: int | None, workers: int | None) -> None:
     settings = settings_from(host=host, port=port, workers=workers)
     try:
+        tls = tls_options(settings)
         registry = Registry.open(settings)  # creates and migrates on first start
     except ConfigError as exc:
         raise click.ClickException(exc.message) from exc
@@ -43,17 +46,16 @@ def run_server(host: str | None, port: int | None, workers: int | None) -> None:
         ("DATA_DIR", settings.data_dir),
     ):
         os.environ[f"CAIRN_{name}"] = str(value)
-    where = settings.public_url or f"http://{settings.host}:{settings.port}"
-    click.echo(f"Cairn {where}")
+    click.echo(f"Cairn {settings.effective_public_url}")
     click.echo(f"  metadata: {_redact(settings.effective_database_url)}")
     click.echo(f"  blobs:    {settings.effective_blob_url}")
     if created:
         click.echo(f"  first start: the admin token is in {settings.admin_token_file} (0600);")
         click.echo("  the cairn command on this machine uses it when given no other token")
-    serve(settings)
+    serve(settings, tls)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, tls: dict[str, Any]) -> None:
     config = uvicorn.Config(
         "cairn.api.app:app_from_environment",
         factory=True,
@@ -61,6 +63,7 @@ def serve(settings: Settings) -> None:
         log_level=settings.log_level,
         access_log=False,
         server_header=False,
+        **tls,
     )
     sock = listening_socket(settings.host, settings.port)
     if settings.workers > 1:

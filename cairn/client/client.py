@@ -49,7 +49,9 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
     ...     cairn.pull("risk/fraud@champion", "/srv/fraud")
 
     ``url`` and ``token`` default to ``CAIRN_URL`` and ``CAIRN_TOKEN``; ``http`` injects the
-    ``httpx.Client`` to use (tests pass one bound to an in-process app).
+    ``httpx.Client`` to use (tests pass one bound to an in-process app). ``ca_bundle``
+    (default ``CAIRN_CA_BUNDLE``) is a PEM file of certificate authorities to trust besides the
+    usual ones, for a server whose certificate a private authority (or itself) signed.
     """
 
     def __init__(
@@ -63,8 +65,9 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         progress: bool = True,
         retry_seconds: float = 120.0,
         timeout: float = 60.0,
+        ca_bundle: str | Path | None = None,
     ) -> None:
-        self.http = Http(url, token, client=http, timeout=timeout)
+        self.http = Http(url, token, client=http, timeout=timeout, ca_bundle=ca_bundle)
         self.cache_dir = Path(
             cache_dir or os.environ.get("CAIRN_CACHE_DIR") or platformdirs.user_cache_dir("cairn")
         )

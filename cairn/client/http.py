@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,6 +53,22 @@ def local_admin_token(url: str) -> str | None:
         return None
 
 
+def trust(ca_bundle: str | Path | None) -> ssl.SSLContext:
+    """The certificates an HTTPS server may present: httpx's default (certifi's authorities,
+    or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), plus those in ``ca_bundle`` (PEM), e.g. the
+    private authority, or the self-signed certificate, of a registry inside a company."""
+    context = httpx.create_ssl_context()
+    if ca_bundle is not None:
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise errors.ConfigError(
+                f"CAIRN_CA_BUNDLE: cannot read CA certificates from {ca_bundle}: {exc}",
+                setting="CAIRN_CA_BUNDLE",
+            ) from exc
+    return context
+
+
 class Http:
     """A thin wrapper that knows the base URL, the token and the error shape."""
 
@@ -62,6 +79,7 @@ class Http:
         *,
         client: httpx.Client | None = None,
         timeout: float = 60.0,
+        ca_bundle: str | Path | None = None,
     ) -> None:
         self.url = (url or os.environ.get("CAIRN_URL") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("CAIRN_TOKEN") or local_admin_token(self.url)
@@ -70,6 +88,7 @@ class Http:
         self.client = client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=10.0),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            verify=trust(ca_bundle or os.environ.get("CAIRN_CA_BUNDLE") or None),
         )
         self.client.headers.update(headers)
 
