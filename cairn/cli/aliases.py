@@ -1,6 +1,8 @@
-"""``cairn alias set|rm|history``."""
+"""``cairn alias set|rm|history|at``."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import click
 
@@ -62,3 +64,26 @@ def history(ctx: click.Context, model: str, name: str | None) -> None:
             for e in events
         ),
     )
+
+
+@alias.command()
+@click.argument("model")
+@click.argument("name")
+@click.argument("time", metavar="TIME")
+@click.pass_context
+@fails_cleanly
+def at(ctx: click.Context, model: str, name: str, time: str) -> None:
+    """The version alias NAME of MODEL named at TIME (ISO 8601 with a zone, e.g.
+    2026-03-03T14:00:00Z): cairn alias at risk/fraud production 2026-03-03T14:00Z."""
+    try:
+        when = datetime.fromisoformat(time)
+    except ValueError as exc:
+        raise click.BadParameter("a time is ISO 8601, e.g. 2026-03-03T14:00:00Z") from exc
+    if when.tzinfo is None:
+        raise click.BadParameter("give the time with its zone, e.g. 2026-03-03T14:00:00Z")
+    with client(ctx, progress=False) as cairn:
+        found = cairn.alias_at(model, name, when)
+    if wants_json(ctx):
+        emit_json(found)
+    else:
+        click.echo(f"{model}@{name} at {when.isoformat()}: {found['ref']}")

@@ -83,9 +83,12 @@ def check_protected(uow: UnitOfWork, model: Model, alias: str, version: Version)
         )
 
 
-def move_alias(uow: UnitOfWork, model: Model, alias: str, version: Version) -> int | None:
+def move_alias(
+    uow: UnitOfWork, model: Model, alias: str, version: Version, action: str | None = None
+) -> int | None:
     """Point ``alias`` at ``version`` inside ``uow`` (history and audit included); the number
-    it named before, if any."""
+    it named before, if any. ``action`` names the move in the history (``rollback``); by
+    default ``set`` or ``move``."""
     previous = uow.store.aliases.current(model.id, alias)
     if previous == version.number:
         return previous
@@ -93,7 +96,7 @@ def move_alias(uow: UnitOfWork, model: Model, alias: str, version: Version) -> i
     uow.store.aliases.record(
         model.id,
         alias,
-        "set" if previous is None else "move",
+        action or ("set" if previous is None else "move"),
         (version.id, version.number),
         previous,
         uow.actor.name,

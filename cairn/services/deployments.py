@@ -1,10 +1,11 @@
 """Deployments recorded by orchestrators, and one-command rollback.
 
 An orchestrator (CI/CD, an operator) records each step of a rollout: a version on a target with
-a strategy and a traffic weight, and its outcome. ``rollback`` moves an alias back to the
-previous version it named that is still eligible (not archived, and in the state a protected
-alias requires), and records the rollback as a deployment of that version, with the time since
-the failing deployment it answers.
+a strategy and a traffic weight, and its outcome. ``rollback`` moves an alias back to the last
+version it named that is still good (not archived, in the state a protected alias requires,
+with no failed deployment), archives the version it rolls away from if that was in production
+(so a second rollback never lands on it again), and records the rollback as a deployment of
+the version it went to, with the time since the failing deployment it answers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from cairn.domain.names import normalize_alias
 from cairn.domain.records import Deployment, Model, Version
 from cairn.domain.references import Reference
 from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation
-from cairn.services.aliases import HISTORY_MAX, check_protected, move_alias
+from cairn.services.aliases import HISTORY_MAX, check_protected, move_alias, remove_alias
 from cairn.services.auth import Actor, Permission
 from cairn.services.policies import policy_for
 from cairn.services.resolve import get_model, get_namespace, get_version
@@ -74,8 +75,9 @@ class DeploymentService:
     def rollback(
         self, actor: Actor, namespace: str, model: str, alias: str, to: int | None = None
     ) -> tuple[Version, Deployment]:
-        """Move ``alias`` back to version ``to``, or to the previous version it named that is
-        still eligible; record it as a deployment. One transaction."""
+        """Move ``alias`` back to version ``to``, or to the last version it named before that
+        is still good (see ``_previous``); the version rolled away from leaves production
+        (archived, so out of every alias); record it as a deployment. One transaction."""
         name = normalize_alias(alias)
         with self.db.write(actor, Permission.DEPLOY, namespace) as uow:
             found = get_model(uow.store, namespace, model, lock=True)
@@ -85,20 +87,20 @@ class DeploymentService:
             number = to if to is not None else self._previous(uow, found, name, current)
             if number == current:
                 raise InvalidInput(f"@{name} already names {found.ref}:{number}")
-            version = get_version(
-                uow.store, Reference(found.namespace, found.name, number=number), with_files=False
-            )
+            version = _version(uow, found, number)
             if version.state == "archived":
                 raise PolicyViolation(f"{version.ref} is archived: it cannot be rolled back to")
             check_protected(uow, found, name, version)
-            move_alias(uow, found, name, version)
+            move_alias(uow, found, name, version, action="rollback")
             deployment = self._record_rollback(uow, found, name, current, version)
-            return get_version(
-                uow.store, Reference(found.namespace, found.name, number=number), with_files=False
-            ), deployment
+            _retire(uow, found, _version(uow, found, current), name, deployment.id)
+            return _version(uow, found, number), deployment
 
     @staticmethod
     def _previous(uow: UnitOfWork, model: Model, alias: str, current: int) -> int:
+        """The newest version ``alias`` named before ``current`` that is still good: not
+        archived, in the state a protected alias requires, and without a failed deployment.
+        Asking for a number (``to``) is how to go anywhere else."""
         bound = policy_for(uow.store, model).protected_aliases.get(alias)
         moves = uow.store.aliases.history(model.id, alias, HISTORY_MAX)
         tried: set[int] = {current}
@@ -107,16 +109,17 @@ class DeploymentService:
                 if number is None or number in tried:
                     continue
                 tried.add(number)
-                candidate = get_version(
-                    uow.store,
-                    Reference(model.namespace, model.name, number=number),
-                    with_files=False,
+                candidate = _version(uow, model, number)
+                eligible = candidate.state != "archived" and bound in (None, candidate.state)
+                failed = uow.store.deployments.find(
+                    version_id=candidate.id, outcome="failed", limit=1
                 )
-                if candidate.state != "archived" and (bound is None or candidate.state == bound):
+                if eligible and not failed:
                     return number
         raise PolicyViolation(
-            f"@{alias} of {model.ref} has no earlier version to go back to"
-            + (f" that is still in {bound}" if bound in STATES else ""),
+            f"@{alias} of {model.ref} has no earlier version to go back to that is not archived"
+            + (f", is still in {bound}" if bound in STATES else "")
+            + " and has no failed deployment; name one with --to",
             alias=alias,
         )
 
@@ -156,6 +159,29 @@ class DeploymentService:
             time_to_rollback_ms=elapsed,
         )
         return uow.store.deployments.find(deployment_id=deployment_id)[0]
+
+
+def _version(uow: UnitOfWork, model: Model, number: int) -> Version:
+    ref = Reference(model.namespace, model.name, number=number)
+    return get_version(uow.store, ref, with_files=False)
+
+
+def _retire(uow: UnitOfWork, model: Model, version: Version, alias: str, rollback: int) -> None:
+    """The version rolled away from leaves production. States only move forward, so it is
+    archived (the audit entry says why); archiving takes it out of every alias it still has."""
+    if version.state != "production":
+        return
+    uow.store.versions.update(version.id, {"state": "archived", "updated_at": uow.now})
+    uow.record(
+        "version.promote",
+        version.ref,
+        target="archived",
+        previous=version.state,
+        reason=f"rolled back: @{alias} moved away from it",
+        rollback=rollback,
+    )
+    for name in sorted(version.aliases):
+        remove_alias(uow, model, name, version.number)
 
 
 def _deployment_fields(fields: Mapping[str, Any]) -> dict[str, Any]:

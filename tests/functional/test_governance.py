@@ -253,8 +253,9 @@ def test_a_team_promotes_canaries_and_rolls_back(team: Team) -> None:
     assert [(e["action"], e["version"], e["previous"]) for e in history] == [
         ("set", v1, None),
         ("move", fixed, v1),
-        ("move", v1, fixed),
+        ("rollback", v1, fixed),
     ]
+    assert _state(team, fixed) == "archived"  # the version rolled away from left production
     before = team.api(
         "GET", "/models/default/fraud/aliases/production", params={"at": history[1]["at"]}
     )
