@@ -65,6 +65,16 @@ class Settings(BaseSettings):
         description="How long one S3 request may take to answer before it is retried (4 "
         "tries in all, then storage_unavailable).",
     )
+    s3_sse: Literal["AES256", "aws:kms"] | None = Field(
+        default=None,
+        description="Server-side encryption asked for on every object Cairn writes: AES256 "
+        "(SSE-S3, keys the service manages) or aws:kms (SSE-KMS); unset: the bucket's default.",
+    )
+    s3_sse_kms_key_id: str | None = Field(
+        default=None,
+        description="The KMS key (id, alias or ARN) of CAIRN_S3_SSE=aws:kms; unset: the "
+        "service's own key for S3 (aws/s3).",
+    )
     s3_presign_seconds: int = Field(
         default=0,
         ge=0,
@@ -221,7 +231,14 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
-    @field_validator("database_url", "blob_url", "public_url", "s3_region", "s3_access_key_id")
+    @field_validator(
+        "database_url",
+        "blob_url",
+        "public_url",
+        "s3_region",
+        "s3_access_key_id",
+        "s3_sse_kms_key_id",
+    )
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():

@@ -14,7 +14,14 @@ import pytest
 from cairn.client import Client
 from tests.conftest import start_live_server
 from tests.contract.s3_server import S3Server, start_s3_server
-from tests.functional import MiB, download_bytes, tree_digests, upload_bytes, write_random
+from tests.functional import (
+    MiB,
+    download_bytes,
+    run_cli,
+    tree_digests,
+    upload_bytes,
+    write_random,
+)
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +104,51 @@ def test_presigned_downloads_redirect_to_the_store_and_the_sdk_follows(
         assert download_bytes(server.url) == before  # the bytes came from the store
     finally:
         server.stop()
+
+
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/cairn-functional"
+
+
+def test_every_object_a_server_writes_is_encrypted_with_the_kms_key(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    """Pushes of every size through the SDK (one request, a multipart put, an upload
+    session), an MLflow artifact (put without a declared digest) and the CLI: then every
+    object in the server's prefix says it is stored under the configured KMS key."""
+    prefix = f"sse-{uuid.uuid4().hex[:12]}"
+    source = tmp_path / "source"
+    write_random(source / "session.bin", 33 * MiB + 1)  # over the SDK's single-request limit
+    write_random(source / "multipart.bin", 9 * MiB + 5)  # over the store's 8 MiB part
+    (source / "config.json").write_text('{"layers": 2}\n')
+    sse = {"CAIRN_S3_SSE": "aws:kms", "CAIRN_S3_SSE_KMS_KEY_ID": KMS_KEY}
+    server = start_live_server(tmp_path, **s3_server.env(prefix), **sse)
+    try:
+        with Client(server.url, token=server.token, progress=False, cache_dir=tmp_path / "a") as c:
+            c.push("default/fraud", source)
+        experiment = httpx.post(
+            f"{server.url}/api/2.0/mlflow/experiments/create",
+            json={"name": "exp"},
+            headers=server.headers,
+        ).json()["experiment_id"]
+        artifact = httpx.put(
+            f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{experiment}/r/artifacts/w.bin",
+            content=b"unnamed bytes",
+            headers=server.headers,
+        )
+        assert artifact.status_code == 200, artifact.text
+        (tmp_path / "more").mkdir()
+        (tmp_path / "more" / "notes.txt").write_text("pushed by the CLI\n")
+        pushed = run_cli(server.url, "push", "default/notes", str(tmp_path / "more"))
+        assert pushed.returncode == 0, pushed.stderr
+    finally:
+        server.stop()
+
+    keys = s3_server.keys(prefix + "/")
+    blobs = [k for k in keys if k.startswith("blobs/") and ".put-" not in k]
+    assert len(blobs) == 5 and "VERSION" in keys
+    plain = []
+    for key in sorted(keys):
+        head = s3_server.client.head_object(Bucket=s3_server.bucket, Key=f"{prefix}/{key}")
+        if (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) != ("aws:kms", KMS_KEY):
+            plain.append(key)
+    assert not plain, f"objects stored without the KMS key: {plain}"

@@ -139,6 +139,14 @@ def open_blob_store(url: str, settings: Settings) -> BlobStore:
     """Build the store that ``CAIRN_BLOB_URL`` names: ``file:///path``, ``s3://bucket/prefix``
     (reached as the ``CAIRN_S3_*`` settings say) or ``memory://``."""
     parsed = urlparse(url)
+    if parsed.scheme != "s3" and (settings.s3_sse or settings.s3_sse_kms_key_id):
+        # Encryption asked for and not given would be a silent downgrade: refuse it.
+        name = "CAIRN_S3_SSE" if settings.s3_sse else "CAIRN_S3_SSE_KMS_KEY_ID"
+        raise ConfigError(
+            f"{name}: server-side encryption is a setting of S3 blob stores, and "
+            f"CAIRN_BLOB_URL is {parsed.scheme}://",
+            setting=name,
+        )
     if parsed.scheme == "file":
         from cairn.storage.blobs.local import LocalBlobStore
 

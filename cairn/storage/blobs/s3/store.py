@@ -105,7 +105,7 @@ class S3BlobStore:
             )
         prefix = parsed.path.strip("/")
         client = client if client is not None else options.client()
-        bucket = Bucket(client, parsed.netloc, prefix + "/" if prefix else "")
+        bucket = Bucket(client, parsed.netloc, prefix + "/" if prefix else "", options.encryption())
         store = cls(
             bucket,
             chunk_size=chunk_size,
