@@ -67,18 +67,24 @@ PERMISSION_MARK = "cairn_permission"
 async def json_body(request: Request) -> Any:
     """The request body as strict JSON, read with a size cap (see ``cairn.domain.jsonsafe``)."""
     limit = request.app.state.registry.settings.max_json_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the JSON body is larger than {limit} bytes", size=int(declared))
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if content_type.lower() != "application/json":  # media types ignore case (RFC 9110)
         raise InvalidInput("send the body as application/json", content_type=content_type[:100])
+    body = await capped_body(request, limit, "the JSON body")
+    return strict_loads(body, max_bytes=limit)
+
+
+async def capped_body(request: Request, limit: int, what: str) -> bytes:
+    """The whole request body, refused as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"{what} is larger than {limit} bytes", size=int(declared))
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise PayloadTooLarge(f"the JSON body is larger than {limit} bytes")
-    return strict_loads(bytes(body), max_bytes=limit)
+            raise PayloadTooLarge(f"{what} is larger than {limit} bytes")
+    return bytes(body)
 
 
 P = ParamSpec("P")

@@ -11,7 +11,10 @@ import click
 
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import emit_json, fails_cleanly, key_values, table
+from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.references import parse_reference
+
+POLICY_FILE_MAX = 4 << 20  # the server's default cap on a JSON body
 
 
 def _show_decision(decision: dict[str, Any]) -> None:
@@ -179,7 +182,7 @@ def show_policy(ctx: click.Context, scope: str) -> None:
 def set_policy(ctx: click.Context, scope: str, file: Path) -> None:
     """Store FILE (JSON) as a new revision of SCOPE's policy."""
     with client(ctx, progress=False) as cairn:
-        stored = cairn.set_policy(scope, json.loads(file.read_text()))
+        stored = cairn.set_policy(scope, _policy_file(file))
     if wants_json(ctx):
         emit_json(stored)
     else:
@@ -203,7 +206,7 @@ def test_policy(ctx: click.Context, ref: str, state: str, file: Path | None) -> 
         if file is None:
             decision = cairn.promote(ref, state, check=True)["decision"]
         else:
-            decision = cairn.test_policy(ref, state, json.loads(file.read_text()))
+            decision = cairn.test_policy(ref, state, _policy_file(file))
     if wants_json(ctx):
         emit_json(decision)
         return
@@ -346,3 +349,9 @@ COMMANDS = [
     deployments,
     rollback,
 ]
+
+
+def _policy_file(file: Path) -> Any:
+    # The server's strict reader, here too: the file's duplicate keys would otherwise be
+    # dropped silently before the server could refuse them.
+    return strict_loads(file.read_bytes(), max_bytes=POLICY_FILE_MAX)

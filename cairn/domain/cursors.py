@@ -6,7 +6,8 @@ import base64
 import binascii
 import json
 
-from cairn.errors import InvalidCursor
+from cairn.domain.jsonsafe import strict_loads
+from cairn.errors import InvalidCursor, InvalidJSON
 
 # Integer cursors hold ids and version numbers, which are 32-bit columns: a larger key was
 # never issued, and PostgreSQL would refuse to bind it.
@@ -42,8 +43,8 @@ def _decode(cursor: str) -> object:
         raise InvalidCursor("the cursor is too long to be one of ours")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
+        value = strict_loads(raw, max_bytes=len(raw))
+    except (binascii.Error, InvalidJSON) as exc:
         raise InvalidCursor("the cursor is not one this server issued") from exc
     if not isinstance(value, list) or len(value) != 1:
         raise InvalidCursor("the cursor is not one this server issued")

@@ -1,18 +1,19 @@
 """OCI manifests pushed by clients: checked, never rewritten (their digest is of their bytes).
 
-What is checked is what the spec and the clients need: a JSON object of schema version 2, a
+What is checked is what the spec and the clients need: strict JSON (``cairn.domain.jsonsafe``:
+no duplicate keys, no NUL, bounded depth), an object of schema version 2, a
 ``mediaType`` (when present) equal to the ``Content-Type`` it came with, well-formed
 descriptors. Unknown fields, artifact types and config types are kept as they are.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cairn.domain.digests import hex_of, parse_digest
+from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.manifest import Manifest, parse_manifest
 from cairn.domain.oci import INDEX_TYPES, MANIFEST_TYPES, MODELPACK_FILEPATH, TITLE
 from cairn.errors import InvalidDigest, InvalidManifest
@@ -86,10 +87,8 @@ def parse_pushed(body: bytes, content_type: str) -> PushedManifest:
             f"a manifest is pushed as one of {', '.join(sorted(MANIFEST_TYPES))}",
             content_type=content_type[:200],
         )
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidManifest(f"the manifest is not JSON: {exc}"[:300]) from exc
+    # The one strict reader: a duplicate key could make another parser see another layer.
+    doc = strict_loads(body, max_bytes=MANIFEST_MAX)
     if not isinstance(doc, dict) or doc.get("schemaVersion") != 2:
         raise InvalidManifest("a manifest is a JSON object with schemaVersion 2")
     declared = doc.get("mediaType")

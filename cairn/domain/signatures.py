@@ -39,7 +39,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -51,7 +50,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from cairn.errors import InvalidInput
+from cairn.domain.jsonsafe import strict_loads
+from cairn.errors import InvalidInput, InvalidJSON
 
 SIGNATURE_FILE = "model.sig"
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -365,10 +365,11 @@ def _under_any(path: str, prefixes: Iterable[str]) -> bool:
 
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    # The one strict reader: with a duplicate key, another verifier could read other digests.
     try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise _malformed(f"{what} is not JSON") from exc
+        doc = strict_loads(raw, max_bytes=len(raw))
+    except InvalidJSON as exc:
+        raise _malformed(f"{what} is not strict JSON: {exc.message}") from exc
     if not isinstance(doc, dict):
         raise _malformed(f"{what} is not a JSON object")
     return doc

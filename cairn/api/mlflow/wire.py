@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.names import normalize_name
 from cairn.domain.records import Model, Version
 from cairn.domain.tracking import ArtifactEntry, Experiment, LoggedModel, Run
-from cairn.errors import InvalidInput, InvalidName
+from cairn.errors import InvalidInput, InvalidJSON, InvalidName
 from cairn.services.mlflow_models import STATE_TO_STAGE, MlflowModels
 
 T = TypeVar("T")
@@ -246,8 +247,9 @@ def _token_fields(token: object) -> dict[str, Any]:
     if not isinstance(token, str):
         raise InvalidInput("page_token is not a token this server gave")
     try:
-        found = json.loads(base64.b64decode(token, validate=True))
-    except (ValueError, binascii.Error) as exc:
+        raw = base64.b64decode(token, validate=True)
+        found = strict_loads(raw, max_bytes=len(raw))
+    except (binascii.Error, InvalidJSON) as exc:
         raise InvalidInput("page_token is not a token this server gave") from exc
     if not isinstance(found, dict):
         raise InvalidInput("page_token is not a token this server gave")

@@ -37,6 +37,7 @@ CODES: list[tuple[type[errors.CairnError], str, int | None]] = [
     (errors.MissingBlobs, "MANIFEST_BLOB_UNKNOWN", 400),
     (errors.InvalidRange, "RANGE_INVALID", None),
     (errors.PayloadTooLarge, "SIZE_INVALID", None),
+    (errors.InvalidJSON, "MANIFEST_INVALID", None),  # only a manifest is JSON under /v2/
     (errors.SizeMismatch, "SIZE_INVALID", None),
     (errors.InvalidDigest, "DIGEST_INVALID", None),
     (errors.BlobCorrupt, "UNKNOWN", None),

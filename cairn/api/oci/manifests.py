@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from cairn.api.deps import Reg, reading
+from cairn.api.deps import Reg, capped_body, reading
 from cairn.api.oci.auth import ANONYMOUS_TOKEN, Pinger, RepoReader, RepoWriter, basic_password
 from cairn.api.oci.errors import API_VERSION, PREFIX, TOKEN_PATH
 from cairn.domain.oci import IMAGE_INDEX
 from cairn.domain.oci_manifest import MANIFEST_MAX
 from cairn.domain.records import OciManifest
-from cairn.errors import PayloadTooLarge, Unauthenticated, Unsupported
+from cairn.errors import Unauthenticated, Unsupported
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 PUBLIC = frozenset({TOKEN_PATH})  # it authenticates its caller itself
@@ -74,7 +74,7 @@ def head_manifest(reg: Reg, actor: RepoReader, name: str, reference: str) -> Res
 async def put_manifest(
     reg: Reg, actor: RepoWriter, name: str, reference: str, request: Request
 ) -> Response:
-    body = await _capped_body(request, MANIFEST_MAX)
+    body = await capped_body(request, MANIFEST_MAX, "a manifest")
     content_type = request.headers.get("content-type", "")
     pushed = await run_in_threadpool(
         reg.oci_pushes.push, actor, name, reference, body, content_type
@@ -146,15 +146,3 @@ def _descriptor(found: OciManifest) -> dict[str, object]:
 
 def _headers(found: OciManifest) -> dict[str, str]:
     return {"Docker-Content-Digest": found.digest, "ETag": f'"{found.digest}"'}
-
-
-async def _capped_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"a manifest is at most {limit} bytes", size=int(declared))
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"a manifest is at most {limit} bytes")
-    return bytes(body)

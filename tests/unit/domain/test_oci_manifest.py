@@ -22,7 +22,7 @@ from cairn.domain.oci_views import (
 )
 from cairn.domain.registry_tokens import mint, proves, read
 from cairn.domain.tarball import TarMember, tar_stream
-from cairn.errors import InvalidManifest
+from cairn.errors import InvalidJSON, InvalidManifest
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 D = digest_bytes(b"x")
@@ -68,6 +68,22 @@ def test_a_manifest_without_media_type_takes_its_content_type() -> None:
 def test_malformed_manifests_are_refused(body: bytes, content_type: str) -> None:
     with pytest.raises(InvalidManifest):
         parse_pushed(body, content_type)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _doc()[:-1] + b', "layers": []}',  # a duplicate key: readers differ on which one wins
+        _doc().replace(b'"size": 1}', b'"size": 1, "size": 2}', 1),
+        _doc(annotations={"note": "a\x00b"}),  # no database stores it alike
+        _doc()[:-1] + b', "note": "\\udc00"}',
+        _doc()[:-1] + b', "x": ' + b"[" * 33 + b"]" * 33 + b"}",
+        _doc().replace(b'"size": 1}', b'"size": Infinity}', 1),
+    ],
+)
+def test_a_manifest_is_read_by_the_strict_json_reader(body: bytes) -> None:
+    with pytest.raises(InvalidJSON):
+        parse_pushed(body, MANIFEST)
 
 
 def test_a_layer_titled_with_an_unsafe_path_makes_no_version() -> None:

@@ -424,6 +424,25 @@ def test_a_signed_payload_that_is_not_json_is_malformed() -> None:
         assert check(bundle(KEY, payload)).reason is F.MALFORMED_BUNDLE
 
 
+def test_a_signed_statement_with_a_duplicate_key_is_malformed() -> None:
+    """Signed bytes that two JSON readers could read as two different file lists: the first
+    ``resources`` lists what the folder holds, the second what a lax reader would check."""
+    signed = json.dumps(statement(FILES))
+    decoy = json.dumps(statement({"config.json": b"{}"})["predicate"]["resources"])
+    doubled = signed[:-2] + f', "resources": {decoy}}}}}'
+    assert json.loads(doubled)["predicate"]["resources"] == json.loads(decoy)
+    result = check(bundle(KEY, doubled.encode()))
+    assert (result.reason, result.signer) == (F.MALFORMED_BUNDLE, fingerprint(KEY))
+    assert "duplicate key 'resources'" in result.message
+
+
+def test_a_bundle_with_a_duplicate_key_is_malformed() -> None:
+    raw = bundle(KEY, statement(FILES))
+    doubled = raw[:-1] + b', "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}'
+    result = check(doubled)
+    assert result.reason is F.MALFORMED_BUNDLE and "duplicate key" in result.message
+
+
 def _paths(value: Any, prefix: str = "") -> Iterator[str]:
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, child in items:

@@ -1,0 +1,140 @@
+"""One edge discipline on every surface (DESIGN §2, invariants 8 and 9), played from outside.
+
+The real app in-process, with the admin token, over SQLite and PostgreSQL: what enters as JSON
+is read by the one strict reader wherever it enters (``/api/v1``, MLflow, ``/v2/`` manifests,
+cursors and page tokens), and a refusal changes nothing, the same on both databases.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from cairn.config import Settings
+from cairn.services.registry import Registry
+from tests.functional import error_code
+from tests.functional.oci_support import EMPTY, IMAGE_MANIFEST, digest_of, image_manifest
+from tests.functional.test_bad_input import Api, _open
+
+API = "/api/v1"
+MLFLOW = "/api/2.0/mlflow"
+LAYER = b"the weights of a model pushed by an OCI client\n"
+OTHER = b"another layer, named by a duplicate key\n"
+
+
+@pytest.fixture
+def api(registry: Registry, settings: Settings) -> Iterator[Api]:
+    yield from _open(registry, settings)
+
+
+def refused(api: Api, method: str, url: str, status: int, code: str, **kw: Any) -> httpx.Response:
+    """A refusal with ``status`` and Cairn code ``code``, drawn in the body of the surface
+    ``url`` is on (``/v2/``: the distribution spec's; MLflow's; else Cairn's one body), that
+    changed nothing: every table's row count and every stored file are as they were."""
+    before = api.state()
+    response = api.client.request(method, url, **kw)
+    shown = f"{method} {url} {str(kw)[:160]}"
+    assert response.status_code == status, f"{shown}: {response.status_code} {response.text}"
+    assert response.headers.get("cairn-error-code") == code, f"{shown}: {response.text}"
+    body = response.json()
+    if url.startswith("/v2/"):
+        assert set(body) == {"errors"} and body["errors"][0]["detail"]["cairn"] == code, body
+    elif url.startswith(MLFLOW):
+        assert set(body) == {"error_code", "message"}, f"{shown}: {body}"
+    else:
+        assert error_code(response) == code, f"{shown}: {response.text}"
+    assert api.state() == before, f"{shown} changed the registry"
+    return response
+
+
+def _push_blob(api: Api, data: bytes) -> None:
+    pushed = api.client.post(
+        "/v2/default/pushed/blobs/uploads/", params={"digest": digest_of(data)}, content=data
+    )
+    assert pushed.status_code == 201, pushed.text
+
+
+def _manifest_text(**annotations: str) -> str:
+    doc = image_manifest([(LAYER, "model.bin")])
+    if annotations:
+        doc["annotations"] = annotations
+    return json.dumps(doc)
+
+
+def _hostile_manifests() -> dict[str, bytes]:
+    good = _manifest_text()
+    decoy = json.dumps(image_manifest([(OTHER, "model.bin")])["layers"])
+    deep = "[" * 100_000 + "]" * 100_000
+    return {
+        # A lax reader keeps the last "layers": another layer than the one Cairn would scan.
+        "duplicate layers": (good[:-1] + f', "layers": {decoy}}}').encode(),
+        "duplicate digest": good.replace(
+            '"digest": "' + digest_of(LAYER),
+            f'"digest": "{digest_of(OTHER)}", "digest": "{digest_of(LAYER)}',
+        ).encode(),
+        "deep nesting": (good[:-1] + f', "x": {deep}}}').encode(),
+        "nesting past the bound": (good[:-1] + ', "x": ' + "[" * 40 + "]" * 40 + "}").encode(),
+        "lone surrogate": _manifest_text(note="\ud800").encode("utf-8", "surrogatepass"),
+        "escaped lone surrogate": (good[:-1] + ', "annotations": {"note": "\\udc00"}}').encode(),
+        "NUL": (good[:-1] + ', "annotations": {"note": "a\\u0000b"}}').encode(),
+        "NaN": good.replace('"size": 2', '"size": NaN').encode(),
+        "integer past 64 bits": good.replace('"size": 2', f'"size": {2**64 + 2}').encode(),
+    }
+
+
+def test_an_oci_manifest_is_read_by_the_one_strict_json_reader(api: Api) -> None:
+    for data in (EMPTY, LAYER, OTHER):
+        _push_blob(api, data)
+    url = "/v2/default/pushed/manifests/"
+    headers = {"Content-Type": IMAGE_MANIFEST}
+    for body in _hostile_manifests().values():
+        for reference in ("latest", digest_of(body)):
+            response = refused(
+                api, "PUT", url + reference, 400, "invalid_json", content=body, headers=headers
+            )
+            assert response.json()["errors"][0]["code"] == "MANIFEST_INVALID"
+    # The same manifest without the hostile part is taken: the refusals were about the JSON.
+    pushed = api.client.put(url + "latest", content=_manifest_text().encode(), headers=headers)
+    assert pushed.status_code == 201, pushed.text
+    files = api.client.get(f"{API}/models/default/pushed/versions/1").json()["files"]
+    assert [(f["path"], f["digest"]) for f in files] == [("model.bin", digest_of(LAYER))]
+
+
+def test_mlflow_page_tokens_are_read_by_the_strict_reader(api: Api) -> None:
+    """A page token is JSON a client hands back: a lax reader would take the last of two
+    offsets, or a number no page could start at."""
+    for token in [
+        base64.b64encode(b'{"offset": 0, "offset": 5}').decode(),
+        base64.b64encode(b'{"cursor": null, "skip": 0, "skip": 1}').decode(),
+        base64.b64encode(b'{"offset": 1e999}').decode(),
+        base64.b64encode(b'{"cursor": null, "skip": %d}' % 2**70).decode(),
+        base64.b64encode(b'{"cursor": "a\\u0000", "skip": 0}').decode(),
+    ]:
+        for url in [f"{MLFLOW}/registered-models/search", f"{MLFLOW}/model-versions/search"]:
+            refused(api, "GET", url, 400, "invalid_input", params={"page_token": token})
+
+
+def test_every_json_body_refuses_duplicate_keys_nan_and_nul(api: Api) -> None:
+    """The native API, MLflow's routes, webhooks and policies: one reader, one answer."""
+    json_type = {"content-type": "application/json"}
+    bodies = [
+        b'{"name": "m", "name": "n"}',
+        b'{"name": NaN}',
+        b'{"name": "a\\u0000b"}',
+        b'{"name": "\\ud800"}',
+        b'{"name": ' + b"[" * 40 + b"]" * 40 + b"}",
+    ]
+    for method, url in [
+        ("POST", f"{API}/models/default"),
+        ("POST", f"{API}/namespaces/default/webhooks"),
+        ("PUT", f"{API}/namespaces/default/policy"),
+        ("POST", f"{MLFLOW}/registered-models/create"),
+        ("POST", f"{MLFLOW}/experiments/create"),
+    ]:
+        for body in bodies:
+            refused(api, method, url, 400, "invalid_json", content=body, headers=json_type)
