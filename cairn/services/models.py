@@ -174,11 +174,11 @@ class ModelService:
             return []
         tags = store.models.tags(ids)
         latest = store.models.latest_numbers(ids)
-        out = []
-        for m in items:
-            aliases = store.models.aliases(m.id) if len(items) == 1 else {}
-            out.append(replace(m, tags=tags[m.id], latest_number=latest.get(m.id), aliases=aliases))
-        return out
+        named = store.models.aliases_of(ids)
+        return [
+            replace(m, tags=tags[m.id], latest_number=latest.get(m.id), aliases=named.get(m.id, {}))
+            for m in items
+        ]
 
 
 def create_model(uow: UnitOfWork, namespace: str, name: str, values: Mapping[str, Any]) -> int:
