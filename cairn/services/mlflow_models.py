@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cairn.domain.manifest import FileEntry
+from cairn.domain.names import normalize_name
 from cairn.domain.records import Model, Version
-from cairn.domain.references import Reference
+from cairn.domain.references import Reference, parse_selector
 from cairn.domain.tracking import (
     VERSION_TREE,
     ArtifactEntry,
@@ -81,7 +82,8 @@ class MlflowModels:
         extra: dict[str, Any],
     ) -> Version:
         """A new version of ``name`` holding the files ``source`` names (``models:/<id>``,
-        ``runs:/<run>/<path>`` or ``mlflow-artifacts:/<path>``)."""
+        ``models:/<name>/<version>``, ``runs:/<run>/<path>`` or ``mlflow-artifacts:/<path>``).
+        Every check that can refuse it runs before its one write transaction."""
         self.models.get(actor, self.namespace, name)  # MLflow registers into existing models
         found = self._source(actor, source, run_id, model_id)
         if not found.files:
@@ -203,7 +205,10 @@ class MlflowModels:
         if not source:
             raise InvalidInput("source names the files of the version, as models:/<model id>")
         if source.startswith("models:/"):
-            model = self.tracking.logged_model(actor, source.removeprefix("models:/").strip("/"))
+            named_part = source.removeprefix("models:/").strip("/")
+            if "/" in named_part or "@" in named_part:
+                return self._version_source(actor, named_part, run_id, model_id)
+            model = self.tracking.logged_model(actor, named_part)
             files = self.tracking.files(actor, model.artifact_root)
             return Source(files, model.source_run_id, model)
         if source.startswith("runs:/"):
@@ -221,8 +226,23 @@ class MlflowModels:
             return Source(files, given_run or (named.source_run_id if named else None), named)
         raise InvalidInput(
             f"Cairn registers versions from files it holds: models:/<model id>, "
-            f"runs:/<run id>/<path> or mlflow-artifacts:/<path>, not {source[:200]!r}"
+            f"models:/<name>/<version>, runs:/<run id>/<path> or mlflow-artifacts:/<path>, "
+            f"not {source[:200]!r}"
         )
+
+    def _version_source(self, actor: Actor, named_part: str, run_id: str, model_id: str) -> Source:
+        """``models:/<name>/<version>`` (or ``@alias``, ``/latest``): the files of a registered
+        version, as MLflow's ``copy_model_version`` names its source. The version is read with
+        the caller's rights, before anything is written."""
+        name, slash, selector = named_part.partition("/")
+        if not slash:
+            name, _, alias = named_part.partition("@")
+            selector = "@" + alias
+        number, alias_name = parse_selector(selector)
+        ref = Reference(self.namespace, normalize_name(name, kind="model"), number, alias_name)
+        version = self.versions.get(actor, ref)
+        named = self.tracking.logged_model(actor, model_id) if model_id else None
+        return Source(list(version.files or []), run_id or None, named)
 
     def _run_source(self, actor: Actor, run_id: str, inner: str) -> Source:
         run = self.tracking.run(actor, run_id)

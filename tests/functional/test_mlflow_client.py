@@ -95,6 +95,13 @@ def test_the_mlflow_client_logs_registers_and_loads_through_cairn(
         "bad_filter": "INVALID_PARAMETER_VALUE",
     }
 
+    # copy_model_version makes a new version of a new model with the source's very files; a
+    # copy of a version that does not exist is refused (the client wraps the server's 404 in
+    # an error of its own) before anything is created.
+    assert report["copy"] == ["doubler-copy", "1"]
+    assert report["copy_missing"] != "no error"
+    assert report["models_after_copies"] == ["doubler-copy", "doubler-renamed", "tagged"]
+
     # What MLflow downloaded is what `cairn pull` gives: the version's immutable manifest.
     downloaded = Path(report["downloaded"])
     pulled = tmp_path / "pulled"
@@ -106,6 +113,13 @@ def test_the_mlflow_client_logs_registers_and_loads_through_cairn(
     mlflow_files.pop("registered_model_meta", None)  # written by the MLflow client itself
     assert mlflow_files == _files(pulled)
     assert {"MLmodel", "python_model.pkl", "requirements.txt"} <= set(mlflow_files)
+    with Client(
+        server.url, token=server.token, cache_dir=tmp_path / "cache", progress=False
+    ) as sdk:
+        copy = sdk.get("doubler-copy:1")
+        source = sdk.get("doubler-renamed:2")
+    assert copy["manifest_digest"] == source["manifest_digest"]
+    assert copy["provenance"]["extra"]["mlflow"]["source"] == "models:/doubler-renamed/2"
 
 
 def _files(root: Path) -> dict[str, bytes]:

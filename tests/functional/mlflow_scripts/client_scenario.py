@@ -128,6 +128,15 @@ def main(work: Path) -> dict[str, Any]:
         "bad_filter": error_code(lambda: client.search_model_versions("bogus ~~ 1")),
     }
     client.delete_registered_model_alias("doubler-renamed", "nope")  # a no-op, as in MLflow
+
+    # The client creates the destination model, then registers a version from the source's
+    # models:/ URI: a refused registration would leave an empty model behind.
+    copied = client.copy_model_version("models:/doubler-renamed/2", "doubler-copy")
+    out["copy"] = [copied.name, copied.version]
+    out["copy_missing"] = error_code(
+        lambda: client.copy_model_version("models:/doubler-renamed/9", "never-made")
+    )
+    out["models_after_copies"] = sorted(m.name for m in client.search_registered_models())
     return out
 
 
