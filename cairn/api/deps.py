@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cairn.domain.jsonsafe import strict_loads
 from cairn.errors import InvalidInput, PayloadTooLarge, Unauthenticated
-from cairn.services.auth import Actor, Permission, Role, authorize
+from cairn.services.auth import NO_ROLES, Actor, Permission, Role, authorize
 from cairn.services.registry import Registry
 from cairn.services.uow import WriterBusy
 
@@ -29,8 +29,8 @@ async def authenticate(request: Request) -> Actor:
     request.state.request_id = request_id
     header = request.headers.get("authorization")
     if header is None:
-        role = Role.READER if reg.settings.anonymous_read else None
-        return Actor("anonymous", global_role=role, authenticated=False, request_id=request_id)
+        roles = frozenset({Role.READER}) if reg.settings.anonymous_read else NO_ROLES
+        return Actor("anonymous", global_roles=roles, authenticated=False, request_id=request_id)
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise Unauthenticated("send the token as 'Authorization: Bearer <token>'")

@@ -30,7 +30,7 @@ from cairn.domain.records import (
     Version,
     Webhook,
 )
-from cairn.services.auth import Actor
+from cairn.services.auth import Actor, Role
 from cairn.storage.blobs import BlobStat
 
 
@@ -275,15 +275,17 @@ def token(t: Token) -> dict[str, Any]:
 
 
 def actor(a: Actor) -> dict[str, Any]:
-    roles = {ns: r.value for ns, r in a.roles.items()}
-    if a.global_role is not None:
-        roles["*"] = a.global_role.value
-    return {
-        "name": a.name,
-        "roles": roles,
-        "token_id": a.token_id,
-        "scopes": None if a.scopes is None else {ns: r.value for ns, r in a.scopes.items()},
-    }
+    roles = {ns: _role_names(held) for ns, held in sorted(a.roles.items()) if held}
+    if a.global_roles:
+        roles["*"] = _role_names(a.global_roles)
+    scopes = None
+    if a.scopes is not None:
+        scopes = {ns: _role_names(held) for ns, held in sorted(a.scopes.items())}
+    return {"name": a.name, "roles": roles, "token_id": a.token_id, "scopes": scopes}
+
+
+def _role_names(roles: frozenset[Role]) -> list[str]:
+    return sorted(r.value for r in roles)
 
 
 def page(p: Page[Any], draw: Any) -> dict[str, Any]:

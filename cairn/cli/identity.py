@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cairn.cli.context import client, wants_json
-from cairn.cli.output import emit_json, fails_cleanly, key_values, table
+from cairn.cli.output import emit_json, fails_cleanly, key_value_pairs, table
 
 
 @click.command()
@@ -22,11 +22,11 @@ def whoami(ctx: click.Context) -> None:
         emit_json(me)
         return
     click.echo(me["name"])
-    for namespace, role in sorted(me["roles"].items()):
-        click.echo(f"  {role} in {'every namespace' if namespace == '*' else namespace}")
+    for namespace, roles in sorted(me["roles"].items()):
+        where = "every namespace" if namespace == "*" else namespace
+        click.echo(f"  {', '.join(roles)} in {where}")
     if me.get("scopes"):
-        scopes = ", ".join(f"{ns}={role}" for ns, role in sorted(me["scopes"].items()))
-        click.echo(f"  token {me['token_id']} limited to {scopes}")
+        click.echo(f"  token {me['token_id']} limited to {_pairs(me['scopes'])}")
 
 
 @click.group()
@@ -41,7 +41,8 @@ def token() -> None:
     "scopes",
     multiple=True,
     metavar="NS=ROLE",
-    help="Limit the token to ROLE in NS (* for every namespace); repeatable.",
+    help="Limit the token to ROLE in NS (* for every namespace); repeatable, and a namespace "
+    "named twice is limited to what its roles permit together.",
 )
 @click.option("--days", type=click.IntRange(min=1), default=None, help="Lifetime in days.")
 @click.option("--for", "principal", default=None, help="Another principal (global admins).")
@@ -51,10 +52,11 @@ def create_token(
     ctx: click.Context, name: str, scopes: tuple[str, ...], days: int | None, principal: str | None
 ) -> None:
     """Create a token NAME. Its secret is printed once: store it now."""
+    limits: dict[str, list[str]] = {}
+    for namespace, role_name in key_value_pairs(scopes, "a scope"):
+        limits.setdefault(namespace, []).append(role_name)
     with client(ctx, progress=False) as cairn:
-        issued = cairn.create_token(
-            name, scopes=key_values(scopes, "a scope") or None, days=days, principal=principal
-        )
+        issued = cairn.create_token(name, scopes=limits or None, days=days, principal=principal)
     if wants_json(ctx):
         emit_json(issued)
         return
@@ -84,7 +86,7 @@ def list_tokens(ctx: click.Context, principal: str | None) -> None:
                 t["token_id"],
                 t["principal"],
                 t["name"],
-                ", ".join(f"{k}={v}" for k, v in sorted(t["scopes"].items())) or "all roles",
+                _pairs(t["scopes"]) or "all roles",
                 t["expires_at"] or "never",
                 t["last_used_at"] or "-",
                 t["revoked_at"] or "",
@@ -124,8 +126,8 @@ def principal_group(kind: str, name: str, noun: str) -> click.Group:
     def add(ctx: click.Context, principal: str, description: str, roles: tuple[str, ...]) -> None:
         with client(ctx, progress=False) as cairn:
             found = cairn.create_principal(principal, kind=kind, description=description)
-            for namespace, role in key_values(roles, "a role").items():
-                found = cairn.grant(principal, namespace, role)
+            for namespace, role_name in key_value_pairs(roles, "a role"):
+                found = cairn.grant(principal, namespace, role_name)
         _show_principal(ctx, found)
 
     @group.command(name="list")
@@ -172,7 +174,8 @@ service_account = principal_group("service", "service-account", "service account
 
 @click.group()
 def role() -> None:
-    """Grant and revoke roles: reader, writer, approver, deployer, admin."""
+    """Grant and revoke roles: reader, writer, approver, deployer, admin. A principal may hold
+    several roles in a namespace; it may do what any of them permits."""
 
 
 @role.command(name="grant")
@@ -182,7 +185,7 @@ def role() -> None:
 @click.pass_context
 @fails_cleanly
 def grant(ctx: click.Context, principal: str, namespace: str, role_name: str) -> None:
-    """Give PRINCIPAL the ROLE in NAMESPACE (* for every namespace)."""
+    """Add ROLE to what PRINCIPAL holds in NAMESPACE (* for every namespace)."""
     with client(ctx, progress=False) as cairn:
         _show_principal(ctx, cairn.grant(principal, namespace, role_name))
 
@@ -190,16 +193,27 @@ def grant(ctx: click.Context, principal: str, namespace: str, role_name: str) ->
 @role.command(name="revoke")
 @click.argument("principal")
 @click.argument("namespace")
+@click.argument("role_name", metavar="[ROLE]", required=False)
+@click.option("--all", "every", is_flag=True, help="Every role PRINCIPAL holds in NAMESPACE.")
 @click.pass_context
 @fails_cleanly
-def revoke(ctx: click.Context, principal: str, namespace: str) -> None:
-    """Take PRINCIPAL's role in NAMESPACE away."""
+def revoke(
+    ctx: click.Context, principal: str, namespace: str, role_name: str | None, every: bool
+) -> None:
+    """Take ROLE (or, with --all, every role) that PRINCIPAL holds in NAMESPACE away."""
+    if (role_name is None) == (not every):
+        raise click.UsageError("name the ROLE to revoke, or give --all")
     with client(ctx, progress=False) as cairn:
-        _show_principal(ctx, cairn.ungrant(principal, namespace))
+        _show_principal(ctx, cairn.revoke(principal, namespace, role_name))
+
+
+def _pairs(by_namespace: dict[str, list[str]]) -> str:
+    """``ns=role`` for every role held, the syntax ``--role`` and ``--scope`` take."""
+    return ", ".join(f"{ns}={r}" for ns, roles in sorted(by_namespace.items()) for r in roles)
 
 
 def _roles(p: dict[str, Any]) -> str:
-    return ", ".join(f"{ns}={r}" for ns, r in sorted(p["roles"].items())) or "-"
+    return _pairs(p["roles"]) or "-"
 
 
 def _show_principal(ctx: click.Context, found: dict[str, Any]) -> None:

@@ -78,10 +78,15 @@ def human_size(size: int) -> str:
 
 def key_values(pairs: Sequence[str], what: str) -> dict[str, str]:
     """``k=v`` options into a dict; a pair without ``=`` is a usage error."""
-    out: dict[str, str] = {}
+    return dict(key_value_pairs(pairs, what))
+
+
+def key_value_pairs(pairs: Sequence[str], what: str) -> list[tuple[str, str]]:
+    """``k=v`` options in order, a key repeated as often as it is given."""
+    out: list[tuple[str, str]] = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{what} is written key=value, not {pair!r}")
-        out[key] = value
+        out.append((key, value))
     return out

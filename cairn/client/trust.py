@@ -26,12 +26,14 @@ class TrustCalls:
         self,
         name: str,
         *,
-        scopes: Mapping[str, str] | None = None,
+        scopes: Mapping[str, str | list[str]] | None = None,
         days: int | None = None,
         principal: str | None = None,
     ) -> dict[str, Any]:
         """``cairn.create_token("ci", scopes={"risk": "writer"}, days=30)["secret"]``: the
-        secret is returned this once and never again."""
+        secret is returned this once and never again. A scope may name several roles
+        (``{"risk": ["writer", "approver"]}``): the token may do what they permit together,
+        within what its principal's roles permit."""
         body: dict[str, Any] = {"name": name}
         for key, value in (("scopes", scopes), ("days", days), ("principal", principal)):
             if value is not None:
@@ -68,14 +70,21 @@ class TrustCalls:
         return result
 
     def grant(self, name: str, namespace: str, role: str) -> dict[str, Any]:
-        """``cairn.grant("alice", "risk", "deployer")``; namespace ``"*"``: everywhere."""
-        path = f"/principals/{quote(name, safe='')}/roles/{quote(namespace, safe='')}"
-        result: dict[str, Any] = self.http.json("PUT", path, json={"role": role})
+        """``cairn.grant("alice", "risk", "approver")`` adds approver to alice's roles in
+        ``risk`` (a writer there stays a writer); namespace ``"*"``: everywhere."""
+        result: dict[str, Any] = self.http.json("PUT", _roles_path(name, namespace, role))
         return result
 
-    def ungrant(self, name: str, namespace: str) -> dict[str, Any]:
-        path = f"/principals/{quote(name, safe='')}/roles/{quote(namespace, safe='')}"
-        result: dict[str, Any] = self.http.json("DELETE", path)
+    def revoke(self, name: str, namespace: str, role: str | None = None) -> dict[str, Any]:
+        """``cairn.revoke("alice", "risk", "approver")`` takes that one role away; without
+        ``role``, every role alice holds in ``risk``."""
+        result: dict[str, Any] = self.http.json("DELETE", _roles_path(name, namespace, role))
+        return result
+
+    def set_roles(self, name: str, namespace: str, roles: list[str]) -> dict[str, Any]:
+        """``cairn.set_roles("alice", "risk", ["writer", "approver"])``: exactly these."""
+        path = _roles_path(name, namespace, None)
+        result: dict[str, Any] = self.http.json("PUT", path, json={"roles": roles})
         return result
 
     # The audit log
@@ -130,3 +139,8 @@ class TrustCalls:
         path = f"/namespaces/{quote(namespace, safe='')}/require-signature"
         result: dict[str, Any] = self.http.json("PUT", path, json={"require_signature": required})
         return result
+
+
+def _roles_path(name: str, namespace: str, role: str | None) -> str:
+    path = f"/principals/{quote(name, safe='')}/roles/{quote(namespace, safe='')}"
+    return path if role is None else f"{path}/{quote(role, safe='')}"

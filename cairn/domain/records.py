@@ -131,14 +131,15 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """A user or a service account, with its roles (namespace, or ``*`` for everywhere)."""
+    """A user or a service account, with its roles by namespace (or ``*`` for everywhere):
+    a sorted list of role names for each namespace where it holds any."""
 
     id: int
     name: str
     kind: str  # user | service
     description: str
     disabled: bool
-    roles: dict[str, str]
+    roles: dict[str, list[str]]
     created_by: str
     created_at: datetime
 
@@ -151,7 +152,7 @@ class Token:
     token_id: str
     principal: str
     name: str
-    scopes: dict[str, str]
+    scopes: dict[str, list[str]]  # namespace or "*" -> the role names the token is limited to
     created_by: str
     created_at: datetime
     expires_at: datetime | None

@@ -1,8 +1,11 @@
 """Who is acting, and what each role may do in a namespace.
 
 Roles are ordered ``reader < writer < deployer < admin``; ``approver`` is a reader who may also
-approve. Every service method names the permission it needs; the unit of work checks it before
-anything is read or written, so no mutation can skip the check.
+approve. A principal holds a set of roles in each namespace (and may hold some everywhere): what
+it may do there is the union of what they grant. A token's scopes narrow that: in a namespace a
+scope names, the token may do only what both the principal's roles and the scope's roles grant.
+Every service method names the permission it needs; the unit of work checks it before anything
+is read or written, so no mutation can skip the check.
 """
 
 from __future__ import annotations
@@ -41,17 +44,21 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 
+Roles = frozenset[Role]
+NO_ROLES: Roles = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """A caller: a name for the audit log, the roles its principal holds (by namespace key),
     and, when it came with a token, the token's scopes, which narrow those roles further."""
 
     name: str
-    global_role: Role | None = None
-    roles: Mapping[str, Role] = field(default_factory=dict)
+    global_roles: Roles = NO_ROLES
+    roles: Mapping[str, Roles] = field(default_factory=dict)
     authenticated: bool = True
     request_id: str | None = None
-    scopes: Mapping[str, Role] | None = None  # None: not narrowed; "*" scopes every namespace
+    scopes: Mapping[str, Roles] | None = None  # None: not narrowed; "*" scopes every namespace
     principal_id: int | None = None
     token_id: str | None = None
 
@@ -60,24 +67,34 @@ class Actor:
         (for shared things such as blobs); ``EVERYWHERE`` means a global role is needed (for
         things above namespaces, such as creating one)."""
         key = namespace if namespace in (None, EVERYWHERE) else grant_key(namespace)
-        if not _holds(permission, key, self.global_role, self.roles):
+        if not _holds(permission, key, self.global_roles, self.roles):
             return False
         if self.scopes is None:
             return True
-        return _holds(permission, key, self.scopes.get(EVERYWHERE), self.scopes)
+        return _holds(permission, key, self.scopes.get(EVERYWHERE, NO_ROLES), self.scopes)
 
 
 def _holds(
-    permission: Permission, key: str | None, everywhere: Role | None, roles: Mapping[str, Role]
+    permission: Permission, key: str | None, everywhere: Roles, roles: Mapping[str, Roles]
 ) -> bool:
-    held = [everywhere] if everywhere else []
+    held = set(everywhere)
     if key == EVERYWHERE:
         pass
     elif key is None:
-        held.extend(role for ns, role in roles.items() if ns != EVERYWHERE)
-    elif key in roles:
-        held.append(roles[key])
-    return any(permission in GRANTS[role] for role in held)
+        for ns, some in roles.items():
+            if ns != EVERYWHERE:
+                held |= some
+    else:
+        held |= roles.get(key, NO_ROLES)
+    return permission in permissions(held)
+
+
+def permissions(roles: Iterable[Role]) -> frozenset[Permission]:
+    """What holding all of ``roles`` permits: the union of what each grants."""
+    granted: frozenset[Permission] = frozenset()
+    for role in roles:
+        granted |= GRANTS[role]
+    return granted
 
 
 def grant_key(namespace: str) -> str:
@@ -89,15 +106,10 @@ def grant_key(namespace: str) -> str:
         return namespace
 
 
-def role_covers(wider: Role, narrower: Role) -> bool:
-    """Whether holding ``wider`` gives every permission ``narrower`` gives."""
-    return GRANTS[narrower] <= GRANTS[wider]
-
-
 EVERYWHERE = "*"  # not a valid namespace name, so it cannot clash with one
 ANONYMOUS = Actor("anonymous", authenticated=False)
-LOCAL_ADMIN = Actor("local-admin", global_role=Role.ADMIN)
-SYSTEM = Actor("cairn", global_role=Role.ADMIN)
+LOCAL_ADMIN = Actor("local-admin", global_roles=frozenset({Role.ADMIN}))
+SYSTEM = Actor("cairn", global_roles=frozenset({Role.ADMIN}))
 
 
 T = TypeVar("T")

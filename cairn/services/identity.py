@@ -33,7 +33,7 @@ from cairn.services.auth import (
     Role,
     authorize,
     grant_key,
-    role_covers,
+    permissions,
 )
 from cairn.services.uow import Database, UnitOfWork
 
@@ -143,25 +143,52 @@ class IdentityService:
             uow.record("principal.disable" if disabled else "principal.enable", _subject(found))
             return _found(uow, name)
 
-    def grant(self, actor: Actor, name: str, namespace: str, role: str) -> Principal:
-        """Give ``name`` a role in ``namespace`` (``*``: everywhere), replacing the one it had
-        there. A namespace's admins grant in it; only a global admin grants everywhere."""
+    def grant(self, actor: Actor, name: str, namespace: str, role: object) -> Principal:
+        """Add ``role`` to what ``name`` holds in ``namespace`` (``*``: everywhere); the roles it
+        held there stay. A namespace's admins grant in it; only a global admin grants everywhere.
+        Granting a role already held changes nothing and records nothing."""
         parsed_role = parse_role(role)
         key = _grant_namespace(namespace)
         with self.db.write(actor, Permission.ADMIN, key) as uow:
             found = _found(uow, name)
-            uow.store.identity.grant(found.id, key, parsed_role.value)
-            uow.record("role.grant", _subject(found), namespace=key, role=parsed_role.value)
+            self._add(uow, found, key, parsed_role)
             return _found(uow, name)
 
-    def ungrant(self, actor: Actor, name: str, namespace: str) -> Principal:
+    def revoke(self, actor: Actor, name: str, namespace: str, role: object) -> Principal:
+        """Take ``role`` out of what ``name`` holds in ``namespace``; its other roles stay."""
+        parsed_role = parse_role(role)
         key = _grant_namespace(namespace)
         with self.db.write(actor, Permission.ADMIN, key) as uow:
             found = _found(uow, name)
-            if not uow.store.identity.ungrant(found.id, key):
-                raise InvalidInput(f"{found.name} holds no role in {key!r}", namespace=key)
-            uow.record("role.revoke", _subject(found), namespace=key)
+            if not uow.store.identity.ungrant(found.id, key, parsed_role.value):
+                raise InvalidInput(
+                    f"{found.name} does not hold {parsed_role.value} in {key!r}",
+                    namespace=key,
+                    role=parsed_role.value,
+                )
+            uow.record("role.revoke", _subject(found), namespace=key, role=parsed_role.value)
             return _found(uow, name)
+
+    def set_roles(self, actor: Actor, name: str, namespace: str, roles: object) -> Principal:
+        """Make ``roles`` exactly what ``name`` holds in ``namespace`` (none: it holds none
+        there), recording each role added or taken away."""
+        if not isinstance(roles, list) or len(roles) > len(Role):
+            raise InvalidInput("roles is a list of role names", namespace=namespace)
+        wanted = {parse_role(r) for r in roles}
+        key = _grant_namespace(namespace)
+        with self.db.write(actor, Permission.ADMIN, key) as uow:
+            found = _found(uow, name)
+            held = {Role(r) for r in found.roles.get(key, [])}
+            for role in sorted(held - wanted, key=lambda r: r.value):
+                uow.store.identity.ungrant(found.id, key, role.value)
+                uow.record("role.revoke", _subject(found), namespace=key, role=role.value)
+            for role in sorted(wanted - held, key=lambda r: r.value):
+                self._add(uow, found, key, role)
+            return _found(uow, name)
+
+    def _add(self, uow: UnitOfWork, found: Principal, key: str, role: Role) -> None:
+        if uow.store.identity.grant(found.id, key, role.value):
+            uow.record("role.grant", _subject(found), namespace=key, role=role.value)
 
     # ------------------------------------------------------------------ tokens
     def create_token(
@@ -169,13 +196,16 @@ class IdentityService:
         actor: Actor,
         *,
         name: str,
-        scopes: Mapping[str, str] | None = None,
+        scopes: Mapping[str, object] | None = None,
         days: int | None = None,
         principal: str | None = None,
     ) -> IssuedToken:
         """A new token for the caller's own principal, or (global admins) for ``principal``.
-        ``scopes`` (namespace or ``*`` → role) must lie within the principal's roles; without
-        them the token carries the principal's roles as they are when it is used."""
+        ``scopes`` map a namespace (or ``*``) to a role or a list of roles: in a scoped
+        namespace the token may do only what those roles together permit, and never more
+        than its principal's roles permit there when it is used. Each scope must lie within
+        the principal's roles at creation. Without scopes the token carries the principal's
+        roles as they are when it is used."""
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
             raise InvalidInput("a token's name is 1-100 characters")
         parsed = _parse_scopes(scopes)
@@ -190,7 +220,7 @@ class IdentityService:
         uow: UnitOfWork,
         owner: Principal,
         name: str,
-        scopes: dict[str, str] | None,
+        scopes: dict[str, list[str]] | None,
         lifetime: timedelta | None,
     ) -> IssuedToken:
         token_id, secret, full = new_token()
@@ -255,8 +285,7 @@ class IdentityService:
             if uow.store.identity.count_principals():
                 return False
             admin = self._create_principal(uow, BOOTSTRAP_ADMIN, "user", "created on first start")
-            uow.store.identity.grant(admin.id, EVERYWHERE, Role.ADMIN.value)
-            uow.record("role.grant", _subject(admin), namespace=EVERYWHERE, role="admin")
+            self._add(uow, admin, EVERYWHERE, Role.ADMIN)
             issued = self._issue(uow, _found(uow, BOOTSTRAP_ADMIN), "bootstrap", None, None)
             write_secret_file(token_file, issued.secret)
         return True
@@ -284,24 +313,27 @@ class IdentityService:
 def actor_for(
     name: str,
     principal_id: int,
-    grants: Mapping[str, str],
+    grants: Mapping[str, list[str]],
     token: Token | None,
     request_id: str | None,
 ) -> Actor:
-    roles = {ns: Role(role) for ns, role in grants.items() if ns != EVERYWHERE}
-    everywhere = grants.get(EVERYWHERE)
+    roles = {ns: _roles(held) for ns, held in grants.items() if ns != EVERYWHERE}
     scopes = None
     if token is not None and token.scopes:
-        scopes = {ns: Role(role) for ns, role in token.scopes.items()}
+        scopes = {ns: _roles(held) for ns, held in token.scopes.items()}
     return Actor(
         name,
-        global_role=Role(everywhere) if everywhere else None,
+        global_roles=_roles(grants.get(EVERYWHERE, [])),
         roles=roles,
         request_id=request_id,
         scopes=scopes,
         principal_id=principal_id,
         token_id=token.token_id if token else None,
     )
+
+
+def _roles(names: list[str]) -> frozenset[Role]:
+    return frozenset(Role(n) for n in names)
 
 
 def parse_role(raw: object) -> Role:
@@ -327,26 +359,36 @@ def _grant_namespace(namespace: str) -> str:
     return canonical_key(normalize_name(namespace, kind="namespace"))
 
 
-def _parse_scopes(scopes: Mapping[str, Any] | None) -> dict[str, str] | None:
+def _parse_scopes(scopes: Mapping[str, Any] | None) -> dict[str, list[str]] | None:
+    """Scopes as stored: namespace key (or ``*``) → the sorted names of its roles."""
     if scopes is None or scopes == {}:
         return None
     if not isinstance(scopes, Mapping) or len(scopes) > 100:
         raise InvalidInput("scopes map at most 100 namespaces (or '*') to roles")
-    return {_grant_namespace(ns): parse_role(role).value for ns, role in scopes.items()}
+    parsed: dict[str, list[str]] = {}
+    for ns, roles in scopes.items():
+        listed = [roles] if isinstance(roles, str) else roles
+        if not isinstance(listed, list) or not 1 <= len(listed) <= len(Role):
+            raise InvalidInput("a scope is a role or a list of roles", namespace=str(ns)[:100])
+        held = parsed.setdefault(_grant_namespace(ns), [])
+        held.extend(parse_role(role).value for role in listed)
+    return {ns: sorted(set(roles)) for ns, roles in parsed.items()}
 
 
-def _check_within(owner: Principal, scopes: dict[str, str] | None) -> None:
+def _check_within(owner: Principal, scopes: dict[str, list[str]] | None) -> None:
+    """Refuse a scope that asks for a permission the owner's roles there do not give."""
     if scopes is None:
         return
-    everywhere = owner.roles.get(EVERYWHERE)
-    for ns, role in scopes.items():
-        held = owner.roles.get(ns) if ns != EVERYWHERE else None
-        if any(h and role_covers(Role(h), Role(role)) for h in (held, everywhere)):
+    everywhere = owner.roles.get(EVERYWHERE, [])
+    for ns, roles in scopes.items():
+        held = everywhere + (owner.roles.get(ns, []) if ns != EVERYWHERE else [])
+        if permissions(_roles(roles)) <= permissions(_roles(held)):
             continue
         raise PermissionDenied(
-            f"{owner.name} does not hold {role} in {ns!r}: a token cannot widen its owner's roles",
+            f"{owner.name} does not hold {', '.join(roles)} in {ns!r}: "
+            "a token cannot widen its owner's roles",
             namespace=ns,
-            role=role,
+            roles=roles,
         )
 
 

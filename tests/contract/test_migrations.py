@@ -1,13 +1,17 @@
 """Schema changes go only through Alembic: an empty database upgraded to head matches the
 tables exactly, on SQLite and on PostgreSQL, and SQLite is opened for durability."""
 
+from datetime import UTC, datetime
+
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from cairn.errors import ConfigError
 from cairn.storage.sql import migrate
 from cairn.storage.sql.engine import open_engine
-from cairn.storage.sql.tables import metadata
+from cairn.storage.sql.identity import IdentityRows
+from cairn.storage.sql.tables import metadata, principals, role_grants, tokens
 
 
 def test_an_empty_database_upgrades_to_head_with_no_drift(database_url: str) -> None:
@@ -62,3 +66,61 @@ def test_sqlite_is_opened_in_wal_mode_with_full_sync_and_foreign_keys(tmp_path) 
 def test_unsupported_database_urls_are_refused_naming_the_setting(url: str) -> None:
     with pytest.raises(ConfigError, match="CAIRN_DATABASE_URL"):
         open_engine(url)
+
+
+def test_role_grants_become_sets_keeping_every_existing_grant(database_url: str) -> None:
+    """0011: grants made when a principal held one role per namespace are carried over, a
+    second role in the same namespace can then be added (the same one twice cannot), and a
+    downgrade keeps one role per namespace and per token scope."""
+    engine = open_engine(database_url)
+    now = datetime.now(UTC)
+    try:
+        migrate.upgrade(engine, "0010")
+        with engine.begin() as conn:
+            same = {"kind": "user", "description": "", "disabled": False}
+            conn.execute(
+                insert(principals),
+                [
+                    {"id": i, "name": n, "key": n, "created_by": "t", "created_at": now, **same}
+                    for i, n in [(1, "alice"), (2, "bob")]
+                ],
+            )
+            conn.execute(
+                insert(role_grants),
+                [
+                    {"principal_id": 1, "namespace": "risk", "role": "writer"},
+                    {"principal_id": 1, "namespace": "*", "role": "reader"},
+                    {"principal_id": 2, "namespace": "risk", "role": "approver"},
+                ],
+            )
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            assert IdentityRows(conn).grants(1) == {"*": ["reader"], "risk": ["writer"]}
+            assert IdentityRows(conn).grant(1, "risk", "approver")
+            assert not IdentityRows(conn).grant(1, "risk", "approver")
+            assert IdentityRows(conn).grants(1)["risk"] == ["approver", "writer"]
+            assert IdentityRows(conn).grants(2) == {"risk": ["approver"]}
+            conn.execute(
+                insert(tokens).values(
+                    token_id="t1",
+                    principal_id=1,
+                    name="ci",
+                    secret_hash="x",
+                    scopes={"risk": ["approver", "writer"], "*": ["reader"]},
+                    created_by="t",
+                    created_at=now,
+                )
+            )
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(
+                insert(role_grants).values(principal_id=1, namespace="risk", role="writer")
+            )
+        migrate.downgrade(engine, "0010")
+        with engine.begin() as conn:
+            grants = select(role_grants.c.principal_id, role_grants.c.namespace, role_grants.c.role)
+            rows = conn.execute(grants).all()
+            scopes = conn.execute(select(tokens.c.scopes)).scalar_one()
+        assert sorted(rows) == [(1, "*", "reader"), (1, "risk", "writer"), (2, "risk", "approver")]
+        assert scopes == {"risk": "approver", "*": "reader"}
+    finally:
+        engine.dispose()

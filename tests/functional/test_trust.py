@@ -39,6 +39,7 @@ PATH_VALUES = {
     "session_id": "0" * 32,
     "token_id": "a" * 16,
     "name": "alice",
+    "role": "writer",
     "request_id": "1",
     "verdict": "approve",
     "webhook_id": "1",
@@ -214,7 +215,7 @@ def test_a_token_scope_narrows_but_never_widens(app_client: TestClient) -> None:
     tag = app_client.put(f"{API}/models/default/m/tags/k", json={"value": "v"}, headers=headers)
     assert tag.status_code == 403
     me = app_client.get(f"{API}/whoami", headers=headers).json()
-    assert me["roles"] == {"default": "deployer"} and me["scopes"] == {"default": "reader"}
+    assert me["roles"] == {"default": ["deployer"]} and me["scopes"] == {"default": ["reader"]}
 
 
 def test_tokens_are_stored_as_hashes_and_shown_once(
@@ -292,15 +293,15 @@ def test_cli_manages_users_roles_and_tokens(live_server: LiveServer) -> None:
     assert created.returncode == 0, created.stderr
     secret = _json(created.stdout)["secret"]
     me = run_cli(url, "--json", "whoami", token=secret)
-    assert _json(me.stdout)["roles"] == {"default": "writer"}
+    assert _json(me.stdout)["roles"] == {"default": ["writer"]}
     denied = run_cli(url, "namespace", "create", "x", token=secret)
     assert denied.returncode == 5 and "permission_denied" in denied.stderr
     assert run_cli(url, "role", "grant", "alice", "*", "admin").returncode == 0
     assert run_cli(url, "namespace", "create", "x", token=secret).returncode == 0
     users = _json(run_cli(url, "--json", "user", "list").stdout)
     assert {u["name"]: u["roles"] for u in users} == {
-        "admin": {"*": "admin"},
-        "alice": {"*": "admin", "default": "writer"},
+        "admin": {"*": ["admin"]},
+        "alice": {"*": ["admin"], "default": ["writer"]},
     }
     services = _json(run_cli(url, "--json", "service-account", "list").stdout)
     assert [(s["name"], s["kind"]) for s in services] == [("ci", "service")]

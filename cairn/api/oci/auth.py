@@ -21,7 +21,7 @@ from cairn.api.deps import PERMISSION_MARK, reading
 from cairn.domain.oci import parse_repository
 from cairn.domain.registry_tokens import PREFIX as REGISTRY_TOKEN_PREFIX
 from cairn.errors import Unauthenticated
-from cairn.services.auth import Actor, Permission, Role, authorize
+from cairn.services.auth import NO_ROLES, Actor, Permission, Role, authorize
 from cairn.services.identity import Authenticated
 from cairn.services.registry import Registry
 
@@ -31,8 +31,8 @@ ANONYMOUS_TOKEN = "anonymous"  # noqa: S105 - names no one, grants nothing
 
 
 def anonymous(reg: Registry, request_id: str) -> Actor:
-    role = Role.READER if reg.settings.anonymous_read else None
-    return Actor("anonymous", global_role=role, authenticated=False, request_id=request_id)
+    roles = frozenset({Role.READER}) if reg.settings.anonymous_read else NO_ROLES
+    return Actor("anonymous", global_roles=roles, authenticated=False, request_id=request_id)
 
 
 async def oci_actor(request: Request) -> Actor:
@@ -83,7 +83,7 @@ def oci_needs(permission: Permission | None) -> Any:
     async def check(request: Request, actor: Annotated[Actor, Depends(oci_actor)]) -> Actor:
         name = request.path_params.get("name")
         if permission is None:
-            if not actor.authenticated and actor.global_role is None:
+            if not actor.authenticated and not actor.global_roles:
                 raise Unauthenticated("sign in: ask /v2/token with a Cairn token")
             return actor
         namespace = parse_repository(name).namespace if name else None

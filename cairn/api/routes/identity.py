@@ -70,16 +70,34 @@ def update_principal(reg: Reg, actor: Admin, name: str, body: Body) -> Response:
     return wire.ok(wire.principal(reg.identity.set_disabled(actor, name, fields["disabled"])))
 
 
+@router.put("/principals/{name}/roles/{namespace}/{role}")
+def grant_role(reg: Reg, actor: Admin, name: str, namespace: str, role: str) -> Response:
+    """Add ``role`` to what a principal holds in a namespace (``*``: every namespace); the
+    roles it held there stay."""
+    return wire.ok(wire.principal(reg.identity.grant(actor, name, namespace, role)))
+
+
+@router.delete("/principals/{name}/roles/{namespace}/{role}")
+def revoke_role(reg: Reg, actor: Admin, name: str, namespace: str, role: str) -> Response:
+    """Take ``role`` out of what a principal holds in a namespace; its other roles stay."""
+    return wire.ok(wire.principal(reg.identity.revoke(actor, name, namespace, role)))
+
+
 @router.put("/principals/{name}/roles/{namespace}")
-def grant_role(reg: Reg, actor: Admin, name: str, namespace: str, body: Body) -> Response:
-    """Give a principal a role in a namespace (``*``: every namespace)."""
-    fields = _object(body, {"role"}, "a role grant")
-    return wire.ok(wire.principal(reg.identity.grant(actor, name, namespace, fields.get("role"))))  # type: ignore[arg-type]
+def set_roles(reg: Reg, actor: Admin, name: str, namespace: str, body: Body) -> Response:
+    """Make ``{"roles": [...]}`` exactly the roles a principal holds in a namespace
+    (``{"role": "x"}``: that one role only)."""
+    fields = _object(body, {"role", "roles"}, "a principal's roles")
+    if len(fields) != 1:
+        raise InvalidInput('send {"roles": [role, ...]} or {"role": role}')
+    roles = fields["roles"] if "roles" in fields else [fields["role"]]
+    return wire.ok(wire.principal(reg.identity.set_roles(actor, name, namespace, roles)))
 
 
 @router.delete("/principals/{name}/roles/{namespace}")
-def revoke_role(reg: Reg, actor: Admin, name: str, namespace: str) -> Response:
-    return wire.ok(wire.principal(reg.identity.ungrant(actor, name, namespace)))
+def revoke_roles(reg: Reg, actor: Admin, name: str, namespace: str) -> Response:
+    """Take every role a principal holds in a namespace away."""
+    return wire.ok(wire.principal(reg.identity.set_roles(actor, name, namespace, [])))
 
 
 def _object(body: Any, allowed: set[str], what: str) -> dict[str, Any]:

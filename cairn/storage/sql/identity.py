@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from cairn.domain.records import Principal, Token
-from cairn.storage.sql.rows import upsert
+from cairn.storage.sql.rows import insert_new
 from cairn.storage.sql.tables import principals, role_grants, tokens
 
 # What authenticating a request needs, in one round trip: the token, its principal, and the
@@ -29,8 +30,10 @@ _TOKEN_BY_ID = (
     )
     .where(tokens.c.token_id == bindparam("token_id"))
 )
-_GRANTS_OF = select(role_grants.c.namespace, role_grants.c.role).where(
-    role_grants.c.principal_id == bindparam("principal_id")
+_GRANTS_OF = (
+    select(role_grants.c.namespace, role_grants.c.role)
+    .where(role_grants.c.principal_id == bindparam("principal_id"))
+    .order_by(role_grants.c.namespace, role_grants.c.role)
 )
 
 
@@ -40,7 +43,7 @@ class TokenCheck:
     secret_hash: str
     principal_disabled: bool
     principal_id: int
-    grants: dict[str, str]
+    grants: dict[str, list[str]]
 
 
 class IdentityRows:
@@ -75,21 +78,23 @@ class IdentityRows:
         query = update(principals).where(principals.c.id == principal_id)
         self.conn.execute(query.values(disabled=disabled))
 
-    def grants(self, principal_id: int) -> dict[str, str]:
+    def grants(self, principal_id: int) -> dict[str, list[str]]:
+        """The principal's roles by namespace, each list sorted."""
         rows = self.conn.execute(_GRANTS_OF, {"principal_id": principal_id}).all()
-        return {ns: role for ns, role in rows}
+        return _by_namespace(rows)
 
-    def grant(self, principal_id: int, namespace: str, role: str) -> None:
-        upsert(
-            self.conn,
-            role_grants,
-            {"principal_id": principal_id, "namespace": namespace, "role": role},
-            ["principal_id", "namespace"],
-        )
+    def grant(self, principal_id: int, namespace: str, role: str) -> bool:
+        """Add ``role`` to the principal's roles in ``namespace``; whether it was not held."""
+        values = {"principal_id": principal_id, "namespace": namespace, "role": role}
+        keys = ["principal_id", "namespace", "role"]
+        return insert_new(self.conn, role_grants, values, keys) is not None
 
-    def ungrant(self, principal_id: int, namespace: str) -> bool:
+    def ungrant(self, principal_id: int, namespace: str, role: str) -> bool:
+        """Take ``role`` out of the principal's roles in ``namespace``; whether it was held."""
         query = delete(role_grants).where(
-            role_grants.c.principal_id == principal_id, role_grants.c.namespace == namespace
+            role_grants.c.principal_id == principal_id,
+            role_grants.c.namespace == namespace,
+            role_grants.c.role == role,
         )
         return bool(self.conn.execute(query).rowcount)
 
@@ -115,7 +120,9 @@ class IdentityRows:
         if not rows:
             return None
         first = rows[0]
-        grants = {r["grant_namespace"]: r["grant_role"] for r in rows if r["grant_namespace"]}
+        grants = _by_namespace(
+            (r["grant_namespace"], r["grant_role"]) for r in rows if r["grant_namespace"]
+        )
         return TokenCheck(
             _token(first), first["secret_hash"], first["disabled"], first["principal_id"], grants
         )
@@ -147,13 +154,22 @@ class IdentityRows:
         self.conn.execute(query.values(last_used_at=at))
 
 
+def _by_namespace(rows: Iterable[Any]) -> dict[str, list[str]]:
+    held: dict[str, list[str]] = {}
+    for namespace, role in rows:
+        held.setdefault(namespace, []).append(role)
+    return {ns: sorted(set(roles)) for ns, roles in sorted(held.items())}
+
+
 def _token(r: Any) -> Token:
+    # Scopes written before roles were sets map a namespace to one role name.
+    scopes = {ns: [roles] if isinstance(roles, str) else roles for ns, roles in r["scopes"].items()}
     return Token(
         id=r["id"],
         token_id=r["token_id"],
         principal=r["principal_name"],
         name=r["name"],
-        scopes=r["scopes"],
+        scopes=scopes,
         created_by=r["created_by"],
         created_at=r["created_at"],
         expires_at=r["expires_at"],

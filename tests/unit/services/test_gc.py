@@ -352,8 +352,8 @@ def test_two_collectors_at_once_delete_each_blob_once(registry: Registry) -> Non
 @pytest.mark.parametrize(
     "actor",
     [
-        Actor("ns-admin", roles={"default": Role.ADMIN}),
-        Actor("writer", global_role=Role.WRITER),
+        Actor("ns-admin", roles={"default": frozenset({Role.ADMIN})}),
+        Actor("writer", global_roles=frozenset({Role.WRITER})),
     ],
     ids=["namespace-admin", "global-writer"],
 )

@@ -22,10 +22,10 @@ OTHER_DIGEST = "sha256:" + hashlib.sha256(OTHER).hexdigest()
 BODY = {"manifest": {"files": [{"path": "w.bin", "size": len(BLOB), "digest": DIGEST}]}}
 V1 = Reference("default", "m", number=1)
 
-READER = Actor("r", roles={"default": Role.READER})
-WRITER = Actor("w", roles={"default": Role.WRITER})
-DEPLOYER = Actor("d", roles={"default": Role.DEPLOYER})
-ELSEWHERE = Actor("x", roles={"risk": Role.ADMIN})
+READER = Actor("r", roles={"default": frozenset({Role.READER})})
+WRITER = Actor("w", roles={"default": frozenset({Role.WRITER})})
+DEPLOYER = Actor("d", roles={"default": frozenset({Role.DEPLOYER})})
+ELSEWHERE = Actor("x", roles={"risk": frozenset({Role.ADMIN})})
 
 Attempt = Callable[[Registry, Actor], object]
 

@@ -62,7 +62,8 @@ principals = Table(
     created(),
 )
 
-# A principal's role in a namespace, or everywhere (namespace "*").
+# The roles a principal holds in a namespace, or everywhere (namespace "*"): one row per role,
+# so a principal may be both writer and approver in one namespace.
 role_grants = Table(
     "role_grants",
     metadata,
@@ -70,11 +71,12 @@ role_grants = Table(
     Column("principal_id", ForeignKey("principals.id"), nullable=False),
     Column("namespace", Text, nullable=False),
     Column("role", Text, nullable=False),
-    UniqueConstraint("principal_id", "namespace"),
+    UniqueConstraint("principal_id", "namespace", "role"),
 )
 
 # API tokens: ``cairn_<token_id>_<secret>``; only the SHA-256 of the secret is kept. A token's
-# scopes (namespace -> role) narrow what its principal may do; they never widen it.
+# scopes (namespace -> a list of role names; a single name in rows written before role sets)
+# narrow what its principal may do; they never widen it.
 tokens = Table(
     "tokens",
     metadata,

@@ -1,0 +1,131 @@
+"""Roles as a set per principal and namespace, played through the CLI against a live server with
+a token per person: granting a role adds it, revoking one takes only that one away, and a
+token's scopes (a set too) only narrow what its owner holds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import LiveServer, start_live_server
+from tests.functional import run_cli
+
+# One approval opens the way to staging; the author may not approve their own version.
+POLICY = {
+    "states": {
+        "staging": {"rules": [], "approvals": 1, "separation_of_duties": True},
+    },
+}
+
+
+class People:
+    """An admin (the server's first-start token) and users made through the CLI."""
+
+    def __init__(self, server: LiveServer, tmp: Path) -> None:
+        self.server = server
+        self.tmp = tmp
+        self.tokens = {"admin": server.token}
+
+    def add(self, name: str, *roles: str) -> None:
+        self.cli("admin", "user", "add", name, *[a for r in roles for a in ("--role", r)])
+        self.tokens[name] = self.json("admin", "token", "create", "t", "--for", name)["secret"]
+
+    def cli(self, who: str, *args: str, code: int = 0) -> Any:
+        result = run_cli(self.server.url, *args, token=self.tokens[who])
+        assert result.returncode == code, (who, args, result.stdout, result.stderr)
+        return result
+
+    def json(self, who: str, *args: str, code: int = 0) -> Any:
+        return json.loads(self.cli(who, "--json", *args, code=code).stdout)
+
+    def push(self, who: str, name: str, code: int = 0) -> Any:
+        folder = self.tmp / f"{who}-{name}"
+        folder.mkdir()
+        (folder / "weights.bin").write_bytes(f"{who}/{name}".encode())
+        return self.cli(who, "--json", "push", "default/fraud", str(folder), code=code)
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> Iterator[People]:
+    server = start_live_server(tmp_path)
+    yield People(server, tmp_path)
+    server.stop()
+
+
+def test_granting_approver_to_a_writer_keeps_the_writer_role(people: People) -> None:
+    policy = people.tmp / "policy.json"
+    policy.write_text(json.dumps(POLICY))
+    people.cli("admin", "policy", "set", "default", str(policy))
+    people.add("ann", "default=writer")
+    people.add("wes", "default=writer")
+    people.push("ann", "v1")
+    request = people.json("ann", "promote", "default/fraud:1", "staging")["request"]["id"]
+
+    granted = people.cli("admin", "role", "grant", "wes", "default", "approver")
+    assert "default=approver, default=writer" in granted.stdout, granted.stdout
+    me = people.json("wes", "whoami")
+    assert me["roles"] == {"default": ["approver", "writer"]}
+    assert "approver, writer in default" in people.cli("wes", "whoami").stdout
+    # Still a writer: wes pushes; now an approver too: wes approves ann's version.
+    assert json.loads(people.push("wes", "v2").stdout)["number"] == 2
+    done = people.json("wes", "approve", str(request))
+    assert done["request"]["status"] == "completed", done
+    assert people.json("ann", "show", "default/fraud:1")["state"] == "staging"
+
+    # Revoking one role leaves the other.
+    people.cli("admin", "role", "revoke", "wes", "default", "writer")
+    assert people.json("wes", "whoami")["roles"] == {"default": ["approver"]}
+    refused = people.push("wes", "v3", code=5)
+    assert "permission_denied" in refused.stderr
+    # Revoking a role not held says so and changes nothing.
+    missing = people.cli("admin", "role", "revoke", "wes", "default", "deployer", code=2)
+    assert "does not hold deployer" in missing.stderr
+    users = {u["name"]: u["roles"] for u in people.json("admin", "user", "list")}
+    assert users["wes"] == {"default": ["approver"]}
+    assert "default=approver" in people.cli("admin", "user", "list").stdout
+
+    log = people.json("admin", "audit", "log", "--actor", "admin")
+    changes = [
+        (e["action"], e["payload"]["role"])
+        for e in log
+        if e["action"].startswith("role.") and e["subject"] == "principal/wes"
+    ]
+    assert changes == [
+        ("role.grant", "writer"),
+        ("role.grant", "approver"),
+        ("role.revoke", "writer"),
+    ]
+
+
+def test_a_user_added_with_two_roles_in_one_namespace_holds_both(people: People) -> None:
+    people.add("kim", "default=writer", "default=deployer", "default=approver")
+    assert people.json("kim", "whoami")["roles"] == {"default": ["approver", "deployer", "writer"]}
+    people.cli("admin", "role", "revoke", "kim", "default", "--all")
+    assert people.json("kim", "whoami")["roles"] == {}
+
+
+def test_a_token_scope_is_a_set_that_only_narrows(people: People) -> None:
+    people.add("wes", "default=writer", "default=approver")
+    both = people.json(
+        "wes", "token", "create", "both", "--scope", "default=writer", "--scope", "default=approver"
+    )
+    assert both["token"]["scopes"] == {"default": ["approver", "writer"]}
+    people.tokens["wes-both"] = both["secret"]
+    me = people.json("wes-both", "whoami")
+    assert me["scopes"] == {"default": ["approver", "writer"]}
+    assert json.loads(people.push("wes-both", "v1").stdout)["number"] == 1
+
+    people.tokens["wes-approve"] = people.json(
+        "wes", "token", "create", "approve-only", "--scope", "default=approver"
+    )["secret"]
+    assert "permission_denied" in people.push("wes-approve", "v2", code=5).stderr
+
+    # A scope asking for what no role of wes gives (deploy) is refused, alone or in a set.
+    for scopes in (["default=deployer"], ["default=writer", "default=deployer"]):
+        args = [a for s in scopes for a in ("--scope", s)]
+        wide = people.cli("wes", "token", "create", "wide", *args, code=5)
+        assert "cannot widen" in wide.stderr, wide.stderr
