@@ -139,6 +139,7 @@ def audit_entry(e: AuditEntry) -> dict[str, Any]:
         "subject": e.subject,
         "payload": e.payload,
         "request_id": e.request_id,
+        "records": e.records,
         "leaf_hash": e.leaf_hash,
     }
 

@@ -148,6 +148,7 @@ def _document(entry: dict[str, Any]) -> dict[str, Any]:
         subject=entry["subject"],
         payload=entry["payload"],
         request_id=entry["request_id"],
+        records=entry.get("records"),
     )
 
 

@@ -1,7 +1,8 @@
 """What an audit entry is, byte for byte, when it becomes a leaf of the log's Merkle tree.
 
 A leaf is the RFC 8785 canonical JSON of the entry's document (its time with microseconds in
-UTC, actor, action, subject, payload and request id), so anyone holding the entries can
+UTC, actor, action, subject, payload and request id, and the digests of the records the
+mutation left behind, see ``record_state``), so anyone holding the entries can
 recompute every leaf hash and, from them, every root the server signed. The entry's database
 id is not part of it: the leaf's place in the tree is its index.
 
@@ -37,8 +38,9 @@ def entry_document(
     subject: str,
     payload: dict[str, Any],
     request_id: str | None,
+    records: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    document = {
         "at": entry_time(at),
         "actor": actor,
         "action": action,
@@ -46,6 +48,10 @@ def entry_document(
         "payload": payload,
         "request_id": request_id,
     }
+    # Entries written before records were committed to have none: their leaves stay as hashed.
+    if records is not None:
+        document["records"] = records
+    return document
 
 
 def leaf_bytes(document: dict[str, Any]) -> bytes:

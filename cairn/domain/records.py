@@ -104,6 +104,7 @@ class AuditEntry:
     request_id: str | None
     leaf_hash: str
     leaf_index: int | None  # None until the sequencer has placed it in the tree
+    records: dict[str, Any] | None = None  # see ``domain.record_state``; None before it
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -14,7 +15,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from cairn.domain.record_state import records_touched
 from cairn.services.auth import Actor, Permission, authorize
+from cairn.services.record_state import resulting_states
 from cairn.storage.sql.engine import SINGLE_STATEMENTS, WRITE, WRITE_NOW, is_busy
 from cairn.storage.sql.store import MetadataStore
 
@@ -23,11 +26,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    action: str
+    subject: str
+    payload: dict[str, Any]
+    event: bool
+    at: datetime
+
+
 class UnitOfWork:
     def __init__(self, store: MetadataStore, actor: Actor, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.actor = actor
         self._clock = clock
+        self._recorded: list[_Recorded] = []
 
     @cached_property
     def now(self) -> datetime:
@@ -37,16 +50,29 @@ class UnitOfWork:
         return self._clock()
 
     def record(self, action: str, subject: str, *, event: bool = True, **payload: Any) -> None:
-        """Append the audit entry and, unless ``event`` is false, the outgoing event."""
-        self.store.journal.append(
-            event=event,
-            at=self.now,
-            actor=self.actor.name,
-            action=action,
-            subject=subject,
-            payload=payload,
-            request_id=self.actor.request_id,
-        )
+        """Record the audit entry and, unless ``event`` is false, the outgoing event. Both are
+        written when the work is done (``finish``), so that the entry commits to the state of
+        the records it is about as the whole transaction leaves them, wherever it is called."""
+        self._recorded.append(_Recorded(action, subject, payload, event, self.now))
+
+    def finish(self) -> None:
+        """Append the recorded entries (and events), each with the digests of the records it
+        is about (``domain.record_state``), read once each in this transaction: last thing
+        before the commit."""
+        recorded, self._recorded = self._recorded, []
+        touched = [records_touched(r.action, r.subject, r.payload) for r in recorded]
+        states = resulting_states(self.store, (key for keys in touched for key in keys))
+        for entry, keys in zip(recorded, touched, strict=True):
+            self.store.journal.append(
+                event=entry.event,
+                at=entry.at,
+                actor=self.actor.name,
+                action=entry.action,
+                subject=entry.subject,
+                payload=entry.payload,
+                request_id=self.actor.request_id,
+                records={key: states[key] for key in keys} if keys else None,
+            )
 
 
 class WriterBusy(Exception):
@@ -92,7 +118,9 @@ class Database:
                 self.engine.connect().execution_options(**WRITE) as conn,
                 conn.begin(),
             ):
-                yield UnitOfWork(MetadataStore(conn), actor, self.clock)
+                uow = UnitOfWork(MetadataStore(conn), actor, self.clock)
+                yield uow
+                uow.finish()
             return
         with self._writer_now(), self.engine.connect().execution_options(**WRITE_NOW) as conn:
             try:
@@ -102,7 +130,9 @@ class Database:
                     raise WriterBusy("another process holds the database's write lock") from exc
                 raise
             with transaction:
-                yield UnitOfWork(MetadataStore(conn), actor, self.clock)
+                uow = UnitOfWork(MetadataStore(conn), actor, self.clock)
+                yield uow
+                uow.finish()
 
     @contextmanager
     def without_waiting(self) -> Iterator[None]:

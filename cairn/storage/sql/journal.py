@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, null, select, text, update
 
 from cairn.domain.audit import entry_document, entry_leaf_hash
 from cairn.domain.records import AuditEntry, Checkpoint
@@ -38,8 +38,11 @@ class JournalRows:
         subject: str,
         payload: dict[str, Any],
         request_id: str | None,
+        records: dict[str, Any] | None = None,
         event: bool = True,
     ) -> None:
+        """``records``: the digests of the records the mutation left behind (see
+        ``domain.record_state``), part of what the leaf hash covers."""
         # Hash exactly what a reader will get back: JSON types only (tuples become lists).
         payload = orjson.loads(orjson.dumps(payload))
         document = entry_document(
@@ -49,6 +52,7 @@ class JournalRows:
             subject=subject,
             payload=payload,
             request_id=request_id,
+            records=records,
         )
         self.conn.execute(
             _AUDIT,
@@ -59,6 +63,7 @@ class JournalRows:
                 "subject": subject,
                 "payload": payload,
                 "request_id": request_id,
+                "records": null() if records is None else records,  # SQL NULL, not JSON null
                 "leaf_hash": entry_leaf_hash(document),
             },
         )
@@ -183,6 +188,7 @@ def _entry(r: Any) -> AuditEntry:
         request_id=r["request_id"],
         leaf_hash=r["leaf_hash"],
         leaf_index=r["leaf_index"],
+        records=r["records"],
     )
 
 

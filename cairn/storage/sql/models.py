@@ -27,6 +27,7 @@ _BY_KEY = (
     )
 )
 _BY_KEY_LOCKED = _BY_KEY.with_for_update(of=models)
+_BY_KEY_HELD = _BY_KEY.with_for_update(of=models, key_share=True)  # FOR NO KEY UPDATE
 _NAMESPACE_BY_KEY = select(namespaces).where(namespaces.c.key == bindparam("key"))
 
 
@@ -90,6 +91,14 @@ class ModelRows:
         query = _BY_KEY_LOCKED if lock else _BY_KEY
         row = self.conn.execute(query, {"ns": namespace_key, "model": key}).mappings().first()
         return self._record(row) if row else None
+
+    def hold(self, namespace_key: str, key: str) -> Model | None:
+        """The live model, its row held against other writers until this transaction ends
+        (FOR NO KEY UPDATE on PostgreSQL: inserts that reference it, a tag or a version, still
+        pass, so two writers that each added one never deadlock on it)."""
+        row = self.conn.execute(_BY_KEY_HELD, {"ns": namespace_key, "model": key}).mappings()
+        found = row.first()
+        return self._record(found) if found else None
 
     def get_by_id(self, model_id: int) -> Model:
         row = self.conn.execute(self._select(models.c.id == model_id)).mappings().one()

@@ -68,6 +68,9 @@ _OF_MODEL = (
     )
 )
 _BY_NUMBER = _OF_MODEL.where(versions.c.number == bindparam("number"))
+# NO KEY UPDATE: other writers of the version wait, inserts that reference it (a validation,
+# a tag) do not, so two transactions that each added one never deadlock on it.
+_BY_NUMBER_HELD = _BY_NUMBER.with_for_update(of=versions, key_share=True)
 _LATEST = _OF_MODEL.order_by(versions.c.number.desc()).limit(1)
 _BY_ALIAS = (
     select(*_COLUMNS)
@@ -244,15 +247,19 @@ class VersionRows:
         alias: str | None,
         *,
         with_validations: bool = False,
+        hold: bool = False,
     ) -> Version | None:
         """The version a reference names (by number, alias, or the latest), in one query, and
-        its tags and aliases (and ``with_validations``, their newest statuses) in another."""
+        its tags and aliases (and ``with_validations``, their newest statuses) in another.
+        ``hold`` (by number only) keeps other writers of the version's row waiting until this
+        transaction ends (PostgreSQL; SQLite has one writer), so the tags read next include
+        every change committed before."""
         if number is not None and not 0 < number < 2**31:
             # The column is 32-bit: no row has such a number, and PostgreSQL refuses the bind.
             return None
         params: dict[str, Any] = {"ns": namespace_key, "model": model_key}
         if number is not None:
-            query, params["number"] = _BY_NUMBER, number
+            query, params["number"] = (_BY_NUMBER_HELD if hold else _BY_NUMBER), number
         elif alias is not None:
             query, params["alias"] = _BY_ALIAS, alias
         else:

@@ -32,6 +32,9 @@ audit_log = Table(
     Column("request_id", Text, nullable=True),
     Column("leaf_hash", Text, nullable=False),
     Column("leaf_index", BigInteger, nullable=True, unique=True),
+    # The digests of the records the mutation left behind (``domain.record_state``); NULL in
+    # entries written before they were recorded.
+    Column("records", Json, nullable=True),
     Index("ix_audit_log_subject", "subject"),
 )
 

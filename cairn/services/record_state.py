@@ -1,0 +1,73 @@
+"""The records a unit of work touched, read as it leaves them, for its audit entries to commit
+to (see ``cairn.domain.record_state``): one indexed read per record (two statements for a
+version or a model: its row, then its tags), however many entries name it.
+
+On PostgreSQL the row of a version or a model is held (FOR NO KEY UPDATE) before its tags are
+read, so two transactions that change it at once — two tags added side by side take no common
+lock otherwise — read it one after the other, and the later one's entry covers both changes.
+Records are read containers first, in the order the mutations themselves lock them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from cairn.domain.names import canonical_key
+from cairn.domain.record_state import (
+    KINDS,
+    Groups,
+    alias_fields,
+    digests,
+    model_fields,
+    namespace_fields,
+    split_key,
+    version_fields,
+)
+from cairn.storage.sql.store import MetadataStore
+
+
+def resulting_states(store: MetadataStore, keys: Iterable[str]) -> dict[str, Groups | None]:
+    """Each record's group digests as the transaction leaves it (``None``: it does not exist)."""
+    order = {kind: rank for rank, kind in enumerate(KINDS)}
+    ordered = sorted(set(keys), key=lambda k: (order[split_key(k)[0]], k))
+    return {key: _READERS[split_key(key)[0]](store, split_key(key)[1]) for key in ordered}
+
+
+def _namespace(store: MetadataStore, ref: str) -> Groups | None:
+    found = store.namespaces.get(canonical_key(ref))
+    return digests("namespace", namespace_fields(found)) if found else None
+
+
+def _model(store: MetadataStore, ref: str) -> Groups | None:
+    namespace, _, name = ref.partition("/")
+    found = store.models.hold(canonical_key(namespace), canonical_key(name))
+    if found is None:
+        return None
+    fields = model_fields(found)
+    fields["tags"] = store.models.tags([found.id])[found.id]
+    return digests("model", fields)
+
+
+def _version(store: MetadataStore, ref: str) -> Groups | None:
+    model_ref, _, number = ref.rpartition(":")
+    namespace, _, name = model_ref.partition("/")
+    found = store.versions.resolve(
+        canonical_key(namespace), canonical_key(name), int(number), None, hold=True
+    )
+    return digests("version", version_fields(found)) if found else None
+
+
+def _alias(store: MetadataStore, ref: str) -> Groups | None:
+    model_ref, _, alias = ref.partition("@")
+    namespace, _, name = model_ref.partition("/")
+    model = store.models.get(canonical_key(namespace), canonical_key(name))
+    number = store.aliases.current(model.id, alias) if model else None
+    return digests("alias", alias_fields(number)) if number is not None else None
+
+
+_READERS: dict[str, Callable[[MetadataStore, str], Groups | None]] = {
+    "namespace": _namespace,
+    "model": _model,
+    "version": _version,
+    "alias": _alias,
+}
