@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import emit_json, fails_cleanly, table
+from cairn.client.audit import AuditVerification
+from cairn.client.audit_records import RecordsCheck
 
 INTEGRITY_FAILURE = 6
 
@@ -58,32 +61,83 @@ def log(
     default=None,
     help="Where the trusted checkpoint is kept (default: your config folder).",
 )
+@click.option(
+    "--records",
+    is_flag=True,
+    help="Then compare every namespace, model, alias and version the API serves with the "
+    "state the log's entries committed to.",
+)
 @click.pass_context
 @fails_cleanly
-def verify(ctx: click.Context, state: Path | None) -> None:
+def verify(ctx: click.Context, state: Path | None, records: bool) -> None:
     """Recompute the log from its entries, check the signed checkpoint, and prove the log
-    only grew since the checkpoint you trusted last. Exit code 6 if anything is wrong."""
+    only grew since the checkpoint you trusted last; with --records, find every record edited
+    behind Cairn's back. Exit code 6 if anything is wrong."""
     with client(ctx, progress=False) as cairn:
-        result = cairn.verify_audit(state)
+        result = cairn.verify_audit(state, records=records)
     if wants_json(ctx):
-        emit_json(
-            {
-                "ok": result.ok,
-                "size": result.size,
-                "root": result.root,
-                "trusted_before": result.trusted_before,
-                "problems": result.problems,
-            }
-        )
-    elif result.ok:
+        emit_json(_report(result))
+        if not result.ok:
+            sys.exit(INTEGRITY_FAILURE)
+        return
+    if result.ok:
         since = (
             f", and extends the {result.trusted_before} you trusted"
             if result.trusted_before
             else " (first check: this checkpoint is now trusted)"
         )
         click.echo(f"ok: {result.size} entries hash to the signed root {result.root[:16]}{since}")
-    else:
-        for problem in result.problems:
-            click.echo(f"FAILED: {problem}", err=True)
+    for problem in result.problems:
+        click.echo(f"FAILED: {problem}", err=True)
+    if result.records is not None:
+        _echo_records(result.records)
     if not result.ok:
         sys.exit(INTEGRITY_FAILURE)
+
+
+def _echo_records(check: RecordsCheck) -> None:
+    for finding in check.forged:
+        click.echo(f"FAILED: {finding.describe()}", err=True)
+    if not check.forged:
+        click.echo(f"ok: {check.checked} records are as the log's entries left them")
+    if check.uncovered:
+        click.echo(
+            f"note: {len(check.uncovered)} records were last changed before entries carried "
+            "state digests, so the log says nothing of their state (change them once to cover "
+            "them)"
+        )
+    if check.not_compared:
+        click.echo(
+            f"note: {len(check.not_compared)} records changed after the verified checkpoint "
+            "and were not compared; run the check again"
+        )
+
+
+def _report(result: AuditVerification) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "ok": result.ok,
+        "size": result.size,
+        "root": result.root,
+        "trusted_before": result.trusted_before,
+        "problems": result.problems,
+    }
+    if result.records is not None:
+        check = result.records
+        report["records"] = {
+            "checked": check.checked,
+            "findings": [
+                {
+                    "record": f.record,
+                    "problem": f.problem,
+                    "groups": list(f.groups),
+                    "entry": f.index,
+                    "action": f.action,
+                    "since_entry": f.since,
+                    "forged": f.forged,
+                    "message": f.describe(),
+                }
+                for f in check.findings
+            ],
+            "not_compared": check.not_compared,
+        }
+    return report

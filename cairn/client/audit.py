@@ -6,11 +6,15 @@ every leaf from the entry's content and the root from the leaves, and compares w
 signed root. Then it proves the log only grew since the checkpoint it trusted last (kept in a
 small state file per server): the old root must be the root of the first entries now, and
 the server's consistency proof must verify. Any failure says what was found.
+
+With ``records``, it then replays the verified entries and holds every record the API serves
+against the state the log's latest entry about it committed to (``audit_records``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,33 +22,40 @@ from typing import Any
 
 import platformdirs
 
+from cairn.client.audit_records import RecordsCheck, check_records
 from cairn.client.http import Http
 from cairn.domain.audit import checkpoint_signed, entry_document, entry_leaf_hash
 from cairn.domain.merkle import MerkleTree, verify_consistency
+from cairn.domain.record_state import Replay
 
 PAGE = 1000
 
 
 @dataclass
 class AuditVerification:
-    """What ``verify_log`` found: ``ok`` only if nothing is in ``problems``."""
+    """What ``verify_log`` found: ``ok`` only if nothing is in ``problems`` and, when the
+    records were checked, none of them was changed outside Cairn."""
 
     size: int = 0
     root: str = ""
     trusted_before: int | None = None
     problems: list[str] = field(default_factory=list)
+    records: RecordsCheck | None = None  # with ``records=True``, once the log verified
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not (self.records and self.records.forged)
 
 
 def default_state_file() -> Path:
     return Path(platformdirs.user_config_dir("cairn", appauthor=False)) / "audit-trust.json"
 
 
-def verify_log(http: Http, state_file: Path | None = None) -> AuditVerification:
-    """Verify the server's audit log and, if it holds, remember its checkpoint as trusted."""
+def verify_log(
+    http: Http, state_file: Path | None = None, *, records: bool = False
+) -> AuditVerification:
+    """Verify the server's audit log and, if it holds, remember its checkpoint as trusted;
+    with ``records``, then compare every record the API serves with what the log says."""
     path = state_file or default_state_file()
     states = _load(path)
     trusted = states.get(http.url)
@@ -67,7 +78,8 @@ def verify_log(http: Http, state_file: Path | None = None) -> AuditVerification:
     ):
         result.problems.append("the latest checkpoint's signature does not verify")
         return result
-    leaves = _recomputed_leaves(http, checkpoint["size"], result.problems)
+    replay = Replay()
+    leaves = _recomputed_leaves(http, checkpoint["size"], result.problems, replay.add)
     if result.problems:
         return result
     tree = MerkleTree(lambda start, end: leaves[start:end], memo_min_leaves=1)
@@ -85,11 +97,15 @@ def verify_log(http: Http, state_file: Path | None = None) -> AuditVerification:
             "root": checkpoint["root"],
         }
         _save(path, states)
+    if result.ok and records:
+        result.records = check_records(http, replay, checkpoint["size"])
     return result
 
 
-def _recomputed_leaves(http: Http, size: int, problems: list[str]) -> list[bytes]:
-    """Every entry below ``size``, hashed here from its content."""
+def _recomputed_leaves(
+    http: Http, size: int, problems: list[str], each: Callable[[dict[str, Any]], None]
+) -> list[bytes]:
+    """Every entry below ``size``, hashed here from its content and handed to ``each``."""
     leaves: list[bytes] = []
     after = -1
     while len(leaves) < size:
@@ -110,6 +126,7 @@ def _recomputed_leaves(http: Http, size: int, problems: list[str]) -> list[bytes
                     "the hash written with it: it was changed afterwards"
                 )
             leaves.append(bytes.fromhex(ours))
+            each(entry)
             after = index
     return leaves[:size]
 

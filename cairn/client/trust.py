@@ -113,9 +113,13 @@ class TrustCalls:
         ]
         return items
 
-    def verify_audit(self, state_file: Path | None = None) -> AuditVerification:
-        """Verify the audit log end to end (see ``cairn.client.audit``)."""
-        return verify_log(self.http, state_file)
+    def verify_audit(
+        self, state_file: Path | None = None, *, records: bool = False
+    ) -> AuditVerification:
+        """Verify the audit log end to end (see ``cairn.client.audit``); with ``records``,
+        also that every record the API serves is as the log's entries left it:
+        ``cairn.verify_audit(records=True).records.forged`` names any edited behind Cairn."""
+        return verify_log(self.http, state_file, records=records)
 
     # Signing keys
 

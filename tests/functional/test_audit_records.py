@@ -1,0 +1,190 @@
+"""``cairn audit verify --records``: the log covers the records themselves. A team works
+through the API and the check passes; then someone with access to the database (and not to
+the server's checkpoint key) edits rows directly, and the check names each record and the
+field group that was changed, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from cairn.client import Client
+from tests.conftest import LiveServer, start_live_server
+from tests.functional import run_cli
+
+INTEGRITY_FAILURE = 6
+
+
+class Registry:
+    """A live server, the team's tokens, and the attacker's direct line to its database."""
+
+    def __init__(self, server: LiveServer, database_url: str, tmp: Path) -> None:
+        self.server = server
+        self.database_url = database_url
+        self.tmp = tmp
+        self.state = tmp / "trust.json"
+        self.tokens = {"admin": server.token}
+        self.cli("admin", "user", "add", "alice", "--role", "default=writer")
+        made = self.cli("admin", "--json", "token", "create", "t", "--for", "alice")
+        self.tokens["alice"] = json.loads(made.stdout)["secret"]
+
+    def cli(self, who: str, *args: str, code: int = 0) -> Any:
+        result = run_cli(self.server.url, *args, token=self.tokens[who])
+        assert result.returncode == code, (args, result.stdout, result.stderr)
+        return result
+
+    def push(self, ref: str, content: bytes, *args: str) -> int:
+        folder = self.tmp / f"model-{content.hex()}"
+        folder.mkdir()
+        (folder / "weights.bin").write_bytes(content)
+        pushed = self.cli("alice", "--json", "push", ref, str(folder), "--no-provenance", *args)
+        return int(json.loads(pushed.stdout)["number"])
+
+    def verify(self, code: int = 0) -> dict[str, Any]:
+        result = self.cli(
+            "admin", "--json", "audit", "verify", "--records", "--state", str(self.state), code=code
+        )
+        report: dict[str, Any] = json.loads(result.stdout)
+        return report
+
+    def forged(self, code: int = INTEGRITY_FAILURE) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Each record the check fails on: (problem, groups)."""
+        report = self.verify(code=code)
+        assert report["problems"] == []  # the log itself is intact: the rows were edited
+        return {
+            f["record"]: (f["problem"], tuple(f["groups"]))
+            for f in report["records"]["findings"]
+            if f["forged"]
+        }
+
+    def last_entry_about(self, subject: str) -> int:
+        entries = json.loads(self.cli("admin", "--json", "audit", "log", subject).stdout)
+        return max(e["index"] for e in entries if e["subject"] == subject)
+
+    def sql(self, statement: str, **params: Any) -> None:
+        """What an attacker with the database's password runs, bypassing Cairn."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(statement), params)
+        finally:
+            engine.dispose()
+
+    def json_param(self, name: str) -> str:
+        postgres = self.database_url.startswith("postgresql")
+        return f"CAST(:{name} AS jsonb)" if postgres else f":{name}"
+
+
+@pytest.fixture
+def registry(tmp_path: Path, database_url: str) -> Iterator[Registry]:
+    server = start_live_server(tmp_path, database_url)
+    try:
+        yield Registry(server, database_url, tmp_path)
+    finally:
+        server.stop()
+
+
+def _work_through_the_api(registry: Registry) -> None:
+    """Register, tag, describe, promote and alias: every change through Cairn."""
+    registry.push("default/fraud", b"v1", "--metric", "auc=0.91", "--tag", "team=risk")
+    registry.push("default/fraud", b"v2", "--metric", "auc=0.93")
+    registry.cli("alice", "tag", "default/fraud:1", "stage=canary")
+    registry.cli("alice", "tag", "default/fraud:1", "--rm", "team")
+    registry.cli("alice", "tag", "default/fraud", "owner=risk-team")
+    with Client(registry.server.url, registry.tokens["alice"], progress=False) as alice:
+        alice.update_version("default/fraud:2", "gradient boosting, 2026 data")
+    registry.cli("admin", "promote", "default/fraud:2", "staging")
+    registry.cli("admin", "alias", "set", "default/fraud", "champion", "2")
+    registry.cli("admin", "alias", "set", "default/fraud", "champion", "1")
+    registry.cli("admin", "alias", "set", "default/fraud", "challenger", "2")
+
+
+def _version_row(registry: Registry, number: int) -> str:
+    return (
+        "SELECT v.id FROM versions v JOIN models m ON m.id = v.model_id "
+        f"WHERE m.name = 'fraud' AND v.number = {number}"
+    )
+
+
+def test_metrics_and_author_edited_in_the_database_are_found_and_named(
+    registry: Registry,
+) -> None:
+    _work_through_the_api(registry)
+    clean = registry.verify()
+    assert clean["ok"] and clean["records"]["checked"] >= 6  # ns, model, 2 aliases, 2 versions
+    assert [f for f in clean["records"]["findings"] if f["forged"]] == []
+
+    registry.sql(
+        f"UPDATE versions SET metrics = {registry.json_param('m')}, author = 'mallory' "
+        f"WHERE id = ({_version_row(registry, 1)})",
+        m=json.dumps({"auc": 0.99}),
+    )
+    shown = json.loads(registry.cli("alice", "--json", "show", "default/fraud:1").stdout)
+    assert (shown["metrics"], shown["author"]) == ({"auc": 0.99}, "mallory")  # served as true
+
+    report = registry.verify(code=INTEGRITY_FAILURE)
+    assert report["ok"] is False and report["problems"] == []
+    [finding] = [f for f in report["records"]["findings"] if f["forged"]]
+    assert finding["record"] == "version default/fraud:1"
+    assert (finding["problem"], finding["groups"]) == ("changed", ["evaluation", "origin"])
+    assert finding["entry"] == registry.last_entry_about("default/fraud:1")
+    said = registry.cli(
+        "admin", "audit", "verify", "--records", "--state", str(registry.state), code=6
+    )
+    assert (
+        f"FAILED: version default/fraud:1: evaluation, origin differ from what entry "
+        f"{finding['entry']} (version.untag) recorded"
+    ) in said.stderr
+
+
+def test_rows_inserted_deleted_or_retagged_directly_are_reported(registry: Registry) -> None:
+    _work_through_the_api(registry)
+    assert registry.verify()["ok"]
+    registry.sql(
+        "INSERT INTO version_tags (version_id, key, value) "
+        f"VALUES (({_version_row(registry, 2)}), 'approved', 'yes')"
+    )
+    registry.sql(
+        "INSERT INTO versions (model_id, number, manifest_digest, size, file_count, state, "
+        "description, author, provenance, io_schema, metrics, params, completeness, "
+        "missing_fields, created_at, updated_at) "
+        "SELECT model_id, 9, manifest_digest, size, file_count, 'production', description, "
+        "author, provenance, io_schema, metrics, params, completeness, missing_fields, "
+        f"created_at, updated_at FROM versions WHERE id = ({_version_row(registry, 1)})"
+    )
+    registry.sql(
+        "UPDATE aliases SET version_id = (" + _version_row(registry, 9) + ") "
+        "WHERE name = 'challenger'"
+    )
+    registry.sql("DELETE FROM model_tags WHERE key = 'owner'")
+    assert registry.forged() == {
+        "version default/fraud:2": ("changed", ("description",)),
+        "version default/fraud:9": ("unlogged", ()),
+        "alias default/fraud@challenger": ("changed", ("target",)),
+        "model default/fraud": ("changed", ("tags",)),
+    }
+
+
+def test_a_record_deleted_directly_is_reported(registry: Registry) -> None:
+    _work_through_the_api(registry)
+    assert registry.verify()["ok"]
+    registry.sql("DELETE FROM aliases WHERE name = 'champion'")
+    assert registry.forged() == {"alias default/fraud@champion": ("deleted", ())}
+
+
+def test_an_edit_is_not_laundered_by_a_later_change_through_the_api(registry: Registry) -> None:
+    registry.push("default/fraud", b"v1", "--metric", "auc=0.91")
+    registry.sql(
+        f"UPDATE versions SET metrics = {registry.json_param('m')} "
+        f"WHERE id = ({_version_row(registry, 1)})",
+        m=json.dumps({"auc": 0.99}),
+    )
+    # A colleague tags the version: that entry commits to the state it finds, forged metrics
+    # included; but a version's evaluation never changes, so the log still shows the edit.
+    registry.cli("alice", "tag", "default/fraud:1", "reviewed=yes")
+    assert registry.forged() == {"version default/fraud:1": ("rewritten", ("evaluation",))}
