@@ -48,7 +48,9 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   └── DigestMismatch              bytes do not hash to the digest they were named by
     │       └── BlobCorrupt             …and they are the server's own stored bytes
     ├── PermissionDenied
-    │   └── Unauthenticated
+    │   ├── Unauthenticated
+    │   ├── ReservedValidation          integrity, completeness, signature, scan: Cairn's alone
+    │   └── ValidatorNotAllowed         the policy does not let this caller post that result
     ├── ServerError                     the server failed (the SDK: a 5xx it cannot name)
     │   ├── StorageUnavailable          the blob store failed or refused a request, after retries
     │   ├── DatabaseUnavailable         the metadata database did not answer
@@ -96,6 +98,7 @@ __all__ = [
     "PolicyViolation",
     "PrincipalExists",
     "PrincipalNotFound",
+    "ReservedValidation",
     "ServerError",
     "SignatureRejected",
     "SizeMismatch",
@@ -107,6 +110,7 @@ __all__ = [
     "Unsupported",
     "UploadNotFound",
     "UploadOffsetMismatch",
+    "ValidatorNotAllowed",
     "VersionInUse",
     "VersionNotFound",
     "error_class_for",
@@ -293,6 +297,14 @@ class PermissionDenied(CairnError):
 
 class Unauthenticated(PermissionDenied):
     code = "unauthenticated"
+
+
+class ReservedValidation(PermissionDenied):
+    code = "reserved_validation"
+
+
+class ValidatorNotAllowed(PermissionDenied):
+    code = "validator_not_allowed"
 
 
 class ServerError(CairnError):

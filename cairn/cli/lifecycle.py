@@ -1,4 +1,4 @@
-"""``cairn promote|archive|validate|approvals|approve|reject|policy|deploy|deployments|
+"""``cairn promote|archive|validate|validations|approvals|approve|reject|policy|deploy|deployments|
 rollback``: the governed lifecycle from the command line."""
 
 from __future__ import annotations
@@ -86,7 +86,25 @@ def validate(
     if wants_json(ctx):
         emit_json(added)
     else:
-        click.echo(f"{ref}: {name} {status}")
+        click.echo(f"{ref}: {name} {status} (posted by {added['created_by']})")
+
+
+@click.command()
+@click.argument("ref")
+@click.pass_context
+@fails_cleanly
+def validations(ctx: click.Context, ref: str) -> None:
+    """Every validation result of the version REF, oldest first, with who posted it."""
+    with client(ctx, progress=False) as cairn:
+        found = cairn.validations(ref)
+    if wants_json(ctx):
+        emit_json(found)
+        return
+    table(
+        None,
+        ["at", "name", "status", "posted by"],
+        ([v["created_at"][:19], v["name"], v["status"], v["created_by"]] for v in found),
+    )
 
 
 @click.command()
@@ -341,6 +359,7 @@ COMMANDS = [
     promote,
     archive,
     validate,
+    validations,
     approvals,
     approve,
     reject,

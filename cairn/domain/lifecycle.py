@@ -12,6 +12,7 @@ for each target state:
     required_validations   validations whose newest result must be "passed"
 
 and ``protected_aliases`` binds an alias to the state a version must be in to carry it;
+``validators`` names who may post each validation (see ``cairn.domain.validators``);
 ``retention`` (``keep_last``, ``archive_after_days``) says which old versions go: see
 ``cairn.services.retention``.
 Evaluation lists every check with pass/fail and the reason, and never raises on a rule that
@@ -29,6 +30,7 @@ import celpy
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 
+from cairn.domain.validators import Posters, check_validation_name, parse_validators
 from cairn.errors import InvalidInput
 
 STATES = ("registered", "staging", "production", "archived")
@@ -100,9 +102,16 @@ class Policy:
     protected_aliases: Mapping[str, str]
     document: dict[str, Any] = field(compare=False)
     retention: Retention = Retention()
+    validators: Mapping[str, Posters] = field(default_factory=dict)
 
     def gate(self, target: str) -> Gate:
         return self.gates.get(target, Gate())
+
+    def governed(self) -> frozenset[str]:
+        """The validations this policy cares who posts: required in some state, or named in
+        ``validators``. The version's author posts none of them."""
+        required = (name for gate in self.gates.values() for name in gate.required_validations)
+        return frozenset(required) | frozenset(self.validators)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +167,11 @@ def parse_policy(document: object) -> Policy:
         "states",
         "protected_aliases",
         "retention",
+        "validators",
     }:
-        raise InvalidInput("a policy is {states: {target: gate}, protected_aliases: {alias: …}}")
+        raise InvalidInput(
+            "a policy is {states, protected_aliases, retention, validators}: see the README"
+        )
     states = document.get("states", {})
     if not isinstance(states, dict) or set(states) - set(TARGETS):
         raise InvalidInput(f"policy states are among {', '.join(TARGETS)}")
@@ -169,7 +181,9 @@ def parse_policy(document: object) -> Policy:
         isinstance(a, str) and s in STATES for a, s in aliases.items()
     ):
         raise InvalidInput("protected_aliases maps alias names to states")
-    return Policy(gates, dict(aliases), document, _retention(document.get("retention", {})))
+    retention = _retention(document.get("retention", {}))
+    validators = parse_validators(document.get("validators", {}))
+    return Policy(gates, dict(aliases), document, retention, validators)
 
 
 def _retention(raw: object) -> Retention:
@@ -209,9 +223,10 @@ def _gate(target: str, raw: object) -> Gate:
             raise InvalidInput(f"{target}: {name} is true or false")
         flags[name] = value
     required = raw.get("required_validations", [])
-    if not isinstance(required, list) or not all(isinstance(v, str) for v in required):
+    if not isinstance(required, list) or len(required) > RULES_MAX:
         raise InvalidInput(f"{target}: required_validations is a list of names")
-    return Gate(rules, approvals, required_validations=tuple(required), **flags)
+    names = tuple(check_validation_name(v, f"{target}: required_validations") for v in required)
+    return Gate(rules, approvals, required_validations=names, **flags)
 
 
 def _rule(target: str, raw: object) -> Rule:

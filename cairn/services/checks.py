@@ -32,6 +32,7 @@ from cairn.domain.scanning import (
     summarise_version,
 )
 from cairn.domain.signatures import BUNDLE_MAX, SIGNATURE_FILE, verify_signature
+from cairn.domain.validators import CAIRN_CHECKS
 from cairn.errors import ServerError, SignatureRejected
 from cairn.services.auth import EVERYWHERE, SYSTEM, Permission
 from cairn.services.resolve import get_namespace
@@ -41,7 +42,7 @@ from cairn.storage.blobs.reader import open_blob
 
 log = logging.getLogger("cairn.checks")
 SIGNATURE, SCAN, INTEGRITY, COMPLETENESS = "signature", "scan", "integrity", "completeness"
-OWN = (INTEGRITY, COMPLETENESS, SIGNATURE, SCAN)  # Cairn's own validators
+OWN = CAIRN_CHECKS  # Cairn's own validators: nobody else writes them
 BACKGROUND = (SCAN, INTEGRITY)  # the ones that read every byte, queued for large versions
 SCAN_CACHE = 4096
 

@@ -1,4 +1,5 @@
-"""Promotion through policy gates, approvals, validations from CI, and the policies themselves.
+"""Promotion through policy gates, approvals, and the policies themselves (validations, which
+the gates read: ``cairn.services.validations``).
 
 ``promote`` evaluates the policy of the model (its override, its namespace's, or the default)
 for the target state and answers with a decision that lists every check. A denied promotion
@@ -10,25 +11,22 @@ Approvals are bound to the version's manifest digest and the target state, and e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from cairn.domain.lifecycle import Decision, check_target, evaluate, parse_policy
-from cairn.domain.metadata import DEFAULT_REQUIRED_FIELDS, completeness
-from cairn.domain.records import ApprovalRequest, PolicyRevision, Validation, Version
+from cairn.domain.lifecycle import Decision, Policy, check_target, evaluate, parse_policy
+from cairn.domain.records import ApprovalRequest, PolicyRevision, Version
 from cairn.domain.references import Reference
 from cairn.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation
 from cairn.services.aliases import remove_alias
 from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
-from cairn.services.checks import COMPLETENESS, OWN, Outcome, VersionChecks
+from cairn.services.checks import VersionChecks
 from cairn.services.policies import policy_for, policy_revision
 from cairn.services.resolve import get_model, get_namespace, get_version
 from cairn.services.uow import Database, UnitOfWork
+from cairn.services.validations import counted
 from cairn.storage.sql.store import MetadataStore
-
-VALIDATION_STATUSES = ("passed", "failed", "error", "pending", "running", "skipped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +86,10 @@ class LifecycleService:
     def _decide(
         self, store: MetadataStore, version: Version, target: str, requester: str
     ) -> Decision:
-        model = get_model(store, version.namespace, version.model)
+        policy = policy_for(store, get_model(store, version.namespace, version.model))
         approvers = self._approvers(store, version, target)
-        return evaluate(
-            policy_for(store, model), target, self._document(store, version), approvers, requester
-        )
+        document = self._document(store, version, policy)
+        return evaluate(policy, target, document, approvers, requester)
 
     def _approvers(self, store: MetadataStore, version: Version, target: str) -> set[str]:
         """Who approved this version for this target, in an open request, recently enough,
@@ -108,11 +105,13 @@ class LifecycleService:
                     found.add(a.approver)
         return found
 
-    def _document(self, store: MetadataStore, version: Version) -> dict[str, Any]:
-        """The version as the policy's rules see it."""
-        latest: dict[str, Validation] = {}
-        for v in store.validations.history(version.id):
-            latest[v.name] = v
+    def _document(
+        self, store: MetadataStore, version: Version, policy: Policy | None = None
+    ) -> dict[str, Any]:
+        """The version as the policy's rules see it (with the results that policy counts)."""
+        if policy is None:
+            policy = policy_for(store, get_model(store, version.namespace, version.model))
+        latest = counted(store.validations.history(version.id), version.author, policy)
         validations = {
             name: {"status": v.status, **{k: x for k, x in v.details.items() if k != "status"}}
             for name, v in latest.items()
@@ -272,71 +271,6 @@ class LifecycleService:
             ns = get_namespace(store, namespace)
             return store.approvals.requests(namespace_id=ns.id, status=status)
 
-    # ------------------------------------------------------------------ validations
-    def add_validation(self, actor: Actor, ref: Reference, fields: Mapping[str, Any]) -> Validation:
-        """Record a result about a version (CI, a validator): ``{name, status, metrics?,
-        link?, details?}``. Each post is a new run; the history is kept."""
-        allowed = {"name", "status", "metrics", "link", "details"}
-        if not isinstance(fields, Mapping) or set(fields) - allowed:
-            raise InvalidInput(f"a validation is {{{', '.join(sorted(allowed))}}}")
-        name, status = fields.get("name"), fields.get("status")
-        if not isinstance(name, str) or not 0 < len(name) <= 100 or name in ("signature", "scan"):
-            raise InvalidInput("a validation's name is 1-100 characters (not signature or scan)")
-        if status not in VALIDATION_STATUSES:
-            raise InvalidInput(f"a validation's status is one of {', '.join(VALIDATION_STATUSES)}")
-        metrics = fields.get("metrics", {})
-        if not isinstance(metrics, dict) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values()
-        ):
-            raise InvalidInput("a validation's metrics map names to numbers")
-        link = fields.get("link")
-        if link is not None and (not isinstance(link, str) or len(link) > 2000):
-            raise InvalidInput("a validation's link is a URL")
-        details = fields.get("details", {})
-        if not isinstance(details, dict):
-            raise InvalidInput("a validation's details are an object")
-        with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
-            version = get_version(uow.store, ref, with_files=False)
-            row = {"metrics": metrics, "link": link, **details}
-            uow.store.validations.add(
-                [
-                    {
-                        "version_id": version.id,
-                        "name": name,
-                        "status": status,
-                        "details": row,
-                        "created_by": actor.name,
-                        "created_at": uow.now,
-                        "updated_at": uow.now,
-                    }
-                ]
-            )
-            uow.record("validation.add", version.ref, name=name, status=status, link=link)
-            return uow.store.validations.history(version.id)[-1]
-
-    def rerun_validation(self, actor: Actor, ref: Reference, name: str) -> Validation:
-        """Run one of Cairn's own validators again (integrity, completeness, signature, scan);
-        the new result joins the history. Large versions' byte-reading checks are queued."""
-        if name not in OWN:
-            raise InvalidInput(f"Cairn re-runs {', '.join(OWN)}; CI posts its own results")
-        authorize(actor, Permission.WRITE, ref.namespace)
-        with self.db.read(actor, ref.namespace) as store:
-            version = get_version(store, ref)
-        outcome = None
-        if name != COMPLETENESS:
-            outcome = self.checks.rerun(name, version.namespace, version.files or ())
-        with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
-            if outcome is None:
-                model = get_model(uow.store, version.namespace, version.model)
-                required = model.required_fields
-                fields = DEFAULT_REQUIRED_FIELDS if required is None else required
-                score, missing = completeness(_metadata(version), fields)
-                status = "passed" if not missing else "failed"
-                outcome = Outcome(COMPLETENESS, status, {"score": score, "missing": missing})
-            self.checks.record(uow, version.id, [outcome])
-            uow.record("validation.rerun", version.ref, name=name, status=outcome.status)
-            return uow.store.validations.history(version.id)[-1]
-
     # ------------------------------------------------------------------ policies
     def policy(self, actor: Actor, namespace: str, model: str | None) -> PolicyRevision | None:
         """The policy in force for a model (or the namespace's); None: the default."""
@@ -378,22 +312,12 @@ class LifecycleService:
         with self.db.read(actor, ref.namespace) as store:
             version = get_version(store, ref, with_files=False)
             approvers = self._approvers(store, version, target)
-            return evaluate(policy, target, self._document(store, version), approvers, actor.name)
+            document = self._document(store, version, policy)
+            return evaluate(policy, target, document, approvers, actor.name)
 
     def expire_requests(self) -> int:
         with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
             return uow.store.approvals.expire(uow.now)
-
-
-def _metadata(version: Version) -> dict[str, Any]:
-    return {
-        "description": version.description,
-        "provenance": version.provenance,
-        "schema": version.schema,
-        "metrics": version.metrics,
-        "params": version.params,
-        "tags": version.tags,
-    }
 
 
 def _ref_of(request: ApprovalRequest) -> Reference:

@@ -23,6 +23,7 @@ from cairn.services.retention import RetentionService
 from cairn.services.schedule import Schedule
 from cairn.services.tracking import TrackingService
 from cairn.services.uow import Database
+from cairn.services.validations import ValidationService
 from cairn.services.versions import VersionService
 from cairn.services.webhooks import SecretBox, WebhookService
 from cairn.storage.blobs import BlobStore, open_blob_store
@@ -80,6 +81,7 @@ class Registry:
         self.lifecycle = LifecycleService(
             database, self.checks, timedelta(hours=settings.approval_ttl_hours)
         )
+        self.validations = ValidationService(database, self.checks)
         self.deployments = DeploymentService(database)
         self.retention = RetentionService(database)
         self.tracking = TrackingService(database, blob_store, self.blobs, settings.mlflow_namespace)

@@ -60,6 +60,7 @@ class Team:
         self.tokens: dict[str, str] = {"admin": server.token}
         for name, role in [
             ("alice", "writer"),
+            ("ci", "writer"),  # posts CI's validations: the author may not post required ones
             ("carol", "approver"),
             ("dave", "approver"),
             ("sre", "deployer"),
@@ -146,7 +147,7 @@ def test_a_team_promotes_canaries_and_rolls_back(team: Team) -> None:
 
     # v1: good, signed, validated by CI; two approvers promote it; the SRE points @production.
     v1 = push("v1", 0.95)
-    team.cli("alice", "validate", f"default/fraud:{v1}", "bias", "passed", "--metric", "dp=0.02")
+    team.cli("ci", "validate", f"default/fraud:{v1}", "bias", "passed", "--metric", "dp=0.02")
     opened = team.json("alice", "promote", f"default/fraud:{v1}", "production", "--reason", "v1")
     request = opened["request"]["id"]
     assert opened["applied"] is False and opened["decision"]["outcome"] == "needs_approval"
@@ -164,7 +165,7 @@ def test_a_team_promotes_canaries_and_rolls_back(team: Team) -> None:
     unvalidated = push("unvalidated", 0.96)
     flagged = push("flagged", 0.96, evil=True)
     for number in (low, unsigned, flagged):
-        team.cli("alice", "validate", f"default/fraud:{number}", "bias", "passed")
+        team.cli("ci", "validate", f"default/fraud:{number}", "bias", "passed")
     expected = {
         low: "rule good enough: metrics.auc >= 0.9 is false",
         unsigned: "signature: the signature is unsigned",
@@ -185,7 +186,7 @@ def test_a_team_promotes_canaries_and_rolls_back(team: Team) -> None:
     # The fixed version, pushed and put forward by the team lead (a namespace admin, who may
     # approve): approving it themselves is refused; two others approve it.
     fixed = push("fixed", 0.97, who="lead")
-    team.cli("alice", "validate", f"default/fraud:{fixed}", "bias", "passed")
+    team.cli("ci", "validate", f"default/fraud:{fixed}", "bias", "passed")
     request = team.json("lead", "promote", f"default/fraud:{fixed}", "production")["request"]["id"]
     assert "separation of duties" in team.cli("lead", "approve", str(request), code=5).stderr
     team.cli("carol", "approve", str(request))

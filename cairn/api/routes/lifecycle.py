@@ -63,10 +63,12 @@ async def decision(
 
 @router.post(VERSION + "/validations", status_code=201)
 def add_validation(
-    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, body: Body
+    reg: Reg, actor: Reader, namespace: str, model: str, selector: str, body: Body
 ) -> Response:
-    """Record a result from CI or a validator: ``{name, status, metrics?, link?, details?}``."""
-    added = reg.lifecycle.add_validation(actor, version_ref(namespace, model, selector), body)
+    """Record a result from CI or a validator: ``{name, status, metrics?, link?, details?}``.
+    Cairn's own checks are refused (403 ``reserved_validation``), and so is a poster the
+    policy does not allow (403 ``validator_not_allowed``); the policy decides who else."""
+    added = reg.validations.add(actor, version_ref(namespace, model, selector), body)
     return wire.ok(wire.validation(added), 201)
 
 
@@ -76,7 +78,7 @@ def rerun_validation(
 ) -> Response:
     """Run one of Cairn's own validators again: integrity, completeness, signature, scan."""
     ref = version_ref(namespace, model, selector)
-    return wire.ok(wire.validation(reg.lifecycle.rerun_validation(actor, ref, name)), 201)
+    return wire.ok(wire.validation(reg.validations.rerun(actor, ref, name)), 201)
 
 
 @router.get("/namespaces/{namespace}/approvals")

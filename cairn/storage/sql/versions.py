@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     union_all,
     update,
@@ -22,6 +23,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from cairn.domain.manifest import FileEntry
 from cairn.domain.records import Version
+from cairn.domain.validators import CAIRN_CHECKS
 from cairn.storage.sql.rows import batches, upsert
 from cairn.storage.sql.tables import (
     aliases,
@@ -95,6 +97,10 @@ _PAGE_OF_MODEL = (
 _PAGE_OF_MODEL_BEFORE = _PAGE_OF_MODEL.where(versions.c.number < bindparam("before"))
 
 
+# Cairn's own checks as Cairn wrote them (``cairn.services.validations``: nobody else may).
+_COUNTED = or_(validations.c.name.not_in(CAIRN_CHECKS), validations.c.created_by == "cairn")
+
+
 def _extras(matches: Callable[[Any], Any], with_checks: bool) -> CompoundSelect[Any]:
     """What a version's row does not hold, for the versions ``matches`` picks by id, in one
     query: ("t", key, value, 0) per tag, ("a", name, "", 0) per alias and, ``with_checks``,
@@ -117,7 +123,7 @@ def _extras(matches: Callable[[Any], Any], with_checks: bool) -> CompoundSelect[
             select(
                 func.max(validations.c.id).label("last"), func.min(validations.c.id).label("first")
             )
-            .where(matches(validations.c.version_id))
+            .where(matches(validations.c.version_id), _COUNTED)
             .group_by(validations.c.version_id, validations.c.name)
             .subquery()
         )

@@ -11,7 +11,9 @@ from cairn.domain.lifecycle import (
     evaluate_rule,
     parse_policy,
 )
+from cairn.domain.validators import ROLE_NAMES
 from cairn.errors import InvalidInput
+from cairn.services.auth import Role
 
 DOC: dict[str, Any] = {
     "state": "staging",
@@ -119,3 +121,42 @@ def test_a_rule_that_cannot_be_evaluated_fails_and_says_why(
 def test_a_bad_policy_is_refused_with_a_reason(document: Any) -> None:
     with pytest.raises(InvalidInput):
         parse_policy(document)
+
+
+@pytest.mark.parametrize(
+    "validators",
+    [
+        {"completeness": {"roles": ["writer"]}},  # Cairn's own: nobody else posts it
+        {"fairness": {}},
+        {"fairness": {"principals": [], "roles": []}},
+        {"fairness": {"roles": ["ci"]}},
+        {"fairness": {"principals": ["not a name"]}},
+        {"fairness": {"principals": "ci"}},
+        {"fairness": {"people": ["ci"]}},
+        {"fairness": ["ci"]},
+        {"": {"principals": ["ci"]}},
+        [],
+    ],
+)
+def test_a_bad_validators_section_is_refused(validators: Any) -> None:
+    with pytest.raises(InvalidInput, match="validators"):
+        parse_policy({"validators": validators})
+
+
+def test_a_policy_governs_what_it_requires_and_what_its_validators_name() -> None:
+    policy = parse_policy(
+        {
+            "states": {"production": {"required_validations": ["bias", "completeness"]}},
+            "validators": {"fairness": {"principals": ["CI-Bot"], "roles": ["approver"]}},
+        }
+    )
+    assert policy.governed() == {"bias", "completeness", "fairness"}
+    posters = policy.validators["fairness"]
+    assert posters.names("ci-bot") and posters.names("ci_bot") and not posters.names("ci")
+    assert posters.roles == {"approver"}
+    with pytest.raises(InvalidInput, match="required_validations"):
+        parse_policy({"states": {"staging": {"required_validations": [""]}}})
+
+
+def test_the_roles_a_policy_may_name_are_cairn_s_roles() -> None:
+    assert set(ROLE_NAMES) == {role.value for role in Role}
