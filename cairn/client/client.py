@@ -25,7 +25,8 @@ from cairn.client.signing import sign_folder
 from cairn.client.transfer import Downloader, Retrier, collect, parallel, send_files
 from cairn.client.trust import TrustCalls
 from cairn.client.webhooks import WebhookCalls
-from cairn.domain.manifest import FileEntry, check_path
+from cairn.domain.manifest import FileEntry
+from cairn.domain.paths import check_path
 from cairn.domain.references import Reference, parse_reference
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
 

@@ -22,7 +22,8 @@ from cairn import errors
 from cairn.client.digests import DigestCache
 from cairn.client.http import Http, raise_for_error
 from cairn.client.progress import Bar
-from cairn.domain.manifest import FileEntry, check_path
+from cairn.domain.manifest import FileEntry
+from cairn.domain.paths import check_path
 
 READ_SIZE = 1 << 20
 SINGLE_MAX = 32 << 20  # larger files go up through a resumable session

@@ -1,31 +1,25 @@
 """A version's content: a sorted list of ``{path, size, digest}`` and the digest of that list.
 
-Paths are relative, ``/``-separated and canonical. Whatever the spelling, a path that could
-step outside the folder it is materialised in is refused: ``..`` segments (also
-percent-encoded, once or several times), absolute paths, drive letters, backslashes, NUL and
-control characters. Two paths that are the same after Unicode normalisation and case folding
-are duplicates, since they would collide on common file systems; so is a file that is also
-another file's folder.
+Each path passes the one path rule (``cairn.domain.paths``: relative, checked segment by
+segment, refused rather than rewritten). Two paths that are the same after Unicode
+normalisation and case folding are duplicates, since they would collide on common file
+systems; so is a file that is also another file's folder.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from cairn.domain.digests import digest_bytes, parse_digest
+from cairn.domain.paths import check_path
 from cairn.errors import InvalidManifest, UnsafePath
 
-PATH_MAX = 1024
-SEGMENT_MAX = 255
 FILES_MAX = 100_000
 SIZE_MAX = 2**50  # 1 PiB: a bound that catches nonsense, not a quota
-_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,44 +53,6 @@ def manifest_digest(files: Iterable[FileEntry]) -> str:
     doc = {"files": [f.to_dict() for f in sorted(files, key=lambda f: f.path)]}
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return digest_bytes(canonical.encode("utf-8"))
-
-
-def check_path(raw: object) -> str:
-    """Return ``raw`` if it is a safe, canonical relative path; raise ``UnsafePath`` otherwise."""
-    if not isinstance(raw, str) or not raw:
-        raise UnsafePath("a file path must be a non-empty string")
-    shown = raw[:200]
-    if len(raw.encode("utf-8", "surrogatepass")) > PATH_MAX:
-        raise UnsafePath(f"a file path is at most {PATH_MAX} bytes", path=shown)
-    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in raw):
-        raise UnsafePath("a file path may not hold NUL or control characters", path=shown)
-    _check_spelling(raw, shown)
-    decoded, previous = raw, None
-    for _ in range(4):  # percent-encoding applied up to four times over is still caught
-        previous, decoded = decoded, unquote(decoded)
-        if decoded == previous:
-            break
-        _check_spelling(decoded, shown, encoded=True)
-    segments = raw.split("/")
-    if any(seg in ("", ".") for seg in segments):
-        raise UnsafePath("a file path has no empty or '.' segments and no trailing '/'", path=shown)
-    if any(len(seg.encode("utf-8")) > SEGMENT_MAX for seg in segments):
-        raise UnsafePath(f"a path segment is at most {SEGMENT_MAX} bytes", path=shown)
-    return raw
-
-
-def _check_spelling(path: str, shown: str, *, encoded: bool = False) -> None:
-    how = " (once percent-decoded)" if encoded else ""
-    if "\\" in path:
-        raise UnsafePath(f"a file path may not contain a backslash{how}", path=shown)
-    if "\x00" in path:
-        raise UnsafePath(f"a file path may not contain NUL{how}", path=shown)
-    if path.startswith("/"):
-        raise UnsafePath(f"a file path must be relative{how}", path=shown)
-    if _DRIVE.match(path):
-        raise UnsafePath(f"a file path may not start with a drive letter{how}", path=shown)
-    if ".." in path.split("/"):
-        raise UnsafePath(f"a file path may not contain a '..' segment{how}", path=shown)
 
 
 def _collision_key(path: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cairn.domain.manifest import check_path
+from cairn.domain.paths import check_path
 from cairn.errors import InvalidInput
 
 # ``_cairn/versions/<namespace>/<model>/<number>/<file path>``: a version's manifest as a tree.
@@ -88,12 +88,13 @@ class ArtifactEntry:
 
 
 def artifact_path(raw: object) -> str:
-    """A safe artifact path relative to the artifact root ('' for the root itself)."""
+    """An artifact path relative to the artifact root ('' for the root itself), as the path
+    rule allows it: refused, never trimmed (``a/b/`` or ``a//b`` would name another file)."""
     if raw is None or raw == "":
         return ""
     if not isinstance(raw, str):
         raise InvalidInput("an artifact path is a string")
-    return check_path(raw.strip("/"))
+    return check_path(raw)
 
 
 def experiment_of(path: str) -> int:

@@ -213,7 +213,7 @@ class MlflowModels:
             return Source(files, model.source_run_id, model)
         if source.startswith("runs:/"):
             run_part, _, inner = source.removeprefix("runs:/").partition("/")
-            return self._run_source(actor, run_part, inner.strip("/"))
+            return self._run_source(actor, run_part, artifact_path(inner.strip("/")))
         if source.startswith("mlflow-artifacts:"):
             path = source.removeprefix("mlflow-artifacts:").lstrip("/")
             if source.startswith("mlflow-artifacts://"):

@@ -138,3 +138,80 @@ def test_every_json_body_refuses_duplicate_keys_nan_and_nul(api: Api) -> None:
     ]:
         for body in bodies:
             refused(api, method, url, 400, "invalid_json", content=body, headers=json_type)
+
+
+# --- the one path rule -------------------------------------------------------------------------
+
+# Each was accepted as a whole path before the rule went segment by segment.
+SEGMENT_UNSAFE = [
+    "weights/C:evil.bin",  # a drive letter after the first segment
+    "model.bin:hidden",  # an NTFS alternate data stream
+    "model\u202enib.exe",  # shows as "modelexe.bin"
+    "weights/\u2066layer.bin",
+    "a\u200bb.bin",
+    "logs/con.txt",
+    "NUL",
+    "weights/model.",
+    "weights/model ",
+    "a?b.bin",
+    "/".join(["d"] * 64 + ["f.bin"]),
+]
+
+
+def _register(files: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"manifest": {"files": files}}
+
+
+def test_every_segment_of_a_manifest_path_passes_the_path_rule(api: Api) -> None:
+    digest = api.upload()
+    size = len(api.client.get(f"{API}/blobs/{digest}").content)
+    register = f"{API}/models/default/paths/versions"
+    for path in SEGMENT_UNSAFE:
+        body = _register([{"path": path, "size": size, "digest": digest}])
+        refused(api, "POST", register, 400, "unsafe_path", json=body)
+    fine = _register([{"path": "weights/model.bin", "size": size, "digest": digest}])
+    assert api.client.post(register, json=fine).status_code == 201
+
+
+def test_every_segment_of_an_oci_layer_title_passes_the_path_rule(api: Api) -> None:
+    for data in (EMPTY, LAYER):
+        _push_blob(api, data)
+    headers = {"Content-Type": IMAGE_MANIFEST}
+    for title in SEGMENT_UNSAFE:
+        body = json.dumps(image_manifest([(LAYER, title)])).encode()
+        response = refused(
+            api,
+            "PUT",
+            "/v2/default/pushed/manifests/latest",
+            400,
+            "unsafe_path",
+            content=body,
+            headers=headers,
+        )
+        assert response.json()["errors"][0]["code"] == "MANIFEST_INVALID"
+
+
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+def test_mlflow_artifact_paths_are_refused_never_rewritten(api: Api) -> None:
+    created = api.client.post(f"{MLFLOW}/experiments/create", json={"name": "paths"})
+    assert created.status_code == 200, created.text
+    root = f"{created.json()['experiment_id']}/run/artifacts"
+    stored = api.client.put(f"{ARTIFACTS}/{root}/model.bin", content=b"weights")
+    assert stored.status_code == 200, stored.text
+    # Each names another file than the one it spells: trimmed, it would read or overwrite it.
+    for url in [
+        f"{ARTIFACTS}/{root}/model.bin/",
+        f"{ARTIFACTS}//{root}/model.bin",
+        f"{ARTIFACTS}/{root}//model.bin",
+        f"{ARTIFACTS}/{root}/%2E/model.bin",  # httpx would drop a plain "./"
+    ]:
+        refused(api, "GET", url, 400, "unsafe_path")
+        refused(api, "PUT", url, 400, "unsafe_path", content=b"other weights")
+    for path in [f"{root}/", f"/{root}", f"{root}//x"]:
+        refused(api, "GET", ARTIFACTS, 400, "unsafe_path", params={"path": path})
+    for name in ["C:evil.bin", "model%E2%80%AEnib.exe", "con.txt", "a.", "d%E2%81%A6x"]:
+        refused(api, "PUT", f"{ARTIFACTS}/{root}/{name}", 400, "unsafe_path", content=b"x")
+    assert api.client.get(f"{ARTIFACTS}/{root}/model.bin").content == b"weights"
+

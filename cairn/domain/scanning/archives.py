@@ -2,7 +2,8 @@
 
 Nothing is extracted. Each member's name is checked as a path (absolute paths, drive
 letters and ``..`` segments that climb out of the extraction folder are high; other ``..``
-segments, control characters and duplicate names are medium), links and device files in tar
+segments, control characters, duplicate names and anything else the one path rule of
+``cairn.domain.paths`` refuses are medium), links and device files in tar
 archives are reported, and every regular member is handed back to the scanner as a stream,
 read in place (zip members decompressed on the fly, tar members sliced out of the archive).
 """
@@ -20,7 +21,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import IO, cast
 
+from cairn.domain.paths import check_path
 from cairn.domain.scanning.results import FindingKind, FindingLog, Severity
+from cairn.errors import UnsafePath
 
 # Scans one member: (stream, member name, location for findings).
 MemberScanner = Callable[[IO[bytes], str, str], None]
@@ -61,6 +64,16 @@ def path_problem(name: str) -> tuple[Severity, str] | None:
         return Severity.HIGH, "the member path climbs out of the extraction folder"
     if ".." in path.split("/"):
         return Severity.MEDIUM, "the member path has '..' segments"
+    # Leading "./" and a folder's trailing "/" are how tar and zip write names, not tricks.
+    portable = name.removesuffix("/")
+    while portable.startswith("./"):
+        portable = portable[2:]
+    if portable in ("", "."):
+        return None
+    try:
+        check_path(portable)
+    except UnsafePath as exc:
+        return Severity.MEDIUM, f"the member name breaks the path rule: {exc.message}"
     return None
 
 

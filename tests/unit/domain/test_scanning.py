@@ -354,6 +354,16 @@ UNSAFE_NAMES = {
     "C:/Windows/x": Severity.HIGH,
     "a/../b": Severity.MEDIUM,
     "a\x07b": Severity.MEDIUM,
+    # The one path rule, segment by segment (cairn.domain.paths).
+    "weights/C:evil.bin": Severity.MEDIUM,
+    "model.bin:hidden": Severity.MEDIUM,
+    "model\u202enip.exe": Severity.MEDIUM,
+    "a/\u2066b": Severity.MEDIUM,
+    "logs/con.txt": Severity.MEDIUM,
+    "NUL": Severity.MEDIUM,
+    "a/b.": Severity.MEDIUM,
+    "a//b": Severity.MEDIUM,
+    "/".join(["d"] * 65): Severity.MEDIUM,
 }
 
 
@@ -367,6 +377,16 @@ def test_unsafe_member_names_are_flagged_in_zip_and_tar(name: str, severity: Sev
         result = scan(data, path)
         assert result.status is ScanStatus.FLAGGED
         assert expected in kinds(result)
+
+
+def test_the_names_tar_and_zip_write_for_folders_are_not_flagged() -> None:
+    tar = tar_of(
+        (tar_member("./", tarfile.DIRTYPE), b""),
+        (tar_member("./model", tarfile.DIRTYPE), b""),
+        (tar_member("./model/weights.bin"), b"x"),
+    )
+    assert scan(tar, "a.tar").findings == ()
+    assert scan(zip_of({"model/": b"", "model/weights.bin": b"x"}), "a.zip").findings == ()
 
 
 @pytest.mark.parametrize(
