@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from cairn.domain.paths import is_device_name
 from cairn.errors import InvalidName
 
 NAME_MAX = 128
@@ -37,6 +38,21 @@ def normalize_name(raw: object, *, kind: str = "name") -> str:
             f"a {kind} starts with a letter or digit and holds only a-z, 0-9, '.', '_' and '-'",
             kind=kind,
             value=raw[:NAME_MAX],
+        )
+    return name
+
+
+def check_new_name(name: str, *, kind: str) -> str:
+    """A normalised ``name`` about to be given to a new namespace, model or alias, refused if
+    Windows would take it for a device (``con``, ``nul.v2``, ``com1``): names become folders
+    on the machines that pull (OCI repositories, MLflow's artifact tree). Only new names are
+    checked, so that one made before this rule can still be read, renamed or deleted."""
+    if is_device_name(name):
+        raise InvalidName(
+            f"a {kind} may not be a Windows device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9), "
+            "with or without an extension",
+            kind=kind,
+            value=name,
         )
     return name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cairn.domain.names import normalize_alias
+from cairn.domain.names import check_new_name, normalize_alias
 from cairn.domain.records import AliasEvent, Model, Version
 from cairn.domain.references import Reference
 from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation
@@ -92,6 +92,8 @@ def move_alias(
     previous = uow.store.aliases.current(model.id, alias)
     if previous == version.number:
         return previous
+    if previous is None:
+        check_new_name(alias, kind="alias")
     uow.store.aliases.set(model.id, alias, version.id, uow.actor.name, uow.now)
     uow.store.aliases.record(
         model.id,

@@ -15,7 +15,7 @@ from cairn.domain.metadata import (
     parse_tags,
     parse_text,
 )
-from cairn.domain.names import canonical_key, check_tag, normalize_name
+from cairn.domain.names import canonical_key, check_new_name, check_tag, normalize_name
 from cairn.domain.records import Model, Namespace, Page
 from cairn.errors import InvalidMetadata, ModelExists, ModelNotEmpty, NamespaceExists
 from cairn.services.auth import EVERYWHERE, Actor, Permission, readable
@@ -32,7 +32,7 @@ class NamespaceService:
         self.db = db
 
     def create(self, actor: Actor, name: object, description: object = "") -> Namespace:
-        name = normalize_name(name, kind="namespace")
+        name = check_new_name(normalize_name(name, kind="namespace"), kind="namespace")
         description = parse_text(description, "description")
         with self.db.write(actor, Permission.ADMIN, EVERYWHERE) as uow:
             created = uow.store.namespaces.insert(name, canonical_key(name), description, uow.now)
@@ -101,7 +101,7 @@ class ModelService:
     def rename(self, actor: Actor, namespace: str, name: str, new_name: object) -> Model:
         """Give a model a new name; its versions, aliases and history stay with it. A name
         that another model holds, or once held (its tombstone), is refused."""
-        checked = normalize_name(new_name, kind="model")
+        checked = check_new_name(normalize_name(new_name, kind="model"), kind="model")
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
             model = get_model(uow.store, namespace, name, lock=True)
             ns = get_namespace(uow.store, namespace)
@@ -184,6 +184,7 @@ class ModelService:
 def create_model(uow: UnitOfWork, namespace: str, name: str, values: Mapping[str, Any]) -> int:
     """Create a model (or revive its tombstone) inside ``uow``; ``ModelExists`` if it is live,
     also when a concurrent transaction created it first."""
+    check_new_name(name, kind="model")
     ns = get_namespace(uow.store, namespace)
     key = model_key(name)
     full = {"name": name, "key": key, **{f: values.get(f, "") for f in MODEL_FIELDS}}

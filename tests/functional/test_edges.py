@@ -215,3 +215,42 @@ def test_mlflow_artifact_paths_are_refused_never_rewritten(api: Api) -> None:
         refused(api, "PUT", f"{ARTIFACTS}/{root}/{name}", 400, "unsafe_path", content=b"x")
     assert api.client.get(f"{ARTIFACTS}/{root}/model.bin").content == b"weights"
 
+
+# --- Windows device names ---------------------------------------------------------------------
+
+DEVICES = ["CON", "nul", "Aux", "prn", "com1", "LPT9", "con.v2", "nul.txt"]
+
+
+def test_windows_device_names_are_refused_as_new_names_on_every_surface(api: Api) -> None:
+    digest = api.upload()
+    size = len(api.client.get(f"{API}/blobs/{digest}").content)
+    files = _register([{"path": "model.bin", "size": size, "digest": digest}])
+    assert api.client.post(f"{API}/models/default/named/versions", json=files).status_code == 201
+    mlflow_model = {"name": "named-too"}
+    assert api.client.post(f"{MLFLOW}/registered-models/create", json=mlflow_model).is_success
+    _push_blob(api, EMPTY)
+    _push_blob(api, LAYER)
+    oci_body = json.dumps(image_manifest([(LAYER, "model.bin")])).encode()
+    oci_type = {"Content-Type": IMAGE_MANIFEST}
+    for name in DEVICES:
+        refused(api, "POST", f"{API}/namespaces", 400, "invalid_name", json={"name": name})
+        refused(api, "POST", f"{API}/models/default", 400, "invalid_name", json={"name": name})
+        refused(
+            api, "POST", f"{API}/models/default/{name}/versions", 400, "invalid_name", json=files
+        )
+        alias = f"{API}/models/default/named/aliases/{name}"
+        refused(api, "PUT", alias, 400, "invalid_name", json={"version": 1})
+        mlflow = {"name": name}
+        refused(api, "POST", f"{MLFLOW}/registered-models/create", 400, "invalid_name", json=mlflow)
+        renamed = {"name": "named-too", "new_name": name}
+        refused(
+            api, "POST", f"{MLFLOW}/registered-models/rename", 400, "invalid_name", json=renamed
+        )
+        aliased = {"name": "named", "alias": name, "version": "1"}
+        refused(api, "POST", f"{MLFLOW}/registered-models/alias", 400, "invalid_name", json=aliased)
+        oci_url = f"/v2/default/{name.lower()}/manifests/latest"
+        refused(api, "PUT", oci_url, 400, "invalid_name", content=oci_body, headers=oci_type)
+    # Names that only start like a device are names like any other.
+    for name in ["console", "com10", "nul-model"]:
+        created = api.client.post(f"{API}/models/default", json={"name": name})
+        assert created.status_code == 201, created.text

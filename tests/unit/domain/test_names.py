@@ -4,6 +4,7 @@ from cairn.domain.names import (
     NAME_MAX,
     TAG_VALUE_MAX,
     canonical_key,
+    check_new_name,
     check_tag,
     normalize_alias,
     normalize_name,
@@ -170,3 +171,20 @@ def test_a_tag_value_that_is_not_a_string_is_refused(value: object) -> None:
     with raises_exactly(InvalidName) as info:
         check_tag("team", value)
     assert "must be a string" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "raw", ["CON", "con", "prn", "aux", "Nul", "com1", "COM9", "lpt1", "lpt9", "con.v2", "nul.txt"]
+)
+def test_a_windows_device_name_is_refused_as_a_new_name(raw: str) -> None:
+    name = normalize_name(raw)
+    for kind in ("model", "namespace", "alias"):
+        with raises_exactly(InvalidName) as info:
+            check_new_name(name, kind=kind)
+        assert "Windows device name" in info.value.message
+        assert info.value.details == {"kind": kind, "value": name}
+
+
+@pytest.mark.parametrize("raw", ["console", "con-model", "com10", "lpt0", "nul_", "aux2", "icon"])
+def test_names_that_only_look_like_devices_are_new_names(raw: str) -> None:
+    assert check_new_name(normalize_name(raw), kind="model") == raw
