@@ -7,10 +7,12 @@ rather than a gate (see ``completeness``).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -252,3 +254,14 @@ def check_required_fields(raw: object) -> list[str]:
     if len(raw) > 100:
         raise InvalidMetadata("required_fields lists at most 100 fields")
     return list(raw)
+
+
+def request_digest(manifest_digest: str, meta: Mapping[str, Any]) -> str:
+    """The digest of a registration as parsed: its manifest's digest and its metadata, in JSON
+    with sorted keys. Two requests that say the same thing (in another key order or spacing)
+    share it; any other content or metadata changes it. Kept with an idempotency key, so that
+    the key replayed with another body is told apart from a retry."""
+    document = {"manifest": manifest_digest, **meta}
+    return (
+        "sha256:" + hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    )

@@ -17,6 +17,7 @@ from cairn.domain.metadata import (
     parse_signature,
     parse_tags,
     parse_text,
+    request_digest,
 )
 from cairn.domain.names import check_tag, normalize_name
 from cairn.domain.records import Model, Page, Validation, Version
@@ -135,16 +136,17 @@ class VersionService:
             outcomes = []
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
             found = self._model_for_registration(uow, namespace, model)
+            digest = request_digest(manifest.digest, meta)
             if key is not None:
                 earlier = uow.store.versions.by_idempotency_key(found.id, key)
                 if earlier is not None:
-                    same = _same_request(uow, earlier, manifest, meta)
+                    same = _same_request(uow, earlier, manifest, digest)
                     if attach is not None:
                         attach(uow, found, same)
                     return same, False
             _check_blobs(uow.store, manifest)
             self.checks.enforce(uow, namespace, outcomes)
-            version = self._insert(uow, found, manifest, meta, key)
+            version = self._insert(uow, found, manifest, meta, (key, digest))
             settled = self.checks.at_registration(
                 manifest, version.completeness, version.missing_fields
             )
@@ -268,7 +270,11 @@ class VersionService:
 
     @staticmethod
     def _insert(
-        uow: UnitOfWork, model: Model, manifest: Manifest, meta: dict[str, Any], key: str | None
+        uow: UnitOfWork,
+        model: Model,
+        manifest: Manifest,
+        meta: dict[str, Any],
+        keyed: tuple[str | None, str],
     ) -> Version:
         required = (
             DEFAULT_REQUIRED_FIELDS if model.required_fields is None else model.required_fields
@@ -290,7 +296,8 @@ class VersionService:
             "params": meta["params"],
             "completeness": score,
             "missing_fields": missing,
-            "idempotency_key": key,
+            "idempotency_key": keyed[0],
+            "request_digest": keyed[1] if keyed[0] is not None else None,
             "created_at": uow.now,
             "updated_at": uow.now,
         }
@@ -336,12 +343,17 @@ def _check_blobs(store: MetadataStore, manifest: Manifest) -> None:
             )
 
 
-def _same_request(
-    uow: UnitOfWork, earlier: Version, manifest: Manifest, meta: dict[str, Any]
-) -> Version:
-    if earlier.manifest_digest != manifest.digest:
+def _same_request(uow: UnitOfWork, earlier: Version, manifest: Manifest, digest: str) -> Version:
+    """The version ``earlier`` if this request is the one it was registered from (a retry);
+    ``IdempotencyConflict`` if the key comes back with another body, whose difference would
+    otherwise be lost without a word (DESIGN invariant 4)."""
+    # Versions registered before request digests were kept have none: their content decides.
+    stored = uow.store.versions.request_digest(earlier.id)
+    if earlier.manifest_digest != manifest.digest or stored not in (None, digest):
+        what = "other content" if earlier.manifest_digest != manifest.digest else "other metadata"
         raise IdempotencyConflict(
-            f"this idempotency key registered {earlier.ref} with other content",
+            f"this idempotency key registered {earlier.ref} from another request ({what}); "
+            "send a new key for a new version",
             ref=earlier.ref,
         )
     return replace(earlier, files=uow.store.versions.files(earlier.id))

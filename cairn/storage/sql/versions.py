@@ -301,6 +301,13 @@ class VersionRows:
         found = self.conn.execute(_BY_IDEMPOTENCY_KEY, params).first()
         return self._records([found])[0] if found else None
 
+    def request_digest(self, version_id: int) -> str | None:
+        """The digest of the request that registered the version under an idempotency key
+        (``None`` for one registered without a key, or before digests were kept)."""
+        query = select(versions.c.request_digest).where(versions.c.id == version_id)
+        found: str | None = self.conn.execute(query).scalar_one_or_none()
+        return found
+
     def page_of_model(self, model_id: int, before: int | None, limit: int) -> list[Version]:
         """Versions of one model, newest number first."""
         params = {"model_id": model_id, "before": before, "limit": limit}

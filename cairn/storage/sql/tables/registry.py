@@ -78,6 +78,9 @@ versions = Table(
     Column("completeness", Float, nullable=False),
     Column("missing_fields", Json, nullable=False),
     Column("idempotency_key", Text, nullable=True),
+    # sha256 of the registration as parsed (domain.metadata.request_digest), kept with the key:
+    # the key replayed with another body is a conflict, not a retry.
+    Column("request_digest", Text, nullable=True),
     created(),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("model_id", "number"),
