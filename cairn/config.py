@@ -31,6 +31,21 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the metadata database; default "
         "sqlite:///<data_dir>/cairn.db. PostgreSQL: postgresql+psycopg://user@host/db.",
     )
+    database_lock_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long a write waits for a lock another transaction holds (PostgreSQL's "
+        "lock_timeout, SQLite's busy timeout) before it is refused with 503 database_busy and "
+        "Retry-After, having written nothing.",
+    )
+    database_statement_timeout_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=86400,
+        description="PostgreSQL: how long one statement may run before it is cancelled (503 "
+        "database_busy); 0: no limit.",
+    )
     blob_url: str | None = Field(
         default=None,
         description="Where blobs live: file:///path, s3://bucket/prefix or memory://; default "

@@ -54,6 +54,7 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     ├── ServerError                     the server failed (the SDK: a 5xx it cannot name)
     │   ├── StorageUnavailable          the blob store failed or refused a request, after retries
     │   ├── DatabaseUnavailable         the metadata database did not answer
+    │   │   └── DatabaseBusy            a lock another transaction held outlasted the wait's bound
     │   └── InsufficientStorage         the blob store's disk is full; nothing was kept
     └── ConfigError                     a setting is wrong; names the setting
 """
@@ -69,6 +70,7 @@ __all__ = [
     "CairnError",
     "ConfigError",
     "Conflict",
+    "DatabaseBusy",
     "DatabaseUnavailable",
     "DigestMismatch",
     "ExperimentExists",
@@ -323,6 +325,15 @@ class DatabaseUnavailable(ServerError):
     answers again once it is back (connections are checked before use)."""
 
     code = "database_unavailable"
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """A write waited for a lock another transaction held longer than
+    ``CAIRN_DATABASE_LOCK_TIMEOUT_SECONDS`` (or a statement ran past
+    ``CAIRN_DATABASE_STATEMENT_TIMEOUT_SECONDS``); nothing was written, and the same request
+    may be sent again (503 with ``Retry-After``)."""
+
+    code = "database_busy"
 
 
 class InsufficientStorage(ServerError):

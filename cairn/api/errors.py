@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from cairn import errors
+from cairn.storage.sql.engine import is_lock_wait_over
 
 log = logging.getLogger("cairn.api")
 
@@ -116,6 +117,14 @@ def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:
         # A dropped or refused database connection is an outage, not a bug: 503, and the
         # pool checks connections before use, so the server recovers without a restart.
+        # A lock wait past its bound is the same answer under its own code: try again.
+        if is_lock_wait_over(exc):
+            log.warning("lock wait over on %s %s: %s", request.method, request.url.path, exc)
+            busy = errors.DatabaseBusy(
+                "the database held a lock this request needed (or ran its statement) for "
+                "longer than the server waits; nothing was written, try again"
+            )
+            return await on_cairn_error(request, busy)
         log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         unavailable = errors.DatabaseUnavailable("the metadata database is not answering")
         return await on_cairn_error(request, unavailable)

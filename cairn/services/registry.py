@@ -105,12 +105,19 @@ class Registry:
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Registry:
         """Connect to the configured stores; on the embedded default, create and migrate them."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # keys and the admin token
-        engine = open_engine(settings.effective_database_url)
+        engine = open_engine(
+            settings.effective_database_url,
+            lock_timeout=settings.database_lock_timeout_seconds,
+            statement_timeout=settings.database_statement_timeout_seconds,
+        )
         if migrate_schema:
             migrate.upgrade(engine)
         key = CheckpointKey.load_or_create(settings.effective_audit_key_file)
         registry = cls(
-            settings, Database(engine), open_blob_store(settings.effective_blob_url, settings), key
+            settings,
+            Database(engine, lock_timeout=settings.database_lock_timeout_seconds),
+            open_blob_store(settings.effective_blob_url, settings),
+            key,
         )
         registry.namespaces.ensure(SYSTEM, DEFAULT_NAMESPACE)
         if settings.mlflow_namespace != DEFAULT_NAMESPACE:

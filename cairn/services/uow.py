@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from cairn.domain.record_state import records_touched
+from cairn.errors import DatabaseBusy
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.record_state import resulting_states
 from cairn.storage.sql.engine import SINGLE_STATEMENTS, WRITE, WRITE_NOW, is_busy
@@ -89,14 +90,20 @@ _WITHOUT_WAITING: ContextVar[bool] = ContextVar("cairn_without_waiting", default
 class Database:
     """Hands out units of work over one engine."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        lock_timeout: float = 30.0,
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.lock_timeout = lock_timeout
         # SQLite has one writer at a time. Threads of this process queue on a lock for it
         # rather than in SQLite's busy handler, which polls with sleeps that leave the
         # database idle between writers. (Other processes still meet the busy handler.)
         self._writer_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
-        self._writers: AbstractContextManager[object] = self._writer_lock or nullcontext()
         # Reads of an SQLite file are lookups in this process's page cache, and in WAL mode a
         # reader never waits for a writer: they cost less than handing the call to a worker
         # thread, so the API runs them where the request arrives (see ``api.deps.reading``).
@@ -114,7 +121,7 @@ class Database:
         authorize(actor, permission, namespace)
         if not _WITHOUT_WAITING.get():
             with (
-                self._writers,
+                self._writer_turn(),
                 self.engine.connect().execution_options(**WRITE) as conn,
                 conn.begin(),
             ):
@@ -144,6 +151,25 @@ class Database:
             yield
         finally:
             _WITHOUT_WAITING.reset(token)
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """This process's turn to write to SQLite, waited for no longer than the database's
+        own lock wait (``lock_timeout``): past it, ``DatabaseBusy``, as SQLite would say."""
+        lock = self._writer_lock
+        if lock is None:  # PostgreSQL: writers queue on row locks, bounded by lock_timeout
+            yield
+            return
+        if not lock.acquire(timeout=self.lock_timeout):
+            raise DatabaseBusy(
+                f"another write held the database for more than {self.lock_timeout:g} s; "
+                "nothing was written, try again",
+                waited_seconds=self.lock_timeout,
+            )
+        try:
+            yield
+        finally:
+            lock.release()
 
     @contextmanager
     def _writer_now(self) -> Iterator[None]:

@@ -29,11 +29,24 @@ _JSON: dict[str, Any] = {
     "json_serializer": lambda value: orjson.dumps(value).decode(),
     "json_deserializer": orjson.loads,
 }
-_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL's codes for a lock wait past lock_timeout and a statement past statement_timeout.
+_LOCK_NOT_AVAILABLE = "55P03"
+_QUERY_CANCELED = "57014"
 
 
-def open_engine(url: str, *, pool_size: int = 8) -> Engine:
-    """An engine for ``url`` (sqlite:/// or postgresql+psycopg://); raise ``ConfigError`` if not."""
+def open_engine(
+    url: str,
+    *,
+    pool_size: int = 8,
+    lock_timeout: float = 30.0,
+    statement_timeout: float = 0.0,
+) -> Engine:
+    """An engine for ``url`` (sqlite:/// or postgresql+psycopg://); raise ``ConfigError`` if not.
+
+    No statement waits for a lock longer than ``lock_timeout`` seconds (SQLite: for the
+    database's write lock; PostgreSQL: for any row or table lock), and on PostgreSQL none runs
+    longer than ``statement_timeout`` (0: no limit). Either ends in an error ``is_lock_wait_over``
+    recognises, and the transaction is rolled back."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -44,25 +57,37 @@ def open_engine(url: str, *, pool_size: int = 8) -> Engine:
             raise ConfigError("CAIRN_DATABASE_URL: SQLite needs a file path, not memory")
         engine = create_engine(
             parsed,
-            connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            connect_args={"timeout": lock_timeout, "check_same_thread": False},
             # Enough connections for every worker thread and the event loop's own reads
             # (``Database.inline_reads``): the loop must never wait for one.
             pool_size=pool_size,
             max_overflow=64,
             **_JSON,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, round(lock_timeout * 1000))
         return engine
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(
+        engine = create_engine(
             parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **_JSON
         )
+        _configure_postgresql(engine, round(lock_timeout * 1000), round(statement_timeout * 1000))
+        return engine
     raise ConfigError(f"CAIRN_DATABASE_URL: unsupported database {backend!r} (sqlite, postgresql)")
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_postgresql(engine: Engine, lock_timeout_ms: int, statement_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Session settings, committed so that they hold for every later transaction.
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {lock_timeout_ms}")
+            cursor.execute(f"SET statement_timeout = {statement_timeout_ms}")
+        dbapi_conn.commit()
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
@@ -71,7 +96,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -88,7 +113,7 @@ def _configure_sqlite(engine: Engine) -> None:
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             finally:
-                conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout_ms}")
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -98,3 +123,12 @@ def is_busy(exc: BaseException) -> bool:
         sqlite3.SQLITE_BUSY,
         sqlite3.SQLITE_LOCKED,
     )
+
+
+def is_lock_wait_over(exc: BaseException) -> bool:
+    """Whether ``exc`` is a statement that gave up waiting for a lock, or ran past its time:
+    SQLite's busy timeout, PostgreSQL's ``lock_timeout`` or ``statement_timeout``."""
+    if is_busy(exc):
+        return True
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in (_LOCK_NOT_AVAILABLE, _QUERY_CANCELED)
