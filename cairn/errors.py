@@ -21,7 +21,8 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   ├── SizeMismatch
     │   ├── SignatureRejected           the namespace requires a signature that verifies
     │   ├── InvalidRange
-    │   └── Unsupported                 a request Cairn understands but does not do
+    │   ├── Unsupported                 a request Cairn understands but does not do
+    │   └── EmptyToken                  the SDK or CLI was given a token that is empty
     ├── NotFound
     │   ├── NamespaceNotFound
     │   ├── ModelNotFound
@@ -73,6 +74,7 @@ __all__ = [
     "DatabaseBusy",
     "DatabaseUnavailable",
     "DigestMismatch",
+    "EmptyToken",
     "ExperimentExists",
     "IdempotencyConflict",
     "InsufficientStorage",
@@ -191,6 +193,13 @@ class InvalidRange(InvalidInput):
 
 class Unsupported(InvalidInput):
     code = "unsupported"
+
+
+class EmptyToken(InvalidInput):
+    """A token was given but is empty (``CAIRN_TOKEN=``, ``--token ""``): a mistake to report,
+    never a reason to fall back to another token."""
+
+    code = "empty_token"
 
 
 class NotFound(CairnError):

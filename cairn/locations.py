@@ -7,8 +7,10 @@ from pathlib import Path
 
 import platformdirs
 
-# The name of a file, not a secret.
+# The names of files, not secrets: the admin token made on first start, and the key by which
+# the server proves it is the one whose data folder holds that token.
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105
+SERVER_KEY_FILE = "server-key"
 
 
 def default_data_dir() -> Path:

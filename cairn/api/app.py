@@ -82,8 +82,10 @@ def create_app(registry: Registry) -> FastAPI:
     return app
 
 
-# Routes anyone may call: the process's health, and (when CAIRN_METRICS_PUBLIC) its metrics.
-PUBLIC_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+# Routes anyone may call: the process's health, which server it is (a public id, and a proof
+# only a client that reads the server's data folder can check), and (when CAIRN_METRICS_PUBLIC)
+# its metrics.
+PUBLIC_ROUTES = frozenset({"/healthz", "/readyz", "/metrics", "/api/v1/server"})
 
 
 # Most-used first: the router tries routes in order.

@@ -6,15 +6,15 @@ import os
 import ssl
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from cairn import errors
-from cairn.locations import ADMIN_TOKEN_FILE, default_data_dir
+from cairn.client.local_admin import LocalAdmin, is_loopback
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 API = "/api/v1"
+TOKEN_HINT = "give a token with --token or CAIRN_TOKEN"  # noqa: S105 - a message
 
 
 def raise_for_error(response: httpx.Response) -> None:
@@ -35,22 +35,6 @@ def raise_for_error(response: httpx.Response) -> None:
     exc = cls(message, **details)
     exc.code = code  # keep the server's code even for a code this SDK does not know yet
     raise exc
-
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
-def local_admin_token(url: str) -> str | None:
-    """The admin token the embedded server wrote on first start (``<data dir>/admin-token``),
-    for a server on this machine only: it is never sent to another host."""
-    if urlsplit(url).hostname not in LOOPBACK_HOSTS:
-        return None
-    data_dir = os.environ.get("CAIRN_DATA_DIR")
-    path = (Path(data_dir) if data_dir else default_data_dir()) / ADMIN_TOKEN_FILE
-    try:
-        return path.read_text(encoding="ascii").strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def trust(ca_bundle: str | Path | None) -> ssl.SSLContext:
@@ -82,19 +66,36 @@ class Http:
         ca_bundle: str | Path | None = None,
     ) -> None:
         self.url = (url or os.environ.get("CAIRN_URL") or DEFAULT_URL).rstrip("/")
-        token = token or os.environ.get("CAIRN_TOKEN") or local_admin_token(self.url)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if token is None:
+            token = os.environ.get("CAIRN_TOKEN")
+        if token is not None and not token.strip():
+            raise errors.EmptyToken(
+                "the token is empty (CAIRN_TOKEN= or --token ''): give a token, or unset "
+                "CAIRN_TOKEN to use the local admin token of a server on this machine"
+            )
         self.owns_client = client is None
         self.client = client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=10.0),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             verify=trust(ca_bundle or os.environ.get("CAIRN_CA_BUNDLE") or None),
         )
-        self.client.headers.update(headers)
+        self.local_admin: LocalAdmin | None = None
+        if token is not None:
+            self.client.headers["Authorization"] = f"Bearer {token}"
+        elif is_loopback(self.url):
+            self.local_admin = LocalAdmin(self.url, self.client)
+            self.client.auth = self.local_admin
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self.client.request(method, self.url + API + path, **kwargs)
-        raise_for_error(response)
+        try:
+            raise_for_error(response)
+        except errors.Unauthenticated as exc:
+            declined = self.local_admin.declined if self.local_admin else None
+            if declined is not None:  # say why no token went, and what to do
+                exc.message = f"{exc.message}; no token was sent: {declined}; {TOKEN_HINT}"
+                exc.args = (exc.message,)
+            raise
         return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:

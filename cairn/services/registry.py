@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from cairn.config import Settings
 from cairn.domain.references import DEFAULT_NAMESPACE
+from cairn.locations import SERVER_KEY_FILE
 from cairn.services.aliases import AliasService
 from cairn.services.audit import AuditService, CheckpointKey
 from cairn.services.auth import SYSTEM
@@ -21,6 +22,7 @@ from cairn.services.models import ModelService, NamespaceService
 from cairn.services.oci import OciPushes, OciRepositories, RegistryTokens
 from cairn.services.retention import RetentionService
 from cairn.services.schedule import Schedule
+from cairn.services.server_identity import ServerIdentity
 from cairn.services.tracking import TrackingService
 from cairn.services.uow import Database
 from cairn.services.validations import ValidationService
@@ -75,6 +77,7 @@ class Registry:
         self.registry_tokens = RegistryTokens(
             self.identity, settings.effective_registry_token_key_file
         )
+        self.server = ServerIdentity(settings.data_dir / SERVER_KEY_FILE)
         self.keys = KeyService(database)
         self.gc = GarbageCollector(database, blob_store)
         self.schedule = Schedule(database)

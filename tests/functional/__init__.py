@@ -124,12 +124,16 @@ def run_cli(
     cache_dir: Path | None = None,
     timeout: float = 120,
     token: str | None = None,
+    data_dir: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``cairn ARGS`` as a subprocess, against the server at ``url``: with ``token``, or else
-    as a user on the server's machine (the CLI finds the admin token in the data folder)."""
+    as a user on the server's machine (the CLI finds the admin token in the data folder,
+    ``data_dir`` or the test's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     env["CAIRN_URL"] = url
-    if "CAIRN_DATA_DIR" in os.environ:
+    if data_dir is not None:
+        env["CAIRN_DATA_DIR"] = str(data_dir)
+    elif "CAIRN_DATA_DIR" in os.environ:
         env["CAIRN_DATA_DIR"] = os.environ["CAIRN_DATA_DIR"]
     if token is not None:
         env["CAIRN_TOKEN"] = token

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from cairn.client.http import local_admin_token
+from cairn.client.local_admin import local_admin_token
 from tests.conftest import LiveServer, bearer, start_live_server
 
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cairn.api.app import PUBLIC_ROUTES, api_routes, create_app, declared_permission
-from cairn.client.http import local_admin_token
+from cairn.client.local_admin import local_admin_token
 from cairn.services.auth import SYSTEM
 from cairn.services.registry import Registry
 from cairn.services.uow import Database
@@ -160,11 +160,11 @@ def test_the_public_routes_are_only_health_metrics_and_the_api_document(
 ) -> None:
     saved = app_client.headers.pop("Authorization")
     try:
-        for path in ["/healthz", "/readyz", "/metrics", f"{API}/openapi.json"]:
+        for path in ["/healthz", "/readyz", "/metrics", f"{API}/openapi.json", f"{API}/server"]:
             assert app_client.get(path).status_code == 200, path
     finally:
         app_client.headers["Authorization"] = saved
-    assert {"/healthz", "/readyz", "/metrics"} == PUBLIC_ROUTES
+    assert {"/healthz", "/readyz", "/metrics", f"{API}/server"} == PUBLIC_ROUTES
 
 
 def test_a_reader_is_refused_every_mutating_route(app_client: TestClient) -> None:

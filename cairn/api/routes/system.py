@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from cairn.api.deps import Reg, authenticate
 from cairn.api.errors import error_response
+from cairn.api.routes import API_PREFIX
 from cairn.services.auth import EVERYWHERE, Actor, Permission, authorize
 
 router = APIRouter(tags=["system"])
@@ -31,6 +32,15 @@ def readyz(reg: Reg) -> dict[str, str] | Response:
     except Exception as exc:  # readiness reports any failure; it never raises
         return error_response(503, "not_ready", f"not ready: {type(exc).__name__}")
     return {"status": "ready"}
+
+
+@router.get(f"{API_PREFIX}/server")
+async def server(reg: Reg, request: Request, challenge: str | None = None) -> dict[str, Any]:
+    """Which server this is: its public id and, given a ``challenge``, the proof that it holds
+    its data folder's key, bound to the address the connection came in on. The CLI and SDK on
+    the same machine send the local admin token only to a server whose proof checks out."""
+    answer = reg.server.answer(challenge, request.scope.get("server"))
+    return {"id": answer.id, "proof": answer.proof}
 
 
 @router.get("/metrics")
