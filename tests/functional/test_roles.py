@@ -10,9 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
-from tests.conftest import LiveServer, start_live_server
+from cairn.api.app import create_app
+from cairn.services.registry import Registry
+from tests.conftest import LiveServer, bearer, start_live_server
 from tests.functional import run_cli
+
+API = "/api/v1"
 
 # One approval opens the way to staging; the author may not approve their own version.
 POLICY = {
@@ -129,3 +134,44 @@ def test_a_token_scope_is_a_set_that_only_narrows(people: People) -> None:
         args = [a for s in scopes for a in ("--scope", s)]
         wide = people.cli("wes", "token", "create", "wide", *args, code=5)
         assert "cannot widen" in wide.stderr, wide.stderr
+
+
+def test_role_sets_over_the_api_on_both_databases(registry: Registry, admin_token: str) -> None:
+    """The routes behind ``role grant|revoke`` and ``PUT …/roles/{ns}``, on SQLite and
+    PostgreSQL: adding keeps what was held, removing takes one, setting makes exactly a set,
+    and a bad role changes nothing."""
+    base = f"{API}/principals/pat/roles/default"
+    with TestClient(create_app(registry), headers=bearer(admin_token)) as client:
+        client.post(f"{API}/principals", json={"name": "pat"}).raise_for_status()
+        for role in ("writer", "approver", "approver"):  # the second approver is a no-op
+            added = client.put(f"{base}/{role}")
+            assert added.status_code == 200, added.text
+        assert added.json()["roles"] == {"default": ["approver", "writer"]}
+        token = client.post(f"{API}/tokens", json={"name": "t", "principal": "pat"})
+        me = client.get(f"{API}/whoami", headers=bearer(token.json()["secret"])).json()
+        assert me["roles"] == {"default": ["approver", "writer"]}
+
+        for bad in (client.put(f"{base}/owner"), client.delete(f"{base}/deployer")):
+            assert bad.status_code == 400, bad.text
+        exact = client.put(base, json={"roles": ["deployer", "reader"]})
+        assert exact.json()["roles"] == {"default": ["deployer", "reader"]}
+        removed = client.delete(f"{base}/reader")
+        assert removed.json()["roles"] == {"default": ["deployer"]}
+        assert client.delete(base).json()["roles"] == {}
+
+        entries = client.get(f"{API}/audit/entries", params={"subject": "principal/pat"})
+        changes = [
+            (e["action"], e["payload"]["role"])
+            for e in entries.json()["items"]
+            if e["action"].startswith("role.")
+        ]
+    assert changes == [
+        ("role.grant", "writer"),
+        ("role.grant", "approver"),
+        ("role.revoke", "approver"),
+        ("role.revoke", "writer"),
+        ("role.grant", "deployer"),
+        ("role.grant", "reader"),
+        ("role.revoke", "reader"),
+        ("role.revoke", "deployer"),
+    ]
