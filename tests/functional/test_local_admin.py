@@ -9,8 +9,10 @@ import base64
 import contextlib
 import http.server
 import json
+import os
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +222,25 @@ def test_the_server_says_which_it_is_and_proves_it_only_to_a_challenge(
             refused = client.get(f"{API}/server", params={"challenge": bad})
             assert refused.status_code == 400, bad
             assert refused.json()["error"]["code"] == "invalid_input"
+
+
+def test_the_mlflow_client_with_an_empty_tracking_token_is_not_the_admin(
+    live_server: LiveServer,
+) -> None:
+    """MLflow sends no Authorization header for an empty MLFLOW_TRACKING_TOKEN: Cairn takes
+    the caller as anonymous (refused here), never as the local admin."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CAIRN_"))}
+    env |= {
+        "MLFLOW_TRACKING_URI": live_server.url,
+        "MLFLOW_TRACKING_TOKEN": "",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    }
+    script = "from mlflow import MlflowClient; MlflowClient().create_registered_model('sneaky')"
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "401" in done.stderr or "unauthenticated" in done.stderr.lower(), done.stderr[-2000:]
+    models = httpx.get(f"{live_server.url}{API}/models", headers=live_server.headers, timeout=10)
+    assert models.status_code == 200
+    assert "sneaky" not in models.text
