@@ -6,10 +6,12 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from cairn.domain.jsonsafe import strict_loads
+from cairn.domain.numbers import ID_MAX, INDEX_MAX
 from cairn.errors import InvalidInput, PayloadTooLarge, Unauthenticated
 from cairn.services.auth import NO_ROLES, Actor, Permission, Role, authorize
 from cairn.services.registry import Registry
@@ -76,9 +78,10 @@ async def json_body(request: Request) -> Any:
 
 async def capped_body(request: Request, limit: int, what: str) -> bytes:
     """The whole request body, refused as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"{what} is larger than {limit} bytes", size=int(declared))
+    declared = request.headers.get("content-length") or ""
+    # Bounded before int(): a header of thousands of digits would not even parse.
+    if declared.isascii() and declared.isdigit() and (len(declared) > 19 or int(declared) > limit):
+        raise PayloadTooLarge(f"{what} is larger than {limit} bytes", size=declared[:20])
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -138,3 +141,8 @@ Approver = Annotated[Actor, needs(Permission.APPROVE)]
 Admin = Annotated[Actor, needs(Permission.ADMIN)]
 SignedIn = Annotated[Actor, needs(None)]
 Body = Annotated[Any, Depends(json_body)]
+
+# Integers a client names are range-checked here, into a 400 that states the bound, before
+# they reach a 32-bit id column or a 64-bit index, which would refuse to bind them (a 500).
+RowId = Annotated[int, PathParam(ge=1, le=ID_MAX, description="A row's id.")]
+LogIndex = Annotated[int, Query(ge=0, le=INDEX_MAX)]

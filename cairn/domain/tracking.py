@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cairn.domain.numbers import parse_id
 from cairn.domain.paths import check_path
 from cairn.errors import InvalidInput
 
@@ -100,13 +101,15 @@ def artifact_path(raw: object) -> str:
 def experiment_of(path: str) -> int:
     """The experiment an artifact path belongs to: its first segment."""
     head = path.split("/", 1)[0]
-    if not head.isascii() or not head.isdigit() or len(head) > 18:
+    # Experiment 0 is MLflow's "Default"; ids past 32 bits name none.
+    found = 0 if head == "0" else parse_id(head)
+    if found is None:
         raise InvalidInput(
             f"artifact paths start with an experiment id, as in 1/models/<id>/artifacts; "
             f"{path[:200]!r} does not",
             path=path[:200],
         )
-    return int(head)
+    return found
 
 
 def children(prefix: str, files: list[tuple[str, int]]) -> list[ArtifactEntry]:

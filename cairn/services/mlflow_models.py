@@ -16,6 +16,7 @@ from typing import Any
 
 from cairn.domain.manifest import FileEntry
 from cairn.domain.names import normalize_name
+from cairn.domain.numbers import parse_id
 from cairn.domain.records import Model, Version
 from cairn.domain.references import Reference, parse_selector
 from cairn.domain.tracking import (
@@ -193,9 +194,10 @@ class MlflowModels:
 
     def _tree_version(self, actor: Actor, path: str) -> tuple[Version | None, str]:
         parts = path[len(VERSION_TREE) + 1 :].split("/", 3) if path.startswith(VERSION_TREE) else []
-        if len(parts) < 3 or not parts[2].isascii() or not parts[2].isdigit():
+        number = parse_id(parts[2]) if len(parts) >= 3 else None
+        if number is None:  # never a number cut short into another one
             return None, ""
-        ref = Reference(parts[0], parts[1], number=int(parts[2][:9]))
+        ref = Reference(parts[0], parts[1], number=number)
         return self.versions.get(actor, ref), parts[3] if len(parts) == 4 else ""
 
     def _source(self, actor: Actor, source: object, run_id: object, model_id: object) -> Source:

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from cairn.domain.manifest import FileEntry
+from cairn.domain.numbers import ID_MAX, parse_id
 from cairn.domain.tracking import (
     MODEL_STATUSES,
     RUN_STATUSES,
@@ -290,10 +291,12 @@ def _text(raw: object, what: str, *, required: bool = False) -> str:
 
 
 def _number(raw: object) -> int:
-    text = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise InvalidInput(f"an experiment id is a number, not {str(raw)[:40]!r}")
-    return int(text)
+    found = 0 if raw in ("0", 0) and not isinstance(raw, bool) else parse_id(raw)
+    if found is None:
+        raise InvalidInput(
+            f"an experiment id is a whole number from 0 to {ID_MAX}, not {str(raw)[:40]!r}"
+        )
+    return found
 
 
 def _millis(raw: object, what: str, default: int | None = None) -> int:

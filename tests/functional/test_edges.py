@@ -254,3 +254,106 @@ def test_windows_device_names_are_refused_as_new_names_on_every_surface(api: Api
     for name in ["console", "com10", "nul-model"]:
         created = api.client.post(f"{API}/models/default", json={"name": name})
         assert created.status_code == 201, created.text
+
+
+# --- integers in paths, queries and headers ----------------------------------------------------
+
+OUT_OF_RANGE = [2**64 + 1, 2**63, 2**31, -1, -(2**63) - 1, 10**30]
+FILLERS = {"namespace": "default", "model": "m", "verdict": "approve"}
+
+
+def _integer_parameters(api: Api) -> list[tuple[str, str, str, str]]:
+    """(method, path template, where, name) of every integer parameter the OpenAPI document
+    declares: the routes' own statement of what they take, so a new route is covered too."""
+    doc = api.client.get(f"{API}/openapi.json").json()
+    found = []
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for param in operation.get("parameters", []):
+                schema = param.get("schema", {})
+                kinds = {schema.get("type")} | {a.get("type") for a in schema.get("anyOf", [])}
+                if "integer" in kinds:
+                    found.append((method.upper(), path, param["in"], param["name"]))
+    assert len(found) >= 15, found  # the walk found the routes it is about
+    return found
+
+
+def test_every_integer_parameter_is_range_checked_into_a_4xx(api: Api) -> None:
+    for method, template, where, name in _integer_parameters(api):
+        for value in OUT_OF_RANGE:
+            fills = {**FILLERS, name: str(value)}
+            url = template.format(**{k: fills.get(k, "1") for k in _fields(template)})
+            params = {name: str(value)} if where == "query" else None
+            body = {} if method in ("POST", "PUT", "PATCH") else None
+            before = api.state() if method != "GET" else None
+            response = api.client.request(method, url, params=params, json=body)
+            shown = f"{method} {url} {params}: {response.status_code} {response.text[:200]}"
+            assert response.status_code < 500, shown
+            if method != "GET":  # a GET may meet the background checkpoint signer's write
+                assert api.state() == before, shown
+            if response.status_code >= 400:
+                assert response.headers.get("cairn-error-code"), shown
+            elif where == "path" or name not in ("limit", "max_results", "after"):
+                raise AssertionError(f"an identifier out of range was taken: {shown}")
+
+
+def _fields(template: str) -> list[str]:
+    return [part[1:-1].split(":")[0] for part in template.split("/") if part.startswith("{")]
+
+
+def test_integers_spelled_in_strings_and_headers_are_range_checked(api: Api) -> None:
+    """MLflow's ids and versions travel as strings, uploads and ranges as headers: each is
+    bounded before it reaches a column, and a long number is never cut into another one."""
+    digest = api.upload()
+    size = len(api.client.get(f"{API}/blobs/{digest}").content)
+    files = _register([{"path": "model.bin", "size": size, "digest": digest}])
+    assert api.client.post(f"{API}/models/default/m/versions", json=files).status_code == 201
+    huge = [str(2**31), str(2**63), "9" * 18, "9" * 5000]
+    for value in huge:
+        for url, params in [
+            (f"{MLFLOW}/experiments/get", {"experiment_id": value}),
+            (f"{MLFLOW}/model-versions/get", {"name": "m", "version": value}),
+            (f"{MLFLOW}/runs/get", {"run_id": value}),
+            (f"{ARTIFACTS}/{value}/run/artifacts/x.bin", None),
+        ]:
+            response = api.client.get(url, params=params)
+            assert response.status_code in (400, 404), (url, value, response.text[:200])
+            assert response.headers.get("cairn-error-code"), (url, response.text[:200])
+        # A folder listing answers {} for a path that holds nothing, as MLflow's does.
+        listed = api.client.get(ARTIFACTS, params={"path": f"{value}/run"})
+        assert listed.status_code in (200, 400), listed.text[:200]
+        assert listed.status_code == 400 or listed.json() == {}, listed.text[:200]
+        put = api.client.put(f"{ARTIFACTS}/{value}/run/artifacts/x.bin", content=b"x")
+        assert put.status_code in (400, 404), (value, put.text[:200])
+        created = api.client.post(
+            f"{MLFLOW}/runs/create", json={"experiment_id": value, "start_time": 1}
+        )
+        assert created.status_code in (400, 404), (value, created.text[:200])
+    # A version number past nine digits is not read as its first nine (version 1 here).
+    tree = f"{ARTIFACTS}/_cairn/versions/default/m/0000000011/model.bin"
+    assert api.client.get(f"{ARTIFACTS}/_cairn/versions/default/m/1/model.bin").status_code == 200
+    refused(api, "GET", tree, 404, "version_not_found")
+    for header in ["bytes=0-" + "9" * 30, "bytes=" + "9" * 30 + "-", "bytes=99999999999999999999-"]:
+        response = api.client.get(f"{API}/blobs/{digest}", headers={"Range": header})
+        assert response.status_code in (400, 416), (header, response.text[:200])
+    started = api.client.post(f"{API}/uploads")
+    assert started.status_code == 201, started.text
+    session = started.json()["id"]
+    # Past 64 bits is compared with what the session holds, never stored: a 409.
+    past = api.client.patch(
+        f"{API}/uploads/{session}", content=b"x", headers={"Upload-Offset": str(2**63)}
+    )
+    assert past.status_code == 409 and error_code(past) == "upload_offset_mismatch", past.text
+    for offset, status, code in [
+        ("9" * 30, 400, "invalid_input"),
+        ("\u0661\u0662", 400, "invalid_input"),  # digits, but not ASCII ones
+    ]:
+        refused(
+            api,
+            "PATCH",
+            f"{API}/uploads/{session}",
+            status,
+            code,
+            content=b"x",
+            headers={"Upload-Offset": offset.encode()},  # httpx sends bytes as they are
+        )

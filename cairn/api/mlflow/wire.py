@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.names import normalize_name
+from cairn.domain.numbers import ID_MAX, parse_id
 from cairn.domain.records import Model, Version
 from cairn.domain.tracking import ArtifactEntry, Experiment, LoggedModel, Run
 from cairn.errors import InvalidInput, InvalidJSON, InvalidName
@@ -170,10 +171,10 @@ def model_name(raw: object) -> str:
 
 
 def version_number(raw: object) -> int:
-    text = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
-    if not text.isascii() or not text.isdigit() or not 0 < int(text[:10] or 0) < 2**31:
-        raise InvalidInput(f"a version is a positive whole number, not {str(raw)[:40]!r}")
-    return int(text)
+    number = parse_id(raw)
+    if number is None:
+        raise InvalidInput(f"a version is a whole number from 1 to {ID_MAX}, not {str(raw)[:40]!r}")
+    return number
 
 
 def body_field(body: object, key: str, *, required: bool = True) -> Any:

@@ -3,12 +3,15 @@ proofs, and the key that signs checkpoints."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from cairn.api import wire
-from cairn.api.deps import Admin, Reg, SignedIn
+from cairn.api.deps import Admin, LogIndex, Reg, SignedIn
 from cairn.api.routes import API_PREFIX
+from cairn.domain.numbers import INDEX_MAX
 
 router = APIRouter(prefix=API_PREFIX + "/audit", tags=["audit"])
 
@@ -20,7 +23,7 @@ def list_entries(
     subject: str | None = None,
     actor_name: str | None = None,
     action: str | None = None,
-    after: int | None = None,
+    after: Annotated[int | None, Query(ge=-1, le=INDEX_MAX)] = None,  # -1: from the first
     limit: int = 100,
 ) -> Response:
     """Entries in log order after leaf index ``after``; ``subject`` matches a prefix
@@ -45,12 +48,12 @@ async def signing_key(reg: Reg, actor: SignedIn) -> Response:
 
 
 @router.get("/proofs/inclusion")
-def inclusion_proof(reg: Reg, actor: SignedIn, index: int, size: int) -> Response:
+def inclusion_proof(reg: Reg, actor: SignedIn, index: LogIndex, size: LogIndex) -> Response:
     leaf, proof = reg.audit.inclusion_proof(actor, index, size)
     return wire.ok({"index": index, "size": size, "leaf_hash": leaf, "proof": proof})
 
 
 @router.get("/proofs/consistency")
-def consistency_proof(reg: Reg, actor: SignedIn, old: int, new: int) -> Response:
+def consistency_proof(reg: Reg, actor: SignedIn, old: LogIndex, new: LogIndex) -> Response:
     proof = reg.audit.consistency_proof(actor, old, new)
     return wire.ok({"old_size": old, "new_size": new, "proof": proof})

@@ -8,7 +8,17 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from cairn.api import wire
-from cairn.api.deps import Admin, Approver, Body, Deployer, Reader, Reg, Writer, reading
+from cairn.api.deps import (
+    Admin,
+    Approver,
+    Body,
+    Deployer,
+    Reader,
+    Reg,
+    RowId,
+    Writer,
+    reading,
+)
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL
 from cairn.api.routes.versions import VERSION, version_ref
@@ -90,7 +100,7 @@ async def list_approvals(
 
 
 @router.post("/approvals/{request_id}/{verdict}")
-def review(reg: Reg, actor: Approver, request_id: int, verdict: str, body: Body) -> Response:
+def review(reg: Reg, actor: Approver, request_id: RowId, verdict: str, body: Body) -> Response:
     """``verdict`` approve or reject, with ``{comment}``; an approval that satisfies the
     policy completes the promotion."""
     if verdict not in ("approve", "reject"):
