@@ -26,7 +26,7 @@ from cairn.client.audit_records import RecordsCheck, check_records
 from cairn.client.http import Http
 from cairn.domain.audit import checkpoint_signed, entry_document, entry_leaf_hash
 from cairn.domain.merkle import MerkleTree, verify_consistency
-from cairn.domain.record_state import Replay
+from cairn.domain.record_replay import Replay
 
 PAGE = 1000
 

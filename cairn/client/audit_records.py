@@ -16,13 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cairn.client.http import Http
+from cairn.domain.record_replay import Finding, Replay, compare
 from cairn.domain.record_state import (
     KINDS,
-    Finding,
     Groups,
-    Replay,
     alias_fields,
-    compare,
     digests,
     model_fields,
     namespace_fields,
@@ -62,7 +60,7 @@ def check_records(http: Http, replay: Replay, size: int) -> RecordsCheck:
     skipped = sorted({k for k in [*served, *replay.claims] if later(k)})
     served = {k: g for k, g in served.items() if not later(k)}
     claims = {k: c for k, c in replay.claims.items() if not later(k)}
-    findings = [f for f in replay.rewritten if not later(f.record)]
+    findings = [f for f in replay.rewritten() if not later(f.record)]
     findings += compare(claims, served, KINDS)
     return RecordsCheck(len(served), findings, skipped)
 

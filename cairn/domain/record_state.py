@@ -10,6 +10,8 @@ serves now) compute it with the same function from either side. The record's nam
 the digest: a model's rename moves its claims (and its versions' and aliases') to the new
 name, and the log itself says which record each digest is about.
 
+``record_replay`` folds the entries of a log into what each record must look like now.
+
 The groups are chosen so that a difference is named usefully: a version's ``content`` (its
 manifest), ``origin`` (who registered it, when, from what), ``evaluation`` (metrics, params,
 schema, completeness), ``description`` (description and tags) and ``lifecycle`` (state).
@@ -20,8 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -50,14 +51,6 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "lifecycle": ("state",),
     },
     "alias": {"target": ("version",)},
-}
-# Groups that never change while a record exists: an entry whose digest of one differs from the
-# record's previous entry shows an edit made outside Cairn in between, even though the later
-# entry (committing to the state it found) vouches for the edited values.
-IMMUTABLE: dict[str, tuple[str, ...]] = {
-    "namespace": ("origin",),
-    "model": ("origin",),
-    "version": ("content", "origin", "evaluation"),
 }
 # The order in which a transaction reads (and on PostgreSQL locks) the records it touched:
 # containers before what they contain, as the mutations themselves lock them.
@@ -194,133 +187,3 @@ def namespace_fields(ns: Namespace | Mapping[str, Any]) -> dict[str, Any]:
 
 def alias_fields(number: int) -> dict[str, Any]:
     return {"version": number}
-
-
-# ---------------------------------------------------------------- replaying the log
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """What the log's latest entry about a record says of it: its group digests, ``None`` if
-    the record was gone after that entry, and ``covered`` false for an entry written before
-    entries carried digests (it says nothing about the state)."""
-
-    groups: Groups | None
-    covered: bool
-    index: int
-    action: str
-
-
-class Replay:
-    """The latest claim about each record, from entries fed in log order (each with
-    ``index``, ``action``, ``subject``, ``payload`` and ``records``, as the API serves them).
-    Fed one at a time, so a client checks a log of any length without keeping it."""
-
-    def __init__(self) -> None:
-        self.claims: dict[str, Claim] = {}
-        self.rewritten: list[Finding] = []  # immutable groups that changed between entries
-
-    def add(self, entry: Mapping[str, Any]) -> None:
-        action, subject = entry["action"], entry["subject"]
-        if action == "model.rename":
-            _rename(self.claims, subject, entry["payload"].get("new_name"))
-        records = entry.get("records")
-        if records is None:
-            for key in records_touched(action, subject, entry["payload"]):
-                self.claims[key] = Claim(None, False, entry["index"], action)
-            return
-        for key, groups in records.items():
-            claim = Claim(groups, True, entry["index"], action)
-            self._check_immutable(key, self.claims.get(key), claim)
-            self.claims[key] = claim
-
-    def _check_immutable(self, key: str, before: Claim | None, after: Claim) -> None:
-        if before is None or before.groups is None or after.groups is None:
-            return
-        fixed = IMMUTABLE.get(split_key(key)[0], ())
-        changed = tuple(g for g in fixed if before.groups.get(g) != after.groups.get(g))
-        if changed:
-            self.rewritten.append(
-                Finding(key, "rewritten", changed, after.index, after.action, before.index)
-            )
-
-
-def replay(entries: Iterable[Mapping[str, Any]]) -> dict[str, Claim]:
-    """``Replay`` of ``entries``: the latest claim about each record."""
-    fold = Replay()
-    for entry in entries:
-        fold.add(entry)
-    return fold.claims
-
-
-def _rename(claims: dict[str, Claim], old: str, new_name: object) -> None:
-    """Move the claims about model ``old``, its versions and its aliases to the new name."""
-    if not isinstance(new_name, str):
-        return
-    new = f"{old.partition('/')[0]}/{new_name}"
-    for key in list(claims):
-        kind, ref = split_key(key)
-        if ref == old or ref.startswith((old + ":", old + "@")):
-            claims[record_key(kind, new + ref[len(old) :])] = claims.pop(key)
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A record whose state the log does not vouch for."""
-
-    record: str
-    problem: str  # "changed" | "rewritten" | "unlogged" | "deleted" | "revived" | "uncovered"
-    groups: tuple[str, ...] = ()
-    index: int | None = None  # the log entry the record was compared with
-    action: str = ""
-    since: int | None = None  # "rewritten": the earlier entry the groups changed from
-
-    @property
-    def forged(self) -> bool:
-        """Whether this is evidence of a change that bypassed the API (an ``uncovered``
-        record's last entry predates state digests: nothing to compare with)."""
-        return self.problem != "uncovered"
-
-    def describe(self) -> str:
-        at = f"entry {self.index} ({self.action})" if self.index is not None else ""
-        if self.problem == "changed":
-            return f"{self.record}: {', '.join(self.groups)} differ from what {at} recorded"
-        if self.problem == "rewritten":
-            return (
-                f"{self.record}: {', '.join(self.groups)} never change, but {at} records other "
-                f"values than entry {self.since}: they were edited outside Cairn in between"
-            )
-        if self.problem == "unlogged":
-            return f"{self.record}: exists, but no entry of the log is about it"
-        if self.problem == "deleted":
-            return f"{self.record}: {at} says it exists, but it is gone"
-        if self.problem == "revived":
-            return f"{self.record}: exists, but {at} says it was removed"
-        return f"{self.record}: not covered (its last entry, {at}, predates state digests)"
-
-
-def compare(
-    claims: Mapping[str, Claim], served: Mapping[str, Groups], kinds: Iterable[str] = KINDS
-) -> list[Finding]:
-    """Each record the API serves (``served``: key -> group digests computed from it) held
-    against the log's claims, and each record of ``kinds`` (those ``served`` was gathered
-    for) that the log says exists but is not served."""
-    found: list[Finding] = []
-    wanted = set(kinds)
-    for key in sorted(served):
-        claim = claims.get(key)
-        if claim is None:
-            found.append(Finding(key, "unlogged"))
-        elif not claim.covered:
-            found.append(Finding(key, "uncovered", index=claim.index, action=claim.action))
-        elif claim.groups is None:
-            found.append(Finding(key, "revived", index=claim.index, action=claim.action))
-        else:
-            differ = tuple(g for g in sorted(served[key]) if served[key][g] != claim.groups.get(g))
-            if differ:
-                found.append(Finding(key, "changed", differ, claim.index, claim.action))
-    for key in sorted(set(claims) - set(served)):
-        claim = claims[key]
-        if split_key(key)[0] not in wanted:
-            continue
-        if claim.covered and claim.groups is not None:
-            found.append(Finding(key, "deleted", index=claim.index, action=claim.action))
-    return found

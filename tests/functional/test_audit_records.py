@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -102,6 +103,31 @@ def _work_through_the_api(registry: Registry) -> None:
     registry.cli("admin", "alias", "set", "default/fraud", "champion", "2")
     registry.cli("admin", "alias", "set", "default/fraud", "champion", "1")
     registry.cli("admin", "alias", "set", "default/fraud", "challenger", "2")
+    _govern_another_model(registry)
+
+
+def _govern_another_model(registry: Registry) -> None:
+    """Promotions, a failed deployment, a rollback, a validation, a deletion, a rename."""
+    for content in (b"c1", b"c2", b"c3"):
+        registry.push("default/churn", content)
+    for number in ("1", "2"):
+        registry.cli("alice", "promote", f"default/churn:{number}", "staging")
+        registry.cli("alice", "promote", f"default/churn:{number}", "production")
+        registry.cli("admin", "alias", "set", "default/churn", "production", number)
+    registry.cli(
+        "admin", "deploy", "record", "default/churn:2", "--target", "prod", "--outcome", "failed"
+    )
+    registry.cli("admin", "rollback", "default/churn@production")
+    registry.cli("admin", "validate", "default/churn:1", "fairness", "passed")
+    with Client(registry.server.url, registry.server.token, progress=False) as admin:
+        admin.delete_version("default/churn:3")
+        admin.update_model("default/churn", description="who leaves", owner="growth")
+    renamed = httpx.post(
+        f"{registry.server.url}/api/2.0/mlflow/registered-models/rename",
+        json={"name": "churn", "new_name": "attrition"},
+        headers=registry.server.headers,
+    )
+    assert renamed.status_code == 200, renamed.text
 
 
 def _version_row(registry: Registry, number: int) -> str:
@@ -116,7 +142,10 @@ def test_metrics_and_author_edited_in_the_database_are_found_and_named(
 ) -> None:
     _work_through_the_api(registry)
     clean = registry.verify()
-    assert clean["ok"] and clean["records"]["checked"] >= 6  # ns, model, 2 aliases, 2 versions
+    assert clean["ok"] and clean["records"]["checked"] >= 9  # ns, 2 models, aliases, versions
+    served = {f["record"] for f in clean["records"]["findings"]}
+    assert served == set()  # nothing uncovered either: every record was made after the upgrade
+    assert clean["records"]["not_compared"] == []
     assert [f for f in clean["records"]["findings"] if f["forged"]] == []
 
     registry.sql(
@@ -138,7 +167,7 @@ def test_metrics_and_author_edited_in_the_database_are_found_and_named(
     )
     assert (
         f"FAILED: version default/fraud:1: evaluation, origin differ from what entry "
-        f"{finding['entry']} (version.untag) recorded"
+        f"{finding['entry']} ({finding['action']}) recorded"
     ) in said.stderr
 
 
@@ -180,11 +209,13 @@ def test_a_record_deleted_directly_is_reported(registry: Registry) -> None:
 def test_an_edit_is_not_laundered_by_a_later_change_through_the_api(registry: Registry) -> None:
     registry.push("default/fraud", b"v1", "--metric", "auc=0.91")
     registry.sql(
-        f"UPDATE versions SET metrics = {registry.json_param('m')} "
+        f"UPDATE versions SET metrics = {registry.json_param('m')}, state = 'production' "
         f"WHERE id = ({_version_row(registry, 1)})",
         m=json.dumps({"auc": 0.99}),
     )
     # A colleague tags the version: that entry commits to the state it finds, forged metrics
-    # included; but a version's evaluation never changes, so the log still shows the edit.
+    # and state included; but a tag changes neither, so the log still shows the edit.
     registry.cli("alice", "tag", "default/fraud:1", "reviewed=yes")
-    assert registry.forged() == {"version default/fraud:1": ("rewritten", ("evaluation",))}
+    assert registry.forged() == {
+        "version default/fraud:1": ("rewritten", ("evaluation", "lifecycle"))
+    }

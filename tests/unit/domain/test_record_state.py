@@ -11,15 +11,8 @@ import orjson
 
 from cairn.api import wire
 from cairn.domain.audit import entry_document, leaf_bytes
-from cairn.domain.record_state import (
-    GROUPS,
-    Claim,
-    compare,
-    digests,
-    records_touched,
-    replay,
-    version_fields,
-)
+from cairn.domain.record_replay import Claim, compare, replay
+from cairn.domain.record_state import GROUPS, digests, records_touched, version_fields
 from cairn.domain.records import Version
 
 AT = datetime(2026, 11, 26, 7, 30, 1, 5, tzinfo=UTC)
@@ -119,28 +112,75 @@ def test_an_entry_with_records_hashes_them_and_one_without_is_hashed_as_before()
 
 
 def _entry(index: int, action: str, subject: str, records: Any = None, **payload: Any) -> Any:
-    entry = {"index": index, "action": action, "subject": subject, "payload": payload}
+    entry = {
+        "index": index,
+        "at": f"2026-11-26T07:30:{index:02}.000000Z",
+        "action": action,
+        "subject": subject,
+        "payload": payload,
+    }
     if records is not None:
         entry["records"] = records
     return entry
 
 
 def test_replay_keeps_the_latest_claim_and_follows_renames() -> None:
-    v1 = {"origin": "sha256:1"}
+    v1 = {"origin": "sha256:1", "description": "d"}
+    v1_tagged = {**v1, "description": "x"}
     claims = replay(
         [
             _entry(0, "version.register", "risk/fraud:1"),  # before digests: not covered
             _entry(1, "version.register", "risk/fraud:2", {"version risk/fraud:2": v1}),
-            _entry(2, "version.tag", "risk/fraud:2", {"version risk/fraud:2": {"origin": "x"}}),
+            _entry(2, "version.tag", "risk/fraud:2", {"version risk/fraud:2": v1_tagged}),
             _entry(3, "model.rename", "risk/fraud", {"model risk/scam": {}}, new_name="scam"),
             _entry(4, "version.delete", "risk/scam:1", {"version risk/scam:1": None}),
         ]
-    )
+    ).claims
     assert claims == {
-        "version risk/scam:2": Claim({"origin": "x"}, True, 2, "version.tag"),
+        "version risk/scam:2": Claim(v1_tagged, True, 2, "version.tag"),
         "model risk/scam": Claim({}, True, 3, "model.rename"),
         "version risk/scam:1": Claim(None, True, 4, "version.delete"),
     }
+
+
+def _version_entries(*changes: tuple[str, dict[str, str]]) -> list[Any]:
+    """A registration, then one entry per (action, groups that differ from the start)."""
+    start = {"origin": "o", "evaluation": "e", "description": "d", "lifecycle": "l"}
+    entries = [_entry(0, "version.register", "r/f:1", {"version r/f:1": start})]
+    for index, (action, changed) in enumerate(changes, start=1):
+        entries.append(_entry(index, action, "r/f:1", {"version r/f:1": {**start, **changed}}))
+    return entries
+
+
+def test_a_change_an_action_cannot_make_is_found_even_when_a_later_entry_vouches_for_it() -> None:
+    clean = replay(_version_entries(("version.tag", {"description": "x"})))
+    assert clean.rewritten() == []
+    # The state was set to production in the database, then the version was tagged.
+    laundered = replay(_version_entries(("version.tag", {"description": "x", "lifecycle": "p"})))
+    [finding] = laundered.rewritten()
+    assert (finding.record, finding.problem, finding.groups) == (
+        "version r/f:1",
+        "rewritten",
+        ("lifecycle",),
+    )
+    assert (finding.since, finding.index, finding.action) == (0, 1, "version.tag")
+    # An action this replay does not know may change what may change, never what may not.
+    unknown = replay(_version_entries(("version.frobnicate", {"lifecycle": "p", "origin": "m"})))
+    assert [f.groups for f in unknown.rewritten()] == [("origin",)]
+
+
+def test_the_entries_of_one_transaction_are_judged_together() -> None:
+    state = {"origin": "o", "lifecycle": "staging"}
+    promoted = {"origin": "o", "lifecycle": "production"}
+    same_time = "2026-11-26T08:00:00.000001Z"
+    entries = [
+        _entry(0, "version.register", "r/f:1", {"version r/f:1": state}),
+        {**_entry(1, "approval.approve", "r/f:1", {"version r/f:1": promoted}), "at": same_time},
+        {**_entry(2, "version.promote", "r/f:1", {"version r/f:1": promoted}), "at": same_time},
+    ]
+    assert replay(entries).rewritten() == []
+    alone = replay(entries[:2])  # without the promotion's entry, approving changed the state
+    assert [f.groups for f in alone.rewritten()] == [("lifecycle",)]
 
 
 def test_compare_names_each_kind_of_difference() -> None:
