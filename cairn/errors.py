@@ -20,6 +20,7 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   ├── InvalidCursor
     │   ├── SizeMismatch
     │   ├── SignatureRejected           the namespace requires a signature that verifies
+    │   ├── WebhookTargetRefused        the SSRF guard refuses every address a webhook URL names
     │   ├── InvalidRange
     │   ├── Unsupported                 a request Cairn understands but does not do
     │   └── EmptyToken                  the SDK or CLI was given a token that is empty
@@ -117,6 +118,7 @@ __all__ = [
     "ValidatorNotAllowed",
     "VersionInUse",
     "VersionNotFound",
+    "WebhookTargetRefused",
     "error_class_for",
 ]
 
@@ -185,6 +187,13 @@ class SizeMismatch(InvalidInput):
 
 class SignatureRejected(InvalidInput):
     code = "signature_rejected"
+
+
+class WebhookTargetRefused(InvalidInput):
+    """A webhook URL whose host resolves only to addresses the SSRF guard refuses (loopback,
+    private, link-local, …); the message names the rule and ``CAIRN_WEBHOOK_ALLOW``."""
+
+    code = "webhook_target_refused"
 
 
 class InvalidRange(InvalidInput):

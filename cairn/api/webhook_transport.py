@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 import httpcore
 
-from cairn.domain.webhooks import Network, address_allowed
+from cairn.domain.webhooks import Network, address_allowed, target_refusal
 from cairn.services.webhooks import Sent
 
 MAX_REDIRECTS = 3
@@ -41,13 +41,10 @@ class _GuardedBackend(httpcore.SyncBackend):
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = [str(info[4][0]) for info in found]
+        addresses = sorted({str(info[4][0]) for info in found})
         allowed = [a for a in addresses if address_allowed(a, self.allow)]
         if not allowed:
-            raise GuardRefused(
-                f"{host} resolves to {', '.join(sorted(set(addresses)))}, which webhooks may not "
-                "reach (loopback, private, link-local…); CAIRN_WEBHOOK_ALLOW can allow it"
-            )
+            raise GuardRefused(target_refusal(host, addresses, self.allow) or host)
         last: Exception | None = None
         for address in allowed:
             try:
@@ -77,8 +74,8 @@ class GuardedTransport:
                     content=body,
                     extensions=extensions,
                 )
-            except GuardRefused as exc:
-                return Sent(None, error=f"refused by the SSRF guard: {exc}")
+            except GuardRefused as exc:  # permanent: the same address is refused next time
+                return Sent(None, error=f"refused by the SSRF guard: {exc}", permanent=True)
             except (
                 httpcore.TimeoutException,
                 httpcore.NetworkError,

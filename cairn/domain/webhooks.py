@@ -17,7 +17,7 @@ import hmac
 import ipaddress
 import random
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -83,6 +83,10 @@ def check_url(raw: object) -> str:
         raise InvalidInput("a webhook URL is an http or https URL", url=raw[:200])
     if parts.username or parts.password:
         raise InvalidInput("a webhook URL carries no credentials; the payload is signed")
+    try:
+        parts.port  # noqa: B018 (read for its check: a port past 65535 raises)
+    except ValueError:
+        raise InvalidInput("a webhook URL's port is a number from 0 to 65535") from None
     return raw
 
 
@@ -98,19 +102,43 @@ def parse_allow_list(raw: str) -> list[Network]:
 
 def address_allowed(address: str, allow: Iterable[Network]) -> bool:
     """Whether a resolved address may be connected to."""
+    return refusal_rule(address, allow) is None
+
+
+def refusal_rule(address: str, allow: Iterable[Network]) -> str | None:
+    """The guard's rule that refuses ``address`` (``"loopback"``, ``"private"``, …), or None
+    if a webhook may connect to it."""
     ip: IpAddress = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if any(ip in network for network in allow):
-        return True
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or (isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED)
+        return None
+    # Most specific first: a loopback address is also "private" to Python.
+    rules = [
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("unspecified", ip.is_unspecified),
+        ("multicast", ip.is_multicast),
+        ("shared (carrier-grade NAT)", isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+    ]
+    return next((name for name, applies in rules if applies), None)
+
+
+def target_refusal(host: str, addresses: Sequence[str], allow: Iterable[Network]) -> str | None:
+    """Why the guard refuses a target whose host resolved to ``addresses`` — every one of them
+    refused, as the connection would find — or None if it may be reached. An empty list (the
+    name does not resolve now) is no reason: the guard checks again at every connection."""
+    allowed = list(allow)
+    rules = {address: refusal_rule(address, allowed) for address in addresses}
+    if not rules or any(rule is None for rule in rules.values()):
+        return None
+    named = ", ".join(f"{a} ({rule})" for a, rule in sorted(rules.items()))
+    return (
+        f"{host} resolves to {named}, which webhooks may not reach: the SSRF guard refuses "
+        "loopback, private, link-local, multicast, reserved and shared addresses; "
+        "CAIRN_WEBHOOK_ALLOW can allow one"
     )
 
 

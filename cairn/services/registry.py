@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from cairn.config import Settings
 from cairn.domain.references import DEFAULT_NAMESPACE
+from cairn.domain.webhooks import parse_allow_list
 from cairn.locations import SERVER_KEY_FILE
 from cairn.services.aliases import AliasService
 from cairn.services.audit import AuditService, CheckpointKey
@@ -102,6 +103,7 @@ class Registry:
             settings.webhook_max_attempts,
             settings.webhook_disable_after,
             settings.webhook_timeout_seconds,
+            parse_allow_list(settings.webhook_allow),
         )
 
     @classmethod

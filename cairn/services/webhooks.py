@@ -15,12 +15,14 @@ Secrets are shown once and stored encrypted with a key kept outside the database
 from __future__ import annotations
 
 import logging
+import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import orjson
 from cryptography.fernet import Fernet, InvalidToken
@@ -31,6 +33,7 @@ from cairn.domain.records import Delivery, Webhook
 from cairn.domain.webhooks import (
     DISABLE_AFTER_FAILURES,
     MAX_ATTEMPTS,
+    Network,
     backoff,
     check_url,
     event_namespace,
@@ -38,8 +41,9 @@ from cairn.domain.webhooks import (
     new_secret,
     parse_retry_after,
     sign,
+    target_refusal,
 )
-from cairn.errors import ConfigError, InvalidInput, NotFound
+from cairn.errors import ConfigError, InvalidInput, NotFound, WebhookTargetRefused
 from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
 from cairn.services.keyfiles import load_or_create
 from cairn.services.uow import Database, UnitOfWork
@@ -51,11 +55,23 @@ TIMEOUT_SECONDS = 10.0
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """What a receiver answered; ``status`` None when no answer came (``error`` says why)."""
+    """What a receiver answered; ``status`` None when no answer came (``error`` says why).
+    ``permanent``: trying again cannot help (the SSRF guard refused the target), so the
+    delivery fails now instead of being retried."""
 
     status: int | None
     retry_after: str | None = None
     error: str | None = None
+    permanent: bool = False
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to now; none if it does not resolve."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return sorted({str(info[4][0]) for info in found})
 
 
 class WebhookTransport(Protocol):
@@ -98,9 +114,13 @@ class WebhookService:
         max_attempts: int = MAX_ATTEMPTS,
         disable_after: int = DISABLE_AFTER_FAILURES,
         timeout: float = TIMEOUT_SECONDS,
+        allow: Sequence[Network] = (),
+        resolve: Callable[[str, int], list[str]] = resolve_host,
     ) -> None:
         self.db = db
         self.box = box
+        self.allow = list(allow)  # CAIRN_WEBHOOK_ALLOW: what the guard lets through anyway
+        self.resolve = resolve
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.disable_after = disable_after
@@ -111,8 +131,11 @@ class WebhookService:
         self, actor: Actor, namespace: str, url: object, event_types: Sequence[str] = ()
     ) -> tuple[Webhook, str]:
         """Subscribe ``url`` to ``namespace``'s events (``*``: every namespace, global admins)
-        of ``event_types`` (empty: all; ``version.*``: a family). The secret is returned once."""
-        target = check_url(url)
+        of ``event_types`` (empty: all; ``version.*``: a family). The secret is returned once.
+        A URL whose host resolves only to addresses the SSRF guard refuses is refused now
+        (``WebhookTargetRefused``), not at its first delivery; each connection is still
+        checked, since the name may resolve elsewhere later."""
+        target = self._check_target(check_url(url))
         scope = (
             namespace if namespace == EVERYWHERE else normalize_name(namespace, kind="namespace")
         )
@@ -149,7 +172,13 @@ class WebhookService:
             uow.record("webhook.remove", f"webhook/{found.id}", namespace=found.namespace)
 
     def enable(self, actor: Actor, webhook_id: int) -> Webhook:
-        """Enable a subscription again (after it was disabled for failing)."""
+        """Enable a subscription again (after it was disabled for failing); its URL passes the
+        SSRF guard again first, as when it was added."""
+        with self.db.read(actor, None) as store:
+            hook = store.webhooks.get(webhook_id)
+        if hook is not None:
+            authorize(actor, Permission.ADMIN, hook[0].namespace)
+            self._check_target(hook[0].url)
         with self.db.write(actor, Permission.READ, None) as uow:
             found = self._authorised(uow, actor, webhook_id)
             uow.store.webhooks.update(
@@ -196,6 +225,16 @@ class WebhookService:
             sent = store.webhooks.delivery(delivery.id)
         assert sent is not None
         return sent
+
+    def _check_target(self, url: str) -> str:
+        """``url``, unless its host resolves now only to addresses the guard refuses."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        refusal = target_refusal(host, self.resolve(host, port), self.allow)
+        if refusal is not None:
+            raise WebhookTargetRefused(refusal, host=host[:200])
+        return url
 
     def _authorised(self, uow: UnitOfWork, actor: Actor, webhook_id: int) -> Webhook:
         found = self._get(uow, webhook_id)[0]
@@ -319,7 +358,7 @@ class WebhookService:
             if ok:
                 values["status"] = "succeeded"
                 uow.store.webhooks.update(hook.id, consecutive_failures=0)
-            elif attempts >= self.max_attempts:
+            elif sent.permanent or attempts >= self.max_attempts:
                 values["status"] = "failed"
                 self._count_failure(uow, hook)
             else:

@@ -180,25 +180,54 @@ def test_a_subscription_that_keeps_failing_is_disabled_and_says_so(tmp_path: Pat
         live.stop()
 
 
-def test_the_ssrf_guard_refuses_internal_addresses_unless_allowed(
+def test_the_ssrf_guard_refuses_an_internal_target_when_it_is_added(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     live = start_live_server(tmp_path)  # no allow-list
     try:
-        for url in [
-            receiver.url,
-            "http://169.254.169.254/latest",
-            "http://10.1.2.3/x",
-            "http://[::1]:9/x",
-            "http://localhost:9/x",
+        for url, rule in [
+            (receiver.url, "loopback"),
+            ("http://169.254.169.254/latest", "link-local"),
+            ("http://10.1.2.3/x", "private"),
+            ("http://[::1]:9/x", "loopback"),
+            ("http://localhost:9/x", "loopback"),
         ]:
-            webhook_id, _ = _add(live, url)
-            sent = json.loads(
-                run_cli(live.url, "--json", "webhook", "test", str(webhook_id)).stdout
-            )
-            assert sent["status"] == "pending" and sent["last_status"] is None, sent
-            assert "SSRF guard" in sent["last_error"], sent
+            result = run_cli(live.url, "webhook", "add", "default", url)
+            assert result.returncode == 2, (url, result.stdout, result.stderr)
+            assert "webhook_target_refused" in result.stderr, result.stderr
+            assert f"({rule})" in result.stderr and "CAIRN_WEBHOOK_ALLOW" in result.stderr
+        hooks = httpx.get(f"{live.url}{API}/namespaces/default/webhooks", headers=live.headers)
+        assert hooks.json()["items"] == []
         assert receiver.received == []
+    finally:
+        live.stop()
+
+
+def test_a_delivery_the_guard_refuses_fails_at_once_and_is_not_retried(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    live = start_live_server(tmp_path, CAIRN_WEBHOOK_ALLOW="127.0.0.1/32")
+    try:
+        webhook_id, _ = _add(live, receiver.url, "version.register")
+        # The operator takes the receiver's address out of the allow-list and restarts.
+        live.stop()
+        del live.env["CAIRN_WEBHOOK_ALLOW"]
+        live.start()
+        _register(live)
+
+        def settled() -> dict[str, Any] | None:
+            url = f"{live.url}{API}/webhooks/{webhook_id}/deliveries"
+            items: list[dict[str, Any]] = httpx.get(url, headers=live.headers).json()["items"]
+            return items[0] if items and items[0]["status"] not in ("pending", "sending") else None
+
+        delivery = wait_for(settled, "the refused delivery to be recorded")
+        assert delivery["status"] == "failed" and delivery["attempts"] == 1, delivery
+        assert (
+            "SSRF guard" in delivery["log"][0]["error"] and "(loopback)" in delivery["last_error"]
+        )
+        assert receiver.received == []
+        enabled = run_cli(live.url, "webhook", "enable", str(webhook_id))
+        assert enabled.returncode == 2 and "webhook_target_refused" in enabled.stderr
     finally:
         live.stop()
 
@@ -211,10 +240,16 @@ def test_a_redirect_to_an_internal_address_is_refused(
     sent = json.loads(run_cli(server.url, "--json", "webhook", "test", str(webhook_id)).stdout)
     assert len(receiver.received) == 1  # the allowed hop was made, the redirect was not
     assert "SSRF guard" in sent["last_error"] and "10.9.8.7" in sent["last_error"]
+    assert (sent["status"], sent["attempts"]) == ("failed", 1)  # not retried as if transient
 
 
 def test_a_bad_webhook_url_is_refused(server: LiveServer) -> None:
-    for url in ["ftp://example.com/x", "not a url", "http://user:pw@example.com/"]:
+    for url in [
+        "ftp://example.com/x",
+        "not a url",
+        "http://user:pw@example.com/",
+        "http://example.com:99999/",
+    ]:
         result = run_cli(server.url, "webhook", "add", "default", url)
         assert result.returncode == 2, (url, result.stderr)
 
