@@ -139,6 +139,14 @@ class Settings(BaseSettings):
         description="How often the servers collect garbage by themselves (one process runs each "
         "round); 0 turns it off, leaving `cairn gc`.",
     )
+    retention_grace_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 366,
+        description="A deletion retention planned (its dry run, in the audit log) is carried out "
+        "by a round at least this many hours later, if the version is still eligible; a "
+        "policy's retention.grace_hours overrides it.",
+    )
     page_size_default: int = Field(default=100, ge=1, le=1000, description="Default page size.")
     page_size_max: int = Field(default=1000, ge=1, le=10000, description="Largest page size.")
     allowed_hosts: str = Field(

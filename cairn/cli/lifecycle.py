@@ -335,23 +335,37 @@ def retention() -> None:
 
 @retention.command(name="apply")
 @click.argument("namespace")
-@click.option("--dry-run", is_flag=True, help="List what would be archived or deleted.")
+@click.option("--dry-run", is_flag=True, help="List what a round would do; change nothing.")
 @click.pass_context
 @fails_cleanly
 def apply_retention(ctx: click.Context, namespace: str, dry_run: bool) -> None:
-    """Archive and delete old versions as the policy's retention rules say."""
+    """Archive old versions as the policy's retention rules say; where it opts in to deletion,
+    plan deletions, and carry out those planned at least the grace period before."""
     with client(ctx, progress=False) as cairn:
         done = cairn.apply_retention(namespace, dry_run=dry_run)
     if wants_json(ctx):
         emit_json(done)
         return
+    verbs = _DRY_VERBS if dry_run else _VERBS
     for action in done["actions"]:
-        verb = {"delete": "would delete", "archive": "would archive"} if dry_run else {}
-        click.echo(
-            f"{verb.get(action['action'], action['action'])} {action['ref']}: {action['reason']}"
-        )
+        verb = verbs.get(action["action"], action["action"])
+        click.echo(f"{verb} {action['ref']}: {action['reason']}")
     if not done["actions"]:
         click.echo("nothing to do")
+
+
+_VERBS = {
+    "archive": "archived",
+    "plan": "planned the deletion of",
+    "delete": "deleted",
+    "unplan": "no longer deletes",
+}
+_DRY_VERBS = {
+    "archive": "would archive",
+    "plan": "would plan the deletion of",
+    "delete": "would delete",
+    "unplan": "would no longer delete",
+}
 
 
 COMMANDS = [

@@ -136,7 +136,10 @@ class LifecycleCalls:
         return found
 
     def apply_retention(self, namespace: str, *, dry_run: bool = False) -> dict[str, Any]:
-        """Archive and delete what the namespace's retention rules say (dry: only list)."""
+        """Run a retention round in the namespace now: archive what its rules say, plan the
+        deletions it opts in to, and carry out those planned at least the grace period before
+        (``dry_run``: only list). ``actions``: ``{action: archive|plan|delete|unplan, ref,
+        reason}``."""
         path = f"/namespaces/{quote(namespace, safe='')}/retention"
         result: dict[str, Any] = self.http.json("POST", path, json={"dry_run": dry_run})
         return result

@@ -13,8 +13,8 @@ for each target state:
 
 and ``protected_aliases`` binds an alias to the state a version must be in to carry it;
 ``validators`` names who may post each validation (see ``cairn.domain.validators``);
-``retention`` (``keep_last``, ``archive_after_days``) says which old versions go: see
-``cairn.services.retention``.
+``retention`` (``keep_last``, ``archive_after_days``, and the opt-in ``delete`` with its
+``grace_hours``) says which old versions go: see ``cairn.services.retention``.
 Evaluation lists every check with pass/fail and the reason, and never raises on a rule that
 cannot be evaluated (a missing key, a type error): that rule fails and says why.
 """
@@ -92,8 +92,10 @@ class Gate:
 
 @dataclass(frozen=True, slots=True)
 class Retention:
-    keep_last: int | None = None  # delete versions older than the newest N (see the rules)
+    keep_last: int | None = None  # versions older than the newest N go (see the rules)
     archive_after_days: int | None = None
+    delete: bool = False  # keep_last deletes (after a planned round) instead of archiving
+    grace_hours: float | None = None  # plan to deletion; None: CAIRN_RETENTION_GRACE_HOURS
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,16 +188,28 @@ def parse_policy(document: object) -> Policy:
     return Policy(gates, dict(aliases), document, retention, validators)
 
 
+RETENTION_FIELDS = ("keep_last", "archive_after_days", "delete", "grace_hours")
+GRACE_HOURS_MAX = 24 * 366
+
+
 def _retention(raw: object) -> Retention:
-    if not isinstance(raw, dict) or set(raw) - {"keep_last", "archive_after_days"}:
-        raise InvalidInput("retention takes keep_last and archive_after_days")
-    values = {}
+    if not isinstance(raw, dict) or set(raw) - set(RETENTION_FIELDS):
+        raise InvalidInput(f"retention takes {', '.join(RETENTION_FIELDS)}")
+    values: dict[str, Any] = {}
     for name in ("keep_last", "archive_after_days"):
         value = raw.get(name)
-        if value is not None and (type(value) is not int or value < 1):
-            raise InvalidInput(f"retention {name} is a whole number of at least 1")
+        if value is not None and (type(value) is not int or not 1 <= value <= 1_000_000):
+            raise InvalidInput(f"retention {name} is a whole number from 1 to 1000000")
         values[name] = value
-    return Retention(**values)
+    delete = raw.get("delete", False)
+    if type(delete) is not bool:
+        raise InvalidInput("retention delete is true or false")
+    if delete and values["keep_last"] is None:
+        raise InvalidInput("retention delete needs keep_last: it says which versions go")
+    grace = raw.get("grace_hours")
+    if grace is not None and (type(grace) not in (int, float) or not 0 <= grace <= GRACE_HOURS_MAX):
+        raise InvalidInput(f"retention grace_hours is a number from 0 to {GRACE_HOURS_MAX}")
+    return Retention(**values, delete=delete, grace_hours=None if grace is None else float(grace))
 
 
 def _gate(target: str, raw: object) -> Gate:

@@ -87,7 +87,7 @@ class Registry:
         )
         self.validations = ValidationService(database, self.checks)
         self.deployments = DeploymentService(database)
-        self.retention = RetentionService(database)
+        self.retention = RetentionService(database, settings.retention_grace_hours)
         self.tracking = TrackingService(database, blob_store, self.blobs, settings.mlflow_namespace)
         self.mlflow = MlflowModels(
             settings.mlflow_namespace,

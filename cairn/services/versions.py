@@ -34,6 +34,7 @@ from cairn.errors import (
 from cairn.faults import crash_point
 from cairn.services.auth import Actor, Permission, authorize, readable
 from cairn.services.checks import VersionChecks
+from cairn.services.lineage import record_parents
 from cairn.services.manifests import ManifestCache
 from cairn.services.models import clamp, create_model, listing_request
 from cairn.services.resolve import (
@@ -302,6 +303,7 @@ class VersionService:
             "updated_at": uow.now,
         }
         version_id = uow.store.versions.insert(values, manifest.files, meta["tags"])
+        record_parents(uow.store, version_id, meta["provenance"])
         return Version(
             id=version_id,
             namespace=model.namespace,

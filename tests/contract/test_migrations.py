@@ -2,6 +2,7 @@
 tables exactly, on SQLite and on PostgreSQL, and SQLite is opened for durability."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, inspect, select, text
@@ -11,7 +12,18 @@ from cairn.errors import ConfigError
 from cairn.storage.sql import migrate
 from cairn.storage.sql.engine import open_engine
 from cairn.storage.sql.identity import IdentityRows
-from cairn.storage.sql.tables import metadata, principals, role_grants, tokens
+from cairn.storage.sql.lineage import LineageRows
+from cairn.storage.sql.tables import (
+    aliases,
+    metadata,
+    models,
+    namespaces,
+    principals,
+    role_grants,
+    tokens,
+    version_parents,
+    versions,
+)
 
 
 def test_an_empty_database_upgrades_to_head_with_no_drift(database_url: str) -> None:
@@ -124,3 +136,92 @@ def test_role_grants_become_sets_keeping_every_existing_grant(database_url: str)
         assert scopes == {"risk": "approver", "*": "reader"}
     finally:
         engine.dispose()
+
+
+def test_declared_parents_are_resolved_for_versions_registered_before_lineage(
+    database_url: str,
+) -> None:
+    """0014: the parents versions declared before lineage had rows get them, resolved by
+    number or alias (an unknown or malformed reference stays unresolved)."""
+    engine = open_engine(database_url)
+    now = datetime.now(UTC)
+    try:
+        migrate.upgrade(engine, "0013")
+        with engine.begin() as conn:
+            conn.execute(
+                insert(namespaces).values(id=1, name="default", key="default", created_at=now)
+            )
+            conn.execute(
+                insert(models),
+                [
+                    {"id": m, "namespace_id": 1, "name": n, "key": n, "next_number": 3}
+                    | {"created_at": now, "updated_at": now}
+                    for m, n in [(1, "base"), (2, "child")]
+                ],
+            )
+            conn.execute(
+                insert(versions),
+                [
+                    _version_row(1, 1, 1, {}, now),
+                    _version_row(2, 1, 2, {}, now),
+                    _version_row(
+                        3,
+                        2,
+                        1,
+                        {
+                            "parents": [
+                                {"ref": "default/base:1", "relation": "distilled_from"},
+                                {"ref": "base@best"},
+                                {"ref": "default/base:9"},
+                                {"ref": "not a reference"},
+                            ]
+                        },
+                        now,
+                    ),
+                ],
+            )
+            conn.execute(
+                insert(aliases).values(
+                    model_id=1, name="best", version_id=2, updated_by="t", updated_at=now
+                )
+            )
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            query = select(
+                version_parents.c.version_id,
+                version_parents.c.parent_id,
+                version_parents.c.ref,
+                version_parents.c.relation,
+            ).order_by(version_parents.c.id)
+            assert [tuple(r) for r in conn.execute(query).all()] == [
+                (3, 1, "default/base:1", "distilled_from"),
+                (3, 2, "base@best", "derived_from"),
+                (3, None, "default/base:9", "derived_from"),
+                (3, None, "not a reference", "derived_from"),
+            ]
+            assert LineageRows(conn).with_children([1, 2, 3]) == {1, 2}
+    finally:
+        engine.dispose()
+
+
+def _version_row(
+    version_id: int, model_id: int, number: int, provenance: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": version_id,
+        "model_id": model_id,
+        "number": number,
+        "manifest_digest": "sha256:" + "0" * 64,
+        "size": 0,
+        "file_count": 0,
+        "state": "registered",
+        "author": "alice",
+        "provenance": provenance,
+        "io_schema": {},
+        "metrics": {},
+        "params": {},
+        "completeness": 0.5,
+        "missing_fields": [],
+        "created_at": now,
+        "updated_at": now,
+    }

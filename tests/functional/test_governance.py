@@ -11,7 +11,7 @@ import pickle
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,11 +19,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi.testclient import TestClient
 
-from cairn.api.app import create_app
-from cairn.services.registry import Registry
-from cairn.services.uow import Database
 from tests.conftest import LiveServer, bearer, start_live_server
 from tests.functional import run_cli
 
@@ -384,55 +380,3 @@ def _approve_as_someone_else(server: LiveServer, request_id: int) -> None:
         f"{server.url}{API}/approvals/{request_id}/approve", json={}, headers=bearer(secret)
     )
     assert done.status_code == 200, done.text
-
-
-def test_retention_archives_and_deletes_but_spares_aliased_and_deployed_versions(
-    registry: Registry, admin_token: str
-) -> None:
-    digest = "sha256:" + hashlib.sha256(b"w").hexdigest()
-    with TestClient(create_app(registry), headers=bearer(admin_token)) as client:
-        client.put(f"{API}/blobs/{digest}", content=b"w").raise_for_status()
-        body = {"manifest": {"files": [{"path": "w", "digest": digest, "size": 1}]}}
-        for _ in range(5):
-            client.post(f"{API}/models/default/m/versions", json=body).raise_for_status()
-        client.put(f"{API}/models/default/m/aliases/champ", json={"version": 1})
-        client.post(
-            f"{API}/models/default/m/versions/2/deployments",
-            json={"target": "prod", "outcome": "started"},
-        ).raise_for_status()
-        policy = {"retention": {"keep_last": 2, "archive_after_days": 30}}
-        client.put(f"{API}/namespaces/default/policy", json=policy).raise_for_status()
-
-        dry = client.post(f"{API}/namespaces/default/retention", json={"dry_run": True}).json()
-        assert [(a["action"], a["ref"]) for a in dry["actions"]] == [("delete", "default/m:3")]
-        assert client.get(f"{API}/models/default/m/versions/3").status_code == 200
-        done = client.post(f"{API}/namespaces/default/retention", json={}).json()
-        assert done["actions"] == dry["actions"]
-        assert client.get(f"{API}/models/default/m/versions/3").status_code == 404
-        left = client.get(f"{API}/models/default/m/versions").json()["items"]
-        assert [v["number"] for v in left] == [5, 4, 2, 1]
-
-    # A month later, by this process's clock: the old, unnamed versions are archived.
-    later = registry.db.clock() + timedelta(days=31)
-    future = Registry(
-        registry.settings,
-        Database(registry.db.engine, lambda: later),
-        registry.blob_store,
-        registry.audit.key,
-    )
-    with TestClient(create_app(future), headers=bearer(admin_token)) as client:
-        done = client.post(f"{API}/namespaces/default/retention", json={}).json()
-        assert sorted((a["action"], a["ref"]) for a in done["actions"]) == [
-            ("archive", "default/m:4"),
-            ("archive", "default/m:5"),
-        ]
-        states = {
-            v["number"]: v["state"]
-            for v in client.get(f"{API}/models/default/m/versions").json()["items"]
-        }
-        assert states == {5: "archived", 4: "archived", 2: "registered", 1: "registered"}
-        actions = [
-            e["action"]
-            for e in client.get(f"{API}/audit/entries", params={"limit": 1000}).json()["items"]
-        ]
-        assert actions.count("retention.archive") == 2 and actions.count("retention.delete") == 1

@@ -190,7 +190,8 @@ def rollback(
 
 @router.post("/namespaces/{namespace}/retention")
 def apply_retention(reg: Reg, actor: Admin, namespace: str, body: Body) -> Response:
-    """Apply the policy's retention rules now (``{dry_run: true}``: list, change nothing)."""
+    """Run a retention round now: archive, plan deletions, delete what was planned at least
+    the grace period before (``{dry_run: true}``: list, change nothing)."""
     dry_run = _fields(body, {"dry_run"}, "a retention run").get("dry_run", False)
     if type(dry_run) is not bool:
         raise InvalidInput("dry_run is true or false")

@@ -13,8 +13,10 @@ from cairn.storage.sql.governance import ApprovalRows, DeploymentRows, PolicyRow
 from cairn.storage.sql.identity import IdentityRows
 from cairn.storage.sql.jobs import JobRows
 from cairn.storage.sql.journal import JournalRows
+from cairn.storage.sql.lineage import LineageRows
 from cairn.storage.sql.models import ModelRows, NamespaceRows
 from cairn.storage.sql.oci import OciRows
+from cairn.storage.sql.retention import RetentionPlanRows
 from cairn.storage.sql.tracking import TrackingRows
 from cairn.storage.sql.trust import KeyRows, ValidationRows
 from cairn.storage.sql.versions import VersionRows
@@ -41,6 +43,8 @@ class MetadataStore:
         self.jobs = JobRows(conn)
         self.oci = OciRows(conn)
         self.tracking = TrackingRows(conn)
+        self.lineage = LineageRows(conn)
+        self.retention = RetentionPlanRows(conn)
 
     @property
     def dialect(self) -> str:

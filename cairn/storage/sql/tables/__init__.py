@@ -25,6 +25,8 @@ from cairn.storage.sql.tables.lifecycle import (
     approvals,
     deployments,
     policies,
+    retention_plans,
+    version_parents,
 )
 from cairn.storage.sql.tables.registry import (
     alias_history,
@@ -76,12 +78,14 @@ __all__ = [
     "oci_manifests",
     "policies",
     "principals",
+    "retention_plans",
     "role_grants",
     "scheduled_jobs",
     "tokens",
     "upload_sessions",
     "validations",
     "version_files",
+    "version_parents",
     "version_tags",
     "versions",
     "webhooks",

@@ -82,3 +82,29 @@ deployments = Table(
     Index("ix_deployments_target", "target"),
     Index("ix_deployments_version_id", "version_id"),
 )
+
+# Lineage: each parent a version declares in its provenance (``parents[].ref``), resolved to a
+# version at registration when it names one. Retention never deletes a parent that has a child
+# (one indexed lookup); deleting a parent by other means leaves the child's row, unresolved.
+version_parents = Table(
+    "version_parents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", ForeignKey("versions.id", ondelete="SET NULL"), nullable=True),
+    Column("ref", Text, nullable=False),
+    Column("relation", Text, nullable=False),
+    Index("ix_version_parents_version_id", "version_id"),
+    Index("ix_version_parents_parent_id", "parent_id"),
+)
+
+# Deletions retention has planned (its dry run): a later round deletes a version only if it was
+# planned at least the grace period before and is still eligible; a version that stopped being
+# eligible loses its plan.
+retention_plans = Table(
+    "retention_plans",
+    metadata,
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("planned_at", UTCDateTime(), nullable=False),
+)
