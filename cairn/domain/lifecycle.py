@@ -196,10 +196,10 @@ def _retention(raw: object) -> Retention:
     if not isinstance(raw, dict) or set(raw) - set(RETENTION_FIELDS):
         raise InvalidInput(f"retention takes {', '.join(RETENTION_FIELDS)}")
     values: dict[str, Any] = {}
-    for name in ("keep_last", "archive_after_days"):
+    for name, most in (("keep_last", 1_000_000), ("archive_after_days", 36_500)):
         value = raw.get(name)
-        if value is not None and (type(value) is not int or not 1 <= value <= 1_000_000):
-            raise InvalidInput(f"retention {name} is a whole number from 1 to 1000000")
+        if value is not None and (type(value) is not int or not 1 <= value <= most):
+            raise InvalidInput(f"retention {name} is a whole number from 1 to {most}")
         values[name] = value
     delete = raw.get("delete", False)
     if type(delete) is not bool:

@@ -212,6 +212,7 @@ def test_retention_archives_and_deletes_only_after_a_planned_round_and_the_grace
         {"keep_last": 3, "delete": True, "grace_hours": -1},
         {"keep_last": 3, "grace_hours": "1h"},
         {"keep_last": 3, "forever": True},
+        {"archive_after_days": 1_000_000},  # before year 1: no date to compare with
     ],
 )
 def test_a_bad_retention_section_is_refused(
