@@ -67,14 +67,23 @@ def log(
     help="Then compare every namespace, model, alias and version the API serves with the "
     "state the log's entries committed to.",
 )
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A checkpoint key (PEM public key) to trust, instead of the one remembered.",
+)
 @click.pass_context
 @fails_cleanly
-def verify(ctx: click.Context, state: Path | None, records: bool) -> None:
-    """Recompute the log from its entries, check the signed checkpoint, and prove the log
-    only grew since the checkpoint you trusted last; with --records, find every record edited
-    behind Cairn's back. Exit code 6 if anything is wrong."""
+def verify(ctx: click.Context, state: Path | None, records: bool, key_file: Path | None) -> None:
+    """Recompute the log from its entries, check every signed checkpoint with the key in
+    force at its size (trusted through the log's key rotations), and prove the log only grew
+    since the checkpoint you trusted last; with --records, find every record edited behind
+    Cairn's back. Exit code 6 if anything is wrong."""
+    trusted_key = key_file.read_text(encoding="ascii") if key_file else None
     with client(ctx, progress=False) as cairn:
-        result = cairn.verify_audit(state, records=records)
+        result = cairn.verify_audit(state, records=records, trusted_key=trusted_key)
     if wants_json(ctx):
         emit_json(_report(result))
         if not result.ok:
@@ -87,6 +96,8 @@ def verify(ctx: click.Context, state: Path | None, records: bool) -> None:
             else " (first check: this checkpoint is now trusted)"
         )
         click.echo(f"ok: {result.size} entries hash to the signed root {result.root[:16]}{since}")
+        keys = f"{len(result.keys)} keys" if len(result.keys) > 1 else "one key"
+        click.echo(f"    {result.checkpoints} checkpoints verified, signed by {keys}")
     for problem in result.problems:
         click.echo(f"FAILED: {problem}", err=True)
     if result.records is not None:
@@ -119,6 +130,8 @@ def _report(result: AuditVerification) -> dict[str, Any]:
         "size": result.size,
         "root": result.root,
         "trusted_before": result.trusted_before,
+        "checkpoints": result.checkpoints,
+        "keys": result.keys,
         "problems": result.problems,
     }
     if result.records is not None:
@@ -141,3 +154,44 @@ def _report(result: AuditVerification) -> dict[str, Any]:
             "not_compared": check.not_compared,
         }
     return report
+
+
+@audit.command(name="rotate-key")
+@click.pass_context
+@fails_cleanly
+def rotate_key(ctx: click.Context) -> None:
+    """Replace the key that signs checkpoints (global admins). The old key endorses the new
+    one in the log and signs the handover checkpoint; verifiers follow the chain."""
+    with client(ctx, progress=False) as cairn:
+        rotation = cairn.rotate_audit_key()
+    if wants_json(ctx):
+        emit_json(rotation)
+        return
+    click.echo(f"checkpoints are now signed by {rotation['key_id']}")
+    click.echo(
+        f"  announced at entry {rotation['index']}, endorsed by {rotation['previous_key_id']}"
+    )
+
+
+@audit.command(name="keys")
+@click.pass_context
+@fails_cleanly
+def keys(ctx: click.Context) -> None:
+    """The checkpoint keys, oldest first, with the entry that announced each."""
+    with client(ctx, progress=False) as cairn:
+        found = cairn.audit_keys()
+    if wants_json(ctx):
+        emit_json(found)
+        return
+    table(
+        None,
+        ["key", "announced at entry", "replaces"],
+        (
+            [
+                k["key_id"],
+                k["index"] if k["index"] is not None else "-",
+                k["previous_key_id"] or "-",
+            ]
+            for k in found
+        ),
+    )

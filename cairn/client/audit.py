@@ -1,11 +1,12 @@
 """Checking the registry's audit log from the outside: ``cairn audit verify``.
 
-The verifier trusts nothing the server says about hashes. It pins the checkpoint key the first
-time it sees it, checks the latest checkpoint's signature, downloads every entry, recomputes
+The verifier trusts nothing the server says about hashes. It downloads every entry, recomputes
 every leaf from the entry's content and the root from the leaves, and compares with the
-signed root. Then it proves the log only grew since the checkpoint it trusted last (kept in a
-small state file per server): the old root must be the root of the first entries now, and
-the server's consistency proof must verify. Any failure says what was found.
+signed root. It pins the checkpoint key the first time it sees it and follows the key
+rotations the log records from there (``audit_keys``): every checkpoint must verify with the
+key in force at its size. Then it proves the log only grew since the checkpoint it trusted
+last (kept in a small state file per server): the old root must be the root of the first
+entries now, and the server's consistency proof must verify. Any failure says what was found.
 
 With ``records``, it then replays the verified entries and holds every record the API serves
 against the state the log's latest entry about it committed to (``audit_records``).
@@ -22,9 +23,11 @@ from typing import Any
 
 import platformdirs
 
+from cairn.client.audit_keys import anchor_from, build_chain, check_checkpoints, rotations_from
 from cairn.client.audit_records import RecordsCheck, check_records
 from cairn.client.http import Http
-from cairn.domain.audit import checkpoint_signed, entry_document, entry_leaf_hash
+from cairn.domain.audit import entry_document, entry_leaf_hash
+from cairn.domain.audit_keys import ROTATE_ACTION, Rotation
 from cairn.domain.merkle import MerkleTree, verify_consistency
 from cairn.domain.record_replay import Replay
 
@@ -41,6 +44,8 @@ class AuditVerification:
     trusted_before: int | None = None
     problems: list[str] = field(default_factory=list)
     records: RecordsCheck | None = None  # with ``records=True``, once the log verified
+    checkpoints: int = 0  # checkpoints verified, each with the key in force at its size
+    keys: list[str] = field(default_factory=list)  # the chain of checkpoint keys, oldest first
 
     @property
     def ok(self) -> bool:
@@ -52,34 +57,34 @@ def default_state_file() -> Path:
 
 
 def verify_log(
-    http: Http, state_file: Path | None = None, *, records: bool = False
+    http: Http,
+    state_file: Path | None = None,
+    *,
+    records: bool = False,
+    trusted_key: str | None = None,
 ) -> AuditVerification:
     """Verify the server's audit log and, if it holds, remember its checkpoint as trusted;
-    with ``records``, then compare every record the API serves with what the log says."""
+    with ``records``, then compare every record the API serves with what the log says.
+    ``trusted_key`` (PEM) is a checkpoint key to trust instead of the one remembered."""
     path = state_file or default_state_file()
     states = _load(path)
     trusted = states.get(http.url)
-    key = http.json("GET", "/audit/key")
     checkpoint = http.json("GET", "/audit/checkpoint")
     result = AuditVerification(trusted_before=trusted["size"] if trusted else None)
-    if trusted and trusted["key_id"] != key["key_id"]:
-        result.problems.append(
-            f"the checkpoint key changed: you trusted {trusted['key_id']}, "
-            f"the server now signs with {key['key_id']}"
-        )
-        return result
     if checkpoint is None:
         if trusted:
             result.problems.append(f"the log is empty, but you trusted {trusted['size']} entries")
         return result
     result.size, result.root = checkpoint["size"], checkpoint["root"]
-    if not checkpoint_signed(
-        key["public_key"], checkpoint["size"], checkpoint["root"], checkpoint["signature"]
-    ):
-        result.problems.append("the latest checkpoint's signature does not verify")
-        return result
     replay = Replay()
-    leaves = _recomputed_leaves(http, checkpoint["size"], result.problems, replay.add)
+    announced: list[dict[str, Any]] = []
+
+    def each(entry: dict[str, Any]) -> None:
+        replay.add(entry)
+        if entry["action"] == ROTATE_ACTION:
+            announced.append(entry)
+
+    leaves = _recomputed_leaves(http, checkpoint["size"], result.problems, each)
     if result.problems:
         return result
     tree = MerkleTree(lambda start, end: leaves[start:end], memo_min_leaves=1)
@@ -87,12 +92,21 @@ def verify_log(
         result.problems.append(
             f"the {len(leaves)} entries do not hash to the signed root: the log was rewritten"
         )
+    rotations = rotations_from(announced, result.problems)
+    chain = build_chain(_anchor(http, trusted, trusted_key, rotations), rotations, result.problems)
+    if chain is None:
+        return result
+    result.checkpoints = check_checkpoints(
+        http, chain, checkpoint["size"], lambda size: tree.root(size).hex(), result.problems
+    )
+    result.keys = list(chain.public_keys)
     if trusted:
         _check_growth(http, tree, trusted, checkpoint, result.problems)
     if result.ok:
+        in_force = chain.in_force(checkpoint["size"])
         states[http.url] = {
-            "key_id": key["key_id"],
-            "public_key": key["public_key"],
+            "key_id": in_force,
+            "public_key": chain.public_keys[in_force],
             "size": checkpoint["size"],
             "root": checkpoint["root"],
         }
@@ -100,6 +114,21 @@ def verify_log(
     if result.ok and records:
         result.records = check_records(http, replay, checkpoint["size"])
     return result
+
+
+def _anchor(
+    http: Http, trusted: dict[str, Any] | None, given: str | None, rotations: list[Rotation]
+) -> tuple[str, str]:
+    """The key trust starts from: the one given, else the one remembered, else (first
+    verification) the log's first key."""
+    if given is not None:
+        return anchor_from(given)
+    if trusted:
+        return trusted["key_id"], trusted["public_key"]
+    if rotations:
+        return rotations[0].previous_key_id, rotations[0].previous_public_key
+    key = http.json("GET", "/audit/key")
+    return key["key_id"], key["public_key"] or ""
 
 
 def _recomputed_leaves(

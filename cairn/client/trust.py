@@ -114,12 +114,29 @@ class TrustCalls:
         return items
 
     def verify_audit(
-        self, state_file: Path | None = None, *, records: bool = False
+        self,
+        state_file: Path | None = None,
+        *,
+        records: bool = False,
+        trusted_key: str | None = None,
     ) -> AuditVerification:
         """Verify the audit log end to end (see ``cairn.client.audit``); with ``records``,
         also that every record the API serves is as the log's entries left it:
-        ``cairn.verify_audit(records=True).records.forged`` names any edited behind Cairn."""
-        return verify_log(self.http, state_file, records=records)
+        ``cairn.verify_audit(records=True).records.forged`` names any edited behind Cairn.
+        ``trusted_key``: the PEM of a checkpoint key to start trusting from, instead of the
+        one remembered."""
+        return verify_log(self.http, state_file, records=records, trusted_key=trusted_key)
+
+    def audit_keys(self) -> list[dict[str, Any]]:
+        """The checkpoint keys, oldest first, each after the first with its rotation entry."""
+        items: list[dict[str, Any]] = self.http.json("GET", "/audit/keys")["items"]
+        return items
+
+    def rotate_audit_key(self) -> dict[str, Any]:
+        """``cairn.rotate_audit_key()["key_id"]``: a new checkpoint key, announced in the log
+        and endorsed by the old one (global admins)."""
+        result: dict[str, Any] = self.http.json("POST", "/audit/keys")
+        return result
 
     # Signing keys
 

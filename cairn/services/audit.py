@@ -3,96 +3,39 @@
 Mutations append entries in their own transactions (``UnitOfWork.record``) with the hash of
 each entry's canonical form. The *sequencer* then gives unplaced entries their leaf index, in
 the order it finds them committed, under a lock only sequencers take — so writers never queue
-on one another for the log — and signs a checkpoint (size, root) with the server's Ed25519
-key. The key lives in a file outside the database: whoever can rewrite rows cannot re-sign
-history. Anyone holding the entries recomputes every leaf and root; ``cairn audit verify``
-does, and keeps the last checkpoint it trusted to prove the log only grew since.
+on one another for the log — and signs a checkpoint (size, root) with the Ed25519 key in
+force. The keys live in files outside the database (``audit_keys``): whoever can rewrite rows
+cannot re-sign history. The key in force is the log's own word: the first checkpoint's key,
+then each key a rotation entry announced (``cairn.domain.audit_keys``), so every process signs
+with the same key or not at all. Anyone holding the entries recomputes every leaf and root;
+``cairn audit verify`` does, checks each checkpoint with the key the chain of rotations puts
+in force at its size, and keeps the last checkpoint it trusted to prove the log only grew.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from dataclasses import dataclass
-from pathlib import Path
+import logging
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from cairn.domain.audit import b64, checkpoint_text
+from cairn.domain.audit_keys import ROTATE_ACTION, Rotation, key_in_force, rotation_text
 from cairn.domain.merkle import MerkleTree
 from cairn.domain.records import AuditEntry, Checkpoint
-from cairn.errors import ConfigError, InvalidInput
+from cairn.errors import ConfigError, Conflict, InvalidInput
+from cairn.services.audit_keys import CheckpointKey, KeyRing
 from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
-from cairn.services.uow import Database
+from cairn.services.uow import Database, UnitOfWork
+from cairn.storage.sql.journal import JournalRows
 
 BATCH = 10_000  # entries placed per sequencer transaction
+log = logging.getLogger("cairn.audit")
 
 
-@dataclass(frozen=True, slots=True)
-class CheckpointKey:
-    """The server's checkpoint-signing key, loaded from (or created in) its file."""
-
-    private: Ed25519PrivateKey
-
-    @property
-    def public_pem(self) -> str:
-        raw = self.private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return raw.decode("ascii")
-
-    @property
-    def key_id(self) -> str:
-        raw = self.private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        return "ed25519:" + hashlib.sha256(raw).hexdigest()[:32]
-
-    def sign(self, size: int, root_hex: str) -> str:
-        return b64(self.private.sign(checkpoint_text(size, root_hex)))
-
-    @classmethod
-    def load_or_create(cls, path: Path) -> CheckpointKey:
-        """Read the key at ``path``, or create it there (mode 0600) on first start. Several
-        processes starting at once agree: the file is created exclusively, once."""
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return cls._read(path)
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-            out.flush()
-            os.fsync(out.fileno())
-        return cls(key)
-
-    @classmethod
-    def _read(cls, path: Path) -> CheckpointKey:
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"CAIRN_AUDIT_KEY_FILE: cannot read an Ed25519 key from {path}: {exc}",
-                setting="CAIRN_AUDIT_KEY_FILE",
-            ) from exc
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigError(
-                f"CAIRN_AUDIT_KEY_FILE: {path} holds no Ed25519 key",
-                setting="CAIRN_AUDIT_KEY_FILE",
-            )
-        return cls(key)
+__all__ = ["AuditService", "CheckpointKey", "KeyRing"]
 
 
 class AuditService:
-    def __init__(self, db: Database, key: CheckpointKey) -> None:
+    def __init__(self, db: Database, keys: KeyRing) -> None:
         self.db = db
-        self.key = key
+        self.keys = keys
         self.tree = MerkleTree(self._committed_leaves)
 
     # ------------------------------------------------------------------ sequencing
@@ -114,10 +57,30 @@ class AuditService:
             size = journal.size()
             if size == 0 or (latest is not None and latest.size >= size):
                 return latest
-            root = self.tree.root(size).hex()  # leaves below size are committed: see below
-            checkpoint = Checkpoint(size, root, self.key.key_id, self.key.sign(size, root), uow.now)
-            journal.add_checkpoint(checkpoint)
-            return checkpoint
+            latest, next_key = self._sign_up_to(uow, latest, size)
+        self.keys.settle(next_key)  # a rotation's handover is committed: its key takes the file
+        return latest
+
+    def _sign_up_to(
+        self, uow: UnitOfWork, latest: Checkpoint | None, size: int
+    ) -> tuple[Checkpoint | None, str]:
+        """Sign checkpoints up to ``size``, each with the key in force at its size: first the
+        handover of every rotation placed since ``latest``, signed by the key it replaces. Stops
+        where this process lacks the key. The latest checkpoint and the key of the next one."""
+        journal = uow.store.journal
+        start = latest.size if latest else 0
+        first = latest.key_id if latest else self.keys.first.key_id
+        rotations = _rotations_since(journal, start)
+        cuts = sorted({r.index + 1 for r in rotations if start < r.index + 1 < size} | {size})
+        for cut in cuts:
+            key = self.keys.get(key_in_force(first, rotations, cut))
+            if key is None:
+                break
+            root = self.tree.root(cut).hex()  # leaves below size are committed: see below
+            latest = Checkpoint(cut, root, key.key_id, key.sign(cut, root), uow.now)
+            journal.add_checkpoint(latest)
+        done = latest.size if latest else 0
+        return latest, key_in_force(first, rotations, done + 1)
 
     def _place_batch(self) -> int:
         # Placing commits before any root is computed, so the tree's memo only ever sees
@@ -184,3 +147,119 @@ class AuditService:
         if latest is None or not 1 <= size <= latest.size:
             signed = latest.size if latest else 0
             raise InvalidInput(f"proofs are for sizes 1 to {signed}, the signed size", size=size)
+
+    # ------------------------------------------------------------------ keys
+    def rotate_key(self, actor: Actor) -> Rotation:
+        """Make a new checkpoint key and announce it in the log, endorsed by the key in force,
+        which signs the handover checkpoint; later checkpoints are signed by the new key."""
+        authorize(actor, Permission.ADMIN, EVERYWHERE)
+        self.sequence()
+        new = self.keys.stage()
+        try:
+            with self.db.write(actor, Permission.ADMIN, EVERYWHERE) as uow:
+                journal = uow.store.journal
+                journal.lock_sequencer()
+                old = self._key_for_rotation(journal)
+                text = rotation_text(old.key_id, new.key_id, new.public_pem)
+                announced = Rotation(
+                    -1, old.key_id, old.public_pem, new.key_id, new.public_pem, old.sign_bytes(text)
+                )
+                uow.record(ROTATE_ACTION, "audit", event=False, **announced.payload())
+        except BaseException:
+            self.keys.discard(new)
+            raise
+        self.sequence()  # places the entry and signs its handover: then the new key settles
+        with self.db.read_unchecked() as store:
+            rotation = _rotations_since(store.journal, 0, new.key_id)[-1]
+        return rotation
+
+    def _key_for_rotation(self, journal: JournalRows) -> CheckpointKey:
+        """The key in force, which this process must hold to endorse its successor; Conflict
+        while an earlier rotation still waits for its handover."""
+        while unplaced := journal.unplaced(BATCH):
+            journal.place(unplaced, journal.size())
+        latest = journal.latest_checkpoint()
+        start = latest.size if latest else 0
+        rotations = _rotations_since(journal, start)
+        if any(r.index + 1 > start for r in rotations):
+            raise Conflict("another key rotation is being handed over; rotate again in a moment")
+        first = latest.key_id if latest else self.keys.first.key_id
+        key_id = key_in_force(first, rotations, start + 1)
+        key = self.keys.get(key_id)
+        if key is None:
+            raise ConfigError(
+                f"CAIRN_AUDIT_KEY_FILE: this server process cannot read {key_id}, the key in "
+                "force, so it cannot endorse a new one",
+                setting="CAIRN_AUDIT_KEY_FILE",
+            )
+        return key
+
+    def key_chain(self, actor: Actor) -> list[dict[str, str | int | None]]:
+        """Every checkpoint key, oldest first, with the rotation that announced it (the first
+        key, announced by none, is the one the first checkpoint names)."""
+        authorize(actor, Permission.READ, None)
+        latest = self.sequence()
+        with self.db.read_unchecked() as store:
+            rotations = _rotations_since(store.journal, 0)
+        chain: list[dict[str, str | int | None]] = []
+        if rotations:
+            first = rotations[0]
+            chain.append(_key_item(first.previous_key_id, first.previous_public_key))
+        elif latest is None:  # nothing signed yet: this process's key will sign first
+            chain.append(_key_item(self.keys.first.key_id, self.keys.first.public_pem))
+        else:  # one key so far; its public half is known here if this process holds it
+            key = self.keys.get(latest.key_id)
+            chain.append(_key_item(latest.key_id, key.public_pem if key else None))
+        for r in rotations:
+            chain.append(
+                _key_item(r.key_id, r.public_key, r.previous_key_id, r.index, r.endorsement)
+            )
+        return chain
+
+    def checkpoints(self, actor: Actor, after: int, limit: int) -> list[Checkpoint]:
+        """Signed checkpoints of sizes above ``after``, smallest first."""
+        authorize(actor, Permission.READ, None)
+        self.sequence()
+        with self.db.read_unchecked() as store:
+            return store.journal.checkpoints(after, max(1, min(limit, 1000)))
+
+
+def _rotations_since(journal: JournalRows, start: int, key_id: str | None = None) -> list[Rotation]:
+    """The rotations whose entries are at ``start - 1`` or later (their handover, of size
+    index + 1, at ``start`` or later), in log order; only the one of ``key_id`` if given."""
+    found: list[Rotation] = []
+    after = start - 2
+    while True:
+        page = journal.entries(action=ROTATE_ACTION, after_index=after, limit=1000)
+        for entry in page:
+            assert entry.leaf_index is not None  # entries() reads placed entries only
+            after = entry.leaf_index
+            try:
+                rotation = Rotation.from_entry(entry.leaf_index, entry.payload)
+            except ValueError:
+                rotation = None
+            if rotation is None or rotation.problems():
+                # Not written by Cairn (a database edit): verification names it; signing
+                # follows only rotations the key in force endorsed.
+                log.warning("audit entry %s is not a valid key rotation", entry.leaf_index)
+                continue
+            found.append(rotation)
+        if len(page) < 1000:
+            break
+    return [r for r in found if key_id is None or r.key_id == key_id]
+
+
+def _key_item(
+    key_id: str,
+    public_key: str | None,
+    previous: str | None = None,
+    index: int | None = None,
+    endorsement: str | None = None,
+) -> dict[str, str | int | None]:
+    return {
+        "key_id": key_id,
+        "public_key": public_key,
+        "previous_key_id": previous,
+        "index": index,
+        "endorsement": endorsement,
+    }

@@ -9,7 +9,7 @@ from cairn.domain.references import DEFAULT_NAMESPACE
 from cairn.domain.webhooks import parse_allow_list
 from cairn.locations import SERVER_KEY_FILE
 from cairn.services.aliases import AliasService
-from cairn.services.audit import AuditService, CheckpointKey
+from cairn.services.audit import AuditService, KeyRing
 from cairn.services.auth import SYSTEM
 from cairn.services.blobs import BlobService
 from cairn.services.checks import VersionChecks
@@ -46,7 +46,7 @@ class Registry:
         settings: Settings,
         database: Database,
         blob_store: BlobStore,
-        checkpoint_key: CheckpointKey,
+        checkpoint_keys: KeyRing,
     ) -> None:
         self.settings = settings
         self.db = database
@@ -72,7 +72,7 @@ class Registry:
         self.blobs = BlobService(
             database, blob_store, timedelta(seconds=settings.upload_ttl_seconds)
         )
-        self.audit = AuditService(database, checkpoint_key)
+        self.audit = AuditService(database, checkpoint_keys)
         self.oci = OciRepositories(database, self.blobs, blob_store)
         self.oci_pushes = OciPushes(database, self.versions)
         self.registry_tokens = RegistryTokens(
@@ -117,12 +117,12 @@ class Registry:
         )
         if migrate_schema:
             migrate.upgrade(engine)
-        key = CheckpointKey.load_or_create(settings.effective_audit_key_file)
+        keys = KeyRing.open(settings.effective_audit_key_file)
         registry = cls(
             settings,
             Database(engine, lock_timeout=settings.database_lock_timeout_seconds),
             open_blob_store(settings.effective_blob_url, settings),
-            key,
+            keys,
         )
         registry.namespaces.ensure(SYSTEM, DEFAULT_NAMESPACE)
         if settings.mlflow_namespace != DEFAULT_NAMESPACE:

@@ -243,7 +243,7 @@ def test_an_expired_token_is_refused(app_client: TestClient, registry: Registry)
         registry.settings,
         Database(registry.db.engine, lambda: later),
         registry.blob_store,
-        registry.audit.key,
+        registry.audit.keys,
     )
     with TestClient(create_app(future), raise_server_exceptions=False) as client:
         response = client.get(f"{API}/models/default/m", headers=bearer(secret))

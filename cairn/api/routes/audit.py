@@ -42,9 +42,32 @@ async def latest_checkpoint(reg: Reg, actor: SignedIn) -> Response:
 
 
 @router.get("/key")
-async def signing_key(reg: Reg, actor: SignedIn) -> Response:
-    """The public key that signs checkpoints, for clients to pin."""
-    return wire.ok({"key_id": reg.audit.key.key_id, "public_key": reg.audit.key.public_pem})
+def signing_key(reg: Reg, actor: SignedIn) -> Response:
+    """The public key that signs checkpoints now (the last of ``/audit/keys``)."""
+    chain = reg.audit.key_chain(actor)
+    return wire.ok({"key_id": chain[-1]["key_id"], "public_key": chain[-1]["public_key"]})
+
+
+@router.get("/keys")
+def key_chain(reg: Reg, actor: SignedIn) -> Response:
+    """Every key that has signed checkpoints, oldest first, each after the first with the
+    rotation entry (leaf ``index``) that announced it and its predecessor's endorsement."""
+    return wire.ok({"items": reg.audit.key_chain(actor)})
+
+
+@router.post("/keys", status_code=201)
+def rotate_key(reg: Reg, actor: Admin) -> Response:
+    """Rotate the checkpoint key (global admins): a new key, announced in the log and endorsed
+    by the key in force, which signs the handover checkpoint; later ones use the new key."""
+    rotation = reg.audit.rotate_key(actor)
+    return wire.ok({"index": rotation.index, **rotation.payload()}, 201)
+
+
+@router.get("/checkpoints")
+def list_checkpoints(reg: Reg, actor: SignedIn, after: int = 0, limit: int = 1000) -> Response:
+    """Signed checkpoints of sizes above ``after``, smallest first; each names its key."""
+    found = reg.audit.checkpoints(actor, after, limit)
+    return wire.ok({"items": [wire.checkpoint(c) for c in found]})
 
 
 @router.get("/proofs/inclusion")

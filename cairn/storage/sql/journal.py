@@ -171,6 +171,16 @@ class JournalRows:
         row = self.conn.execute(query).mappings().first()
         return _checkpoint(row) if row else None
 
+    def checkpoints(self, after_size: int, limit: int) -> list[Checkpoint]:
+        """Checkpoints of sizes above ``after_size``, smallest first."""
+        query = (
+            select(audit_checkpoints)
+            .where(audit_checkpoints.c.size > after_size)
+            .order_by(audit_checkpoints.c.size)
+            .limit(limit)
+        )
+        return [_checkpoint(r) for r in self.conn.execute(query).mappings()]
+
     def checkpoint(self, size: int) -> Checkpoint | None:
         query = select(audit_checkpoints).where(audit_checkpoints.c.size == size)
         row = self.conn.execute(query).mappings().first()

@@ -172,7 +172,7 @@ def test_a_blob_uploaded_again_counts_from_its_latest_upload(registry: Registry)
         registry.settings,
         Database(registry.db.engine, lambda: long_ago),
         registry.blob_store,
-        registry.audit.key,
+        registry.audit.keys,
     )
     upload(past, b"weights")
     session = registry.blobs.start_upload(LOCAL_ADMIN)

@@ -26,7 +26,7 @@ def at(reg: Registry, clock: Callable[[], datetime], **settings: object) -> Regi
         reg.settings.model_copy(update=settings),
         Database(reg.db.engine, clock),
         reg.blob_store,
-        reg.audit.key,
+        reg.audit.keys,
     )
 
 

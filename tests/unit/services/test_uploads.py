@@ -18,7 +18,7 @@ def _registry_at(registry: Registry, when: datetime) -> Registry:
         registry.settings,
         Database(registry.db.engine, lambda: when),
         registry.blob_store,
-        registry.audit.key,
+        registry.audit.keys,
     )
 
 
@@ -54,7 +54,7 @@ def test_a_session_finished_in_another_process_is_hashed_from_its_bytes(
 ) -> None:
     # A second Registry over the same stores stands in for another server process: it has
     # none of the first one's in-memory hashing state, only the database and the blob store.
-    other = Registry(registry.settings, registry.db, registry.blob_store, registry.audit.key)
+    other = Registry(registry.settings, registry.db, registry.blob_store, registry.audit.keys)
     session = registry.blobs.start_upload(LOCAL_ADMIN)
     registry.blobs.append(LOCAL_ADMIN, session.id, 0, [b"first half, "])
     other.blobs.append(LOCAL_ADMIN, session.id, 12, [b"second half"])
