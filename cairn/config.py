@@ -233,7 +233,8 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = Field(
         default=None,
         description="The Ed25519 key that signs audit checkpoints (PEM); default "
-        "<data_dir>/audit-key, created on first start. Every server process needs the same one.",
+        "<data_dir>/audit-key, created on first start, replaced by cairn audit rotate-key. "
+        "Every server process needs the same file, in a folder they all see.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."
