@@ -38,6 +38,12 @@ class AuditService:
         self.keys = keys
         self.tree = MerkleTree(self._committed_leaves)
 
+    @property
+    def key(self) -> KeyRing:
+        """``keys``, by its name from before rotation, which code building a ``Registry`` from
+        another's still uses."""
+        return self.keys
+
     # ------------------------------------------------------------------ sequencing
     def sequence(self) -> Checkpoint | None:
         """Place every unplaced entry and sign a checkpoint of the new size; the latest

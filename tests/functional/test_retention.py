@@ -147,7 +147,7 @@ def _later(registry: Registry, delta: timedelta) -> Registry:
         registry.settings,
         Database(registry.db.engine, lambda: moment),
         registry.blob_store,
-        registry.audit.key,
+        registry.audit.keys,
     )
 
 
