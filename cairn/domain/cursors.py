@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 
 from cairn.domain.jsonsafe import strict_loads
@@ -44,7 +43,7 @@ def _decode(cursor: str) -> object:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = strict_loads(raw, max_bytes=len(raw))
-    except (binascii.Error, InvalidJSON) as exc:
+    except (ValueError, InvalidJSON) as exc:  # binascii.Error, and any non-ASCII text
         raise InvalidCursor("the cursor is not one this server issued") from exc
     if not isinstance(value, list) or len(value) != 1:
         raise InvalidCursor("the cursor is not one this server issued")

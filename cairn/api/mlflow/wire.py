@@ -8,7 +8,6 @@ are lists of ``{key, value}``, and empty lists are left out.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -250,7 +249,7 @@ def _token_fields(token: object) -> dict[str, Any]:
     try:
         raw = base64.b64decode(token, validate=True)
         found = strict_loads(raw, max_bytes=len(raw))
-    except (binascii.Error, InvalidJSON) as exc:
+    except (ValueError, InvalidJSON) as exc:  # binascii.Error, and any non-ASCII text
         raise InvalidInput("page_token is not a token this server gave") from exc
     if not isinstance(found, dict):
         raise InvalidInput("page_token is not a token this server gave")

@@ -10,7 +10,6 @@ the challenge that sends clients to the token endpoint (see ``errors``).
 from __future__ import annotations
 
 import base64
-import binascii
 import uuid
 from typing import Annotated, Any
 
@@ -62,7 +61,7 @@ def basic_password(raw: str) -> str:
     """The password of ``Basic`` credentials (any user name: the password is the token)."""
     try:
         decoded = base64.b64decode(raw, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, non-ASCII text, bytes that are not UTF-8
         raise Unauthenticated("Basic credentials are base64 of 'user:password'") from exc
     _, colon, password = decoded.partition(":")
     if not colon or not password:
