@@ -42,6 +42,7 @@ EXPECTED_STATUS = {
     errors.ValidatorNotAllowed: 403,
     errors.StorageUnavailable: 503,  # the blob store is down: try again later
     errors.DatabaseUnavailable: 503,  # the database is down: try again later
+    errors.DatabaseBusy: 503,  # a lock wait past its bound: try again
     errors.InsufficientStorage: 507,  # the disk is full
     errors.ServerError: 500,
     errors.ConfigError: 500,
