@@ -27,7 +27,7 @@ from cairn.client.trust import TrustCalls
 from cairn.client.webhooks import WebhookCalls
 from cairn.domain.manifest import FileEntry
 from cairn.domain.paths import check_path
-from cairn.domain.references import Reference, parse_reference
+from cairn.domain.references import Reference, parse_model_reference, parse_reference
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
 
 
@@ -99,25 +99,25 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
 
     def create_model(self, name: str, **fields: Any) -> dict[str, Any]:
         """``cairn.create_model("risk/fraud", description="…", owner="ml-risk")``"""
-        ref = parse_reference(name)
+        ref = parse_model_reference(name)
         result: dict[str, Any] = self.http.json(
             "POST", f"/models/{ref.namespace}", json={"name": ref.model, **fields}
         )
         return result
 
     def get_model(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.json("GET", _model_path(parse_reference(name)))
+        result: dict[str, Any] = self.http.json("GET", _model_path(parse_model_reference(name)))
         return result
 
     def update_model(self, name: str, **fields: Any) -> dict[str, Any]:
         """``cairn.update_model("risk/fraud", card=open("CARD.md").read())``"""
         result: dict[str, Any] = self.http.json(
-            "PATCH", _model_path(parse_reference(name)), json=fields
+            "PATCH", _model_path(parse_model_reference(name)), json=fields
         )
         return result
 
     def delete_model(self, name: str) -> None:
-        self.http.request("DELETE", _model_path(parse_reference(name)))
+        self.http.request("DELETE", _model_path(parse_model_reference(name)))
 
     def models(
         self, namespace: str | None = None, filter: str | None = None
@@ -137,7 +137,7 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
 
     def versions(self, model: str, *, page_size: int = 500) -> Iterator[dict[str, Any]]:
         """A model's versions, newest first."""
-        ref = parse_reference(model)
+        ref = parse_model_reference(model)
         return self._pages(_model_path(ref) + "/versions", {"limit": page_size})
 
     def search(self, filter: str, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
@@ -165,25 +165,25 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
 
     def set_alias(self, model: str, alias: str, number: int) -> dict[str, Any]:
         """``cairn.set_alias("risk/fraud", "production", 7)``"""
-        path = _model_path(parse_reference(model)) + f"/aliases/{quote(alias, safe='')}"
+        path = _model_path(parse_model_reference(model)) + f"/aliases/{quote(alias, safe='')}"
         result: dict[str, Any] = self.http.json("PUT", path, json={"version": number})
         return result
 
     def alias_at(self, model: str, alias: str, when: datetime) -> dict[str, Any]:
         """The version ``alias`` named at a past time:
         ``cairn.alias_at("risk/fraud", "production", datetime(2026, 3, 3, 14, tzinfo=UTC))``."""
-        path = _model_path(parse_reference(model)) + f"/aliases/{quote(alias, safe='')}"
+        path = _model_path(parse_model_reference(model)) + f"/aliases/{quote(alias, safe='')}"
         result: dict[str, Any] = self.http.json("GET", path, params={"at": when.isoformat()})
         return result
 
     def delete_alias(self, model: str, alias: str) -> None:
-        path = _model_path(parse_reference(model)) + f"/aliases/{quote(alias, safe='')}"
+        path = _model_path(parse_model_reference(model)) + f"/aliases/{quote(alias, safe='')}"
         self.http.request("DELETE", path)
 
     def alias_history(self, model: str, alias: str | None = None) -> list[dict[str, Any]]:
         """Every move of a model's aliases (or of one), oldest first, with time and actor."""
         params = {"alias": alias} if alias else {}
-        path = _model_path(parse_reference(model)) + "/alias-history"
+        path = _model_path(parse_model_reference(model)) + "/alias-history"
         items: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
         return items
 
@@ -219,7 +219,7 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
 
         >>> cairn.push("risk/fraud", "out/", metrics={"auc": 0.93})  # doctest: +SKIP
         """
-        ref = parse_reference(model)
+        ref = parse_model_reference(model)
         root = Path(path)
         files = collect(root)
         if sign is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cairn.client.http import Http
-from cairn.domain.references import Reference, parse_reference
+from cairn.domain.references import Reference, parse_model_reference, parse_reference
 
 
 def version_path(ref: str) -> str:
@@ -156,7 +156,7 @@ class LifecycleCalls:
 
 
 def _policy_path(scope: str) -> str:
-    namespace, _, model = scope.partition("/")
-    if model:
-        return f"/models/{quote(namespace, safe='')}/{quote(model, safe='')}/policy"
-    return f"/namespaces/{quote(namespace, safe='')}/policy"
+    """A namespace's policy (``ns``) or a model's (``ns/model``, never a version of it)."""
+    if "/" in scope:
+        return model_path(parse_model_reference(scope)) + "/policy"
+    return f"/namespaces/{quote(scope, safe='')}/policy"

@@ -63,6 +63,20 @@ def parse_reference(raw: object) -> Reference:
         raise InvalidReference(f"{exc.message} (in reference {raw[:100]!r})", ref=raw) from exc
 
 
+def parse_model_reference(raw: object) -> Reference:
+    """A reference where a model is wanted (``ns/name`` or ``name``). One that selects a
+    version (``:3``, ``:latest``, ``@prod``) is refused, never read as its model: pushing to
+    ``fraud:1`` must not quietly make version 8 of ``fraud``."""
+    ref = parse_reference(raw)
+    if ref.number is not None or ref.alias is not None or ":" in str(raw):
+        model = f"{ref.namespace}/{ref.model}"
+        raise InvalidReference(
+            f"{str(raw)[:100]!r} selects a version; name the model alone, as {model!r}",
+            ref=str(raw)[:100],
+        )
+    return ref
+
+
 def model_ref(
     namespace: str, model: str, *, number: int | None = None, alias: str | None = None
 ) -> Reference:

@@ -3,14 +3,19 @@ reads and sends is held to the same rules as what the server reads."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from cairn.client import Client
+from cairn.errors import InvalidReference
 from tests.conftest import LiveServer
 from tests.functional import run_cli
 
@@ -86,3 +91,88 @@ def test_a_folder_holding_a_name_against_the_path_rule_is_not_pushed(
     assert "unsafe_path" in done.stderr and "':'" in done.stderr
     found = httpx.get(f"{live_server.url}/api/v1/models/default/colon", headers=live_server.headers)
     assert found.status_code == 404
+
+
+SELECTED = ["m:1", "m@prod", "m:latest", "default/m:1", "default/m@prod", "M:2"]
+
+
+def _versions_of_m(server: LiveServer) -> list[int]:
+    url = f"{server.url}/api/v1/models/default/m/versions"
+    items = httpx.get(url, headers=server.headers).json()["items"]
+    return sorted(v["number"] for v in items)
+
+
+def test_a_reference_with_a_selector_where_a_model_is_wanted_is_a_usage_error(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """``cairn push m:1 DIR`` used to make version 2 of m: the selector was dropped."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"weights")
+    first = run_cli(live_server.url, "push", "m", str(folder), "--no-provenance")
+    assert first.returncode == 0, first.stderr
+    assert run_cli(live_server.url, "alias", "set", "m", "prod", "1").returncode == 0
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(json.dumps({"states": {"production": {"approvals": 1}}}))
+    for ref in SELECTED:
+        for args in [
+            ("push", ref, str(folder), "--no-provenance"),
+            ("alias", "set", ref, "canary", "1"),
+            ("alias", "history", ref),
+            ("alias", "rm", ref, "prod"),
+            ("ls", ref if "/" in ref else f"default/{ref}"),
+            ("policy", "set", ref if "/" in ref else f"default/{ref}", str(policy_file)),
+        ]:
+            done = run_cli(live_server.url, *args)
+            assert done.returncode == 2, (args, done.stdout, done.stderr)
+            assert "selects a version" in done.stderr, (args, done.stderr)
+    assert _versions_of_m(live_server) == [1]
+    first_version = f"{live_server.url}/api/v1/models/default/m/versions/1"
+    assert httpx.get(first_version, headers=live_server.headers).json()["aliases"] == ["prod"]
+
+
+def test_the_sdk_refuses_a_selector_where_a_model_is_wanted(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"weights")
+    with Client(live_server.url, progress=False, cache_dir=tmp_path / "cache") as cairn:
+        cairn.push("m", folder, capture_provenance=False)
+        calls: list[Callable[[str], object]] = [
+            lambda ref: cairn.push(ref, folder, capture_provenance=False),
+            lambda ref: cairn.create_model(ref),
+            cairn.get_model,
+            lambda ref: cairn.update_model(ref, description="x"),
+            cairn.delete_model,
+            lambda ref: list(cairn.versions(ref)),
+            lambda ref: cairn.set_alias(ref, "canary", 1),
+            lambda ref: cairn.delete_alias(ref, "canary"),
+            cairn.alias_history,
+            lambda ref: cairn.policy(ref if "/" in ref else f"default/{ref}"),
+        ]
+        for ref in SELECTED:
+            for call in calls:
+                with pytest.raises(InvalidReference, match="selects a version"):
+                    call(ref)
+    assert _versions_of_m(live_server) == [1]
+
+
+def test_the_api_refuses_a_selector_in_a_model_name(live_server: LiveServer) -> None:
+    """Where the API takes a model's name on its own, a selector is not part of any name."""
+    headers = live_server.headers
+    with httpx.Client(base_url=live_server.url, headers=headers) as http:
+        data = b"weights"
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        assert http.put(f"/api/v1/blobs/{digest}", content=data).status_code == 201
+        files = {"files": [{"path": "w.bin", "size": len(data), "digest": digest}]}
+        for name in ["m:1", "m@prod", "m:latest"]:
+            for method, url, body in [
+                ("POST", "/api/v1/models/default", {"name": name}),
+                ("POST", f"/api/v1/models/default/{name}/versions", {"manifest": files}),
+                ("GET", f"/api/v1/models/default/{name}", None),
+                ("POST", "/api/2.0/mlflow/registered-models/create", {"name": name}),
+            ]:
+                response = http.request(method, url, json=body)
+                assert response.status_code == 400, (method, url, response.text)
+                assert response.headers["cairn-error-code"] in ("invalid_name", "invalid_reference")

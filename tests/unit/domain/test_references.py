@@ -4,6 +4,7 @@ from cairn.domain.references import (
     DEFAULT_NAMESPACE,
     REF_MAX,
     Reference,
+    parse_model_reference,
     parse_reference,
     parse_selector,
 )
@@ -164,3 +165,19 @@ def test_a_bad_alias_selector_keeps_the_reason_and_the_selector() -> None:
         parse_selector("@latest")
     assert "may not be a number or 'latest'" in info.value.message
     assert info.value.details == {"selector": "@latest"}
+
+
+@pytest.mark.parametrize("raw", ["fraud", "risk/fraud", "Risk/Fraud_Model"])
+def test_a_model_reference_names_a_model(raw: str) -> None:
+    ref = parse_model_reference(raw)
+    assert ref.is_latest and ref == parse_reference(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["fraud:1", "fraud:latest", "fraud@prod", "risk/fraud:12", "risk/fraud@champion"]
+)
+def test_a_selector_where_a_model_is_wanted_is_refused_not_dropped(raw: str) -> None:
+    with raises_exactly(InvalidReference) as info:
+        parse_model_reference(raw)
+    assert "selects a version" in info.value.message
+    assert info.value.details == {"ref": raw}
