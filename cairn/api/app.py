@@ -58,6 +58,9 @@ def create_app(registry: Registry) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        # A URL is answered as it is spelled: ".../aliases/" (an empty alias) is a 404, not a
+        # redirect to the listing, on every surface (/api/v1, MLflow, /v2/).
+        redirect_slashes=False,
     )
     app.state.registry = registry
     if registry.webhooks.transport is None:

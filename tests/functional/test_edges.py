@@ -357,3 +357,42 @@ def test_integers_spelled_in_strings_and_headers_are_range_checked(api: Api) -> 
             content=b"x",
             headers={"Upload-Offset": offset.encode()},  # httpx sends bytes as they are
         )
+
+
+# --- a URL is answered as it is spelled ---------------------------------------------------------
+
+
+def test_an_empty_selector_or_alias_at_the_end_of_a_url_is_a_4xx_not_a_redirect(
+    api: Api,
+) -> None:
+    for url, code in [
+        (f"{API}/models/default/m/aliases/", "route_not_found"),
+        (f"{API}/models/default/m/versions/", "route_not_found"),
+        (f"{API}/models/default/m/", "route_not_found"),
+        (f"{API}/namespaces/default/", "route_not_found"),
+        (f"{MLFLOW}/registered-models/get/", "route_not_found"),
+        ("/v2/default/m/tags/list/", "route_not_found"),
+        ("/v2/default/m/manifests/", "route_not_found"),
+    ]:
+        response = api.client.get(url, follow_redirects=False)
+        assert response.status_code == 404, (url, response.status_code, response.headers)
+        assert "location" not in response.headers, url
+        assert response.headers["cairn-error-code"] == code, (url, response.text)
+
+
+def test_no_route_of_any_surface_redirects_a_trailing_slash(api: Api) -> None:
+    """Every route the app serves, spelled with one '/' more, on every surface."""
+    fills = {"namespace": "default", "model": "m", "selector": "1", "alias": "prod"}
+    for route in api.client.app.routes:  # type: ignore[attr-defined]
+        path = getattr(route, "path", "")
+        if not path or path.endswith("/"):
+            continue
+        url = path
+        for name in _fields(path):
+            url = url.replace("{" + name + "}", fills.get(name, "1"))
+            url = url.replace("{" + name + ":path}", "a")
+        for method in sorted(getattr(route, "methods", None) or {"GET"}):
+            response = api.client.request(method, url + "/", follow_redirects=False)
+            shown = f"{method} {url}/: {response.status_code} {response.text[:100]}"
+            assert not 300 <= response.status_code < 400, shown
+            assert response.status_code < 500, shown
