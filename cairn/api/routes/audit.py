@@ -64,7 +64,12 @@ def rotate_key(reg: Reg, actor: Admin) -> Response:
 
 
 @router.get("/checkpoints")
-def list_checkpoints(reg: Reg, actor: SignedIn, after: int = 0, limit: int = 1000) -> Response:
+def list_checkpoints(
+    reg: Reg,
+    actor: SignedIn,
+    after: Annotated[int, Query(ge=0, le=INDEX_MAX)] = 0,
+    limit: int = 1000,
+) -> Response:
     """Signed checkpoints of sizes above ``after``, smallest first; each names its key."""
     found = reg.audit.checkpoints(actor, after, limit)
     return wire.ok({"items": [wire.checkpoint(c) for c in found]})
