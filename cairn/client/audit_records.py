@@ -2,8 +2,9 @@
 
 Every audit entry commits to digests of the records its mutation left behind (see
 ``cairn.domain.record_state``). Once the log itself has verified, the replay of its entries
-says what each record must look like now; this module reads every namespace, model, alias and
-version through the API, computes the same digests and names each record that differs, that
+says what each record must look like now; this module reads every namespace (and its trusted
+keys), model, alias, version, principal (and its roles) and token through the API, computes
+the same digests and names each record that differs, that
 exists without an entry, or that the log says exists but the API no longer serves. Records
 changed by an entry written after the verified checkpoint are not compared (their newest
 entry is not under a signature yet): run the check again to cover them.
@@ -22,10 +23,13 @@ from cairn.domain.record_state import (
     Groups,
     alias_fields,
     digests,
+    keys_fields,
     model_fields,
     namespace_fields,
+    principal_fields,
     record_key,
     records_touched,
+    token_fields,
     version_fields,
 )
 
@@ -66,10 +70,19 @@ def check_records(http: Http, replay: Replay, size: int) -> RecordsCheck:
 
 
 def served_records(http: Http) -> dict[str, Groups]:
-    """Every namespace, model, alias and version the API serves, as group digests."""
+    """Every namespace (and its trusted keys), model, alias, version, principal and token the
+    API serves, as group digests."""
     served: dict[str, Groups] = {}
     for ns in http.json("GET", "/namespaces")["items"]:
         served[record_key("namespace", ns["name"])] = digests("namespace", namespace_fields(ns))
+        keys = http.json("GET", f"/namespaces/{ns['name']}/keys")["items"]
+        if keys:
+            served[record_key("keys", ns["name"])] = digests("keys", keys_fields(keys))
+    for principal in http.json("GET", "/principals")["items"]:
+        key = record_key("principal", principal["name"])
+        served[key] = digests("principal", principal_fields(principal))
+    for token in http.json("GET", "/tokens", params={"principal": "*"})["items"]:
+        served[record_key("token", token["token_id"])] = digests("token", token_fields(token))
     for model in _pages(http, "/models"):
         ref = model["ref"]
         served[record_key("model", ref)] = digests("model", model_fields(model))

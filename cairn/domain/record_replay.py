@@ -40,6 +40,13 @@ CHANGES: dict[str, frozenset[str]] = {
     "deployment.record": _NOTHING,
     "oci.push": _NOTHING,
     "oci.view": _NOTHING,
+    "key.add": frozenset({"trusted"}),
+    "key.remove": frozenset({"trusted"}),
+    "principal.disable": frozenset({"account"}),
+    "principal.enable": frozenset({"account"}),
+    "role.grant": frozenset({"roles"}),
+    "role.revoke": frozenset({"roles"}),
+    "token.revoke": frozenset({"revocation"}),
 }
 _UNCHANGING_FAMILIES = ("validation.",)  # validations are records of their own
 # Groups no action changes while a record exists.
@@ -48,6 +55,9 @@ IMMUTABLE: dict[str, frozenset[str]] = {
     "model": frozenset({"origin"}),
     "version": frozenset({"content", "origin", "evaluation"}),
     "alias": _NOTHING,
+    "keys": _NOTHING,
+    "principal": frozenset({"origin"}),
+    "token": frozenset({"grant"}),
 }
 
 

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import rfc8785
 
 from cairn.domain.audit import entry_time
-from cairn.domain.records import Model, Namespace, Version
+from cairn.domain.records import Model, Namespace, NamespaceKey, Principal, Token, Version
 
 Groups = dict[str, str]  # field group -> "sha256:<hex>"
 
@@ -51,6 +51,16 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "lifecycle": ("state",),
     },
     "alias": {"target": ("version",)},
+    "keys": {"trusted": ("keys",)},  # the public keys a namespace trusts to sign its models
+    "principal": {
+        "account": ("kind", "description", "disabled"),
+        "roles": ("roles",),
+        "origin": ("created_by", "created_at"),
+    },
+    "token": {
+        "grant": ("principal", "name", "scopes", "created_by", "created_at", "expires_at"),
+        "revocation": ("revoked_at",),
+    },
 }
 # The order in which a transaction reads (and on PostgreSQL locks) the records it touched:
 # containers before what they contain, as the mutations themselves lock them.
@@ -61,6 +71,7 @@ _VERSION_REF = re.compile(rf"^{_NAME}/{_NAME}:[0-9]+$")
 _ALIAS_REF = re.compile(rf"^{_NAME}/{_NAME}@{_NAME}$")
 _MODEL_REF = re.compile(rf"^{_NAME}/{_NAME}$")
 _NAMESPACE_REF = re.compile(rf"^{_NAME}$")
+_PRINCIPAL_REF = re.compile(rf"^principal/({_NAME})$")
 # JSON numbers RFC 8785 can write exactly; larger integers are drawn as tagged text instead.
 _SAFE_INTEGER = 2**53 - 1
 
@@ -86,6 +97,13 @@ def records_touched(action: str, subject: str, payload: Mapping[str, Any]) -> li
         return [record_key("model", subject)]
     if family == "namespace" and _NAMESPACE_REF.match(subject):
         return [record_key("namespace", subject)]
+    if family == "key" and _NAMESPACE_REF.match(subject):
+        return [record_key("keys", subject)]
+    principal = _PRINCIPAL_REF.match(subject)
+    if family in ("principal", "role") and principal:
+        return [record_key("principal", principal.group(1))]
+    if family == "token" and principal and isinstance(payload.get("token_id"), str):
+        return [record_key("token", payload["token_id"])]
     if family == "alias" and _ALIAS_REF.match(subject):
         return [record_key("alias", subject)]
     if _VERSION_REF.match(subject):
@@ -123,6 +141,17 @@ def _canonical_numbers(value: Any) -> Any:
 # ---------------------------------------------------------------- a record's fields, both sides
 def _time(value: datetime | str) -> str:
     return entry_time(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def _maybe_time(value: datetime | str | None) -> str | None:
+    return None if value is None else _time(value)
+
+
+def _drawn(record: Any, names: Iterable[str]) -> dict[str, Any]:
+    """``names`` of a record or of the API's document of it."""
+    if isinstance(record, Mapping):
+        return {n: record[n] for n in names}
+    return {n: getattr(record, n) for n in names}
 
 
 def version_fields(v: Version | Mapping[str, Any]) -> dict[str, Any]:
@@ -187,3 +216,29 @@ def namespace_fields(ns: Namespace | Mapping[str, Any]) -> dict[str, Any]:
 
 def alias_fields(number: int) -> dict[str, Any]:
     return {"version": number}
+
+
+def keys_fields(keys: Iterable[NamespaceKey | Mapping[str, Any]]) -> dict[str, Any]:
+    """A namespace's trusted keys, by name (a namespace without keys has no such record)."""
+    names = ("name", "public_key", "fingerprint", "added_by", "created_at")
+    drawn = [_drawn(k, names) for k in keys]
+    for key in drawn:
+        key["created_at"] = _time(key["created_at"])
+    return {"keys": sorted(drawn, key=lambda k: str(k["name"]))}
+
+
+def principal_fields(p: Principal | Mapping[str, Any]) -> dict[str, Any]:
+    names = ("kind", "description", "disabled", "roles", "created_by", "created_at")
+    fields = _drawn(p, names)
+    fields["created_at"] = _time(fields["created_at"])
+    fields["roles"] = {ns: sorted(roles) for ns, roles in fields["roles"].items()}
+    return fields
+
+
+def token_fields(t: Token | Mapping[str, Any]) -> dict[str, Any]:
+    names = ("principal", "name", "scopes", "created_by", "created_at", "expires_at", "revoked_at")
+    fields = _drawn(t, names)
+    fields["created_at"] = _time(fields["created_at"])
+    fields["expires_at"] = _maybe_time(fields["expires_at"])
+    fields["revoked_at"] = _maybe_time(fields["revoked_at"])
+    return fields

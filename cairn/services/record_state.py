@@ -1,6 +1,7 @@
 """The records a unit of work touched, read as it leaves them, for its audit entries to commit
 to (see ``cairn.domain.record_state``): one indexed read per record (two statements for a
-version or a model: its row, then its tags), however many entries name it.
+version, a model or a principal: its row, then its tags or grants), however many entries
+name it.
 
 On PostgreSQL the row of a version or a model is held (FOR NO KEY UPDATE) before its tags are
 read, so two transactions that change it at once — two tags added side by side take no common
@@ -18,9 +19,12 @@ from cairn.domain.record_state import (
     Groups,
     alias_fields,
     digests,
+    keys_fields,
     model_fields,
     namespace_fields,
+    principal_fields,
     split_key,
+    token_fields,
     version_fields,
 )
 from cairn.storage.sql.store import MetadataStore
@@ -65,9 +69,29 @@ def _alias(store: MetadataStore, ref: str) -> Groups | None:
     return digests("alias", alias_fields(number)) if number is not None else None
 
 
+def _keys(store: MetadataStore, ref: str) -> Groups | None:
+    # The namespace's row is held: two keys added side by side take no common lock otherwise.
+    namespace = store.namespaces.get(canonical_key(ref), lock=True)
+    keys = store.keys.of_namespace(namespace.id) if namespace else []
+    return digests("keys", keys_fields(keys)) if keys else None
+
+
+def _principal(store: MetadataStore, ref: str) -> Groups | None:
+    found = store.identity.principal(canonical_key(ref), hold=True)
+    return digests("principal", principal_fields(found)) if found else None
+
+
+def _token(store: MetadataStore, ref: str) -> Groups | None:
+    found = store.identity.tokens(None, ref)
+    return digests("token", token_fields(found[0])) if found else None
+
+
 _READERS: dict[str, Callable[[MetadataStore, str], Groups | None]] = {
     "namespace": _namespace,
     "model": _model,
     "version": _version,
     "alias": _alias,
+    "keys": _keys,
+    "principal": _principal,
+    "token": _token,
 }

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import create_engine, text
 
 from cairn.client import Client
@@ -218,4 +220,48 @@ def test_an_edit_is_not_laundered_by_a_later_change_through_the_api(registry: Re
     registry.cli("alice", "tag", "default/fraud:1", "reviewed=yes")
     assert registry.forged() == {
         "version default/fraud:1": ("rewritten", ("evaluation", "lifecycle"))
+    }
+
+
+def _public_key(tmp: Path) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    path = tmp / "release.pub"
+    path.write_bytes(
+        key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return path
+
+
+def test_roles_keys_and_tokens_added_in_the_database_are_found(registry: Registry) -> None:
+    registry.cli("admin", "role", "grant", "alice", "default", "approver")
+    registry.cli("admin", "role", "revoke", "alice", "default", "approver")
+    registry.cli("admin", "keys", "add", "default", "release", str(_public_key(registry.tmp)))
+    made = registry.cli("admin", "--json", "token", "create", "spare", "--for", "alice")
+    spare = json.loads(made.stdout)["token"]["token_id"]
+    registry.cli("admin", "token", "revoke", spare)
+    assert registry.verify()["ok"]
+
+    alice = "(SELECT id FROM principals WHERE name = 'alice')"
+    registry.sql(
+        f"INSERT INTO role_grants (principal_id, namespace, role) VALUES ({alice}, '*', 'admin')"
+    )
+    registry.sql(
+        "INSERT INTO namespace_keys (namespace_id, name, public_key, fingerprint, added_by, "
+        "created_at) SELECT namespace_id, 'backdoor', public_key, 'sha256:mallory', 'mallory', "
+        "created_at FROM namespace_keys WHERE name = 'release'"
+    )
+    registry.sql(
+        "INSERT INTO tokens (token_id, principal_id, name, secret_hash, scopes, created_by, "
+        "created_at, expires_at) SELECT 'forged', principal_id, 'backdoor', secret_hash, scopes, "
+        "created_by, created_at, expires_at FROM tokens WHERE token_id = :spare",
+        spare=spare,
+    )
+    registry.sql("UPDATE tokens SET revoked_at = NULL WHERE token_id = :spare", spare=spare)
+    assert registry.forged() == {
+        "principal alice": ("changed", ("roles",)),
+        "keys default": ("changed", ("trusted",)),
+        "token forged": ("unlogged", ()),
+        f"token {spare}": ("changed", ("revocation",)),
     }

@@ -55,9 +55,14 @@ class IdentityRows:
         query = insert(principals).values(**values).returning(principals.c.id)
         return int(self.conn.execute(query).scalar_one())
 
-    def principal(self, key: str) -> Principal | None:
-        row = self.conn.execute(select(principals).where(principals.c.key == key)).mappings()
-        found = row.first()
+    def principal(self, key: str, *, hold: bool = False) -> Principal | None:
+        """The principal and its grants; ``hold`` keeps other writers of its row waiting
+        until this transaction ends (FOR NO KEY UPDATE on PostgreSQL), so the grants read next
+        include every change committed before."""
+        query = select(principals).where(principals.c.key == key)
+        if hold:
+            query = query.with_for_update(key_share=True)
+        found = self.conn.execute(query).mappings().first()
         return self._principal(found) if found else None
 
     def principal_by_id(self, principal_id: int) -> Principal | None:

@@ -92,7 +92,11 @@ def test_entries_are_about_the_records_their_subjects_name() -> None:
         "model risk/scam"
     ]
     assert records_touched("namespace.update", "risk", {}) == ["namespace risk"]
-    assert records_touched("principal.create", "principal/rita", {}) == []
+    assert records_touched("principal.create", "principal/rita", {}) == ["principal rita"]
+    assert records_touched("role.grant", "principal/rita", {}) == ["principal rita"]
+    assert records_touched("token.revoke", "principal/rita", {"token_id": "t1"}) == ["token t1"]
+    assert records_touched("key.add", "risk", {"name": "release"}) == ["keys risk"]
+    assert records_touched("webhook.add", "webhook/3", {}) == []
     assert records_touched("mlflow.run.create", "0af3", {}) == []
 
 
