@@ -171,6 +171,7 @@ class BlobService:
         )
         received = new_offset - offset
         if length is not None and received != length:
+            self.store.session_write(session_id, offset, [])  # a refused append keeps nothing
             raise SizeMismatch(f"declared {length} bytes, received {received}")
         with self.db.write(actor, Permission.WRITE, None) as uow:
             current = _session(uow.store.uploads.get(session_id, lock=True), session_id)
@@ -188,13 +189,40 @@ class BlobService:
             session_id, new_offset, session.created_by, session.created_at, expires
         )
 
-    def finish(self, actor: Actor, session_id: str, digest: str) -> BlobStat:
-        """Check the session's bytes hash to ``digest`` and turn them into that blob."""
+    def finish(
+        self,
+        actor: Actor,
+        session_id: str,
+        digest: str,
+        tail: Iterable[bytes] | None = None,
+        length: int | None = None,
+    ) -> BlobStat:
+        """Check the session's bytes — with ``tail`` appended first, when given (OCI's last
+        chunk) — hash to ``digest`` and turn them into that blob. A refusal leaves the session
+        as it was before this call, ``tail`` taken off again: the client may finish again
+        with the right digest, or go on appending."""
         digest = parse_digest(digest)
         self._authorize_write(actor)
         self.upload_status(actor, session_id)  # an unknown session gets no lock file either
         with self.store.session_lock(session_id):
-            return self._finish(actor, session_id, digest)
+            if tail is None:
+                return self._finish(actor, session_id, digest)
+            before = self.upload_status(actor, session_id).offset
+            self._append(actor, session_id, before, tail, length)
+            try:
+                return self._finish(actor, session_id, digest)
+            except DigestMismatch:
+                self._take_back(actor, session_id, before)
+                raise
+
+    def _take_back(self, actor: Actor, session_id: str, offset: int) -> None:
+        """Cut the session back to ``offset`` bytes, in the store and in its row."""
+        self.store.session_write(session_id, offset, [])
+        with self._lock:
+            self._hashers.pop(session_id, None)
+        with self.db.write(actor, Permission.WRITE, None) as uow:
+            _session(uow.store.uploads.get(session_id, lock=True), session_id)
+            uow.store.uploads.advance(session_id, offset, uow.now, uow.now + self.upload_ttl)
 
     def _finish(self, actor: Actor, session_id: str, digest: str) -> BlobStat:
         session = self.upload_status(actor, session_id)
@@ -208,9 +236,13 @@ class BlobService:
                 hasher.update(chunk)
             actual = "sha256:" + hasher.hexdigest()
         if actual != digest:
-            self.cancel(actor, session_id)
+            # Refused: the session stays as it was, its running hash too.
+            if cached is not None and cached[0] == session.offset:
+                with self._lock:
+                    self._hashers.setdefault(session_id, cached)
             raise DigestMismatch(
-                f"the uploaded bytes hash to {actual}, not {digest}; the session was discarded",
+                f"the uploaded bytes hash to {actual}, not {digest}; the session is kept: "
+                "finish it with the right digest, or append the rest first",
                 expected=digest,
                 actual=actual,
             )

@@ -292,6 +292,32 @@ def test_a_failed_session_write_leaves_the_session_as_it_was(store: BlobStore) -
     assert joined(store.session_read("s1")) == DATA
 
 
+@pytest.mark.parametrize("offset", [0, 4, 10])
+def test_an_empty_write_at_an_earlier_offset_takes_the_session_back_to_it(
+    store: BlobStore, offset: int
+) -> None:
+    # How the service takes back the bytes of a refused request (a last chunk sent with a
+    # wrong digest): the session is again what it was before that request.
+    store.session_write("s1", 0, [DATA[:10]])
+    assert store.session_write("s1", offset, []) == offset
+    assert store.session_size("s1") == offset
+    assert joined(store.session_read("s1")) == DATA[:offset]
+    assert store.session_write("s1", offset, [DATA[offset:]]) == len(DATA)
+    assert store.session_commit("s1", sha(DATA)) == BlobStat(sha(DATA), len(DATA))
+
+
+def test_reading_a_session_leaves_it_to_be_continued_or_committed(store: BlobStore) -> None:
+    # A finish refused for its digest has read the whole session: nothing may be gone.
+    store.session_write("s1", 0, [DATA[:10]])
+    assert joined(store.session_read("s1")) == DATA[:10]
+    assert joined(store.session_read("s1")) == DATA[:10]
+    assert store.session_size("s1") == 10
+    assert store.stat(sha(DATA[:10])) is None
+    assert store.session_write("s1", 10, [DATA[10:]]) == len(DATA)
+    assert store.session_commit("s1", sha(DATA)) == BlobStat(sha(DATA), len(DATA))
+    assert joined(store.read(sha(DATA))) == DATA
+
+
 def test_session_read_yields_bounded_chunks(store: BlobStore) -> None:
     store.session_write("s1", 0, [DATA])
     chunks = list(store.session_read("s1"))

@@ -141,12 +141,13 @@ async def finish_upload(
     checked = parse_digest(digest)
     length = _declared_length(request)
     if length != 0 and (length is not None or "transfer-encoding" in request.headers):
-        session = await run_in_threadpool(reg.blobs.upload_status, actor, session_id)
-        await consume_body(
+        # The last chunk and the check in one call: refused, the chunk is taken off again.
+        stat = await consume_body(
             request,
-            lambda chunks: reg.blobs.append(actor, session_id, session.offset, chunks, length),
+            lambda chunks: reg.blobs.finish(actor, session_id, checked, chunks, length),
         )
-    stat = await run_in_threadpool(reg.blobs.finish, actor, session_id, checked)
+    else:
+        stat = await run_in_threadpool(reg.blobs.finish, actor, session_id, checked)
     return _created(name, stat)
 
 
