@@ -2,8 +2,9 @@
 
 Every audit entry commits to digests of the records its mutation left behind (see
 ``cairn.domain.record_state``). Once the log itself has verified, the replay of its entries
-says what each record must look like now; this module reads every namespace (and its trusted
-keys), model, alias, version, principal (and its roles) and token through the API, computes
+says what each record must look like now; this module reads every namespace (its trusted
+keys, its policy), model (its policy override), alias, version, principal (its roles) and
+token through the API, computes
 the same digests and names each record that differs, that
 exists without an entry, or that the log says exists but the API no longer serves. Records
 changed by an entry written after the verified checkpoint are not compared (their newest
@@ -26,6 +27,7 @@ from cairn.domain.record_state import (
     keys_fields,
     model_fields,
     namespace_fields,
+    policy_fields,
     principal_fields,
     record_key,
     records_touched,
@@ -78,6 +80,9 @@ def served_records(http: Http) -> dict[str, Groups]:
         keys = http.json("GET", f"/namespaces/{ns['name']}/keys")["items"]
         if keys:
             served[record_key("keys", ns["name"])] = digests("keys", keys_fields(keys))
+        policy = http.json("GET", f"/namespaces/{ns['name']}/policy")
+        if not policy["default"]:
+            served[record_key("policy", ns["name"])] = digests("policy", policy_fields(policy))
     for principal in http.json("GET", "/principals")["items"]:
         key = record_key("principal", principal["name"])
         served[key] = digests("principal", principal_fields(principal))
@@ -86,9 +91,12 @@ def served_records(http: Http) -> dict[str, Groups]:
     for model in _pages(http, "/models"):
         ref = model["ref"]
         served[record_key("model", ref)] = digests("model", model_fields(model))
-        path = f"/models/{model['namespace']}/{model['name']}/aliases"
-        for alias, number in http.json("GET", path)["aliases"].items():
+        path = f"/models/{model['namespace']}/{model['name']}"
+        for alias, number in http.json("GET", path + "/aliases")["aliases"].items():
             served[record_key("alias", f"{ref}@{alias}")] = digests("alias", alias_fields(number))
+        policy = http.json("GET", path + "/policy")
+        if not policy["default"] and policy["model"] is not None:  # its own override
+            served[record_key("policy", ref)] = digests("policy", policy_fields(policy))
     for version in _pages(http, "/versions"):
         served[record_key("version", version["ref"])] = digests("version", version_fields(version))
     return served

@@ -40,6 +40,7 @@ CHANGES: dict[str, frozenset[str]] = {
     "deployment.record": _NOTHING,
     "oci.push": _NOTHING,
     "oci.view": _NOTHING,
+    "policy.set": frozenset({"rules"}),
     "key.add": frozenset({"trusted"}),
     "key.remove": frozenset({"trusted"}),
     "principal.disable": frozenset({"account"}),
@@ -56,6 +57,7 @@ IMMUTABLE: dict[str, frozenset[str]] = {
     "version": frozenset({"content", "origin", "evaluation"}),
     "alias": _NOTHING,
     "keys": _NOTHING,
+    "policy": _NOTHING,
     "principal": frozenset({"origin"}),
     "token": frozenset({"grant"}),
 }

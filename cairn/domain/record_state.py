@@ -29,7 +29,15 @@ from typing import Any
 import rfc8785
 
 from cairn.domain.audit import entry_time
-from cairn.domain.records import Model, Namespace, NamespaceKey, Principal, Token, Version
+from cairn.domain.records import (
+    Model,
+    Namespace,
+    NamespaceKey,
+    PolicyRevision,
+    Principal,
+    Token,
+    Version,
+)
 
 Groups = dict[str, str]  # field group -> "sha256:<hex>"
 
@@ -52,6 +60,8 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "alias": {"target": ("version",)},
     "keys": {"trusted": ("keys",)},  # the public keys a namespace trusts to sign its models
+    # A namespace's policy ("policy risk") or a model's override ("policy risk/fraud").
+    "policy": {"rules": ("revision", "document", "created_by", "created_at")},
     "principal": {
         "account": ("kind", "description", "disabled"),
         "roles": ("roles",),
@@ -94,7 +104,11 @@ def records_touched(action: str, subject: str, payload: Mapping[str, Any]) -> li
         if action == "model.rename":
             namespace = subject.partition("/")[0]
             return [record_key("model", f"{namespace}/{payload.get('new_name')}")]
+        if action in ("model.create", "model.delete"):  # a model's policy lives and dies with it
+            return [record_key("model", subject), record_key("policy", subject)]
         return [record_key("model", subject)]
+    if family == "policy" and (_MODEL_REF.match(subject) or _NAMESPACE_REF.match(subject)):
+        return [record_key("policy", subject)]
     if family == "namespace" and _NAMESPACE_REF.match(subject):
         return [record_key("namespace", subject)]
     if family == "key" and _NAMESPACE_REF.match(subject):
@@ -225,6 +239,12 @@ def keys_fields(keys: Iterable[NamespaceKey | Mapping[str, Any]]) -> dict[str, A
     for key in drawn:
         key["created_at"] = _time(key["created_at"])
     return {"keys": sorted(drawn, key=lambda k: str(k["name"]))}
+
+
+def policy_fields(p: PolicyRevision | Mapping[str, Any]) -> dict[str, Any]:
+    fields = _drawn(p, ("revision", "document", "created_by", "created_at"))
+    fields["created_at"] = _time(fields["created_at"])
+    return fields
 
 
 def principal_fields(p: Principal | Mapping[str, Any]) -> dict[str, Any]:

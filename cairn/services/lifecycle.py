@@ -286,7 +286,8 @@ class LifecycleService:
         parse_policy(document)
         with self.db.write(actor, Permission.ADMIN, namespace) as uow:
             ns = get_namespace(uow.store, namespace, lock=True)
-            model_id = get_model(uow.store, namespace, model).id if model else None
+            found_model = get_model(uow.store, namespace, model) if model else None
+            model_id = found_model.id if found_model else None
             current = uow.store.policies.current(ns.id, model_id)
             revision = (current.revision if current else 0) + 1
             uow.store.policies.add(
@@ -299,7 +300,8 @@ class LifecycleService:
                     "created_at": uow.now,
                 }
             )
-            scope = f"{ns.name}/{model}" if model else ns.name
+            # The model's own name, as every other entry about it says it (not the one asked).
+            scope = found_model.ref if found_model else ns.name
             uow.record("policy.set", scope, revision=revision, document=document)
             found = uow.store.policies.current(ns.id, model_id)
             assert found is not None

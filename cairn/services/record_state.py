@@ -22,6 +22,7 @@ from cairn.domain.record_state import (
     keys_fields,
     model_fields,
     namespace_fields,
+    policy_fields,
     principal_fields,
     split_key,
     token_fields,
@@ -76,6 +77,22 @@ def _keys(store: MetadataStore, ref: str) -> Groups | None:
     return digests("keys", keys_fields(keys)) if keys else None
 
 
+def _policy(store: MetadataStore, ref: str) -> Groups | None:
+    """The namespace's own policy, or the model's own override (not the one in force)."""
+    namespace_name, _, model_name = ref.partition("/")
+    namespace = store.namespaces.get(canonical_key(namespace_name))
+    if namespace is None:
+        return None
+    model_id = None
+    if model_name:
+        model = store.models.get(canonical_key(namespace_name), canonical_key(model_name))
+        if model is None:
+            return None
+        model_id = model.id
+    found = store.policies.current(namespace.id, model_id)
+    return digests("policy", policy_fields(found)) if found else None
+
+
 def _principal(store: MetadataStore, ref: str) -> Groups | None:
     found = store.identity.principal(canonical_key(ref), hold=True)
     return digests("principal", principal_fields(found)) if found else None
@@ -92,6 +109,7 @@ _READERS: dict[str, Callable[[MetadataStore, str], Groups | None]] = {
     "version": _version,
     "alias": _alias,
     "keys": _keys,
+    "policy": _policy,
     "principal": _principal,
     "token": _token,
 }

@@ -265,3 +265,32 @@ def test_roles_keys_and_tokens_added_in_the_database_are_found(registry: Registr
         "token forged": ("unlogged", ()),
         f"token {spare}": ("changed", ("revocation",)),
     }
+
+
+STRICT = {
+    "states": {
+        "staging": {"rules": [], "approvals": 0},
+        "production": {"rules": [{"name": "good", "expr": "metrics.auc >= 0.9"}], "approvals": 2},
+        "archived": {"rules": [], "approvals": 0},
+    }
+}
+
+
+def test_a_policy_relaxed_in_the_database_is_found(registry: Registry) -> None:
+    registry.push("default/fraud", b"v1", "--metric", "auc=0.91")
+    policy = registry.tmp / "policy.json"
+    policy.write_text(json.dumps(STRICT))
+    registry.cli("admin", "policy", "set", "default", str(policy))
+    registry.cli("admin", "policy", "set", "default/fraud", str(policy))
+    assert registry.verify()["ok"]
+
+    relaxed = {"states": {"production": {"rules": [], "approvals": 0}}}
+    registry.sql(
+        f"UPDATE policies SET document = {registry.json_param('d')} WHERE model_id IS NULL",
+        d=json.dumps(relaxed),
+    )
+    registry.sql("DELETE FROM policies WHERE model_id IS NOT NULL")
+    assert registry.forged() == {
+        "policy default": ("changed", ("rules",)),
+        "policy default/fraud": ("deleted", ()),
+    }

@@ -88,6 +88,12 @@ def test_entries_are_about_the_records_their_subjects_name() -> None:
     assert records_touched("deployment.record", "risk/fraud:3", {}) == ["version risk/fraud:3"]
     assert records_touched("alias.set", "risk/fraud@prod", {}) == ["alias risk/fraud@prod"]
     assert records_touched("model.tag", "risk/fraud", {}) == ["model risk/fraud"]
+    assert records_touched("model.delete", "risk/fraud", {}) == [
+        "model risk/fraud",
+        "policy risk/fraud",
+    ]
+    assert records_touched("policy.set", "risk", {}) == ["policy risk"]
+    assert records_touched("policy.set", "risk/fraud", {}) == ["policy risk/fraud"]
     assert records_touched("model.rename", "risk/fraud", {"new_name": "scam"}) == [
         "model risk/scam"
     ]
