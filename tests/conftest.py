@@ -1,8 +1,8 @@
 """Fixtures shared by every test: databases (SQLite and a real PostgreSQL), registries, apps
 and a real server process.
 
-PostgreSQL: each test run creates its own database on ``CAIRN_TEST_PG`` (default: the local
-server, trust auth) and drops it at the end, so runs never see each other's rows.
+Databases are copies of a template migrated once per test process, and each test has its own
+(tests/databases.py). PostgreSQL: on ``CAIRN_TEST_PG`` (default: the local server, trust auth).
 """
 
 from __future__ import annotations
@@ -13,56 +13,56 @@ import ssl
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from cairn.config import Settings, load_settings
 from cairn.services.registry import Registry
+from tests.databases import build_sqlite_template, copy_sqlite, end_pg_run, pg_run
 
-PG_ADMIN_URL = os.environ.get("CAIRN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+@pytest.fixture(scope="session", autouse=True)
+def _pg_run() -> Iterator[None]:
+    """The run's PostgreSQL databases (tests/databases.py) are dropped at its end."""
+    yield
+    end_pg_run()
 
 
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run; its URL."""
-    name = f"cairn_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
 
 
 @pytest.fixture
-def pg_url(pg_database: str) -> Iterator[str]:
-    """The run's PostgreSQL database, emptied after each test that uses it."""
-    yield pg_database
-    engine = create_engine(pg_database)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, migrated to head; dropped after it."""
+    url = pg_run().create()
+    yield url
+    pg_run().drop(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each metadata test runs on SQLite and on PostgreSQL."""
+    """Each metadata test runs on SQLite and on PostgreSQL, in a database migrated to head."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cairn.db'}"
+        return copy_sqlite(request.getfixturevalue("sqlite_template"), tmp_path)
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (no tables) on SQLite and on PostgreSQL, for the migration tests."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cairn.db'}"
+        return
+    url = pg_run().create(migrated=False)
+    yield url
+    pg_run().drop(url)
 
 
 @pytest.fixture(autouse=True)

@@ -26,8 +26,8 @@ from cairn.storage.sql.tables import (
 )
 
 
-def test_an_empty_database_upgrades_to_head_with_no_drift(database_url: str) -> None:
-    engine = open_engine(database_url)
+def test_an_empty_database_upgrades_to_head_with_no_drift(empty_database_url: str) -> None:
+    engine = open_engine(empty_database_url)
     try:
         assert migrate.current(engine) is None
         migrate.upgrade(engine)
@@ -40,8 +40,8 @@ def test_an_empty_database_upgrades_to_head_with_no_drift(database_url: str) -> 
         engine.dispose()
 
 
-def test_check_refuses_a_database_that_is_not_at_head(database_url: str) -> None:
-    engine = open_engine(database_url)
+def test_check_refuses_a_database_that_is_not_at_head(empty_database_url: str) -> None:
+    engine = open_engine(empty_database_url)
     try:
         with pytest.raises(ConfigError, match="not at head"):
             migrate.check(engine)
@@ -49,8 +49,8 @@ def test_check_refuses_a_database_that_is_not_at_head(database_url: str) -> None
         engine.dispose()
 
 
-def test_check_notices_a_schema_changed_behind_alembics_back(database_url: str) -> None:
-    engine = open_engine(database_url)
+def test_check_notices_a_schema_changed_behind_alembics_back(empty_database_url: str) -> None:
+    engine = open_engine(empty_database_url)
     try:
         migrate.upgrade(engine)
         with engine.begin() as conn:
@@ -80,11 +80,11 @@ def test_unsupported_database_urls_are_refused_naming_the_setting(url: str) -> N
         open_engine(url)
 
 
-def test_role_grants_become_sets_keeping_every_existing_grant(database_url: str) -> None:
+def test_role_grants_become_sets_keeping_every_existing_grant(empty_database_url: str) -> None:
     """0011: grants made when a principal held one role per namespace are carried over, a
     second role in the same namespace can then be added (the same one twice cannot), and a
     downgrade keeps one role per namespace and per token scope."""
-    engine = open_engine(database_url)
+    engine = open_engine(empty_database_url)
     now = datetime.now(UTC)
     try:
         migrate.upgrade(engine, "0010")
@@ -139,11 +139,11 @@ def test_role_grants_become_sets_keeping_every_existing_grant(database_url: str)
 
 
 def test_declared_parents_are_resolved_for_versions_registered_before_lineage(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
     """0014: the parents versions declared before lineage had rows get them, resolved by
     number or alias (an unknown or malformed reference stays unresolved)."""
-    engine = open_engine(database_url)
+    engine = open_engine(empty_database_url)
     now = datetime.now(UTC)
     try:
         migrate.upgrade(engine, "0013")
@@ -225,3 +225,14 @@ def _version_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def test_the_database_each_test_is_given_is_at_head_with_no_drift(database_url: str) -> None:
+    """The tests run on copies of a template migrated once per test process: the copy is what
+    an empty database upgraded to head would be."""
+    engine = open_engine(database_url)
+    try:
+        migrate.check(engine)
+        assert set(inspect(engine).get_table_names()) >= {t.name for t in metadata.sorted_tables}
+    finally:
+        engine.dispose()

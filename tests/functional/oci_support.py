@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_ADMIN_URL, LiveServer, bearer, start_live_server
+from tests.conftest import LiveServer, bearer, start_live_server
+from tests.databases import pg_run
 
 IMAGE_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 EMPTY = b"{}"
@@ -23,21 +21,6 @@ EMPTY = b"{}"
 
 def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-@contextmanager
-def pg_database() -> Iterator[str]:
-    """A PostgreSQL database of one's own for a module's server, dropped afterwards."""
-    name = f"cairn_oci_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
@@ -50,12 +33,13 @@ def serve(folder: Path, database: str, **env: str) -> Iterator[LiveServer]:
         finally:
             server.stop()
         return
-    with pg_database() as url:
-        server = start_live_server(folder, url, **env)
-        try:
-            yield server
-        finally:
-            server.stop()
+    url = pg_run().create()
+    server = start_live_server(folder, url, **env)
+    try:
+        yield server
+    finally:
+        server.stop()
+        pg_run().drop(url)
 
 
 def ensure_namespace(server: LiveServer, name: str) -> None:
