@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-from cairn.errors import InvalidJSON, PayloadTooLarge
+from cairn.errors import InvalidInput, InvalidJSON, PayloadTooLarge
 
 MAX_DEPTH = 32
 MIN_INT, MAX_INT = -(2**63), 2**63 - 1
@@ -73,6 +73,17 @@ def _check_text(text: str) -> None:
         raise InvalidJSON("a string holds a lone UTF-16 surrogate escape") from exc
     if "\x00" in text:
         raise InvalidJSON("a string holds NUL (\\u0000), which cannot be stored")
+
+
+def check_storable(text: str, what: str) -> str:
+    """``text`` (from a URL or a header) if a database stores and compares it alike on SQLite
+    and PostgreSQL, by the rule the reader applies to every string of a body; else
+    ``InvalidInput`` naming ``what``."""
+    try:
+        _check_text(text)
+    except InvalidJSON as exc:
+        raise InvalidInput(f"{what}: {exc.message}") from exc
+    return text
 
 
 def strict_loads(body: bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> Any:

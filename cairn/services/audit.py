@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 
 from cairn.domain.audit_keys import ROTATE_ACTION, Rotation, key_in_force, rotation_text
+from cairn.domain.jsonsafe import check_storable
 from cairn.domain.merkle import MerkleTree
 from cairn.domain.records import AuditEntry, Checkpoint
 from cairn.errors import ConfigError, Conflict, InvalidInput
@@ -115,6 +116,9 @@ class AuditService:
     ) -> list[AuditEntry]:
         """Entries in log order (global admins), after leaf index ``after``, filtered."""
         authorize(actor, Permission.ADMIN, EVERYWHERE)
+        for text, what in ((subject, "subject"), (who, "actor_name"), (action, "action")):
+            if text is not None:
+                check_storable(text, what)
         self.sequence()
         with self.db.read(actor, EVERYWHERE, Permission.ADMIN) as store:
             return store.journal.entries(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cairn.domain.jsonsafe import check_storable
 from cairn.domain.lifecycle import STATES
 from cairn.domain.names import normalize_alias
 from cairn.domain.records import Deployment, Model, Version
@@ -62,6 +63,8 @@ class DeploymentService:
         target: str | None = None,
     ) -> list[Deployment]:
         """Deployments newest first: of a version, of a model, or on a target."""
+        if target is not None:
+            check_storable(target, "target")
         with self.db.read(actor, namespace) as store:
             if ref is not None:
                 version = get_version(store, ref, with_files=False)

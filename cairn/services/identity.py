@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cairn.domain.jsonsafe import check_storable
 from cairn.domain.names import canonical_key, normalize_name
 from cairn.domain.records import Principal, Token
 from cairn.domain.tokens import new_token, parse_token, secret_hash, secret_matches
@@ -132,6 +133,8 @@ class IdentityService:
         return _found(uow, name)
 
     def principals(self, actor: Actor, kind: str | None = None) -> list[Principal]:
+        if kind is not None:
+            check_storable(kind, "kind")
         with self.db.read(actor, EVERYWHERE, Permission.ADMIN) as store:
             return store.identity.principals(kind)
 
@@ -249,6 +252,8 @@ class IdentityService:
 
     def tokens(self, actor: Actor, principal: str | None = None) -> list[Token]:
         """The caller's tokens; a global admin may list anyone's (``principal="*"``: all)."""
+        if principal is not None:
+            check_storable(principal, "principal")
         with self.db.read(actor, None) as store:
             if principal is None:
                 if actor.principal_id is None:

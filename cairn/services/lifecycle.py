@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from cairn.domain.jsonsafe import check_storable
 from cairn.domain.lifecycle import Decision, Policy, check_target, evaluate, parse_policy
 from cairn.domain.records import ApprovalRequest, PolicyRevision, Version
 from cairn.domain.references import Reference
@@ -267,6 +268,8 @@ class LifecycleService:
     def requests(
         self, actor: Actor, namespace: str, status: str | None = "open"
     ) -> list[ApprovalRequest]:
+        if status is not None:
+            check_storable(status, "status")
         with self.db.read(actor, namespace) as store:
             ns = get_namespace(store, namespace)
             return store.approvals.requests(namespace_id=ns.id, status=status)

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from cairn.domain.jsonsafe import MAX_DEPTH, MAX_INT, strict_loads
-from cairn.errors import InvalidJSON, PayloadTooLarge
+from cairn.domain.jsonsafe import MAX_DEPTH, MAX_INT, check_storable, strict_loads
+from cairn.errors import InvalidInput, InvalidJSON, PayloadTooLarge
 from tests.unit.domain.expect import raises_exactly
 
 LIMIT = 1_000_000
@@ -226,3 +226,11 @@ def test_malformed_json_is_refused(body: bytes) -> None:
         loads(body)
     assert "malformed JSON" in info.value.message
     assert {"line", "column"} <= set(info.value.details)
+
+
+def test_text_from_a_url_is_held_to_the_same_rule_as_a_json_string() -> None:
+    assert check_storable("risk/fraud", "subject") == "risk/fraud"
+    for text in ["a\x00b", "\ud800", "x\udfff"]:
+        with raises_exactly(InvalidInput) as info:
+            check_storable(text, "subject")
+        assert info.value.message.startswith("subject: ")
