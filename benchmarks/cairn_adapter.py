@@ -22,11 +22,11 @@ upload_artifact            the SDK's path (``transfer.send_files``): a file abov
                            up through ``Uploader.upload_hashing`` (a resumable session of 64 MiB
                            PATCHes, hashed while it goes up, the digest checked by the server
                            at ``finish``); smaller content is hashed first, ``POST
-                           /blobs/missing``, then one ``PUT /blobs/{digest}``
-download_artifact          ``GET /blobs/{digest}``, hashed while it streams and compared with
+                           /namespaces/<ns>/blobs/missing``, then one ``PUT …/blobs/{digest}``
+download_artifact          ``GET …/blobs/{digest}``, hashed while it streams and compared with
                            the digest (what ``transfer.Downloader`` does, minus its cache file);
                            ``CAIRN_BENCH_DOWNLOAD=fetch`` runs ``Downloader.fetch`` itself
-artifact_url (curl mode)   ``/api/v1/blobs/{digest}``: curl PUTs the whole file in one request
+artifact_url (curl mode)   ``/api/v1/namespaces/<ns>/blobs/{digest}``: curl PUTs it in one request
 bulk_load (W4)             models and 200 versions through REST, the rest straight into
                            Cairn's tables with SQLAlchemy Core (``cairn.storage.sql.tables``)
 =========================  ==============================================================
@@ -83,6 +83,7 @@ from cairn.client.transfer import (  # noqa: E402
     LocalFile,
     Retrier,
     Uploader,
+    namespace_path,
     sha256_file,
 )
 from cairn.domain.digests import digest_bytes, hex_of  # noqa: E402
@@ -111,6 +112,7 @@ class CairnAdapter(RegistryAdapter):
     def __init__(self, base_url: str, timeout_s: float = 120.0, **opts: Any) -> None:
         super().__init__(base_url, timeout_s=timeout_s, **opts)
         self.ns = os.environ.get("CAIRN_BENCH_NAMESPACE", "default")
+        self._blobs = namespace_path(self.ns) + "/blobs"  # where the namespace's blobs are
         self.http = Http(self.base_url, client=self.client)  # the SDK's HTTP layer
         self.retrier = Retrier(120.0)  # the SDK's default retry budget
         data_dir = os.environ.get("CAIRN_BENCH_DATA_DIR")
@@ -188,11 +190,11 @@ class CairnAdapter(RegistryAdapter):
         with cls._lock:
             if cls._setup_digest is None:
                 digest = digest_bytes(SETUP_BLOB)
-                missing = self._call("POST", "/blobs/missing", json={"digests": [digest]})
+                missing = self._call("POST", f"{self._blobs}/missing", json={"digests": [digest]})
                 if digest in missing.get("missing", []):
                     self._call(
                         "PUT",
-                        f"/blobs/{digest}",
+                        f"{self._blobs}/{digest}",
                         content=SETUP_BLOB,
                         headers={"Content-Type": "application/octet-stream"},
                     )
@@ -303,7 +305,9 @@ class CairnAdapter(RegistryAdapter):
                 earlier = self._source_digests.get(str(source))
                 if earlier in self._uploaded:
                     self._forget_blob(earlier)  # so that the server stores it anew
-                digest = Uploader(self.http, self.retrier).upload_hashing(source, size, None)
+                digest = Uploader(self.http, self.retrier, self.ns).upload_hashing(
+                    source, size, None
+                )
                 with self._lock:
                     self._artifacts[path] = (digest, size)
                     self._uploaded.add(digest)
@@ -320,7 +324,7 @@ class CairnAdapter(RegistryAdapter):
             if digest in self._uploaded:
                 self._forget_blob(digest)  # so that this upload moves the bytes again
             missing = self.retrier.run(
-                lambda: self.http.json("POST", "/blobs/missing", json={"digests": [digest]})
+                lambda: self.http.json("POST", f"{self._blobs}/missing", json={"digests": [digest]})
             )["missing"]
             if digest in missing:
                 if data is not None and size <= SINGLE_MAX:
@@ -328,7 +332,7 @@ class CairnAdapter(RegistryAdapter):
                     self.retrier.run(
                         lambda: self.http.request(
                             "PUT",
-                            f"/blobs/{digest}",
+                            f"{self._blobs}/{digest}",
                             content=data,
                             headers={
                                 "Content-Length": str(size),
@@ -344,7 +348,7 @@ class CairnAdapter(RegistryAdapter):
                         source = spooled
                     try:
                         item = LocalFile(Path(path).name, source, size, digest)
-                        Uploader(self.http, self.retrier).upload(item, None)
+                        Uploader(self.http, self.retrier, self.ns).upload(item, None)
                     finally:
                         if spooled is not None:
                             spooled.unlink(missing_ok=True)
@@ -378,7 +382,7 @@ class CairnAdapter(RegistryAdapter):
         hasher = hashlib.sha256()
         got = 0
         try:
-            with self.http.stream("GET", f"/blobs/{digest}", timeout=TRANSFER_TIMEOUT) as r:
+            with self.http.stream("GET", f"{self._blobs}/{digest}", timeout=TRANSFER_TIMEOUT) as r:
                 if r.status_code >= 400:
                     r.read()
                     self._check(r)
@@ -398,7 +402,7 @@ class CairnAdapter(RegistryAdapter):
     def _download_fetch(self, path: str, digest: str, size: int) -> Iterator[bytes]:
         """``Downloader.fetch`` exactly: into a cache file, fsynced, verified, renamed."""
         cache = Path(os.environ.get("TMPDIR", "/tmp")) / f"cairn-bench-cache-{os.getpid()}"
-        downloader = Downloader(self.http, cache, self.retrier)
+        downloader = Downloader(self.http, cache, self.retrier, self.ns)
         target = downloader.path_of(digest)
         target.unlink(missing_ok=True)  # a cached copy would skip the transfer
         try:
@@ -431,7 +435,7 @@ class CairnAdapter(RegistryAdapter):
             with self._lock:
                 self._artifacts[path] = found
                 self._uploaded.add(digest)
-        return f"{self.base_url}{self.API}/blobs/{found[0]}"
+        return f"{self.base_url}{self.API}{self._blobs}/{found[0]}"
 
     # ------------------------------------------------------------------ direct DB access
     def _data_dir(self) -> Path:

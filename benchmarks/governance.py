@@ -134,7 +134,9 @@ def run(url: str, data: Path, env: dict[str, str]) -> None:
 def setup(cairn: Client, url: str, token: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     digest = "sha256:" + hashlib.sha256(b"w").hexdigest()
-    httpx.put(f"{url}/api/v1/blobs/{digest}", content=b"w", headers=headers).raise_for_status()
+    httpx.put(
+        f"{url}/api/v1/namespaces/default/blobs/{digest}", content=b"w", headers=headers
+    ).raise_for_status()
     body = {"manifest": {"files": [{"path": "w", "digest": digest, "size": 1}]}}
     for _ in range(2):
         httpx.post(

@@ -227,6 +227,7 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         local = send_files(
             self.http,
             self.retrier,
+            ref.namespace,
             files,
             DigestCache(self.cache_dir / "digests"),
             self.workers,
@@ -277,7 +278,7 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         entries = [
             FileEntry(check_path(f["path"]), f["size"], f["digest"]) for f in version["files"]
         ]
-        downloader = Downloader(self.http, self.cache_dir, self.retrier)
+        downloader = Downloader(self.http, self.cache_dir, self.retrier, version["namespace"])
         unique = list({e.digest: e for e in entries}.values())
         with Bar(self._show(progress), "downloading", sum(e.size for e in unique)) as bar:
             parallel(self.workers, unique, lambda e: downloader.fetch(e, bar.advance))

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -145,10 +146,18 @@ class _RunningHash:
         return "sha256:" + self.hasher.hexdigest()
 
 
+def namespace_path(namespace: str) -> str:
+    """Where a namespace's blobs and uploads live: each namespace answers only for its own."""
+    return f"/namespaces/{quote(namespace, safe='')}"
+
+
 class Uploader:
-    def __init__(self, http: Http, retrier: Retrier, chunk: int = CHUNK) -> None:
+    """Uploads blobs into ``namespace``."""
+
+    def __init__(self, http: Http, retrier: Retrier, namespace: str, chunk: int = CHUNK) -> None:
         self.http = http
         self.retrier = retrier
+        self.base = namespace_path(namespace)
         self.chunk = chunk
 
     def upload(self, item: LocalFile, progress: Progress | None) -> None:
@@ -160,7 +169,7 @@ class Uploader:
     def _put_whole(self, item: LocalFile, progress: Progress | None) -> None:
         self.http.request(
             "PUT",
-            f"/blobs/{item.digest}",
+            f"{self.base}/blobs/{item.digest}",
             content=_file_range(item.source, 0, item.size, progress),
             headers={"Content-Length": str(item.size), "Content-Type": "application/octet-stream"},
         )
@@ -173,7 +182,7 @@ class Uploader:
     def _put_session(
         self, source: Path, size: int, digest: str | None, progress: Progress | None
     ) -> str:
-        session = self.retrier.run(lambda: self.http.json("POST", "/uploads"))["id"]
+        session = self.retrier.run(lambda: self.http.json("POST", f"{self.base}/uploads"))["id"]
         running = _RunningHash() if digest is None else None
         offset, stalled = 0, 0
         while offset < size:
@@ -182,7 +191,7 @@ class Uploader:
             try:
                 self.http.request(
                     "PATCH",
-                    f"/uploads/{session}",
+                    f"{self.base}/uploads/{session}",
                     content=running.feed(blocks, offset) if running else blocks,
                     headers={
                         "Upload-Offset": str(offset),
@@ -200,30 +209,33 @@ class Uploader:
         final = running.digest() if running is not None else str(digest)
         self.retrier.run(
             lambda: self.http.request(
-                "POST", f"/uploads/{session}/finish", params={"digest": final}
+                "POST", f"{self.base}/uploads/{session}/finish", params={"digest": final}
             )
         )
         return final
 
     def _where(self, session: str) -> int:
-        status = self.retrier.run(lambda: self.http.json("GET", f"/uploads/{session}"))
+        status = self.retrier.run(lambda: self.http.json("GET", f"{self.base}/uploads/{session}"))
         return int(status["offset"])
 
 
 def send_files(
     http: Http,
     retrier: Retrier,
+    namespace: str,
     files: list[tuple[str, Path]],
     digests: DigestCache,
     workers: int,
     show: bool,
 ) -> list[LocalFile]:
-    """Make sure the server holds the bytes of every file; return the files with digests.
+    """Make sure ``namespace`` holds the bytes of every file; return the files with digests.
 
     Files whose digest is remembered, and small files (hashed first, in parallel), are sent
-    only if the server lacks them. A large file not seen before is hashed *while* it goes up,
-    one read instead of two; should the server hold it already, the bytes went up for nothing,
-    but only that once, since its digest is remembered from then on.
+    only if the namespace lacks them (even when the server holds them for another namespace:
+    sending the bytes is how a client shows it has them). A large file not seen before is
+    hashed *while* it goes up, one read instead of two; should the namespace hold it already,
+    the bytes went up for nothing, but only that once, since its digest is remembered from
+    then on.
     """
     stats = {rel: source.stat() for rel, source in files}
     known, small, large = [], [], []
@@ -243,14 +255,13 @@ def send_files(
     missing: set[str] = set()
     if local:
         body = {"digests": [f.digest for f in local]}
-        missing = set(
-            retrier.run(lambda: http.json("POST", "/blobs/missing", json=body))["missing"]
-        )
+        path = namespace_path(namespace) + "/blobs/missing"
+        missing = set(retrier.run(lambda: http.json("POST", path, json=body))["missing"])
     todo: list[LocalFile | tuple[str, Path]] = [
         *{f.digest: f for f in local if f.digest in missing}.values(),
         *large,
     ]
-    uploader = Uploader(http, retrier)
+    uploader = Uploader(http, retrier, namespace)
 
     def send(item: LocalFile | tuple[str, Path], bar: Bar) -> LocalFile | None:
         if isinstance(item, LocalFile):
@@ -269,12 +280,14 @@ def send_files(
 
 
 class Downloader:
-    """Downloads blobs into ``cache/blobs/sha256/<hex>``, verified, resumable."""
+    """Downloads blobs of ``namespace`` into ``cache/blobs/sha256/<hex>``, verified,
+    resumable."""
 
-    def __init__(self, http: Http, cache: Path, retrier: Retrier) -> None:
+    def __init__(self, http: Http, cache: Path, retrier: Retrier, namespace: str) -> None:
         self.http = http
         self.cache = cache
         self.retrier = retrier
+        self.base = namespace_path(namespace)
 
     def path_of(self, digest: str) -> Path:
         return self.cache / "blobs" / "sha256" / digest.partition(":")[2]
@@ -322,7 +335,7 @@ class Downloader:
         headers = {"Range": f"bytes={have}-"} if have else {}
         # A server with presigned downloads redirects to the object store; httpx drops the
         # Authorization header for the other origin, and the digest is checked here anyway.
-        path = f"/blobs/{entry.digest}"
+        path = f"{self.base}/blobs/{entry.digest}"
         with self.http.stream("GET", path, headers=headers, follow_redirects=True) as response:
             if response.status_code >= 400:
                 response.read()

@@ -32,7 +32,12 @@ from cairn.services.blobs import BlobRead, BlobService
 from cairn.services.lifecycle import LifecycleService
 from cairn.services.models import ModelService
 from cairn.services.resolve import get_model
-from cairn.services.tracking import TrackingService, plain_text, update_model_tags
+from cairn.services.tracking import (
+    TrackingService,
+    link_logged_files,
+    plain_text,
+    update_model_tags,
+)
 from cairn.services.uow import UnitOfWork
 from cairn.services.versions import VersionService
 
@@ -104,7 +109,14 @@ class MlflowModels:
             **extra,
         }
         note = None if found.model is None else _noting_on(found.model.id)
-        version, _ = self.versions.register(actor, self.namespace, name, body, attach=note)
+        version, _ = self.versions.register(
+            actor,
+            self.namespace,
+            name,
+            body,
+            attach=note,
+            link_first=lambda uow: link_logged_files(uow, self.namespace, found.files),
+        )
         return version
 
     def transition(
@@ -190,7 +202,7 @@ class MlflowModels:
         )
         if entry is None:
             raise TrackingNotFound(f"No artifact at {path!r}", path=path[:200])
-        return self.blobs.read(actor, entry.digest)
+        return self.blobs.read_named(entry.digest, entry.size)
 
     def _tree_version(self, actor: Actor, path: str) -> tuple[Version | None, str]:
         parts = path[len(VERSION_TREE) + 1 :].split("/", 3) if path.startswith(VERSION_TREE) else []

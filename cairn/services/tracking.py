@@ -30,6 +30,7 @@ from cairn.domain.tracking import (
 from cairn.errors import ExperimentExists, InvalidInput, TrackingNotFound
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.blobs import BlobRead, BlobService
+from cairn.services.resolve import namespace_key
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.blobs import BlobStore
 from cairn.storage.sql.store import MetadataStore
@@ -218,7 +219,7 @@ class TrackingService:
             found = store.tracking.artifact(checked) if checked else None
         if found is None:
             raise TrackingNotFound(f"No artifact at {checked!r}", path=checked)
-        return self.blobs.read(actor, found[0])
+        return self.blobs.read_named(*found)
 
     def list_artifacts(self, actor: Actor, path: object) -> list[ArtifactEntry]:
         """The direct children of folder ``path``; none for a file or a missing path."""
@@ -244,6 +245,15 @@ class TrackingService:
 
     def _read(self, actor: Actor) -> AbstractContextManager[MetadataStore]:
         return self.db.read(actor, self.namespace)
+
+
+def link_logged_files(uow: UnitOfWork, namespace: str, files: list[FileEntry]) -> None:
+    """Inside a registration from logged files: link their blobs into ``namespace`` (the MLflow
+    namespace), whose tracking store received their bytes; this also covers files logged before
+    namespaces held blobs, or under another ``CAIRN_MLFLOW_NAMESPACE``. Only digests some
+    logged file has are linked."""
+    logged = uow.store.tracking.logged_digests([f.digest for f in files])
+    uow.store.blobs.link(namespace_key(namespace), logged, uow.now)
 
 
 def update_model_tags(uow: UnitOfWork, model: LoggedModel, tags: Mapping[str, str]) -> None:

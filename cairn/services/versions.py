@@ -118,11 +118,14 @@ class VersionService:
         body: Mapping[str, Any],
         idempotency_key: str | None = None,
         attach: Callable[[UnitOfWork, Model, Version], None] | None = None,
+        link_first: Callable[[UnitOfWork], None] | None = None,
     ) -> tuple[Version, bool]:
         """Register a new version; ``(version, False)`` when ``idempotency_key`` names one
         registered before with the same content. Creates the model if it does not exist.
         ``attach`` runs in the registration's transaction, with the version (new or found),
-        for what must commit with it or not at all (the OCI manifest it was pushed as)."""
+        for what must commit with it or not at all (the OCI manifest it was pushed as).
+        ``link_first`` runs in it before the namespace's blobs are checked, for blobs another
+        record of the namespace vouches for (files logged through MLflow's tracking API)."""
         manifest, meta = parse_registration(body)
         key = idempotency_key or body.get("idempotency_key")
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
@@ -145,7 +148,9 @@ class VersionService:
                     if attach is not None:
                         attach(uow, found, same)
                     return same, False
-            _check_blobs(uow.store, manifest)
+            if link_first is not None:
+                link_first(uow)
+            _check_blobs(uow.store, namespace_key(found.namespace), manifest)
             self.checks.enforce(uow, namespace, outcomes)
             version = self._insert(uow, found, manifest, meta, (key, digest))
             settled = self.checks.at_registration(
@@ -328,14 +333,17 @@ class VersionService:
         )
 
 
-def _check_blobs(store: MetadataStore, manifest: Manifest) -> None:
+def _check_blobs(store: MetadataStore, namespace: str, manifest: Manifest) -> None:
+    # Only blobs the namespace holds count: naming another namespace's digest, without
+    # uploading its bytes here, must not make them readable through this one (DESIGN §2.11).
     # hold: the blob rows stay until commit, so a garbage collection cannot take them between
     # this check and the version's insert (PostgreSQL; SQLite has one writer anyway).
-    known = store.blobs.sizes((f.digest for f in manifest.files), hold=True)
+    known = store.blobs.held(namespace, (f.digest for f in manifest.files), hold=True)
     missing = sorted({f.digest for f in manifest.files if f.digest not in known})
     if missing:
         raise MissingBlobs(
-            f"{len(missing)} blobs of this manifest have not been uploaded", missing=missing[:100]
+            f"{len(missing)} blobs of this manifest have not been uploaded to this namespace",
+            missing=missing[:100],
         )
     for f in manifest.files:
         if known[f.digest] != f.size:

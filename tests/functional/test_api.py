@@ -96,8 +96,8 @@ class Api:
         assert self.audit_count() == before, f"{method} {url} was refused but audited"
         return response
 
-    def upload(self, content: bytes, digest: str) -> None:
-        self.call("PUT", f"{API}/blobs/{digest}", 201, content=content)
+    def upload(self, content: bytes, digest: str, namespace: str = "default") -> None:
+        self.call("PUT", f"{API}/namespaces/{namespace}/blobs/{digest}", 201, content=content)
 
 
 @pytest.fixture
@@ -144,12 +144,12 @@ ROUTING_ERRORS = [
     ("POST", f"{API}/models", 405, "method_not_allowed"),
     ("PUT", f"{API}/resolve", 405, "method_not_allowed"),
     ("POST", f"{API}/models/default/m", 405, "method_not_allowed"),
-    ("PATCH", f"{API}/blobs/sha256:{'0' * 64}", 405, "method_not_allowed"),
+    ("PATCH", f"{API}/namespaces/default/blobs/sha256:{'0' * 64}", 405, "method_not_allowed"),
     ("POST", "/healthz", 405, "method_not_allowed"),
     ("DELETE", "/metrics", 405, "method_not_allowed"),
     ("GET", f"{API}/resolve", 400, "invalid_input"),
     ("GET", f"{API}/versions?limit=many", 400, "invalid_input"),
-    ("POST", f"{API}/uploads/x/finish", 400, "invalid_input"),
+    ("POST", f"{API}/namespaces/default/uploads/x/finish", 400, "invalid_input"),
 ]
 
 
@@ -167,8 +167,8 @@ def test_service_errors_use_the_one_error_body(api: Api) -> None:
     api.refused("GET", f"{API}/models/nope/m", 404, "namespace_not_found")
     api.refused("GET", model, 404, "model_not_found")
     api.refused("GET", f"{API}/resolve?ref=default/m:1", 404, "model_not_found")
-    api.refused("GET", f"{API}/blobs/sha256:{'0' * 64}", 404, "blob_not_found")
-    api.refused("GET", f"{API}/uploads/{'0' * 32}", 404, "upload_not_found")
+    api.refused("GET", f"{API}/namespaces/default/blobs/sha256:{'0' * 64}", 404, "blob_not_found")
+    api.refused("GET", f"{API}/namespaces/default/uploads/{'0' * 32}", 404, "upload_not_found")
     api.refused("POST", f"{API}/namespaces", 409, "namespace_exists", json={"name": "default"})
     api.refused("POST", f"{API}/namespaces", 400, "invalid_name", json={"name": "-x"})
     api.upload(CONFIG, CONFIG_DIGEST)
@@ -181,13 +181,17 @@ def test_service_errors_use_the_one_error_body(api: Api) -> None:
     api.refused("POST", f"{API}/models/default", 409, "model_exists", json={"name": "M"})
     api.refused("DELETE", model, 409, "model_not_empty")
     api.refused(
-        "GET", f"{API}/blobs/{CONFIG_DIGEST}", 416, "invalid_range", headers={"Range": "bytes=99-"}
+        "GET",
+        f"{API}/namespaces/default/blobs/{CONFIG_DIGEST}",
+        416,
+        "invalid_range",
+        headers={"Range": "bytes=99-"},
     )
     # A server-side failure keeps the shape too: the stored bytes rot on disk.
     root = Path(urlparse(api.registry.settings.effective_blob_url).path)
     hexdigest = CONFIG_DIGEST.removeprefix("sha256:")
     flip_byte(root / "blobs" / "sha256" / hexdigest[:2] / hexdigest, 0)
-    api.refused("GET", f"{API}/blobs/{CONFIG_DIGEST}", 500, "blob_corrupt")
+    api.refused("GET", f"{API}/namespaces/default/blobs/{CONFIG_DIGEST}", 500, "blob_corrupt")
 
 
 def test_a_registration_that_creates_its_model_audits_both(api: Api) -> None:
@@ -215,9 +219,13 @@ def test_anonymous_callers_may_read_but_not_write(tmp_path: Path, database_url: 
                 response = anonymous.refused(method, url, 401, "unauthenticated", json=body)
                 assert response.headers["www-authenticate"] == "Bearer"
             anonymous.refused(
-                "PUT", f"{API}/blobs/{CONFIG_DIGEST}", 401, "unauthenticated", content=CONFIG
+                "PUT",
+                f"{API}/namespaces/default/blobs/{CONFIG_DIGEST}",
+                401,
+                "unauthenticated",
+                content=CONFIG,
             )
-            anonymous.refused("POST", f"{API}/uploads", 401, "unauthenticated")
+            anonymous.refused("POST", f"{API}/namespaces/default/uploads", 401, "unauthenticated")
     finally:
         registry.close()
 
@@ -308,7 +316,7 @@ def test_models_tags_and_deletion(api: Api) -> None:
 
     # Deletion is refused while versions exist; numbers carry on when the name comes back.
     for content, digest in [(WEIGHTS, WEIGHTS_DIGEST), (CONFIG, CONFIG_DIGEST)]:
-        api.upload(content, digest)
+        api.upload(content, digest, "risk")
     for number in (1, 2):
         api.mutate(
             "POST",
@@ -343,9 +351,9 @@ def test_models_tags_and_deletion(api: Api) -> None:
 
 
 def test_versions(api: Api) -> None:
-    for content, digest in [(WEIGHTS, WEIGHTS_DIGEST), (CONFIG, CONFIG_DIGEST)]:
-        api.upload(content, digest)
     api.mutate("POST", f"{API}/namespaces", 201, "namespace.create", "risk", json={"name": "risk"})
+    for content, digest in [(WEIGHTS, WEIGHTS_DIGEST), (CONFIG, CONFIG_DIGEST)]:
+        api.upload(content, digest, "risk")
     api.mutate(
         "POST", f"{API}/models/risk", 201, "model.create", "risk/fraud", json={"name": "fraud"}
     )
@@ -483,31 +491,42 @@ def test_aliases(api: Api) -> None:
 def test_blobs_and_upload_sessions(api: Api) -> None:
     before = api.audit_count()
     asked = api.call(
-        "POST", f"{API}/blobs/missing", 200, json={"digests": [CONFIG_DIGEST, WEIGHTS_DIGEST]}
+        "POST",
+        f"{API}/namespaces/default/blobs/missing",
+        200,
+        json={"digests": [CONFIG_DIGEST, WEIGHTS_DIGEST]},
     )
     assert asked.json() == {"missing": [CONFIG_DIGEST, WEIGHTS_DIGEST]}
     api.upload(CONFIG, CONFIG_DIGEST)
     asked = api.call(
-        "POST", f"{API}/blobs/missing", 200, json={"digests": [CONFIG_DIGEST, WEIGHTS_DIGEST]}
+        "POST",
+        f"{API}/namespaces/default/blobs/missing",
+        200,
+        json={"digests": [CONFIG_DIGEST, WEIGHTS_DIGEST]},
     )
     assert asked.json() == {"missing": [WEIGHTS_DIGEST]}
     assert api.audit_count() == before  # blob bytes are content, not registry state
 
-    head = api.call("HEAD", f"{API}/blobs/{CONFIG_DIGEST}", 200)
+    head = api.call("HEAD", f"{API}/namespaces/default/blobs/{CONFIG_DIGEST}", 200)
     assert (head.headers["cairn-digest"], head.headers["content-length"]) == (
         CONFIG_DIGEST,
         str(len(CONFIG)),
     )
-    whole = api.call("GET", f"{API}/blobs/{CONFIG_DIGEST}", 200)
+    whole = api.call("GET", f"{API}/namespaces/default/blobs/{CONFIG_DIGEST}", 200)
     assert whole.content == CONFIG
-    part = api.call("GET", f"{API}/blobs/{CONFIG_DIGEST}", 206, headers={"Range": "bytes=2-5"})
+    part = api.call(
+        "GET",
+        f"{API}/namespaces/default/blobs/{CONFIG_DIGEST}",
+        206,
+        headers={"Range": "bytes=2-5"},
+    )
     assert part.content == CONFIG[2:6]
     assert part.headers["content-range"] == f"bytes 2-5/{len(CONFIG)}"
 
-    started = api.call("POST", f"{API}/uploads", 201)
+    started = api.call("POST", f"{API}/namespaces/default/uploads", 201)
     session = started.json()["id"]
-    assert started.headers["location"] == f"{API}/uploads/{session}"
-    url = f"{API}/uploads/{session}"
+    assert started.headers["location"] == f"{API}/namespaces/default/uploads/{session}"
+    url = f"{API}/namespaces/default/uploads/{session}"
     half = len(WEIGHTS) // 2
     api.call("PATCH", url, 200, content=WEIGHTS[:half], headers={"Upload-Offset": "0"})
     assert api.call("GET", url, 200).json()["offset"] == half
@@ -515,11 +534,13 @@ def test_blobs_and_upload_sessions(api: Api) -> None:
     done = api.call("POST", f"{url}/finish", 201, params={"digest": WEIGHTS_DIGEST}).json()
     assert done == {"digest": WEIGHTS_DIGEST, "size": len(WEIGHTS)}
     api.refused("GET", url, 404, "upload_not_found")
-    assert api.call("GET", f"{API}/blobs/{WEIGHTS_DIGEST}", 200).content == WEIGHTS
+    assert (
+        api.call("GET", f"{API}/namespaces/default/blobs/{WEIGHTS_DIGEST}", 200).content == WEIGHTS
+    )
 
-    dropped = api.call("POST", f"{API}/uploads", 201).json()["id"]
-    api.call("DELETE", f"{API}/uploads/{dropped}", 204)
-    api.refused("GET", f"{API}/uploads/{dropped}", 404, "upload_not_found")
+    dropped = api.call("POST", f"{API}/namespaces/default/uploads", 201).json()["id"]
+    api.call("DELETE", f"{API}/namespaces/default/uploads/{dropped}", 204)
+    api.refused("GET", f"{API}/namespaces/default/uploads/{dropped}", 404, "upload_not_found")
 
 
 def test_cursor_pagination_walks_every_version_once(api: Api) -> None:

@@ -75,7 +75,7 @@ class Api:
 
     def upload(self, data: bytes = BLOB) -> str:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        response = self.client.put(f"{API}/blobs/{digest}", content=data)
+        response = self.client.put(f"{API}/namespaces/default/blobs/{digest}", content=data)
         assert response.status_code == 201, response.text
         return digest
 
@@ -366,7 +366,7 @@ BAD_DIGESTS = [
 
 
 def test_bad_digests_are_refused_when_asking_what_is_missing(api: Api) -> None:
-    url = f"{API}/blobs/missing"
+    url = f"{API}/namespaces/default/blobs/missing"
     for digest in [*BAD_DIGESTS, 5, None, [DIGEST]]:
         api.refused("POST", url, 400, "invalid_digest", json={"digests": [DIGEST, digest]})
     for body in [{"digests": DIGEST}, {"digests": [DIGEST], "more": 1}, [DIGEST], {}]:
@@ -377,7 +377,7 @@ def test_bad_digests_are_refused_when_putting_a_blob(api: Api) -> None:
     for digest in BAD_DIGESTS:
         if not digest.strip():
             continue  # an empty path segment is another route
-        url = f"{API}/blobs/{quote(digest, safe=':')}"
+        url = f"{API}/namespaces/default/blobs/{quote(digest, safe=':')}"
         api.refused("PUT", url, 400, "invalid_digest", content=BLOB)
 
 
@@ -389,8 +389,8 @@ def test_bad_digests_are_refused_in_a_manifest(api: Api) -> None:
 
 
 def test_bad_digests_are_refused_when_finishing_an_upload(api: Api) -> None:
-    session = api.client.post(f"{API}/uploads").json()["id"]
-    url = f"{API}/uploads/{session}"
+    session = api.client.post(f"{API}/namespaces/default/uploads").json()["id"]
+    url = f"{API}/namespaces/default/uploads/{session}"
     assert api.client.patch(url, content=BLOB, headers={"Upload-Offset": "0"}).status_code == 200
     for digest in BAD_DIGESTS:
         api.refused("POST", f"{url}/finish", 400, "invalid_digest", params={"digest": digest})
@@ -414,12 +414,16 @@ def test_a_manifest_size_that_differs_from_the_stored_blob_is_refused(api: Api) 
 def test_a_put_whose_bytes_do_not_match_the_digest_stores_nothing(api: Api) -> None:
     declared = "sha256:" + hashlib.sha256(b"what was promised").hexdigest()
     sent = b"what was sent instead"
-    api.refused("PUT", f"{API}/blobs/{declared}", 400, "digest_mismatch", content=sent)
+    api.refused(
+        "PUT", f"{API}/namespaces/default/blobs/{declared}", 400, "digest_mismatch", content=sent
+    )
     actual = "sha256:" + hashlib.sha256(sent).hexdigest()
     for digest in (declared, actual):
-        api.refused("GET", f"{API}/blobs/{digest}", 404, "blob_not_found")
-        assert api.client.head(f"{API}/blobs/{digest}").status_code == 404
-    missing = api.client.post(f"{API}/blobs/missing", json={"digests": [declared, actual]})
+        api.refused("GET", f"{API}/namespaces/default/blobs/{digest}", 404, "blob_not_found")
+        assert api.client.head(f"{API}/namespaces/default/blobs/{digest}").status_code == 404
+    missing = api.client.post(
+        f"{API}/namespaces/default/blobs/missing", json={"digests": [declared, actual]}
+    )
     assert missing.json() == {"missing": [declared, actual]}
 
 
@@ -428,7 +432,9 @@ def test_a_put_without_content_length_is_refused(api: Api) -> None:
         yield BLOB[:10]
         yield BLOB[10:]
 
-    response = api.refused("PUT", f"{API}/blobs/{DIGEST}", 400, "invalid_input", content=chunked())
+    response = api.refused(
+        "PUT", f"{API}/namespaces/default/blobs/{DIGEST}", 400, "invalid_input", content=chunked()
+    )
     assert response.request.headers.get("transfer-encoding") == "chunked"
     assert "content-length" not in response.request.headers
 
@@ -436,16 +442,21 @@ def test_a_put_without_content_length_is_refused(api: Api) -> None:
 def test_a_put_larger_than_the_blob_limit_is_refused(small: Api) -> None:
     data = b"x" * 1025
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    small.refused("PUT", f"{API}/blobs/{digest}", 413, "payload_too_large", content=data)
-    assert small.client.put(f"{API}/blobs/{DIGEST}", content=BLOB).status_code == 201
+    small.refused(
+        "PUT", f"{API}/namespaces/default/blobs/{digest}", 413, "payload_too_large", content=data
+    )
+    assert (
+        small.client.put(f"{API}/namespaces/default/blobs/{DIGEST}", content=BLOB).status_code
+        == 201
+    )
 
 
 # --- upload sessions ---------------------------------------------------------------------------
 
 
 def test_out_of_order_chunks_are_refused_and_leave_the_offset_alone(api: Api) -> None:
-    session = api.client.post(f"{API}/uploads").json()["id"]
-    url = f"{API}/uploads/{session}"
+    session = api.client.post(f"{API}/namespaces/default/uploads").json()["id"]
+    url = f"{API}/namespaces/default/uploads/{session}"
     first = api.client.patch(url, content=BLOB[:10], headers={"Upload-Offset": "0"})
     assert first.status_code == 200, first.text
     for offset in ["0", "3", "11", "9999"]:
@@ -467,8 +478,8 @@ def test_out_of_order_chunks_are_refused_and_leave_the_offset_alone(api: Api) ->
 def test_finishing_with_the_wrong_digest_keeps_the_session_and_stores_nothing(
     api: Api,
 ) -> None:
-    session = api.client.post(f"{API}/uploads").json()["id"]
-    url = f"{API}/uploads/{session}"
+    session = api.client.post(f"{API}/namespaces/default/uploads").json()["id"]
+    url = f"{API}/namespaces/default/uploads/{session}"
     assert api.client.patch(url, content=BLOB, headers={"Upload-Offset": "0"}).status_code == 200
     rows, files = api.state()
     wrong = "sha256:" + hashlib.sha256(b"something else").hexdigest()
@@ -480,13 +491,13 @@ def test_finishing_with_the_wrong_digest_keeps_the_session_and_stores_nothing(
     # the session is there to be finished with the right digest.
     assert api.state() == (rows, files)
     for digest in (wrong, DIGEST):
-        api.refused("GET", f"{API}/blobs/{digest}", 404, "blob_not_found")
+        api.refused("GET", f"{API}/namespaces/default/blobs/{digest}", 404, "blob_not_found")
     assert api.client.get(url).json()["offset"] == len(BLOB)
     assert api.client.post(f"{url}/finish", params={"digest": DIGEST}).status_code == 201
 
 
 def test_unknown_and_path_like_session_ids_are_not_found(api: Api) -> None:
-    real = api.client.post(f"{API}/uploads").json()["id"]
+    real = api.client.post(f"{API}/namespaces/default/uploads").json()["id"]
     for session, code in [
         ("0" * 32, "upload_not_found"),
         ("nope", "upload_not_found"),
@@ -503,13 +514,13 @@ def test_unknown_and_path_like_session_ids_are_not_found(api: Api) -> None:
         ("..%2F..%2Fblobs", "route_not_found"),
         ("%2Fetc%2Fpasswd", "route_not_found"),
     ]:
-        url = f"{API}/uploads/{session}"
+        url = f"{API}/namespaces/default/uploads/{session}"
         headers = {"Upload-Offset": "0"}
         api.refused("GET", url, 404, code)
         api.refused("PATCH", url, 404, code, content=BLOB, headers=headers)
         api.refused("POST", f"{url}/finish", 404, code, params={"digest": DIGEST})
         api.refused("DELETE", url, 404, code)
-    assert api.client.get(f"{API}/uploads/{real}").json()["offset"] == 0
+    assert api.client.get(f"{API}/namespaces/default/uploads/{real}").json()["offset"] == 0
 
 
 # --- JSON bodies -------------------------------------------------------------------------------
@@ -522,7 +533,7 @@ JSON_ENDPOINTS = [
     ("PUT", f"{API}/models/default/m/tags/k"),
     ("PUT", f"{API}/models/default/m/aliases/prod"),
     ("PUT", f"{API}/namespaces/default/required-fields"),
-    ("POST", f"{API}/blobs/missing"),
+    ("POST", f"{API}/namespaces/default/blobs/missing"),
 ]
 INVALID_JSON = [
     b"[" * 100 + b"]" * 100,
@@ -756,7 +767,7 @@ def test_filters_on_numbers_past_32_bits_match_nothing(api: Api) -> None:
 
 def test_malformed_or_unsatisfiable_ranges_are_refused(api: Api) -> None:
     api.upload()
-    url = f"{API}/blobs/{DIGEST}"
+    url = f"{API}/namespaces/default/blobs/{DIGEST}"
     size = len(BLOB)
     for header in [
         "bytes=abc",

@@ -39,7 +39,10 @@ def _auth(url: str) -> dict[str, str]:
 def _put_blob(url: str, content: bytes) -> dict[str, Any]:
     digest = "sha256:" + hashlib.sha256(content).hexdigest()
     response = httpx.put(
-        f"{url}/api/v1/blobs/{digest}", content=content, headers=_auth(url), timeout=30
+        f"{url}/api/v1/namespaces/default/blobs/{digest}",
+        content=content,
+        headers=_auth(url),
+        timeout=30,
     )
     assert response.is_success, response.text
     assert response.json() == {"digest": digest, "size": len(content)}

@@ -83,7 +83,7 @@ def _versions(server: LiveServer) -> list[int]:
 
 
 def _put(server: LiveServer) -> httpx.Response:
-    url = f"{server.url}{API}/blobs/{DIGEST}"
+    url = f"{server.url}{API}/namespaces/default/blobs/{DIGEST}"
     return httpx.put(url, content=BLOB, headers=server.headers, timeout=60)
 
 
@@ -108,7 +108,9 @@ def _no_version_without_its_blobs(server: LiveServer) -> None:
             f"{server.url}{API}/models/default/m/versions/{number}", headers=server.headers
         ).json()
         for f in version["files"]:
-            blob = httpx.get(f"{server.url}{API}/blobs/{f['digest']}", headers=server.headers)
+            blob = httpx.get(
+                f"{server.url}{API}/namespaces/default/blobs/{f['digest']}", headers=server.headers
+            )
             assert blob.status_code == 200
             assert "sha256:" + hashlib.sha256(blob.content).hexdigest() == f["digest"]
 
@@ -118,7 +120,9 @@ def test_killed_before_the_blob_is_durable(server: LiveServer) -> None:
     with pytest.raises(httpx.TransportError):
         _put(server)
     _restart(server)
-    stat = httpx.head(f"{server.url}{API}/blobs/{DIGEST}", headers=server.headers)
+    stat = httpx.head(
+        f"{server.url}{API}/namespaces/default/blobs/{DIGEST}", headers=server.headers
+    )
     assert stat.status_code == 404  # nothing half-written became a blob
     assert _put(server).status_code == 201  # the client's retry stores it whole
     assert _register(server).status_code == 201
@@ -281,7 +285,7 @@ def test_a_full_disk_is_an_error_that_leaves_nothing_behind(tmp_path: Path) -> N
         headers = {"Authorization": f"Bearer {(data / 'admin-token').read_text().strip()}"}
         big = os.urandom(6 * MiB)
         refused = httpx.put(
-            f"{url}{API}/blobs/sha256:{hashlib.sha256(big).hexdigest()}",
+            f"{url}{API}/namespaces/default/blobs/sha256:{hashlib.sha256(big).hexdigest()}",
             content=big,
             headers=headers,
             timeout=60,
@@ -292,7 +296,7 @@ def test_a_full_disk_is_an_error_that_leaves_nothing_behind(tmp_path: Path) -> N
         # The partial bytes are gone: a blob that fits the disk only when they are still fits.
         fits = os.urandom(3 * MiB)
         stored = httpx.put(
-            f"{url}{API}/blobs/sha256:{hashlib.sha256(fits).hexdigest()}",
+            f"{url}{API}/namespaces/default/blobs/sha256:{hashlib.sha256(fits).hexdigest()}",
             content=fits,
             headers=headers,
             timeout=60,

@@ -53,7 +53,7 @@ class Scene:
         return httpx.post(f"{self.server.url}{API}/gc", json=body, headers=headers, timeout=30)
 
     def blob_status(self, data: bytes) -> int:
-        url = f"{self.server.url}{API}/blobs/{sha(data)}"
+        url = f"{self.server.url}{API}/namespaces/default/blobs/{sha(data)}"
         return httpx.head(url, headers=self.server.headers, timeout=10).status_code
 
     def has_bytes(self, data: bytes) -> bool:
@@ -81,16 +81,20 @@ def scene(tmp_path: Path, database_url: str) -> Iterator[Scene]:
             cairn.push("default/m", model, capture_provenance=False)
         headers = server.headers
         put = httpx.put(
-            f"{server.url}{API}/blobs/{sha(ABANDONED)}", content=ABANDONED, headers=headers
+            f"{server.url}{API}/namespaces/default/blobs/{sha(ABANDONED)}",
+            content=ABANDONED,
+            headers=headers,
         )
         assert put.status_code == 201
         # What a server killed between the bytes' rename and the row's commit leaves behind.
         LocalBlobStore(server.data_dir / "blobs").put([ORPHAN])
         scene = Scene(server, model, "")
         scene.age_bytes(ORPHAN)
-        started = httpx.post(f"{server.url}{API}/uploads", headers=headers).json()
+        started = httpx.post(
+            f"{server.url}{API}/namespaces/default/uploads", headers=headers
+        ).json()
         patched = httpx.patch(
-            f"{server.url}{API}/uploads/{started['id']}",
+            f"{server.url}{API}/namespaces/default/uploads/{started['id']}",
             content=SESSION[:10],
             headers={**headers, "Upload-Offset": "0"},
         )
@@ -141,21 +145,21 @@ def test_a_run_deletes_only_what_no_version_names_and_a_dry_run_lists_it_first(
 def test_an_upload_in_progress_survives_and_can_still_be_registered(scene: Scene) -> None:
     assert scene.post_gc({"grace_hours": 0}).status_code == 200
     url, headers = scene.server.url, scene.server.headers
-    status = httpx.get(f"{url}{API}/uploads/{scene.session}", headers=headers)
+    status = httpx.get(f"{url}{API}/namespaces/default/uploads/{scene.session}", headers=headers)
     assert status.status_code == 200 and status.json()["offset"] == 10
     httpx.patch(
-        f"{url}{API}/uploads/{scene.session}",
+        f"{url}{API}/namespaces/default/uploads/{scene.session}",
         content=SESSION[10:],
         headers={**headers, "Upload-Offset": "10"},
     ).raise_for_status()
-    finish = f"{url}{API}/uploads/{scene.session}/finish"
+    finish = f"{url}{API}/namespaces/default/uploads/{scene.session}/finish"
     httpx.post(finish, params={"digest": sha(SESSION)}, headers=headers).raise_for_status()
     manifest = {"files": [{"path": "late.bin", "size": len(SESSION), "digest": sha(SESSION)}]}
     registered = httpx.post(
         f"{url}{API}/models/default/late/versions", json={"manifest": manifest}, headers=headers
     )
     assert registered.status_code == 201, registered.text
-    got = httpx.get(f"{url}{API}/blobs/{sha(SESSION)}", headers=headers)
+    got = httpx.get(f"{url}{API}/namespaces/default/blobs/{sha(SESSION)}", headers=headers)
     assert got.content == SESSION
 
 

@@ -298,7 +298,9 @@ def _at_once(count: int, work: Callable[[int], T]) -> list[T]:
 def _register(server: LiveServer, count: int) -> None:
     digest = "sha256:" + hashlib.sha256(b"w").hexdigest()
     headers = server.headers
-    httpx.put(f"{server.url}{API}/blobs/{digest}", content=b"w", headers=headers).raise_for_status()
+    httpx.put(
+        f"{server.url}{API}/namespaces/default/blobs/{digest}", content=b"w", headers=headers
+    ).raise_for_status()
     body = {"manifest": {"files": [{"path": "w", "digest": digest, "size": 1}]}}
     for _ in range(count):
         httpx.post(

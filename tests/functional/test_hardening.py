@@ -74,8 +74,8 @@ def test_cors_is_off_unless_configured(client: TestClient, tmp_path: Path) -> No
 
 
 def test_downloads_are_attachments_that_are_never_sniffed(client: TestClient) -> None:
-    client.put(f"{API}/blobs/{DIGEST}", content=BLOB).raise_for_status()
-    response = client.get(f"{API}/blobs/{DIGEST}")
+    client.put(f"{API}/namespaces/default/blobs/{DIGEST}", content=BLOB).raise_for_status()
+    response = client.get(f"{API}/namespaces/default/blobs/{DIGEST}")
     assert response.content == BLOB
     assert response.headers["content-type"] == "application/octet-stream"
     assert response.headers["x-content-type-options"] == "nosniff"

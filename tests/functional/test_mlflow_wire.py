@@ -141,7 +141,7 @@ def test_registered_model_searches_take_the_prompt_clause(http: TestClient) -> N
 def test_cairn_pushed_versions_download_through_the_version_tree(http: TestClient) -> None:
     data = b"pushed with cairn"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    assert http.put(f"/api/v1/blobs/{digest}", content=data).status_code == 201
+    assert http.put(f"/api/v1/namespaces/default/blobs/{digest}", content=data).status_code == 201
     manifest = {"files": [{"path": "model/file.bin", "size": len(data), "digest": digest}]}
     pushed = http.post("/api/v1/models/default/pushed/versions", json={"manifest": manifest})
     assert pushed.status_code == 201, pushed.text
@@ -389,7 +389,10 @@ def test_version_searches_page_newest_first_across_every_match(small_pages: Test
     http = small_pages
     data = b"weights"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    assert http.put(f"/api/v1/blobs/{digest}", content=data).status_code in (200, 201)
+    assert http.put(f"/api/v1/namespaces/default/blobs/{digest}", content=data).status_code in (
+        200,
+        201,
+    )
     for number in range(1, 9):
         body = {
             "manifest": {"files": [{"path": "w.bin", "digest": digest, "size": len(data)}]},
@@ -413,7 +416,10 @@ def test_a_search_page_draws_each_model_with_its_own_stages_and_aliases(
     gets its own, and a model with neither gets none."""
     blob = b"weights"
     digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-    assert http.put(f"/api/v1/blobs/{digest}", content=blob).status_code in (200, 201)
+    assert http.put(f"/api/v1/namespaces/default/blobs/{digest}", content=blob).status_code in (
+        200,
+        201,
+    )
     manifest = {"files": [{"path": "w.bin", "size": len(blob), "digest": digest}]}
     for name, count in (("alpha", 2), ("beta", 1)):
         for _ in range(count):

@@ -92,7 +92,9 @@ def test_presigned_downloads_redirect_to_the_store_and_the_sdk_follows(
         with Client(server.url, token=server.token, progress=False, cache_dir=tmp_path / "a") as c:
             version = c.push("default/fraud", source)
         digest = version["files"][0]["digest"]
-        answer = httpx.get(f"{server.url}/api/v1/blobs/{digest}", headers=server.headers)
+        answer = httpx.get(
+            f"{server.url}/api/v1/namespaces/default/blobs/{digest}", headers=server.headers
+        )
         assert answer.status_code == 307
         assert answer.headers["location"].startswith(s3_server.endpoint)
         assert answer.headers["cache-control"] == "no-store"

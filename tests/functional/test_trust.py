@@ -74,7 +74,9 @@ def app_client(registry: Registry, admin_token: str) -> Iterator[TestClient]:
     with TestClient(create_app(registry), raise_server_exceptions=False) as client:
         client.headers.update(bearer(admin_token))
         client.post(f"{API}/models/default", json={"name": "m"}).raise_for_status()
-        client.put(f"{API}/blobs/{DIGEST}", content=b"weights").raise_for_status()
+        client.put(
+            f"{API}/namespaces/default/blobs/{DIGEST}", content=b"weights"
+        ).raise_for_status()
         body = {"manifest": {"files": [{"path": "w.bin", "digest": DIGEST, "size": 7}]}}
         client.post(f"{API}/models/default/m/versions", json=body).raise_for_status()
         client.post(f"{API}/namespaces", json={"name": "other"}).raise_for_status()
@@ -196,6 +198,8 @@ def test_a_writer_in_one_namespace_cannot_act_in_another(app_client: TestClient)
     writer = _token_for(app_client, "wes", {"other": "writer"})
     body = {"manifest": {"files": [{"path": "w.bin", "digest": DIGEST, "size": 7}]}}
     headers = bearer(writer)
+    upload = f"{API}/namespaces/other/blobs/{DIGEST}"
+    assert app_client.put(upload, content=b"weights", headers=headers).status_code == 201
     mine = app_client.post(f"{API}/models/other/mine/versions", json=body, headers=headers)
     assert mine.status_code == 201, mine.text
     for method, url, payload in [

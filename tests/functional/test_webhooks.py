@@ -89,7 +89,9 @@ def _add(server: LiveServer, url: str, *events: str, namespace: str = "default")
 
 def _register(server: LiveServer, model: str = "m") -> None:
     digest = "sha256:" + hashlib.sha256(b"w").hexdigest()
-    httpx.put(f"{server.url}{API}/blobs/{digest}", content=b"w", headers=server.headers)
+    httpx.put(
+        f"{server.url}{API}/namespaces/default/blobs/{digest}", content=b"w", headers=server.headers
+    )
     body = {"manifest": {"files": [{"path": "w", "digest": digest, "size": 1}]}}
     response = httpx.post(
         f"{server.url}{API}/models/default/{model}/versions", json=body, headers=server.headers

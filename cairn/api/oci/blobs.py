@@ -20,6 +20,7 @@ from cairn.api.oci.auth import RepoReader, RepoWriter
 from cairn.api.oci.errors import PREFIX
 from cairn.api.streams import consume_body
 from cairn.domain.digests import parse_digest
+from cairn.domain.oci import parse_repository
 from cairn.domain.records import UploadSession
 from cairn.errors import (
     InvalidDigest,
@@ -38,7 +39,7 @@ CHUNK_MAX = 1 << 40
 
 @router.head("/{name:path}/blobs/{digest}")
 def head_blob(reg: Reg, actor: RepoReader, name: str, digest: str) -> Response:
-    stat = reg.blobs.stat(actor, digest)
+    stat = reg.blobs.stat(actor, _ns(name), digest)
     return Response(headers={**_blob_headers(stat.digest), "Content-Length": str(stat.size)})
 
 
@@ -48,13 +49,14 @@ def get_blob(
 ) -> StreamingResponse | RedirectResponse:
     """The blob's bytes; ``Range: bytes=a-b`` (or ``bytes=-n``) a part of them, the end
     clamped to the blob's; a range that is not one Cairn reads is ignored (the whole blob)."""
-    stat = reg.blobs.stat(actor, digest)
+    namespace = _ns(name)
+    stat = reg.blobs.stat(actor, namespace, digest)
     span = _span(range, stat.size)
-    direct = reg.blobs.direct_url(actor, digest)
+    direct = reg.blobs.direct_url(actor, namespace, digest)
     if direct is not None:
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
     start, end = span if span is not None else (0, None)
-    read = reg.blobs.read(actor, digest, start, end)
+    read = reg.blobs.read(actor, namespace, digest, start, end)
     headers = {**_blob_headers(read.digest), "Content-Length": str(read.end - read.start)}
     status = 200
     if span is not None:
@@ -67,7 +69,7 @@ def get_blob(
 
 @router.delete("/{name:path}/blobs/{digest}")
 def delete_blob(actor: RepoWriter, name: str, digest: str) -> Response:
-    raise Unsupported("blobs are shared and collected by Cairn's garbage collector")
+    raise Unsupported("blobs are stored once and collected by Cairn's garbage collector")
 
 
 @router.post("/{name:path}/blobs/uploads/")
@@ -88,10 +90,10 @@ async def start_upload(
         checked = parse_digest(digest)
         size = content_length(request, reg.settings.max_blob_bytes)
         stat = await consume_body(
-            request, lambda chunks: reg.blobs.put(actor, chunks, checked, size)
+            request, lambda chunks: reg.blobs.put(actor, _ns(name), chunks, checked, size)
         )
         return _created(name, stat)
-    session = await run_in_threadpool(reg.blobs.start_upload, actor)
+    session = await run_in_threadpool(reg.blobs.start_upload, actor, _ns(name))
     return _session(name, session, 202)
 
 
@@ -99,7 +101,8 @@ async def start_upload(
 async def append_upload(
     reg: Reg, actor: RepoWriter, name: str, session_id: str, request: Request
 ) -> Response:
-    session = await run_in_threadpool(reg.blobs.upload_status, actor, session_id)
+    namespace = _ns(name)
+    session = await run_in_threadpool(reg.blobs.upload_status, actor, namespace, session_id)
     offset, length = session.offset, _declared_length(request)
     content_range = request.headers.get("content-range")
     if content_range is not None:
@@ -116,14 +119,15 @@ async def append_upload(
             raise SizeMismatch(f"Content-Range {start}-{end} and Content-Length {length} differ")
         offset, length = start, end - start + 1
     session = await consume_body(
-        request, lambda chunks: reg.blobs.append(actor, session_id, offset, chunks, length)
+        request,
+        lambda chunks: reg.blobs.append(actor, namespace, session_id, offset, chunks, length),
     )
     return _session(name, session, 202)
 
 
 @router.get("/{name:path}/blobs/uploads/{session_id}")
 def upload_status(reg: Reg, actor: RepoWriter, name: str, session_id: str) -> Response:
-    return _session(name, reg.blobs.upload_status(actor, session_id), 204)
+    return _session(name, reg.blobs.upload_status(actor, _ns(name), session_id), 204)
 
 
 @router.put("/{name:path}/blobs/uploads/{session_id}")
@@ -139,22 +143,28 @@ async def finish_upload(
     if digest is None:
         raise InvalidDigest("close an upload with ?digest=sha256:<hex> of the whole blob")
     checked = parse_digest(digest)
+    namespace = _ns(name)
     length = _declared_length(request)
     if length != 0 and (length is not None or "transfer-encoding" in request.headers):
         # The last chunk and the check in one call: refused, the chunk is taken off again.
         stat = await consume_body(
             request,
-            lambda chunks: reg.blobs.finish(actor, session_id, checked, chunks, length),
+            lambda chunks: reg.blobs.finish(actor, namespace, session_id, checked, chunks, length),
         )
     else:
-        stat = await run_in_threadpool(reg.blobs.finish, actor, session_id, checked)
+        stat = await run_in_threadpool(reg.blobs.finish, actor, namespace, session_id, checked)
     return _created(name, stat)
 
 
 @router.delete("/{name:path}/blobs/uploads/{session_id}")
 def cancel_upload(reg: Reg, actor: RepoWriter, name: str, session_id: str) -> Response:
-    reg.blobs.cancel(actor, session_id)
+    reg.blobs.cancel(actor, _ns(name), session_id)
     return Response(status_code=204)
+
+
+def _ns(name: str) -> str:
+    """The namespace of repository ``name``: its blobs are the ones that namespace holds."""
+    return parse_repository(name).namespace
 
 
 def _span(header: str | None, size: int) -> tuple[int, int] | None:

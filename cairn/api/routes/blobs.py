@@ -1,15 +1,19 @@
-"""Blobs and resumable upload sessions.
+"""Blobs and resumable upload sessions, per namespace: ``/namespaces/{namespace}/…``.
 
-``POST /blobs/missing`` says which digests the server lacks; small blobs go up whole with
-``PUT /blobs/{digest}``; large ones through an upload session: ``POST /uploads`` →
-``PATCH /uploads/{id}`` with ``Upload-Offset`` (repeat; ``GET`` tells the current offset after
-an interruption) → ``POST /uploads/{id}/finish?digest=…``. Downloads honour ``Range`` and
-carry the digest in ``Cairn-Digest``.
+A blob is readable through a namespace only when one of its versions or uploads holds it, and
+every answer here is about that namespace alone (DESIGN §2.11): ``POST …/blobs/missing`` says
+which digests the namespace lacks, whoever else holds them; small blobs go up whole with
+``PUT …/blobs/{digest}``; large ones through an upload session: ``POST …/uploads`` →
+``PATCH …/uploads/{id}`` with ``Upload-Offset`` (repeat; ``GET`` tells the current offset after
+an interruption) → ``POST …/uploads/{id}/finish?digest=…``. Bytes the server holds for another
+namespace are sent all the same (the client proves it has them) and stored once. Downloads
+honour ``Range`` and carry the digest in ``Cairn-Digest``.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
@@ -21,42 +25,46 @@ from cairn.api.streams import consume_body
 from cairn.domain.records import UploadSession
 from cairn.errors import InvalidInput, InvalidRange
 
-router = APIRouter(prefix=API_PREFIX, tags=["blobs"])
+router = APIRouter(prefix=API_PREFIX + "/namespaces/{namespace}", tags=["blobs"])
 _RANGE = re.compile(r"bytes=(\d{1,19})-(\d{0,19})")
 
 
 @router.post("/blobs/missing")
-def missing_blobs(reg: Reg, actor: Writer, body: Body) -> Response:
+def missing_blobs(reg: Reg, actor: Writer, namespace: str, body: Body) -> Response:
     if not isinstance(body, dict) or set(body) != {"digests"}:
         raise InvalidInput('ask with {"digests": ["sha256:…", …]}')
-    return wire.ok({"missing": reg.blobs.missing(actor, body["digests"])})
+    return wire.ok({"missing": reg.blobs.missing(actor, namespace, body["digests"])})
 
 
 @router.put("/blobs/{digest}", status_code=201)
-async def put_blob(reg: Reg, actor: Writer, digest: str, request: Request) -> Response:
+async def put_blob(
+    reg: Reg, actor: Writer, namespace: str, digest: str, request: Request
+) -> Response:
     """Upload a whole blob in one request; the body must hash to ``digest``."""
     size = content_length(request, reg.settings.max_blob_bytes)
-    stat = await consume_body(request, lambda chunks: reg.blobs.put(actor, chunks, digest, size))
+    stat = await consume_body(
+        request, lambda chunks: reg.blobs.put(actor, namespace, chunks, digest, size)
+    )
     return wire.ok(wire.blob(stat), 201)
 
 
 @router.head("/blobs/{digest}")
-def head_blob(reg: Reg, actor: Reader, digest: str) -> Response:
-    stat = reg.blobs.stat(actor, digest)
+def head_blob(reg: Reg, actor: Reader, namespace: str, digest: str) -> Response:
+    stat = reg.blobs.stat(actor, namespace, digest)
     return Response(headers=_blob_headers(stat.digest, stat.size))
 
 
 @router.get("/blobs/{digest}", response_model=None)
 def get_blob(
-    reg: Reg, actor: Reader, digest: str, range: str | None = Header(default=None)
+    reg: Reg, actor: Reader, namespace: str, digest: str, range: str | None = Header(default=None)
 ) -> StreamingResponse | RedirectResponse:
     """The blob's bytes; ``Range: bytes=a-b`` gives part of them (206). With presigned
     downloads configured, a 307 to the object store instead (the client checks the digest)."""
     start, end = _parse_range(range)
-    direct = reg.blobs.direct_url(actor, digest)
+    direct = reg.blobs.direct_url(actor, namespace, digest)
     if direct is not None:
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
-    read = reg.blobs.read(actor, digest, start, end)
+    read = reg.blobs.read(actor, namespace, digest, start, end)
     headers = _blob_headers(read.digest, read.end - read.start)
     status = 200
     if range is not None:
@@ -68,20 +76,21 @@ def get_blob(
 
 
 @router.post("/uploads", status_code=201)
-def start_upload(reg: Reg, actor: Writer) -> Response:
-    session = reg.blobs.start_upload(actor)
-    return _session_response(session, 201)
+def start_upload(reg: Reg, actor: Writer, namespace: str) -> Response:
+    session = reg.blobs.start_upload(actor, namespace)
+    return _session_response(namespace, session, 201)
 
 
 @router.get("/uploads/{session_id}")
-def upload_status(reg: Reg, actor: Writer, session_id: str) -> Response:
-    return _session_response(reg.blobs.upload_status(actor, session_id), 200)
+def upload_status(reg: Reg, actor: Writer, namespace: str, session_id: str) -> Response:
+    return _session_response(namespace, reg.blobs.upload_status(actor, namespace, session_id), 200)
 
 
 @router.patch("/uploads/{session_id}")
 async def append_upload(
     reg: Reg,
     actor: Writer,
+    namespace: str,
     session_id: str,
     request: Request,
     upload_offset: str = Header(),
@@ -92,27 +101,31 @@ async def append_upload(
     length = content_length(request, 1 << 40)
     offset = int(upload_offset)
     session = await consume_body(
-        request, lambda chunks: reg.blobs.append(actor, session_id, offset, chunks, length)
+        request,
+        lambda chunks: reg.blobs.append(actor, namespace, session_id, offset, chunks, length),
     )
-    return _session_response(session, 200)
+    return _session_response(namespace, session, 200)
 
 
 @router.post("/uploads/{session_id}/finish", status_code=201)
-def finish_upload(reg: Reg, actor: Writer, session_id: str, digest: str) -> Response:
-    return wire.ok(wire.blob(reg.blobs.finish(actor, session_id, digest)), 201)
+def finish_upload(
+    reg: Reg, actor: Writer, namespace: str, session_id: str, digest: str
+) -> Response:
+    return wire.ok(wire.blob(reg.blobs.finish(actor, namespace, session_id, digest)), 201)
 
 
 @router.delete("/uploads/{session_id}", status_code=204)
-def cancel_upload(reg: Reg, actor: Writer, session_id: str) -> Response:
-    reg.blobs.cancel(actor, session_id)
+def cancel_upload(reg: Reg, actor: Writer, namespace: str, session_id: str) -> Response:
+    reg.blobs.cancel(actor, namespace, session_id)
     return Response(status_code=204)
 
 
-def _session_response(session: UploadSession, status: int) -> Response:
+def _session_response(namespace: str, session: UploadSession, status: int) -> Response:
+    location = f"{API_PREFIX}/namespaces/{quote(namespace, safe='')}/uploads/{session.id}"
     return wire.ok(
         wire.upload(session),
         status,
-        headers={"Upload-Offset": str(session.offset), "Location": f"/api/v1/uploads/{session.id}"},
+        headers={"Upload-Offset": str(session.offset), "Location": location},
     )
 
 

@@ -33,7 +33,7 @@ from cairn.services.aliases import check_protected, move_alias
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.models import create_model
 from cairn.services.oci.views import ROLES, manifest_values
-from cairn.services.resolve import get_model
+from cairn.services.resolve import get_model, namespace_key
 from cairn.services.uow import Database, UnitOfWork
 from cairn.services.versions import VersionService
 from cairn.storage.sql.store import MetadataStore
@@ -103,7 +103,7 @@ class OciPushes:
         body: bytes, parsed: PushedManifest, alias: str | None, stored: list[OciManifest]
     ) -> Callable[[UnitOfWork, Model, Version], None]:
         def attach(uow: UnitOfWork, model: Model, version: Version) -> None:
-            _require_blobs(uow.store, parsed)
+            _require_blobs(uow.store, model.namespace, parsed)
             role = ROLES[OWN]
             row = uow.store.oci.by_role(version.id, role)
             if row is None:
@@ -126,7 +126,7 @@ class OciPushes:
     ) -> OciManifest:
         with self.db.write(actor, Permission.WRITE, repo.namespace) as uow:
             model = _model_for_push(uow, repo)
-            _require_blobs(uow.store, parsed)
+            _require_blobs(uow.store, repo.namespace, parsed)
             values = manifest_values(model.id, body, parsed)
             row = uow.store.oci.add(values, [d.digest for d in parsed.blobs], uow.now)
             uow.record(
@@ -147,10 +147,11 @@ def _model_for_push(uow: UnitOfWork, repo: Repository) -> Model:
         return uow.store.models.get_by_id(model_id)
 
 
-def _require_blobs(store: MetadataStore, parsed: PushedManifest) -> None:
-    """Every blob the manifest names is held, at the size it says (its subject need not be)."""
+def _require_blobs(store: MetadataStore, namespace: str, parsed: PushedManifest) -> None:
+    """Every blob the manifest names is held by ``namespace``, at the size it says (its
+    subject need not be)."""
     wanted = parsed.blobs
-    known = store.blobs.sizes((d.digest for d in wanted), hold=True)
+    known = store.blobs.held(namespace_key(namespace), (d.digest for d in wanted), hold=True)
     missing = sorted({d.digest for d in wanted if d.digest not in known})
     if missing:
         raise MissingBlobs(

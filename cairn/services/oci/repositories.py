@@ -13,11 +13,11 @@ from cairn.domain.digests import parse_digest
 from cairn.domain.oci import Repository, parse_repository, parse_tag, tags_of
 from cairn.domain.records import OciManifest
 from cairn.domain.references import Reference
-from cairn.errors import InvalidReference, ManifestNotFound, NotFound
+from cairn.errors import InvalidName, InvalidReference, ManifestNotFound, NotFound
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.blobs import BlobService
 from cairn.services.oci.views import ROLES, ViewBuilder
-from cairn.services.resolve import get_model, get_version
+from cairn.services.resolve import get_model, get_namespace, get_version, namespace_key
 from cairn.services.uow import Database
 from cairn.storage.blobs import BlobStat, BlobStore
 
@@ -83,17 +83,28 @@ class OciRepositories:
         return [m for m in found if artifact_type is None or m.artifact_type == artifact_type]
 
     def mount(self, actor: Actor, name: str, digest: str, source: str | None) -> BlobStat | None:
-        """The blob to mount into ``name`` from ``source`` (or from anywhere the caller may
-        read), or None when it is not there to mount. Blobs are shared by every repository,
-        so a mount is a check that the caller may write here and read there."""
+        """Link the blob ``digest`` into ``name``'s namespace from repository ``source``, when
+        the caller may write here and read there and ``source``'s namespace holds it; else
+        None, and the client uploads the bytes (the OCI spec's fallback). Without ``source``
+        nothing is mounted: Cairn does not look for the digest in other namespaces."""
         target = parse_repository(name)
         authorize(actor, Permission.WRITE, target.namespace)
-        if source is not None:
-            authorize(actor, Permission.READ, parse_repository(source).namespace)
-        try:
-            return self.blobs.stat(actor, digest)
-        except NotFound:
+        if source is None:
             return None
+        try:
+            origin = parse_repository(source)
+        except InvalidName:
+            return None
+        if not actor.may(Permission.READ, origin.namespace):
+            return None  # the same answer as a digest the source does not hold
+        checked = parse_digest(digest)
+        with self.db.write(actor, Permission.WRITE, target.namespace) as uow:
+            get_namespace(uow.store, target.namespace)
+            size = uow.store.blobs.held(namespace_key(origin.namespace), [checked]).get(checked)
+            if size is None:
+                return None
+            uow.store.blobs.link(namespace_key(target.namespace), [checked], uow.now)
+        return BlobStat(checked, size)
 
     def _by_digest(self, actor: Actor, repo: Repository, digest: str) -> OciManifest:
         with self.db.read(actor, repo.namespace) as store:

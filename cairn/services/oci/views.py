@@ -27,6 +27,7 @@ from cairn.domain.records import OciManifest, Version
 from cairn.domain.tarball import TarMember, tar_stream
 from cairn.errors import BlobCorrupt
 from cairn.services.auth import Actor, Permission
+from cairn.services.resolve import namespace_key
 from cairn.services.uow import Database
 from cairn.storage.blobs import BlobStat, BlobStore
 
@@ -74,6 +75,9 @@ class ViewBuilder:
         with self.db.write(actor, Permission.READ, version.namespace) as uow:
             for stat in made:
                 uow.store.blobs.add(stat.digest, stat.size, uow.now)
+            uow.store.blobs.link(
+                namespace_key(version.namespace), [s.digest for s in made], uow.now
+            )
             found = uow.store.oci.by_role(version.id, role)
             if found is not None:
                 return found

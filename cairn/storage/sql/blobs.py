@@ -1,7 +1,10 @@
-"""Rows of blobs known to be durable in the blob store, and of upload sessions.
+"""Rows of blobs known to be durable in the blob store, of the namespaces linked to them, and
+of upload sessions.
 
 A blob's ``created_at`` is when it was last uploaded: the garbage collector's grace period runs
 from it, so a blob uploaded again just before a version names it is not collected meanwhile.
+Namespaces are named by their canonical key; a link names the namespace's id, found from the
+key inside the same statement.
 """
 
 from __future__ import annotations
@@ -9,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, insert, literal, select, update
 
 from cairn.domain.records import UploadSession
-from cairn.storage.sql.rows import batches, upsert
+from cairn.storage.sql.rows import batches, insert_ignore_from, upsert
 from cairn.storage.sql.tables import (
+    blob_links,
     blobs,
     mlflow_artifacts,
+    namespaces,
     oci_blob_refs,
     upload_sessions,
     version_files,
@@ -33,6 +38,20 @@ _QUERIES = {
     (False, True): _SIZES.with_for_update(read=True, key_share=True),
     (True, False): _SIZE,
     (True, True): _SIZE.with_for_update(read=True, key_share=True),
+}
+_NAMESPACE_ID = select(namespaces.c.id).where(namespaces.c.key == bindparam("ns")).scalar_subquery()
+_HELD = (
+    select(blobs.c.digest, blobs.c.size)
+    .join(blob_links, blob_links.c.digest == blobs.c.digest)
+    .where(blob_links.c.namespace_id == _NAMESPACE_ID)
+)
+_HELD_MANY = _HELD.where(blobs.c.digest.in_(bindparam("digests", expanding=True)))
+_HELD_ONE = _HELD.where(blobs.c.digest == bindparam("digests"))
+_HELD_QUERIES = {
+    (False, False): _HELD_MANY,
+    (False, True): _HELD_MANY.with_for_update(read=True, key_share=True, of=blobs),
+    (True, False): _HELD_ONE,
+    (True, True): _HELD_ONE.with_for_update(read=True, key_share=True, of=blobs),
 }
 # A blob is referenced by a version's file, by an OCI manifest, or by a file logged through
 # MLflow's tracking API (which a version may still be registered from).
@@ -58,6 +77,34 @@ class BlobRows:
             rows = self.conn.execute(_QUERIES[one, hold], {"digests": batch[0] if one else batch})
             found.update({d: s for d, s in rows})
         return found
+
+    def held(self, namespace: str, digests: Iterable[str], *, hold: bool = False) -> dict[str, int]:
+        """Size of each of ``digests`` that namespace ``namespace`` (a key) holds: a blob the
+        registry holds but no link gives the namespace is not in the answer. ``hold`` as in
+        ``sizes``."""
+        found: dict[str, int] = {}
+        for batch in batches(digests):
+            one = len(batch) == 1
+            params = {"ns": namespace, "digests": batch[0] if one else batch}
+            found.update({d: s for d, s in self.conn.execute(_HELD_QUERIES[one, hold], params)})
+        return found
+
+    def link(self, namespace: str, digests: Iterable[str], now: datetime) -> None:
+        """Give namespace ``namespace`` (a key) the blobs ``digests``, whose rows exist; a link
+        that exists already stays as it is."""
+        for batch in batches(digests):
+            rows = (
+                select(namespaces.c.id, blobs.c.digest, literal(now, blobs.c.created_at.type))
+                .select_from(namespaces.join(blobs, blobs.c.digest.in_(batch)))
+                .where(namespaces.c.key == namespace)
+            )
+            insert_ignore_from(
+                self.conn,
+                blob_links,
+                ["namespace_id", "digest", "created_at"],
+                rows,
+                ["namespace_id", "digest"],
+            )
 
     def add(self, digest: str, size: int, now: datetime) -> None:
         """Record a blob, only after its bytes are durable in the blob store; recording it
@@ -110,13 +157,14 @@ class UploadRows:
         self.conn = conn
 
     def create(
-        self, session_id: str, actor: str, now: datetime, expires: datetime
+        self, session_id: str, namespace_id: int, actor: str, now: datetime, expires: datetime
     ) -> UploadSession:
         self.conn.execute(
             insert(upload_sessions).values(
                 id=session_id,
                 offset=0,
                 created_by=actor,
+                namespace_id=namespace_id,
                 created_at=now,
                 updated_at=now,
                 expires_at=expires,
@@ -124,11 +172,16 @@ class UploadRows:
         )
         return UploadSession(session_id, 0, actor, now, expires)
 
-    def get(self, session_id: str, *, lock: bool = False) -> UploadSession | None:
-        query = select(upload_sessions).where(upload_sessions.c.id == session_id)
+    def get(self, session_id: str, namespace: str, *, lock: bool = False) -> UploadSession | None:
+        """The session, if it was opened in namespace ``namespace`` (a key): another
+        namespace's session is not found, as an unknown one."""
+        query = select(upload_sessions).where(
+            upload_sessions.c.id == session_id,
+            upload_sessions.c.namespace_id == _NAMESPACE_ID,
+        )
         if lock:
             query = query.with_for_update()
-        row = self.conn.execute(query).mappings().first()
+        row = self.conn.execute(query, {"ns": namespace}).mappings().first()
         if row is None:
             return None
         return UploadSession(

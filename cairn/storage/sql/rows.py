@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 
@@ -38,6 +38,15 @@ def insert_ignore(
         return
     module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(module.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
+
+
+def insert_ignore_from(
+    conn: Connection, table: Table, columns: list[str], rows: Select[Any], keys: list[str]
+) -> None:
+    """INSERT … SELECT … ON CONFLICT DO NOTHING: the rows a query yields, those not there yet."""
+    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = module.insert(table).from_select(columns, rows)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=keys))
 
 
 def insert_new(

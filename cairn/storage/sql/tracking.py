@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cairn.domain.tracking import Experiment, LoggedModel, Run
-from cairn.storage.sql.rows import insert_new, upsert
+from cairn.storage.sql.rows import batches, insert_new, upsert
 from cairn.storage.sql.tables import (
     mlflow_artifacts,
     mlflow_experiments,
@@ -116,6 +116,14 @@ class TrackingRows:
         )
         row = self.conn.execute(query).first()
         return (row[0], row[1]) if row else None
+
+    def logged_digests(self, digests: list[str]) -> list[str]:
+        """Which of ``digests`` some logged file has."""
+        found: list[str] = []
+        for batch in batches(digests):
+            query = select(mlflow_artifacts.c.digest).where(mlflow_artifacts.c.digest.in_(batch))
+            found.extend(self.conn.execute(query.distinct()).scalars())
+        return found
 
     def artifacts_under(self, experiment_id: int, prefix: str) -> list[tuple[str, str, int]]:
         """(path, digest, size) of every file below folder ``prefix`` (a folder of experiment

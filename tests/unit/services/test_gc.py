@@ -40,7 +40,7 @@ def sha(data: bytes) -> str:
 
 
 def upload(reg: Registry, data: bytes) -> BlobStat:
-    return reg.blobs.put(LOCAL_ADMIN, [data], sha(data), len(data))
+    return reg.blobs.put(LOCAL_ADMIN, "default", [data], sha(data), len(data))
 
 
 def register(reg: Registry, model: str, *blobs: bytes) -> Reference:
@@ -74,7 +74,10 @@ def pulled(reg: Registry, ref: Reference) -> dict[str, bytes]:
     """Every file of the version, read back and verified against its digest."""
     version = reg.versions.get(LOCAL_ADMIN, ref)
     assert version.files is not None
-    return {f.path: b"".join(reg.blobs.read(LOCAL_ADMIN, f.digest).chunks) for f in version.files}
+    return {
+        f.path: b"".join(reg.blobs.read(LOCAL_ADMIN, "default", f.digest).chunks)
+        for f in version.files
+    }
 
 
 def held(reg: Registry, data: bytes) -> tuple[bool, bool]:
@@ -111,7 +114,32 @@ def test_unreferenced_blobs_past_the_grace_go_and_a_versions_blobs_stay(
     assert held(registry, b"kept") == (True, True)
     assert pulled(registry, ref) == {"f0.bin": b"kept"}
     with pytest.raises(errors.BlobNotFound):
-        registry.blobs.read(LOCAL_ADMIN, sha(b"abandoned"))
+        registry.blobs.read(LOCAL_ADMIN, "default", sha(b"abandoned"))
+
+
+def test_a_link_is_no_reference_and_goes_with_its_blob(registry: Registry) -> None:
+    # Links say which namespaces may read a blob; only versions and OCI manifests keep one.
+    registry.namespaces.create(LOCAL_ADMIN, "team")
+    upload(registry, b"shared")
+    registry.blobs.put(LOCAL_ADMIN, "team", [b"shared"], sha(b"shared"), 6)
+    registry.blobs.put(LOCAL_ADMIN, "team", [b"only linked"], sha(b"only linked"), 11)
+    kept = register(registry, "m", b"shared")  # in default: team's link alone keeps nothing
+
+    report = later(registry).collect(LOCAL_ADMIN, grace=GRACE)
+
+    assert digests(report.unreferenced) == [sha(b"only linked")]
+    assert held(registry, b"only linked") == (False, False)
+    with registry.db.read(LOCAL_ADMIN, None) as store:
+        assert store.blobs.held("team", [sha(b"only linked"), sha(b"shared")]) == {
+            sha(b"shared"): 6
+        }
+    assert registry.blobs.missing(LOCAL_ADMIN, "team", [sha(b"only linked")]) == [
+        sha(b"only linked")
+    ]
+    assert pulled(registry, kept) == {"f0.bin": b"shared"}
+    # Uploaded again, the blob is back, for that namespace.
+    registry.blobs.put(LOCAL_ADMIN, "team", [b"only linked"], sha(b"only linked"), 11)
+    assert registry.blobs.stat(LOCAL_ADMIN, "team", sha(b"only linked")).size == 11
 
 
 def test_the_blobs_of_a_deleted_version_go_unless_another_version_shares_them(
@@ -149,16 +177,16 @@ def test_an_upload_session_in_progress_is_untouched_and_can_still_finish(
     registry: Registry,
 ) -> None:
     data = b"first half|second half"
-    session = registry.blobs.start_upload(LOCAL_ADMIN)
-    registry.blobs.append(LOCAL_ADMIN, session.id, 0, [data[:11]])
+    session = registry.blobs.start_upload(LOCAL_ADMIN, "default")
+    registry.blobs.append(LOCAL_ADMIN, "default", session.id, 0, [data[:11]])
 
     report = later(registry).collect(LOCAL_ADMIN, grace=GRACE)
 
     assert report.deleted == 0
     assert registry.blob_store.session_size(session.id) == 11
     assert b"".join(registry.blob_store.session_read(session.id)) == data[:11]
-    registry.blobs.append(LOCAL_ADMIN, session.id, 11, [data[11:]])
-    registry.blobs.finish(LOCAL_ADMIN, session.id, sha(data))
+    registry.blobs.append(LOCAL_ADMIN, "default", session.id, 11, [data[11:]])
+    registry.blobs.finish(LOCAL_ADMIN, "default", session.id, sha(data))
     ref = register(registry, "m", data)
     assert pulled(registry, ref) == {"f0.bin": data}
     assert later(registry).collect(LOCAL_ADMIN, grace=GRACE).deleted == 0
@@ -175,9 +203,9 @@ def test_a_blob_uploaded_again_counts_from_its_latest_upload(registry: Registry)
         registry.audit.keys,
     )
     upload(past, b"weights")
-    session = registry.blobs.start_upload(LOCAL_ADMIN)
-    registry.blobs.append(LOCAL_ADMIN, session.id, 0, [b"weights"])
-    registry.blobs.finish(LOCAL_ADMIN, session.id, sha(b"weights"))
+    session = registry.blobs.start_upload(LOCAL_ADMIN, "default")
+    registry.blobs.append(LOCAL_ADMIN, "default", session.id, 0, [b"weights"])
+    registry.blobs.finish(LOCAL_ADMIN, "default", session.id, sha(b"weights"))
 
     now = collector(registry, lambda: datetime.now(UTC))
     assert now.collect(LOCAL_ADMIN, grace=GRACE).deleted == 0
@@ -296,12 +324,12 @@ def test_a_row_another_transaction_holds_is_skipped_not_waited_for(
 ) -> None:
     registry = pg_registry
     # PostgreSQL: a registration that has inserted a file naming the blob holds the blob's
-    # row until it commits (its foreign key check locks it; so does ``sizes(hold=True)``).
+    # row until it commits (its foreign key check locks it; so does ``held(hold=True)``).
     # The sweep passes such a row by instead of deleting it or waiting.
     upload(registry, b"being registered")
     upload(registry, b"abandoned")
     with registry.db.write(LOCAL_ADMIN, Permission.WRITE, "default") as registration:
-        assert registration.store.blobs.sizes([sha(b"being registered")], hold=True)
+        assert registration.store.blobs.held("default", [sha(b"being registered")], hold=True)
         report = later(registry).collect(LOCAL_ADMIN, grace=GRACE)
     assert digests(report.unreferenced) == [sha(b"abandoned")]
     assert held(registry, b"being registered") == (True, True)
@@ -401,7 +429,7 @@ def test_a_held_read_waits_for_a_sweep_in_progress_and_then_finds_no_row(
     threading.Timer(0.3, release.set).start()
     started = time.monotonic()
     with registry.db.write(LOCAL_ADMIN, Permission.WRITE, "default") as registration:
-        found = registration.store.blobs.sizes([sha(b"weights")], hold=True)
+        found = registration.store.blobs.held("default", [sha(b"weights")], hold=True)
     sweeper.join(10)
     assert found == {}
     assert time.monotonic() - started >= 0.25  # it waited for the sweep to commit

@@ -22,7 +22,7 @@ MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 def _put(reg: Registry, data: bytes) -> str:
-    return reg.blobs.put(LOCAL_ADMIN, [data], digest_bytes(data), len(data)).digest
+    return reg.blobs.put(LOCAL_ADMIN, "default", [data], digest_bytes(data), len(data)).digest
 
 
 def _manifest(config: str, layers: list[tuple[str, int, str]], **extra: object) -> bytes:
@@ -65,7 +65,7 @@ def test_the_collector_keeps_the_blobs_oci_manifests_name(registry: Registry) ->
 
     assert [b.digest for b in report.unreferenced] == [stray]
     for kept in (config, signature, weights, tar):
-        assert registry.blobs.stat(LOCAL_ADMIN, kept).digest == kept
+        assert registry.blobs.stat(LOCAL_ADMIN, "default", kept).digest == kept
     referrers = registry.oci.referrers(LOCAL_ADMIN, "default/signed", subject, None)
     assert [m.digest for m in referrers] == [digest_bytes(body)]
 

@@ -46,8 +46,8 @@ MUTATIONS: dict[str, Attempt] = {
     "untag version": lambda reg, a: reg.versions.delete_tag(a, V1, "stage"),
     "set alias": lambda reg, a: reg.aliases.set(a, "default", "m", "champion", 1),
     "delete alias": lambda reg, a: reg.aliases.delete(a, "default", "m", "prod"),
-    "put blob": lambda reg, a: reg.blobs.put(a, [OTHER], OTHER_DIGEST, len(OTHER)),
-    "start upload": lambda reg, a: reg.blobs.start_upload(a),
+    "put blob": lambda reg, a: reg.blobs.put(a, "default", [OTHER], OTHER_DIGEST, len(OTHER)),
+    "start upload": lambda reg, a: reg.blobs.start_upload(a, "default"),
 }
 # The mutations a writer may not make: the permission and namespace the refusal names.
 BEYOND_WRITER = {
@@ -84,7 +84,7 @@ COUNT_ROWS = select(
 @pytest.fixture
 def reg(registry: Registry) -> Registry:
     """A registry holding default/m:1, tagged (model: team, version: stage) and aliased @prod."""
-    registry.blobs.put(LOCAL_ADMIN, [BLOB], DIGEST, len(BLOB))
+    registry.blobs.put(LOCAL_ADMIN, "default", [BLOB], DIGEST, len(BLOB))
     registry.models.create(LOCAL_ADMIN, "default", "m", {"tags": {"team": "a"}})
     registry.versions.register(LOCAL_ADMIN, "default", "m", {**BODY, "tags": {"stage": "dev"}})
     registry.aliases.set(LOCAL_ADMIN, "default", "m", "prod", 1)
@@ -138,8 +138,7 @@ def test_an_admin_of_another_namespace_may_change_nothing_here(reg: Registry) ->
 def test_an_anonymous_caller_must_sign_in(reg: Registry) -> None:
     for name, attempt in MUTATIONS.items():
         refused = _refused(reg, attempt, ANONYMOUS, errors.Unauthenticated)
-        # A put first asks whether the blob is already held, and an anonymous caller may not.
-        needed = "read" if name == "put blob" else BEYOND_WRITER.get(name, ("write",))[0]
+        needed = BEYOND_WRITER.get(name, ("write",))[0]
         assert refused.details["permission"] == needed, name
     refused = _refused(reg, lambda r, a: r.versions.get(a, V1), ANONYMOUS, errors.Unauthenticated)
     assert refused.details["permission"] == "read"
@@ -185,9 +184,9 @@ FAILURES: list[tuple[Attempt, type[errors.CairnError]]] = [
         lambda r, a: r.versions.register(a, "default", "n", {"manifest": [_file(DIGEST, 9)]}),
         errors.SizeMismatch,
     ),
-    (lambda r, a: r.blobs.put(a, [b"lies"], OTHER_DIGEST, 4), errors.DigestMismatch),
-    (lambda r, a: r.blobs.upload_status(a, "../../etc"), errors.UploadNotFound),
-    (lambda r, a: r.blobs.cancel(a, "a\x00b"), errors.UploadNotFound),
+    (lambda r, a: r.blobs.put(a, "default", [b"lies"], OTHER_DIGEST, 4), errors.DigestMismatch),
+    (lambda r, a: r.blobs.upload_status(a, "default", "../../etc"), errors.UploadNotFound),
+    (lambda r, a: r.blobs.cancel(a, "default", "a\x00b"), errors.UploadNotFound),
 ]
 
 

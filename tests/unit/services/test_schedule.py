@@ -72,7 +72,7 @@ def test_of_many_processes_claiming_at_once_exactly_one_wins(registry: Registry)
 def test_maintenance_collects_garbage_when_its_round_is_due(registry: Registry) -> None:
     data = b"uploaded two days ago, never registered"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    registry.blobs.put(LOCAL_ADMIN, [data], digest, len(data))
+    registry.blobs.put(LOCAL_ADMIN, "default", [data], digest, len(data))
     two_days_on = datetime.now(UTC) + 48 * HOUR
     # Bytes put this minute are kept whatever the grace (GarbageCollector.min_age): the row
     # goes now and the bytes in a later round, so this checks rows.
@@ -92,7 +92,7 @@ def test_maintenance_collects_garbage_when_its_round_is_due(registry: Registry) 
 def test_an_interval_of_zero_leaves_collection_to_cairn_gc(registry: Registry) -> None:
     data = b"abandoned upload"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    registry.blobs.put(LOCAL_ADMIN, [data], digest, len(data))
+    registry.blobs.put(LOCAL_ADMIN, "default", [data], digest, len(data))
     off = at(registry, lambda: datetime.now(UTC) + 48 * HOUR, gc_interval_hours=0.0)
 
     assert off.maintain()["garbage_blobs"] == 0

@@ -23,30 +23,32 @@ def _registry_at(registry: Registry, when: datetime) -> Registry:
 
 
 def test_abandoned_sessions_are_purged_after_their_ttl(registry: Registry) -> None:
-    abandoned = registry.blobs.start_upload(LOCAL_ADMIN)
-    registry.blobs.append(LOCAL_ADMIN, abandoned.id, 0, [b"half a model"])
+    abandoned = registry.blobs.start_upload(LOCAL_ADMIN, "default")
+    registry.blobs.append(LOCAL_ADMIN, "default", abandoned.id, 0, [b"half a model"])
     assert registry.blob_store.session_size(abandoned.id) == len(b"half a model")
 
     ttl = timedelta(seconds=registry.settings.upload_ttl_seconds)
     soon = _registry_at(registry, datetime.now(UTC) + ttl - timedelta(minutes=5))
     assert soon.maintain()["upload_sessions"] == 0
-    assert registry.blobs.upload_status(LOCAL_ADMIN, abandoned.id).offset == len(b"half a model")
+    assert registry.blobs.upload_status(LOCAL_ADMIN, "default", abandoned.id).offset == len(
+        b"half a model"
+    )
 
     later = _registry_at(registry, datetime.now(UTC) + ttl + timedelta(minutes=5))
     assert later.maintain()["upload_sessions"] == 1
     with pytest.raises(errors.UploadNotFound):
-        registry.blobs.upload_status(LOCAL_ADMIN, abandoned.id)
+        registry.blobs.upload_status(LOCAL_ADMIN, "default", abandoned.id)
     assert registry.blob_store.session_size(abandoned.id) == 0
 
 
 def test_an_append_keeps_a_session_alive(registry: Registry) -> None:
-    session = registry.blobs.start_upload(LOCAL_ADMIN)
+    session = registry.blobs.start_upload(LOCAL_ADMIN, "default")
     ttl = timedelta(seconds=registry.settings.upload_ttl_seconds)
     near_expiry = _registry_at(registry, datetime.now(UTC) + ttl - timedelta(minutes=1))
-    near_expiry.blobs.append(LOCAL_ADMIN, session.id, 0, [b"more"])
+    near_expiry.blobs.append(LOCAL_ADMIN, "default", session.id, 0, [b"more"])
     after_first_expiry = _registry_at(registry, datetime.now(UTC) + ttl + timedelta(minutes=5))
     assert after_first_expiry.blobs.purge_expired(SYSTEM) == 0
-    assert registry.blobs.upload_status(LOCAL_ADMIN, session.id).offset == 4
+    assert registry.blobs.upload_status(LOCAL_ADMIN, "default", session.id).offset == 4
 
 
 def test_a_session_finished_in_another_process_is_hashed_from_its_bytes(
@@ -55,12 +57,12 @@ def test_a_session_finished_in_another_process_is_hashed_from_its_bytes(
     # A second Registry over the same stores stands in for another server process: it has
     # none of the first one's in-memory hashing state, only the database and the blob store.
     other = Registry(registry.settings, registry.db, registry.blob_store, registry.audit.keys)
-    session = registry.blobs.start_upload(LOCAL_ADMIN)
-    registry.blobs.append(LOCAL_ADMIN, session.id, 0, [b"first half, "])
-    other.blobs.append(LOCAL_ADMIN, session.id, 12, [b"second half"])
+    session = registry.blobs.start_upload(LOCAL_ADMIN, "default")
+    registry.blobs.append(LOCAL_ADMIN, "default", session.id, 0, [b"first half, "])
+    other.blobs.append(LOCAL_ADMIN, "default", session.id, 12, [b"second half"])
     data = b"first half, second half"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    stat = registry.blobs.finish(LOCAL_ADMIN, session.id, digest)
+    stat = registry.blobs.finish(LOCAL_ADMIN, "default", session.id, digest)
     assert stat.size == len(data)
     assert b"".join(registry.blob_store.read(digest)) == data
 
@@ -70,7 +72,7 @@ def test_two_appends_at_one_offset_never_mix_their_bytes(registry: Registry) -> 
     # bodies: the second waits for the first, then finds the offset has moved on.
     import threading
 
-    session = registry.blobs.start_upload(LOCAL_ADMIN)
+    session = registry.blobs.start_upload(LOCAL_ADMIN, "default")
     first_started, let_first_finish = threading.Event(), threading.Event()
 
     def slow_body() -> Iterator[bytes]:
@@ -83,7 +85,9 @@ def test_two_appends_at_one_offset_never_mix_their_bytes(registry: Registry) -> 
 
     def append(name: str, body: Iterable[bytes]) -> None:
         try:
-            outcomes[name] = registry.blobs.append(LOCAL_ADMIN, session.id, 0, body).offset
+            outcomes[name] = registry.blobs.append(
+                LOCAL_ADMIN, "default", session.id, 0, body
+            ).offset
         except errors.CairnError as exc:
             outcomes[name] = exc
 
@@ -101,5 +105,5 @@ def test_two_appends_at_one_offset_never_mix_their_bytes(registry: Registry) -> 
     assert outcomes["first"] == 2000
     assert isinstance(outcomes["retry"], errors.UploadOffsetMismatch)
     digest = "sha256:" + hashlib.sha256(b"A" * 2000).hexdigest()
-    registry.blobs.finish(LOCAL_ADMIN, session.id, digest)
+    registry.blobs.finish(LOCAL_ADMIN, "default", session.id, digest)
     assert b"".join(registry.blob_store.read(digest)) == b"A" * 2000

@@ -31,6 +31,7 @@ from cairn.storage.sql.tables.lifecycle import (
 from cairn.storage.sql.tables.registry import (
     alias_history,
     aliases,
+    blob_links,
     blobs,
     model_tags,
     models,
@@ -60,6 +61,7 @@ __all__ = [
     "approvals",
     "audit_checkpoints",
     "audit_log",
+    "blob_links",
     "blobs",
     "deliveries",
     "delivery_attempts",

@@ -59,6 +59,19 @@ blobs = Table(
     created(),
 )
 
+# Which namespaces hold which blobs: the bytes are stored once, but a blob is readable through
+# a namespace only when one of its versions or uploads brought it there (as an OCI registry
+# links blobs into repositories). A link is not a reference for garbage collection: it goes
+# when its blob is collected (the foreign key cascades).
+blob_links = Table(
+    "blob_links",
+    metadata,
+    Column("namespace_id", ForeignKey("namespaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("digest", ForeignKey("blobs.digest", ondelete="CASCADE"), primary_key=True),
+    created(),
+    Index("ix_blob_links_digest", "digest"),
+)
+
 versions = Table(
     "versions",
     metadata,
@@ -156,6 +169,9 @@ upload_sessions = Table(
     Column("id", Text, primary_key=True),
     Column("offset", BigInteger, nullable=False),
     Column("created_by", Text, nullable=False),
+    # The namespace the finished blob is linked into; sessions opened before namespaces had
+    # blobs have none, and no namespace can continue them.
+    Column("namespace_id", ForeignKey("namespaces.id", ondelete="CASCADE"), nullable=True),
     created(),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
