@@ -26,14 +26,27 @@ def audit() -> None:
 @click.option("--actor", default=None, help="Only entries by this principal.")
 @click.option("--action", default=None, help="Only this action, e.g. alias.set.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option(
+    "--namespace",
+    default=None,
+    help="Only the namespace's slice of the log (for whoever may read the namespace).",
+)
 @click.pass_context
 @fails_cleanly
 def log(
-    ctx: click.Context, ref: str | None, actor: str | None, action: str | None, limit: int
+    ctx: click.Context,
+    ref: str | None,
+    actor: str | None,
+    action: str | None,
+    limit: int,
+    namespace: str | None,
 ) -> None:
-    """Entries, oldest first; REF (e.g. risk/fraud) keeps those about it."""
+    """Entries, oldest first; REF (e.g. risk/fraud) keeps those about it. The whole log is
+    for global admins; --namespace reads one namespace's slice."""
     with client(ctx, progress=False) as cairn:
-        found = cairn.audit_entries(ref, actor=actor, action=action, limit=limit)
+        found = cairn.audit_entries(
+            ref, actor=actor, action=action, limit=limit, namespace=namespace
+        )
     if wants_json(ctx):
         emit_json(found)
         return
@@ -74,13 +87,31 @@ def log(
     default=None,
     help="A checkpoint key (PEM public key) to trust, instead of the one remembered.",
 )
+@click.option(
+    "--namespace",
+    default=None,
+    help="Prove only the namespace's slice: each of its entries is in the signed log.",
+)
 @click.pass_context
 @fails_cleanly
-def verify(ctx: click.Context, state: Path | None, records: bool, key_file: Path | None) -> None:
+def verify(
+    ctx: click.Context,
+    state: Path | None,
+    records: bool,
+    key_file: Path | None,
+    namespace: str | None,
+) -> None:
     """Recompute the log from its entries, check every signed checkpoint with the key in
     force at its size (trusted through the log's key rotations), and prove the log only grew
     since the checkpoint you trusted last; with --records, find every record edited behind
-    Cairn's back. Exit code 6 if anything is wrong."""
+    Cairn's back. With --namespace, prove each entry of that namespace's slice is in the
+    signed log instead (what a reader of the namespace can check). Exit code 6 if anything
+    is wrong."""
+    if namespace is not None:
+        if records or key_file:
+            raise click.UsageError("--records and --key check the whole log; leave out --namespace")
+        _verify_slice(ctx, namespace, state)
+        return
     trusted_key = key_file.read_text(encoding="ascii") if key_file else None
     with client(ctx, progress=False) as cairn:
         result = cairn.verify_audit(state, records=records, trusted_key=trusted_key)
@@ -102,6 +133,33 @@ def verify(ctx: click.Context, state: Path | None, records: bool, key_file: Path
         click.echo(f"FAILED: {problem}", err=True)
     if result.records is not None:
         _echo_records(result.records)
+    if not result.ok:
+        sys.exit(INTEGRITY_FAILURE)
+
+
+def _verify_slice(ctx: click.Context, namespace: str, state: Path | None) -> None:
+    with client(ctx, progress=False) as cairn:
+        result = cairn.verify_audit_slice(namespace, state)
+    if wants_json(ctx):
+        emit_json(
+            {
+                "ok": result.ok,
+                "namespace": result.namespace,
+                "entries": result.entries,
+                "size": result.size,
+                "root": result.root,
+                "key_pinned": result.key_pinned,
+                "problems": result.problems,
+            }
+        )
+    elif result.ok:
+        pinned = "" if result.key_pinned else " (key not pinned: run a full verify once)"
+        click.echo(
+            f"ok: {result.entries} entries of {namespace} are in the log of {result.size} "
+            f"entries signed with root {result.root[:16]}{pinned}"
+        )
+    for problem in result.problems:
+        click.echo(f"FAILED: {problem}", err=True)
     if not result.ok:
         sys.exit(INTEGRITY_FAILURE)
 

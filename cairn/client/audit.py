@@ -67,7 +67,7 @@ def verify_log(
     with ``records``, then compare every record the API serves with what the log says.
     ``trusted_key`` (PEM) is a checkpoint key to trust instead of the one remembered."""
     path = state_file or default_state_file()
-    states = _load(path)
+    states = load_states(path)
     trusted = states.get(http.url)
     checkpoint = http.json("GET", "/audit/checkpoint")
     result = AuditVerification(trusted_before=trusted["size"] if trusted else None)
@@ -148,7 +148,7 @@ def _recomputed_leaves(
             if index != len(leaves):
                 problems.append(f"entry {len(leaves)} is missing: the log skips to {index}")
                 return leaves
-            ours = entry_leaf_hash(_document(entry))
+            ours = entry_leaf_hash(document_of(entry))
             if ours != entry["leaf_hash"]:
                 problems.append(
                     f"entry {index} ({entry['action']} {entry['subject']}) no longer matches "
@@ -186,7 +186,8 @@ def _check_growth(
         problems.append(f"the server cannot prove that size {new} extends the {old} you trusted")
 
 
-def _document(entry: dict[str, Any]) -> dict[str, Any]:
+def document_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The document an entry as the API serves it was hashed from."""
     return entry_document(
         at=datetime.fromisoformat(entry["at"]),
         actor=entry["actor"],
@@ -198,7 +199,7 @@ def _document(entry: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _load(path: Path) -> dict[str, Any]:
+def load_states(path: Path) -> dict[str, Any]:
     try:
         loaded = json.loads(path.read_text())
     except (OSError, ValueError):

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cairn.client.audit import AuditVerification, verify_log
+from cairn.client.audit_slice import SliceVerification, verify_slice
 from cairn.client.http import Http
 
 
@@ -97,8 +98,10 @@ class TrustCalls:
         action: str | None = None,
         after: int | None = None,
         limit: int = 100,
+        namespace: str | None = None,
     ) -> list[dict[str, Any]]:
-        """``cairn.audit_entries("risk/fraud")``: entries in log order (global admins)."""
+        """``cairn.audit_entries("risk/fraud")``: entries in log order (global admins);
+        ``cairn.audit_entries(namespace="risk")``: the namespace's slice, for its readers."""
         params: dict[str, Any] = {"limit": limit}
         for key, value in (
             ("subject", subject),
@@ -108,9 +111,10 @@ class TrustCalls:
         ):
             if value is not None:
                 params[key] = value
-        items: list[dict[str, Any]] = self.http.json("GET", "/audit/entries", params=params)[
-            "items"
-        ]
+        path = "/audit/entries"
+        if namespace is not None:
+            path = f"/namespaces/{quote(namespace, safe='')}/audit/entries"
+        items: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
         return items
 
     def verify_audit(
@@ -137,6 +141,13 @@ class TrustCalls:
         and endorsed by the old one (global admins)."""
         result: dict[str, Any] = self.http.json("POST", "/audit/keys")
         return result
+
+    def verify_audit_slice(
+        self, namespace: str, state_file: Path | None = None
+    ) -> SliceVerification:
+        """Prove every entry of the namespace's slice is in the signed log (see
+        ``cairn.client.audit_slice``): ``cairn.verify_audit_slice("risk").ok``."""
+        return verify_slice(self.http, namespace, state_file)
 
     # Signing keys
 

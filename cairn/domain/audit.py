@@ -13,6 +13,7 @@ signature can never be mistaken for one over something else.
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +23,35 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from cairn.domain.merkle import leaf_hash
+from cairn.domain.names import canonical_key, normalize_name
+from cairn.errors import InvalidName
 
 CHECKPOINT_ORIGIN = "cairn audit log v1"
+# Entries about what stands above namespaces: who may act (principals, tokens, roles), where
+# events go (webhooks), the log's own keys, and housekeeping across every namespace.
+GLOBAL_FAMILIES = frozenset({"principal", "token", "role", "webhook", "gc", "upload", "audit"})
+_SUBJECT_HEAD = re.compile(r"[^/:@]+")
+
+
+def entry_namespace(action: str, subject: str, written_in: str | None) -> str | None:
+    """The namespace (its key) an audit entry belongs to, whose readers may read it; None for
+    an entry above namespaces (principals, tokens, roles, webhooks, housekeeping, a namespace's
+    creation), which global admins alone read. MLflow's tracking entries name runs and
+    experiments and belong to ``written_in``, the namespace their change was authorised in;
+    every other entry's subject starts with its namespace (``risk/fraud:3``, ``risk``).
+    Migration 0016 holds a copy of this rule for the entries written before it."""
+    family = action.partition(".")[0]
+    if family in GLOBAL_FAMILIES or action == "namespace.create":
+        return None
+    if family == "mlflow":
+        return written_in
+    head = _SUBJECT_HEAD.match(subject)
+    if head is None:
+        return None
+    try:
+        return canonical_key(normalize_name(head.group(), kind="namespace"))
+    except InvalidName:
+        return None
 
 
 def entry_time(at: datetime) -> str:

@@ -23,6 +23,7 @@ from cairn.domain.records import AuditEntry, Checkpoint
 from cairn.errors import ConfigError, Conflict, InvalidInput
 from cairn.services.audit_keys import CheckpointKey, KeyRing
 from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
+from cairn.services.resolve import get_namespace, namespace_key
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.sql.journal import JournalRows
 
@@ -122,6 +123,33 @@ class AuditService:
         self.sequence()
         with self.db.read(actor, EVERYWHERE, Permission.ADMIN) as store:
             return store.journal.entries(
+                subject_prefix=subject,
+                actor=who,
+                action=action,
+                after_index=after,
+                limit=max(1, min(limit, 1000)),
+            )
+
+    def namespace_entries(
+        self,
+        actor: Actor,
+        namespace: str,
+        *,
+        subject: str | None = None,
+        who: str | None = None,
+        action: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """The slice of the log that belongs to ``namespace``, in log order, after leaf index
+        ``after``: whoever may read the namespace may read what happened in it, and prove each
+        entry is in the signed log (``inclusion_proof``)."""
+        authorize(actor, Permission.READ, namespace)
+        self.sequence()
+        with self.db.read(actor, namespace) as store:
+            ns = get_namespace(store, namespace)
+            return store.journal.entries(
+                namespace=namespace_key(ns.name),
                 subject_prefix=subject,
                 actor=who,
                 action=action,

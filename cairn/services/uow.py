@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from cairn.domain.audit import entry_namespace
 from cairn.domain.record_state import records_touched
 from cairn.errors import DatabaseBusy
-from cairn.services.auth import Actor, Permission, authorize
+from cairn.services.auth import EVERYWHERE, Actor, Permission, authorize, grant_key
 from cairn.services.record_state import resulting_states
 from cairn.storage.sql.engine import SINGLE_STATEMENTS, WRITE, WRITE_NOW, is_busy
 from cairn.storage.sql.store import MetadataStore
@@ -37,10 +38,17 @@ class _Recorded:
 
 
 class UnitOfWork:
-    def __init__(self, store: MetadataStore, actor: Actor, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        clock: Callable[[], datetime],
+        namespace: str | None = None,
+    ) -> None:
         self.store = store
         self.actor = actor
         self._clock = clock
+        self.namespace = namespace  # the key of the namespace the work is authorised in
         self._recorded: list[_Recorded] = []
 
     @cached_property
@@ -73,6 +81,7 @@ class UnitOfWork:
                 payload=entry.payload,
                 request_id=self.actor.request_id,
                 records={key: states[key] for key in keys} if keys else None,
+                namespace=entry_namespace(entry.action, entry.subject, self.namespace),
             )
 
 
@@ -125,7 +134,7 @@ class Database:
                 self.engine.connect().execution_options(**WRITE) as conn,
                 conn.begin(),
             ):
-                uow = UnitOfWork(MetadataStore(conn), actor, self.clock)
+                uow = UnitOfWork(MetadataStore(conn), actor, self.clock, _key(namespace))
                 yield uow
                 uow.finish()
             return
@@ -137,7 +146,7 @@ class Database:
                     raise WriterBusy("another process holds the database's write lock") from exc
                 raise
             with transaction:
-                uow = UnitOfWork(MetadataStore(conn), actor, self.clock)
+                uow = UnitOfWork(MetadataStore(conn), actor, self.clock, _key(namespace))
                 yield uow
                 uow.finish()
 
@@ -229,3 +238,8 @@ class Database:
             self._held.conn = None
             conn.close()
         self.engine.dispose()
+
+
+def _key(namespace: str | None) -> str | None:
+    """The key a unit of work's namespace is held under (None for none or every one)."""
+    return None if namespace in (None, EVERYWHERE) else grant_key(namespace)

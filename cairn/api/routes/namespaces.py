@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from cairn.api import wire
 from cairn.api.deps import Admin, Body, Reader, Reg, reading
 from cairn.api.routes import API_PREFIX
+from cairn.domain.numbers import INDEX_MAX
 from cairn.errors import InvalidInput
 
 router = APIRouter(prefix=API_PREFIX + "/namespaces", tags=["namespaces"])
+AFTER = Annotated[int | None, Query(ge=-1, le=INDEX_MAX)]  # a leaf index; -1: from the first
 
 
 @router.get("")
@@ -63,3 +67,24 @@ def add_key(reg: Reg, actor: Admin, namespace: str, body: Body) -> Response:
 def remove_key(reg: Reg, actor: Admin, namespace: str, name: str) -> Response:
     reg.keys.remove(actor, namespace, name)
     return Response(status_code=204)
+
+
+@router.get("/{namespace}/audit/entries", tags=["audit"])
+def audit_entries(
+    reg: Reg,
+    actor: Reader,
+    namespace: str,
+    subject: str | None = None,
+    actor_name: str | None = None,
+    action: str | None = None,
+    after: AFTER = None,
+    limit: int = 100,
+) -> Response:
+    """The namespace's slice of the audit log, for whoever may read the namespace: its entries
+    in log order after leaf index ``after``, each provable in the signed log with
+    ``/audit/proofs/inclusion``. Entries above namespaces (principals, roles, tokens, webhooks,
+    the log's keys, housekeeping) are in no slice."""
+    found = reg.audit.namespace_entries(
+        actor, namespace, subject=subject, who=actor_name, action=action, after=after, limit=limit
+    )
+    return wire.ok({"items": [wire.audit_entry(e) for e in found]})

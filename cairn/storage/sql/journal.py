@@ -40,9 +40,11 @@ class JournalRows:
         request_id: str | None,
         records: dict[str, Any] | None = None,
         event: bool = True,
+        namespace: str | None = None,
     ) -> None:
         """``records``: the digests of the records the mutation left behind (see
-        ``domain.record_state``), part of what the leaf hash covers."""
+        ``domain.record_state``), part of what the leaf hash covers. ``namespace``: the key of
+        the namespace whose readers may read the entry (``domain.audit.entry_namespace``)."""
         # Hash exactly what a reader will get back: JSON types only (tuples become lists).
         payload = orjson.loads(orjson.dumps(payload))
         document = entry_document(
@@ -65,6 +67,7 @@ class JournalRows:
                 "request_id": request_id,
                 "records": null() if records is None else records,  # SQL NULL, not JSON null
                 "leaf_hash": entry_leaf_hash(document),
+                "namespace": namespace,
             },
         )
         if not event:
@@ -99,9 +102,13 @@ class JournalRows:
         action: str | None = None,
         after_index: int | None = None,
         limit: int = 100,
+        namespace: str | None = None,
     ) -> list[AuditEntry]:
-        """Placed entries in tree order, after ``after_index``, optionally filtered."""
+        """Placed entries in tree order, after ``after_index``, optionally filtered; with
+        ``namespace`` (a key), only the entries that belong to it."""
         query = select(audit_log).where(audit_log.c.leaf_index.is_not(None))
+        if namespace is not None:
+            query = query.where(audit_log.c.namespace == namespace)
         if subject_prefix:
             query = query.where(audit_log.c.subject.startswith(subject_prefix, autoescape=True))
         if actor:

@@ -7,6 +7,7 @@ import base64
 import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -15,6 +16,7 @@ from cairn.domain.audit import (
     checkpoint_text,
     entry_document,
     entry_leaf_hash,
+    entry_namespace,
     leaf_bytes,
 )
 
@@ -78,3 +80,31 @@ def test_checkpoint_signatures_verify_only_for_their_size_root_and_key() -> None
     for garbage in ["", "not base64!", signature[:-4]]:
         assert not checkpoint_signed(public, 7, root, garbage)
     assert not checkpoint_signed("not a key", 7, root, signature)
+
+
+@pytest.mark.parametrize(
+    ("action", "subject", "written_in", "expected"),
+    [
+        ("version.register", "risk/fraud:3", "risk", "risk"),
+        ("alias.set", "Risk_Team/fraud@production", None, "risk-team"),
+        ("oci.push", "risk/fraud@sha256:" + "0" * 64, "risk", "risk"),
+        ("policy.set", "risk/fraud", "risk", "risk"),
+        ("key.add", "risk", "risk", "risk"),
+        ("namespace.update", "risk", "risk", "risk"),
+        ("validation.scan", "risk/fraud:3", None, "risk"),  # written by Cairn's own worker
+        ("mlflow.run.create", "0a1b2c", "default", "default"),
+        ("namespace.create", "risk", None, None),
+        ("role.grant", "principal/ana", "risk", None),
+        ("token.create", "principal/ana", None, None),
+        ("principal.create", "principal/ana", None, None),
+        ("webhook.add", "webhook/3", "risk", None),
+        ("gc.sweep", "blobs", None, None),
+        ("upload.purge", "uploads", None, None),
+        ("audit.key.rotate", "audit", None, None),
+        ("version.register", "-bad/m:1", "risk", None),
+    ],
+)
+def test_each_entry_belongs_to_the_namespace_its_subject_starts_with(
+    action: str, subject: str, written_in: str | None, expected: str | None
+) -> None:
+    assert entry_namespace(action, subject, written_in) == expected

@@ -35,7 +35,11 @@ audit_log = Table(
     # The digests of the records the mutation left behind (``domain.record_state``); NULL in
     # entries written before they were recorded.
     Column("records", Json, nullable=True),
+    # The key of the namespace whose readers may read the entry; NULL for the entries above
+    # namespaces (``domain.audit.entry_namespace``). A slice reads in log order through it.
+    Column("namespace", Text, nullable=True),
     Index("ix_audit_log_subject", "subject"),
+    Index("ix_audit_log_namespace_leaf_index", "namespace", "leaf_index"),
 )
 
 # Signed tree heads: the size of the log and its Merkle root, signed with the server's
