@@ -164,7 +164,7 @@ def _register(files: list[dict[str, Any]]) -> dict[str, Any]:
 
 def test_every_segment_of_a_manifest_path_passes_the_path_rule(api: Api) -> None:
     digest = api.upload()
-    size = len(api.client.get(f"{API}/blobs/{digest}").content)
+    size = len(api.client.get(f"{API}/namespaces/default/blobs/{digest}").content)
     register = f"{API}/models/default/paths/versions"
     for path in SEGMENT_UNSAFE:
         body = _register([{"path": path, "size": size, "digest": digest}])
@@ -223,7 +223,7 @@ DEVICES = ["CON", "nul", "Aux", "prn", "com1", "LPT9", "con.v2", "nul.txt"]
 
 def test_windows_device_names_are_refused_as_new_names_on_every_surface(api: Api) -> None:
     digest = api.upload()
-    size = len(api.client.get(f"{API}/blobs/{digest}").content)
+    size = len(api.client.get(f"{API}/namespaces/default/blobs/{digest}").content)
     files = _register([{"path": "model.bin", "size": size, "digest": digest}])
     assert api.client.post(f"{API}/models/default/named/versions", json=files).status_code == 201
     mlflow_model = {"name": "named-too"}
@@ -305,7 +305,7 @@ def test_integers_spelled_in_strings_and_headers_are_range_checked(api: Api) -> 
     """MLflow's ids and versions travel as strings, uploads and ranges as headers: each is
     bounded before it reaches a column, and a long number is never cut into another one."""
     digest = api.upload()
-    size = len(api.client.get(f"{API}/blobs/{digest}").content)
+    size = len(api.client.get(f"{API}/namespaces/default/blobs/{digest}").content)
     files = _register([{"path": "model.bin", "size": size, "digest": digest}])
     assert api.client.post(f"{API}/models/default/m/versions", json=files).status_code == 201
     huge = [str(2**31), str(2**63), "9" * 18, "9" * 5000]
@@ -334,14 +334,18 @@ def test_integers_spelled_in_strings_and_headers_are_range_checked(api: Api) -> 
     assert api.client.get(f"{ARTIFACTS}/_cairn/versions/default/m/1/model.bin").status_code == 200
     refused(api, "GET", tree, 404, "version_not_found")
     for header in ["bytes=0-" + "9" * 30, "bytes=" + "9" * 30 + "-", "bytes=99999999999999999999-"]:
-        response = api.client.get(f"{API}/blobs/{digest}", headers={"Range": header})
+        response = api.client.get(
+            f"{API}/namespaces/default/blobs/{digest}", headers={"Range": header}
+        )
         assert response.status_code in (400, 416), (header, response.text[:200])
-    started = api.client.post(f"{API}/uploads")
+    started = api.client.post(f"{API}/namespaces/default/uploads")
     assert started.status_code == 201, started.text
     session = started.json()["id"]
     # Past 64 bits is compared with what the session holds, never stored: a 409.
     past = api.client.patch(
-        f"{API}/uploads/{session}", content=b"x", headers={"Upload-Offset": str(2**63)}
+        f"{API}/namespaces/default/uploads/{session}",
+        content=b"x",
+        headers={"Upload-Offset": str(2**63)},
     )
     assert past.status_code == 409 and error_code(past) == "upload_offset_mismatch", past.text
     for offset, status, code in [
@@ -351,7 +355,7 @@ def test_integers_spelled_in_strings_and_headers_are_range_checked(api: Api) -> 
         refused(
             api,
             "PATCH",
-            f"{API}/uploads/{session}",
+            f"{API}/namespaces/default/uploads/{session}",
             status,
             code,
             content=b"x",

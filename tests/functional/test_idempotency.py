@@ -55,7 +55,11 @@ def test_a_key_replayed_with_another_description_is_a_conflict_that_changes_noth
 def test_the_same_body_in_another_spelling_is_the_same_request(server: LiveServer) -> None:
     data = b"config"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    stored = httpx.put(f"{server.url}/api/v1/blobs/{digest}", content=data, headers=server.headers)
+    stored = httpx.put(
+        f"{server.url}/api/v1/namespaces/default/blobs/{digest}",
+        content=data,
+        headers=server.headers,
+    )
     assert stored.status_code == 201, stored.text
     files = {"files": [{"path": "c.json", "size": len(data), "digest": digest}]}
     url = f"{server.url}/api/v1/models/default/churn/versions"

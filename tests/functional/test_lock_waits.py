@@ -71,7 +71,11 @@ def _register(server: LiveServer) -> httpx.Response:
 def test_a_write_behind_a_held_lock_answers_503_with_retry_after_in_bounded_time(
     server: LiveServer, database_url: str, tmp_path: Path
 ) -> None:
-    put = httpx.put(f"{server.url}/api/v1/blobs/{DIGEST}", content=DATA, headers=server.headers)
+    put = httpx.put(
+        f"{server.url}/api/v1/namespaces/default/blobs/{DIGEST}",
+        content=DATA,
+        headers=server.headers,
+    )
     assert put.status_code == 201, put.text
     assert _register(server).status_code == 201
 

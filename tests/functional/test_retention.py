@@ -131,7 +131,7 @@ def test_retention_plans_first_then_deletes_only_what_is_still_eligible(
 def _register(client: TestClient, model: str, count: int, parent: str | None = None) -> None:
     data = model.encode()
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    client.put(f"{API}/blobs/{digest}", content=data).raise_for_status()
+    client.put(f"{API}/namespaces/default/blobs/{digest}", content=data).raise_for_status()
     body: dict[str, Any] = {
         "manifest": {"files": [{"path": "w", "digest": digest, "size": len(data)}]}
     }
