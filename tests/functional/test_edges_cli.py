@@ -164,7 +164,9 @@ def test_the_api_refuses_a_selector_in_a_model_name(live_server: LiveServer) -> 
     with httpx.Client(base_url=live_server.url, headers=headers) as http:
         data = b"weights"
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        assert http.put(f"/api/v1/blobs/{digest}", content=data).status_code == 201
+        assert (
+            http.put(f"/api/v1/namespaces/default/blobs/{digest}", content=data).status_code == 201
+        )
         files = {"files": [{"path": "w.bin", "size": len(data), "digest": digest}]}
         for name in ["m:1", "m@prod", "m:latest"]:
             for method, url, body in [
