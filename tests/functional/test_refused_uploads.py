@@ -15,7 +15,7 @@ from tests.conftest import LiveServer, start_live_server
 from tests.functional import error_code
 from tests.functional.oci_support import oci_error
 
-UPLOADS = "/api/v1/uploads"
+UPLOADS = "/api/v1/namespaces/default/uploads"
 PART = b"first part of the model, "
 REST = b"and the rest of it"
 
@@ -54,7 +54,7 @@ def test_a_finish_with_the_wrong_digest_keeps_the_session_on_the_native_api(
     assert more.status_code == 200 and more.json()["offset"] == len(PART + REST)
     done = client.post(f"{url}/finish", params={"digest": sha(PART + REST)})
     assert done.status_code == 201, done.text
-    blob = client.get(f"/api/v1/blobs/{sha(PART + REST)}")
+    blob = client.get(f"/api/v1/namespaces/default/blobs/{sha(PART + REST)}")
     assert blob.content == PART + REST
     assert client.get(url).status_code == 404  # a finished session is gone
 
