@@ -117,9 +117,7 @@ class AuditService:
     ) -> list[AuditEntry]:
         """Entries in log order (global admins), after leaf index ``after``, filtered."""
         authorize(actor, Permission.ADMIN, EVERYWHERE)
-        for text, what in ((subject, "subject"), (who, "actor_name"), (action, "action")):
-            if text is not None:
-                check_storable(text, what)
+        _check_filters(subject, who, action)
         self.sequence()
         with self.db.read(actor, EVERYWHERE, Permission.ADMIN) as store:
             return store.journal.entries(
@@ -145,6 +143,7 @@ class AuditService:
         ``after``: whoever may read the namespace may read what happened in it, and prove each
         entry is in the signed log (``inclusion_proof``)."""
         authorize(actor, Permission.READ, namespace)
+        _check_filters(subject, who, action)
         self.sequence()
         with self.db.read(actor, namespace) as store:
             ns = get_namespace(store, namespace)
@@ -301,3 +300,10 @@ def _key_item(
         "index": index,
         "endorsement": endorsement,
     }
+
+
+def _check_filters(subject: str | None, who: str | None, action: str | None) -> None:
+    """Filters a database could not compare (NUL, lone surrogates) are refused, not sent."""
+    for text, what in ((subject, "subject"), (who, "actor_name"), (action, "action")):
+        if text is not None:
+            check_storable(text, what)

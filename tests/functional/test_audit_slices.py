@@ -113,6 +113,14 @@ def test_a_namespace_admin_reads_their_namespace_and_no_other(office: Office) ->
         refused = office.cli(who, "audit", "log", "--namespace", "beta")
         assert refused.returncode == 5, refused.stderr  # permission denied
         assert office.cli(who, "audit", "verify", "--namespace", "beta").returncode == 5
+    with httpx.Client(base_url=office.server.url + API) as http:
+        for bad in ("a\x00b", "x\x00"):
+            refused = http.get(
+                "/namespaces/alpha/audit/entries",
+                params={"subject": bad},
+                headers={"Authorization": f"Bearer {office.tokens['reader_a']}"},
+            )
+            assert refused.status_code == 400, refused.text
     with Client(office.server.url, office.tokens["reader_a"], progress=False) as reader:
         assert reader.audit_entries(namespace="alpha") == entries[:100]
         assert reader.verify_audit_slice("alpha").ok
