@@ -21,6 +21,11 @@ meanwhile are orphans for a later run. Versions reference blobs through ``versio
 OCI manifests (configs, derived tars, referrers' layers) through ``oci_blob_refs``; their
 foreign keys and the DELETE's re-check keep a referenced row.
 
+A namespace's link to a blob (``blob_links``: which namespaces may read it) is no reference:
+an uploaded blob no version or manifest names goes after the grace whoever holds it, and its
+links go with its row (the foreign key cascades), so no namespace is left holding bytes that
+are gone; uploaded again, the blob is linked again.
+
 Upload sessions are never touched: their bytes live apart from blobs and expire on their own
 (``BlobService.purge_expired``). Several processes may collect at once: each row is deleted by
 one transaction only, and deleting bytes already gone is not an error.

@@ -15,12 +15,18 @@ from cairn.storage.sql.identity import IdentityRows
 from cairn.storage.sql.lineage import LineageRows
 from cairn.storage.sql.tables import (
     aliases,
+    audit_log,
+    blob_links,
+    blobs,
     metadata,
     models,
     namespaces,
+    oci_blob_refs,
+    oci_manifests,
     principals,
     role_grants,
     tokens,
+    version_files,
     version_parents,
     versions,
 )
@@ -200,6 +206,91 @@ def test_declared_parents_are_resolved_for_versions_registered_before_lineage(
                 (3, None, "not a reference", "derived_from"),
             ]
             assert LineageRows(conn).with_children([1, 2, 3]) == {1, 2}
+    finally:
+        engine.dispose()
+
+
+def test_namespaces_hold_the_blobs_they_named_and_entries_their_namespace(
+    empty_database_url: str,
+) -> None:
+    """0015: each namespace is linked to the blobs its versions' files and its OCI manifests
+    name (a blob nothing names belongs to none); 0016: entries get the namespace their subject
+    starts with, except those above namespaces (and MLflow's, which name none)."""
+    engine = open_engine(empty_database_url)
+    now = datetime.now(UTC)
+    a, b, c, d = ("sha256:" + x * 64 for x in "abcd")
+    try:
+        migrate.upgrade(engine, "0014")
+        with engine.begin() as conn:
+            conn.execute(
+                insert(namespaces),
+                [
+                    {"id": 1, "name": "default", "key": "default", "created_at": now},
+                    {"id": 2, "name": "Team_B", "key": "team-b", "created_at": now},
+                ],
+            )
+            conn.execute(
+                insert(models),
+                [
+                    {"id": m, "namespace_id": m, "name": n, "key": n, "next_number": 2}
+                    | {"created_at": now, "updated_at": now}
+                    for m, n in [(1, "m"), (2, "n")]
+                ],
+            )
+            conn.execute(insert(versions), [_version_row(1, 1, 1, {}, now)])
+            conn.execute(insert(versions), [_version_row(2, 2, 1, {}, now)])
+            conn.execute(
+                insert(blobs), [{"digest": x, "size": 1, "created_at": now} for x in (a, b, c, d)]
+            )
+            conn.execute(
+                insert(version_files),
+                [
+                    {"version_id": v, "path": p, "size": 1, "digest": x}
+                    for v, p, x in [(1, "w", a), (2, "w", a), (2, "x", b)]
+                ],
+            )
+            conn.execute(
+                insert(oci_manifests).values(
+                    id=1,
+                    model_id=2,
+                    digest="sha256:" + "e" * 64,
+                    media_type="application/vnd.oci.image.manifest.v1+json",
+                    annotations={},
+                    content=b"{}",
+                    created_at=now,
+                )
+            )
+            conn.execute(insert(oci_blob_refs).values(manifest_id=1, digest=c))
+            conn.execute(
+                insert(audit_log),
+                [
+                    {"at": now, "actor": "t", "action": action, "subject": subject}
+                    | {"payload": {}, "leaf_hash": f"{n:064x}", "leaf_index": n}
+                    for n, (action, subject) in enumerate(
+                        [
+                            ("version.register", "Team_B/n:1"),
+                            ("key.add", "team_b"),
+                            ("namespace.create", "team_b"),
+                            ("role.grant", "principal/ann"),
+                            ("mlflow.run.create", "0a1b"),
+                            ("alias.set", "default/m@prod"),
+                        ]
+                    )
+                ],
+            )
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            links = select(blob_links.c.namespace_id, blob_links.c.digest)
+            assert sorted(tuple(r) for r in conn.execute(links)) == [(1, a), (2, a), (2, b), (2, c)]
+            entries = select(audit_log.c.namespace).order_by(audit_log.c.leaf_index)
+            assert list(conn.execute(entries).scalars()) == [
+                "team-b",
+                "team-b",
+                None,
+                None,
+                None,
+                "default",
+            ]
     finally:
         engine.dispose()
 
