@@ -21,6 +21,7 @@ cannot be evaluated (a missing key, a type error): that rule fails and says why.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "archived": frozenset({"staging", "production"}),
 }
 RULES_MAX = 50
+# A rule that names the document's ``validations`` (CEL has no other way to reach it).
+_READS_VALIDATIONS = re.compile(r"\bvalidations\b")
 EXPR_MAX = 2000
 
 DEFAULT_POLICY: dict[str, Any] = {
@@ -109,11 +112,18 @@ class Policy:
     def gate(self, target: str) -> Gate:
         return self.gates.get(target, Gate())
 
-    def governed(self) -> frozenset[str]:
-        """The validations this policy cares who posts: required in some state, or named in
-        ``validators``. The version's author posts none of them."""
-        required = (name for gate in self.gates.values() for name in gate.required_validations)
-        return frozenset(required) | frozenset(self.validators)
+    def governs(self, name: str) -> bool:
+        """Whether this policy cares who posts validation ``name``: it is required in some
+        state, named in ``validators``, or a rule reads ``validations`` at all (a rule may
+        reach any name, by a field, an index or a macro, so then every name is governed).
+        The version's author posts none of them, and none she posted counts."""
+        if name in self.validators or _READS_VALIDATIONS.search(self._rules_text):
+            return True
+        return any(name in gate.required_validations for gate in self.gates.values())
+
+    @property
+    def _rules_text(self) -> str:
+        return "\n".join(rule.expr for gate in self.gates.values() for rule in gate.rules)
 
 
 @dataclass(frozen=True, slots=True)

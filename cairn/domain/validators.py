@@ -8,7 +8,11 @@ policy's ``validators`` names, per validation, the principals and roles that may
 
 A role stands for everyone whose rights in the namespace include that role's (an admin holds
 every role). The version's author never posts a validation the policy governs (one it requires
-in any state, or names here), whoever else she is.
+in any state, names here, or a rule of it could read), whoever else she is.
+
+A validation's name is a name like a model's (lower-cased ``[a-z0-9][a-z0-9._-]*``), so no case,
+space, invisible or look-alike variant of another (``Scan``, ``scan ``, ``scan`` spelt with a
+Cyrillic letter) can stand beside it in a listing: ``Scan`` *is* ``scan``, Cairn's own.
 """
 
 from __future__ import annotations
@@ -37,9 +41,13 @@ class Posters:
 
 
 def check_validation_name(raw: object, what: str) -> str:
+    """The normalised name (lower case) of a validation, or ``InvalidInput``."""
     if not isinstance(raw, str) or not 0 < len(raw) <= VALIDATION_NAME_MAX:
         raise InvalidInput(f"{what}: a validation's name is 1-{VALIDATION_NAME_MAX} characters")
-    return raw
+    try:
+        return normalize_name(raw, kind="validation name")
+    except InvalidName as exc:
+        raise InvalidInput(f"{what}: {exc.message}", value=raw) from None
 
 
 def parse_validators(raw: object) -> Mapping[str, Posters]:
@@ -48,7 +56,7 @@ def parse_validators(raw: object) -> Mapping[str, Posters]:
         raise InvalidInput("validators maps validation names to {principals, roles}")
     found: dict[str, Posters] = {}
     for name, posters in raw.items():
-        check_validation_name(name, "validators")
+        name = check_validation_name(name, "validators")
         if name in CAIRN_CHECKS:
             raise InvalidInput(f"validators: {name} is Cairn's own check; nobody else posts it")
         found[name] = _posters(name, posters)

@@ -39,7 +39,6 @@ def get_version(
     ref: Reference,
     *,
     with_files: bool = True,
-    with_validations: bool = False,
 ) -> Version:
     """The version ``ref`` names: by number, by alias, or the latest."""
     version = store.versions.resolve(
@@ -47,7 +46,6 @@ def get_version(
         model_key(ref.model),
         ref.number,
         ref.alias,
-        with_validations=with_validations,
     )
     if version is None:
         model = get_model(store, ref.namespace, ref.model)  # says which part is missing

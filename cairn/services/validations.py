@@ -88,19 +88,18 @@ class ValidationService:
 def counted(history: Sequence[Validation], author: str, policy: Policy) -> dict[str, Validation]:
     """The newest result of each name that the policy may count: Cairn's own checks only as
     Cairn wrote them, and a governed validation never as the version's author posted it."""
-    governed = policy.governed()
     latest: dict[str, Validation] = {}
     for v in history:
         if v.name in CAIRN_CHECKS and v.created_by != SYSTEM.name:
             continue
-        if v.name in governed and _same(v.created_by, author):
+        if policy.governs(v.name) and _same(v.created_by, author):
             continue
         latest[v.name] = v
     return latest
 
 
 def _may_post(actor: Actor, version: Version, policy: Policy, name: str) -> None:
-    if name in policy.governed() and _same(actor.name, version.author):
+    if policy.governs(name) and _same(actor.name, version.author):
         raise ValidatorNotAllowed(
             f"{actor.name} is the author of {version.ref} and may not post {name}, "
             "which its policy governs (separation of duties)",

@@ -130,3 +130,46 @@ def test_the_policy_names_who_posts_a_required_validation_and_never_the_author(
     # A validation nobody governs is still any writer's, the author's included.
     team.cli("alice", "validate", ref, "smoke", "passed")
     team.cli("ci-bot", "validate", ref, "smoke", "passed", code=5)  # a reader, not named
+
+
+def test_a_rule_that_reads_validations_never_reads_the_author_s_and_show_says_what_counts(
+    team: Team,
+) -> None:
+    ref = _push(team)
+    team.cli("alice", "validate", ref, "fairness", "passed")  # before any policy: allowed
+    # No required_validations and no validators: only a rule reads the result.
+    rule = {"name": "fair", "expr": 'validations.fairness.status == "passed"'}
+    _set_policy(team, {"states": {"staging": {"rules": [rule]}}})
+    assert "fairness" not in team.json("lead", "show", ref)["validations"]
+    denied = team.cli("alice", "promote", ref, "staging", code=4)
+    assert "policy_violation" in denied.stderr and "could not be evaluated" in denied.stderr
+    # A rule may read any name, so the author posts none of them now.
+    for name in ("fairness", "smoke"):
+        refused = team.cli("alice", "validate", ref, name, "passed", code=5)
+        assert "validator_not_allowed" in refused.stderr and "author" in refused.stderr
+
+    team.cli("ci", "validate", ref, "fairness", "passed")
+    assert team.json("lead", "show", ref)["validations"]["fairness"] == "passed"
+    assert team.json("alice", "promote", ref, "staging")["applied"] is True
+
+
+def test_a_validation_name_has_no_look_alike_of_another(team: Team) -> None:
+    ref = _push(team)
+    refused = team.cli("ci", "validate", ref, "Scan", "passed", code=5)
+    assert "reserved_validation" in refused.stderr, refused.stderr
+    for look_alike in ("scan ", "\u0455can", "scan\u200b", "SCAN\u202e"):
+        refused = team.cli("ci", "validate", ref, look_alike, "passed", code=2)
+        assert "invalid_input" in refused.stderr, refused.stderr
+    # Posted in any case, a name is one name: the newest result wins.
+    team.cli("ci", "validate", ref, "Fairness", "failed")
+    team.cli("ci", "validate", ref, "fairness", "passed")
+    shown = team.json("alice", "show", ref)["validations"]
+    assert sorted(shown) == ["completeness", "fairness", "integrity", "scan", "signature"]
+    assert shown["fairness"] == "passed" and shown["scan"] == "clean"
+    # A policy names validations the same way.
+    _set_policy(team, {"validators": {"Fairness": {"principals": ["ci-bot"]}}})
+    refused = team.cli("ci", "validate", ref, "fairness", "passed", code=5)
+    assert "ci-bot" in refused.stderr
+    path = team.tmp / "bad-policy.json"
+    path.write_text(json.dumps({"states": {"staging": {"required_validations": ["scan "]}}}))
+    team.cli("admin", "policy", "set", "default", str(path), code=2)

@@ -14,7 +14,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     union_all,
     update,
@@ -23,13 +22,11 @@ from sqlalchemy.sql.elements import BindParameter
 
 from cairn.domain.manifest import FileEntry
 from cairn.domain.records import Version
-from cairn.domain.validators import CAIRN_CHECKS
 from cairn.storage.sql.rows import batches, upsert
 from cairn.storage.sql.tables import (
     aliases,
     models,
     namespaces,
-    validations,
     version_files,
     version_tags,
     versions,
@@ -97,57 +94,29 @@ _PAGE_OF_MODEL = (
 _PAGE_OF_MODEL_BEFORE = _PAGE_OF_MODEL.where(versions.c.number < bindparam("before"))
 
 
-# Cairn's own checks as Cairn wrote them (``cairn.services.validations``: nobody else may).
-_COUNTED = or_(validations.c.name.not_in(CAIRN_CHECKS), validations.c.created_by == "cairn")
-
-
-def _extras(matches: Callable[[Any], Any], with_checks: bool) -> CompoundSelect[Any]:
+def _extras(matches: Callable[[Any], Any]) -> CompoundSelect[Any]:
     """What a version's row does not hold, for the versions ``matches`` picks by id, in one
-    query: ("t", key, value, 0) per tag, ("a", name, "", 0) per alias and, ``with_checks``,
-    ("v", name, status, first id) for the newest validation of each name, which is listed
-    where its name first appeared."""
-    parts = [
+    query: ("t", key, value) per tag and ("a", name, "") per alias. (Its validations are read
+    by ``cairn.services.validations.counted``, the one rule of which results count.)"""
+    return union_all(
         select(
             version_tags.c.version_id,
             literal("t"),
             version_tags.c.key,
             version_tags.c.value,
-            literal(0),
         ).where(matches(version_tags.c.version_id)),
-        select(aliases.c.version_id, literal("a"), aliases.c.name, literal(""), literal(0)).where(
+        select(aliases.c.version_id, literal("a"), aliases.c.name, literal("")).where(
             matches(aliases.c.version_id)
         ),
-    ]
-    if with_checks:
-        names = (
-            select(
-                func.max(validations.c.id).label("last"), func.min(validations.c.id).label("first")
-            )
-            .where(matches(validations.c.version_id), _COUNTED)
-            .group_by(validations.c.version_id, validations.c.name)
-            .subquery()
-        )
-        parts.append(
-            select(
-                validations.c.version_id,
-                literal("v"),
-                validations.c.name,
-                validations.c.status,
-                names.c.first,
-            ).join_from(validations, names, validations.c.id == names.c.last)
-        )
-    return union_all(*parts)
+    )
 
 
 _IDS: BindParameter[int] = bindparam("ids", expanding=True)
-# Keyed by (one version, with validations). One version binds its id as it is: an expanding
-# list is rendered into the statement anew on every execution.
+# Keyed by "one version": one version binds its id as it is; an expanding list is rendered
+# into the statement anew on every execution.
 _EXTRAS = {
-    (one, checks): _extras(
-        (lambda c: c == bindparam("ids")) if one else (lambda c: c.in_(_IDS)), checks
-    )
+    one: _extras((lambda c: c == bindparam("ids")) if one else (lambda c: c.in_(_IDS)))
     for one in (False, True)
-    for checks in (False, True)
 }
 _ALLOCATE = (
     update(models)
@@ -252,11 +221,10 @@ class VersionRows:
         number: int | None,
         alias: str | None,
         *,
-        with_validations: bool = False,
         hold: bool = False,
     ) -> Version | None:
         """The version a reference names (by number, alias, or the latest), in one query, and
-        its tags and aliases (and ``with_validations``, their newest statuses) in another.
+        its tags and aliases in another.
         ``hold`` (by number only) keeps other writers of the version's row waiting until this
         transaction ends (PostgreSQL; SQLite has one writer), so the tags read next include
         every change committed before."""
@@ -271,7 +239,7 @@ class VersionRows:
         else:
             query = _LATEST
         row = self.conn.execute(query, params).first()
-        return self._records([row], with_validations=with_validations)[0] if row else None
+        return self._records([row])[0] if row else None
 
     def by_number(self, model_id: int, number: int) -> Version | None:
         return self.find(versions.c.model_id == model_id, versions.c.number == number)
@@ -366,41 +334,26 @@ class VersionRows:
         query = select(aliases.c.name).where(aliases.c.version_id == version_id)
         return list(self.conn.execute(query).scalars())
 
-    def _records(
-        self, rows: Sequence[Sequence[Any]], *, with_validations: bool = False
-    ) -> list[Version]:
+    def _records(self, rows: Sequence[Sequence[Any]]) -> list[Version]:
         if not rows:
             return []
         ids = [r[0] for r in rows]
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
         names: dict[int, list[str]] = {i: [] for i in ids}
-        checks: dict[int, list[tuple[int, str, str]]] = {i: [] for i in ids}
         for chunk in batches(ids):
-            query = _EXTRAS[len(chunk) == 1, with_validations]
+            query = _EXTRAS[len(chunk) == 1]
             bound = chunk[0] if len(chunk) == 1 else chunk
-            for vid, kind, key, value, first in self.conn.execute(query, {"ids": bound}).all():
+            for vid, kind, key, value in self.conn.execute(query, {"ids": bound}).all():
                 if kind == "t":
                     tags[vid][key] = value
-                elif kind == "a":
-                    names[vid].append(key)
                 else:
-                    checks[vid].append((first, key, value))
+                    names[vid].append(key)
         for found in names.values():
             found.sort()
-        if not with_validations:
-            return [_version(r, tags[r[0]], names[r[0]], None) for r in rows]
-        return [
-            _version(r, tags[r[0]], names[r[0]], {k: v for _, k, v in sorted(checks[r[0]])})
-            for r in rows
-        ]
+        return [_version(r, tags[r[0]], names[r[0]]) for r in rows]
 
 
-def _version(
-    row: Sequence[Any],
-    tags: dict[str, str],
-    alias_names: list[str],
-    validations: dict[str, str] | None,
-) -> Version:
-    # row: ``_COLUMNS``, in field order; then tags, aliases, files (read apart), validations
-    fields: tuple[Any, ...] = (*row, tags, alias_names, None, validations)
+def _version(row: Sequence[Any], tags: dict[str, str], alias_names: list[str]) -> Version:
+    # row: ``_COLUMNS``, in field order; then tags, aliases; files and validations are read apart
+    fields: tuple[Any, ...] = (*row, tags, alias_names, None, None)
     return Version(*fields)

@@ -150,12 +150,43 @@ def test_a_policy_governs_what_it_requires_and_what_its_validators_name() -> Non
             "validators": {"fairness": {"principals": ["CI-Bot"], "roles": ["approver"]}},
         }
     )
-    assert policy.governed() == {"bias", "completeness", "fairness"}
+    names = ("bias", "completeness", "fairness", "smoke")
+    assert [n for n in names if policy.governs(n)] == ["bias", "completeness", "fairness"]
     posters = policy.validators["fairness"]
     assert posters.names("ci-bot") and posters.names("ci_bot") and not posters.names("ci")
     assert posters.roles == {"approver"}
     with pytest.raises(InvalidInput, match="required_validations"):
         parse_policy({"states": {"staging": {"required_validations": [""]}}})
+
+
+def test_a_rule_that_reads_validations_governs_every_name() -> None:
+    """A rule may reach any result (``validations["x"]``, ``validations.exists(…)``), so none
+    the author posts may feed it."""
+    for expr in (
+        'validations.fairness.status == "passed"',
+        'validations["bias-check"].status == "passed"',
+        'validations.exists(k, validations[k].status == "failed") == false',
+    ):
+        policy = parse_policy({"states": {"staging": {"rules": [{"name": "r", "expr": expr}]}}})
+        assert policy.governs("smoke") and policy.governs("anything")
+    plain = parse_policy({"states": {"staging": {"rules": [{"name": "r", "expr": "size > 1"}]}}})
+    assert not plain.governs("smoke")
+
+
+def test_a_validation_name_is_normalised_and_has_no_look_alike() -> None:
+    policy = parse_policy(
+        {
+            "states": {"staging": {"required_validations": ["Fairness"]}},
+            "validators": {"Bias": {"roles": ["approver"]}},
+        }
+    )
+    assert policy.gate("staging").required_validations == ("fairness",)
+    assert set(policy.validators) == {"bias"}
+    for bad in ("scan ", "\u0455can", "scan\u200b", "a/b", "-x"):
+        with pytest.raises(InvalidInput):
+            parse_policy({"states": {"staging": {"required_validations": [bad]}}})
+    with pytest.raises(InvalidInput, match="Cairn's own"):
+        parse_policy({"validators": {"Scan": {"roles": ["approver"]}}})
 
 
 def test_the_roles_a_policy_may_name_are_cairn_s_roles() -> None:
