@@ -38,6 +38,7 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     ├── Conflict
     │   ├── NamespaceExists
     │   ├── PrincipalExists
+    │   ├── LastAdmin                   the change would leave no enabled global admin
     │   ├── ExperimentExists
     │   ├── ModelExists
     │   ├── ModelNotEmpty
@@ -90,6 +91,7 @@ __all__ = [
     "InvalidName",
     "InvalidRange",
     "InvalidReference",
+    "LastAdmin",
     "ManifestNotFound",
     "MissingBlobs",
     "ModelExists",
@@ -265,6 +267,10 @@ class NamespaceExists(Conflict):
 
 class PrincipalExists(Conflict):
     code = "principal_exists"
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
 
 
 class ExperimentExists(Conflict):

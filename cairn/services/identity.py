@@ -20,6 +20,7 @@ from cairn.domain.records import Principal, Token
 from cairn.domain.tokens import new_token, parse_token, secret_hash, secret_matches
 from cairn.errors import (
     InvalidInput,
+    LastAdmin,
     PermissionDenied,
     PrincipalExists,
     PrincipalNotFound,
@@ -27,7 +28,9 @@ from cairn.errors import (
     Unauthenticated,
 )
 from cairn.services.auth import (
+    ANONYMOUS,
     EVERYWHERE,
+    LOCAL_ADMIN,
     SYSTEM,
     Actor,
     Permission,
@@ -36,11 +39,15 @@ from cairn.services.auth import (
     grant_key,
     permissions,
 )
+from cairn.services.resolve import get_namespace
 from cairn.services.uow import Database, UnitOfWork
 
 KINDS = ("user", "service")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 BOOTSTRAP_ADMIN = "admin"
+# The names Cairn acts under itself: a principal so named would pass for Cairn in the audit
+# log and in every record's ``created_by`` (its own checks are the ones by ``cairn``).
+RESERVED_PRINCIPALS = frozenset(canonical_key(a.name) for a in (SYSTEM, ANONYMOUS, LOCAL_ADMIN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,8 @@ class IdentityService:
         if kind not in KINDS:
             raise InvalidInput("a principal is a 'user' or a 'service' account", kind=kind)
         clean = normalize_name(name, kind=kind)
+        if canonical_key(clean) in RESERVED_PRINCIPALS:
+            raise InvalidInput(f"{clean!r} is a name Cairn acts under itself", name=clean)
         with self.db.write(actor, Permission.ADMIN, EVERYWHERE) as uow:
             return self._create_principal(uow, clean, kind, description)
 
@@ -142,6 +151,8 @@ class IdentityService:
         """Disable (or enable again) a principal; its tokens stop working at once."""
         with self.db.write(actor, Permission.ADMIN, EVERYWHERE) as uow:
             found = _found(uow, name)
+            if disabled:
+                _keep_an_admin(uow, found, "disabling it")
             uow.store.identity.set_disabled(found.id, disabled)
             uow.record("principal.disable" if disabled else "principal.enable", _subject(found))
             return _found(uow, name)
@@ -154,6 +165,7 @@ class IdentityService:
         key = _grant_namespace(namespace)
         with self.db.write(actor, Permission.ADMIN, key) as uow:
             found = _found(uow, name)
+            _existing(uow, key)
             self._add(uow, found, key, parsed_role)
             return _found(uow, name)
 
@@ -163,6 +175,8 @@ class IdentityService:
         key = _grant_namespace(namespace)
         with self.db.write(actor, Permission.ADMIN, key) as uow:
             found = _found(uow, name)
+            if key == EVERYWHERE and parsed_role is Role.ADMIN:
+                _keep_an_admin(uow, found, "revoking admin everywhere")
             if not uow.store.identity.ungrant(found.id, key, parsed_role.value):
                 raise InvalidInput(
                     f"{found.name} does not hold {parsed_role.value} in {key!r}",
@@ -182,6 +196,10 @@ class IdentityService:
         with self.db.write(actor, Permission.ADMIN, key) as uow:
             found = _found(uow, name)
             held = {Role(r) for r in found.roles.get(key, [])}
+            if key == EVERYWHERE and Role.ADMIN in held - wanted:
+                _keep_an_admin(uow, found, "taking admin everywhere away")
+            if wanted - held:
+                _existing(uow, key)
             for role in sorted(held - wanted, key=lambda r: r.value):
                 uow.store.identity.ungrant(found.id, key, role.value)
                 uow.record("role.revoke", _subject(found), namespace=key, role=role.value)
@@ -356,6 +374,24 @@ def write_secret_file(path: Path, secret: str) -> None:
     with os.fdopen(fd, "w") as out:
         out.write(secret + "\n")
     path.chmod(0o600)
+
+
+def _keep_an_admin(uow: UnitOfWork, found: Principal, change: str) -> None:
+    """Refuse a change that would leave no enabled principal holding admin everywhere: nobody
+    could grant it again, and the registry would need an edit of its database."""
+    if uow.store.identity.holders(EVERYWHERE, Role.ADMIN.value) == {found.id}:
+        raise LastAdmin(
+            f"{found.name} is the last enabled global admin: {change} would leave none; "
+            "grant admin everywhere to another principal first",
+            principal=found.name,
+        )
+
+
+def _existing(uow: UnitOfWork, key: str) -> None:
+    """A role is granted in a namespace that exists (or everywhere): a typo must not grant
+    rights in a namespace someone creates later."""
+    if key != EVERYWHERE:
+        get_namespace(uow.store, key)
 
 
 def _grant_namespace(namespace: str) -> str:

@@ -175,3 +175,62 @@ def test_role_sets_over_the_api_on_both_databases(registry: Registry, admin_toke
         ("role.revoke", "reader"),
         ("role.revoke", "deployer"),
     ]
+
+
+def test_the_last_admin_stays_grants_need_a_namespace_and_nobody_passes_for_cairn(
+    people: People,
+) -> None:
+    """An admin who revokes her own admin role (or disables herself, or sets her roles to none)
+    would leave a registry nobody can administer; a grant in a misspelt namespace would wait
+    for whoever creates that name later."""
+    people.add("alice", "default=writer")
+    for attempt in (
+        ("role", "revoke", "admin", "*", "admin"),
+        ("user", "disable", "admin"),
+    ):
+        refused = people.cli("admin", *attempt, code=4)
+        assert "last_admin" in refused.stderr, refused.stderr
+    assert people.json("admin", "whoami")["roles"] == {"*": ["admin"]}
+
+    missing = people.cli("admin", "role", "grant", "alice", "defualt", "writer", code=3)
+    assert "namespace_not_found" in missing.stderr, missing.stderr
+    people.cli("admin", "namespace", "create", "defualt")
+    assert people.json("alice", "whoami")["roles"] == {"default": ["writer"]}
+
+    # Nobody may be made to pass for Cairn itself in the audit log and in created_by.
+    for name in ("cairn", "Cairn", "local_admin", "anonymous"):
+        refused = people.cli("admin", "service-account", "add", name, code=2)
+        assert "acts under itself" in refused.stderr, refused.stderr
+
+    # With a second global admin, the first may step down.
+    people.add("ops", "*=admin")
+    people.cli("admin", "role", "revoke", "admin", "*", "admin")
+    refused = people.cli("ops", "user", "disable", "ops", code=4)
+    assert "last_admin" in refused.stderr, refused.stderr
+
+
+def test_last_admin_missing_namespace_and_reserved_names_on_both_databases(
+    registry: Registry, admin_token: str
+) -> None:
+    with TestClient(create_app(registry), headers=bearer(admin_token)) as client:
+        for refused in (
+            client.delete(f"{API}/principals/admin/roles/*/admin"),
+            client.put(f"{API}/principals/admin/roles/*", json={"roles": ["reader"]}),
+            client.delete(f"{API}/principals/admin/roles/*"),
+            client.patch(f"{API}/principals/admin", json={"disabled": True}),
+        ):
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["error"]["code"] == "last_admin"
+        client.post(f"{API}/principals", json={"name": "pat"}).raise_for_status()
+        for name in ("cairn", "local-admin", "Anonymous"):
+            made = client.post(f"{API}/principals", json={"name": name, "kind": "service"})
+            assert made.status_code == 400, made.text
+        for refused in (
+            client.put(f"{API}/principals/pat/roles/nowhere/reader"),
+            client.put(f"{API}/principals/pat/roles/nowhere", json={"roles": ["reader"]}),
+        ):
+            assert refused.status_code == 404, refused.text
+        me = client.get(f"{API}/whoami").json()
+        pat = client.get(f"{API}/principals", params={"kind": "user"}).json()["items"]
+    assert me["roles"] == {"*": ["admin"]}
+    assert [p["roles"] for p in pat if p["name"] == "pat"] == [{}]

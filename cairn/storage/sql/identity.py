@@ -94,6 +94,22 @@ class IdentityRows:
         keys = ["principal_id", "namespace", "role"]
         return insert_new(self.conn, role_grants, values, keys) is not None
 
+    def holders(self, namespace: str, role: str) -> set[int]:
+        """The enabled principals holding ``role`` in ``namespace``, their grant and principal
+        rows locked until this transaction ends (PostgreSQL; SQLite has one writer), so two
+        concurrent changes cannot each count the other as the one that stays."""
+        query = (
+            select(role_grants.c.principal_id)
+            .join(principals, principals.c.id == role_grants.c.principal_id)
+            .where(
+                role_grants.c.namespace == namespace,
+                role_grants.c.role == role,
+                principals.c.disabled.is_(False),
+            )
+            .with_for_update()
+        )
+        return set(self.conn.execute(query).scalars())
+
     def ungrant(self, principal_id: int, namespace: str, role: str) -> bool:
         """Take ``role`` out of the principal's roles in ``namespace``; whether it was held."""
         query = delete(role_grants).where(
