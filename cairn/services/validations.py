@@ -25,6 +25,7 @@ from cairn.services.checks import COMPLETENESS, OWN, Outcome, VersionChecks
 from cairn.services.policies import policy_for
 from cairn.services.resolve import get_model, get_version
 from cairn.services.uow import Database
+from cairn.storage.sql.store import MetadataStore
 
 VALIDATION_STATUSES = ("passed", "failed", "error", "pending", "running", "skipped")
 _FIELDS = frozenset({"name", "status", "metrics", "link", "details"})
@@ -96,6 +97,14 @@ def counted(history: Sequence[Validation], author: str, policy: Policy) -> dict[
             continue
         latest[v.name] = v
     return latest
+
+
+def counted_statuses(store: MetadataStore, version: Version) -> dict[str, str]:
+    """The newest status of each result the version's policy counts, by name: what a summary
+    shows and what every gate downstream (aliases, deployments, pulls) reads."""
+    policy = policy_for(store, get_model(store, version.namespace, version.model))
+    latest = counted(store.validations.history(version.id), version.author, policy)
+    return {name: v.status for name, v in latest.items()}
 
 
 def _may_post(actor: Actor, version: Version, policy: Policy, name: str) -> None:

@@ -37,7 +37,6 @@ from cairn.services.checks import VersionChecks
 from cairn.services.lineage import record_parents
 from cairn.services.manifests import ManifestCache
 from cairn.services.models import clamp, create_model, listing_request
-from cairn.services.policies import policy_for
 from cairn.services.resolve import (
     get_model,
     get_namespace,
@@ -46,7 +45,7 @@ from cairn.services.resolve import (
     namespace_key,
 )
 from cairn.services.uow import Database, UnitOfWork
-from cairn.services.validations import counted
+from cairn.services.validations import counted_statuses
 from cairn.storage.sql.filters import compile_version_filter
 from cairn.storage.sql.store import MetadataStore
 
@@ -179,10 +178,7 @@ class VersionService:
             version = get_version(store, ref, with_files=False)
             if not with_files:
                 return version
-            # The newest status of each result the policy counts, as its gates read them.
-            policy = policy_for(store, get_model(store, version.namespace, version.model))
-            latest = counted(store.validations.history(version.id), version.author, policy)
-            version = replace(version, validations={n: v.status for n, v in latest.items()})
+            version = replace(version, validations=counted_statuses(store, version))
             files = self.manifests.get(version.manifest_digest)
             if files is None:
                 files = store.versions.files(version.id)
