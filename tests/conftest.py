@@ -39,10 +39,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A PostgreSQL database of this test's own, migrated to head; dropped after it."""
-    url = pg_run().create()
+    """A PostgreSQL database of this test's own, at head with no rows; emptied after it."""
+    url = pg_run().take()
     yield url
-    pg_run().drop(url)
+    pg_run().give_back(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

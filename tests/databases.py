@@ -2,13 +2,14 @@
 each test gets a copy of it.
 
 Running all of Cairn's Alembic migrations costs about a second on PostgreSQL and half a second on
-SQLite (several times that on a busy machine); a copy costs a fraction of it. SQLite: a migrated
-file, copied. PostgreSQL: a migrated database, ``CREATE DATABASE … TEMPLATE``. Each test process
-(each xdist worker) builds its templates afresh, so they always hold the migrations of the tree
-under test. The migration tests take an empty database instead and upgrade it step by step.
-
-Each PostgreSQL test database is dropped behind the tests, by a thread: PostgreSQL forces a
-checkpoint for every database it drops, which takes seconds on a busy server.
+SQLite (several times that on a busy machine). SQLite: each test gets a copy of a migrated file.
+PostgreSQL: each test gets a database cloned from a migrated template (``CREATE DATABASE …
+TEMPLATE``), and gives it back emptied for the next test rather than dropped, because PostgreSQL
+forces a checkpoint for every database it drops: seconds each on a busy server, for everyone on
+it. A test that changed the schema (its fingerprint differs from the template's) gets its
+database dropped instead. Each test process (each xdist worker) builds its templates afresh, so
+they always hold the migrations of the tree under test. The migration tests take an empty
+database and upgrade it step by step.
 
 PostgreSQL databases are named ``cairn_test_r<run>_<n>``. ``<run>`` is an advisory lock the test
 process holds on the admin database for as long as it lives: a run that was killed loses its lock
@@ -27,12 +28,14 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, Table, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from cairn.storage.sql import migrate
 from cairn.storage.sql.engine import open_engine
+from cairn.storage.sql.tables import metadata
 
 PG_ADMIN_URL = os.environ.get("CAIRN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -77,6 +80,8 @@ class PgRun:
         self.run = self._claim()
         self._numbers = itertools.count()
         self._template: str | None = None
+        self._fingerprint = ""  # the template's schema
+        self._clean: list[str] = []  # databases given back, emptied
         self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-databases")
         self.swept = self.sweep()
 
@@ -123,9 +128,46 @@ class PgRun:
         if self._template is None:
             url = self.create(migrated=False)
             migrate_to_head(url)  # and no connection to it stays open: a template must have none
+            engine = create_engine(url, poolclass=NullPool)
+            try:
+                with engine.connect() as conn:
+                    seeded = [t.name for t in metadata.sorted_tables if _has_rows(conn, t)]
+                    # give_back() empties every table: it could not put seeded rows back.
+                    assert not seeded, f"a migration writes rows to {seeded}: see give_back()"
+                    self._fingerprint = str(conn.execute(text(_SCHEMA_FINGERPRINT)).scalar())
+            finally:
+                engine.dispose()
             self._template = make_url(url).database
         assert self._template is not None
         return self._template
+
+    def take(self) -> str:
+        """A database of this run's at head with no rows (one given back, or a new copy of the
+        template); its URL. Give it back with ``give_back`` after the test."""
+        return self._clean.pop() if self._clean else self.create()
+
+    def give_back(self, url: str) -> None:
+        """Empty the database for the next test, as the template is: no rows, sequences at
+        their start; or drop it if its schema is no longer the template's."""
+        name = make_url(url).database
+        with self._admin.connect() as conn:  # a server the test left behind lets go of it
+            conn.execute(text(_DISCONNECT), {"n": name})
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                same = conn.execute(text(_SCHEMA_FINGERPRINT)).scalar() == self._fingerprint
+                if same:
+                    for table in reversed(metadata.sorted_tables):
+                        conn.execute(table.delete())
+                    conn.execute(text(_RESTART_SEQUENCES))
+        except DBAPIError:
+            same = False
+        finally:
+            engine.dispose()
+        if same:
+            self._clean.append(url)
+        else:
+            self.drop(url)
 
     def drop(self, url: str) -> None:
         """Drop a database of this run's, soon (the next test need not wait for the checkpoint)."""
@@ -141,8 +183,10 @@ class PgRun:
         """Drop every database of this run's, then let go of its lock."""
         self._dropper.shutdown()
         with self._admin.connect() as conn:
-            for name in self._databases_by_run(conn).get(self.run, []):
-                _drop(conn, name)
+            names = self._databases_by_run(conn).get(self.run, [])
+        # Dropped together, they wait for one or two checkpoints rather than one each.
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="drop-databases") as dropping:
+            list(dropping.map(self._drop, names))
         self._lock.close()
         self._admin.dispose()
 
@@ -158,6 +202,38 @@ def end_pg_run() -> None:
     if pg_run.cache_info().currsize:
         pg_run().close()
         pg_run.cache_clear()
+
+
+def _has_rows(conn: Connection, table: Table) -> bool:
+    return conn.execute(select(table).limit(1)).first() is not None
+
+
+# Relations with their columns, constraints and indexes outside PostgreSQL's own schemas, and
+# the revision Alembic recorded: what a test could change besides rows.
+_SCHEMA_FINGERPRINT = """
+SELECT md5(string_agg(d, E'\n' ORDER BY d)) FROM (
+    SELECT format('%s.%s %s %s %s %s', n.nspname, c.relname, c.relkind, a.attname,
+                  format_type(a.atttypid, a.atttypmod), a.attnotnull) AS d
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+    UNION ALL
+    SELECT format('%s %s', conname, pg_get_constraintdef(oid)) FROM pg_constraint
+    WHERE connamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+    UNION ALL
+    SELECT version_num FROM alembic_version
+) AS schema
+"""
+_RESTART_SEQUENCES = """
+SELECT setval(c.oid, s.seqstart, false) FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
+WHERE c.relnamespace = 'public'::regnamespace
+"""
+_DISCONNECT = """
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE datname = :n AND pid <> pg_backend_pid()
+"""
 
 
 def _key(run: int) -> dict[str, int]:

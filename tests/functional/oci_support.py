@@ -33,13 +33,13 @@ def serve(folder: Path, database: str, **env: str) -> Iterator[LiveServer]:
         finally:
             server.stop()
         return
-    url = pg_run().create()
+    url = pg_run().take()
     server = start_live_server(folder, url, **env)
     try:
         yield server
     finally:
         server.stop()
-        pg_run().drop(url)
+        pg_run().give_back(url)
 
 
 def ensure_namespace(server: LiveServer, name: str) -> None:

@@ -1,17 +1,23 @@
 """The test suite's own PostgreSQL databases (tests/databases.py): a run that was killed leaves
 its databases behind and the next run to start drops them; a live run's are never touched, and
-a run that ends drops its own."""
+a run that ends drops its own. A database a test gives back is what the template is for the
+next test, unless the test changed its schema."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+import psycopg
+import pytest
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
+from cairn.storage.sql import migrate
+from cairn.storage.sql.tables import namespaces
 from tests.databases import PG_ADMIN_URL, PgRun
 
 REPO = Path(__file__).parents[2]
@@ -76,3 +82,55 @@ def test_a_killed_runs_databases_are_dropped_by_the_next_run_and_a_live_runs_are
 
     assert live.communicate(b"", timeout=60)[1] is None and live.returncode == 0
     assert live_database not in _databases()  # the run that ended dropped its own
+
+
+def _add_namespace(url: str, name: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            row = {"name": name, "key": name, "created_at": datetime.now(UTC)}
+            return int(conn.execute(insert(namespaces).values(row)).inserted_primary_key[0])
+    finally:
+        engine.dispose()
+
+
+def test_a_database_given_back_is_emptied_for_the_next_test_unless_its_schema_changed() -> None:
+    run = PgRun(PG_ADMIN_URL)
+    try:
+        url = run.take()
+        assert _add_namespace(url, "first") == 1
+        assert _add_namespace(url, "second") == 2
+        # A connection the test left open, as a server it forgot would hold it: closed for it.
+        left_open = psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string())
+        left_open.execute("BEGIN")
+        left_open.execute("SELECT 1")
+        run.give_back(url)
+        with pytest.raises(psycopg.OperationalError, match="terminating connection"):
+            left_open.execute("SELECT 1")
+        left_open.close()
+
+        assert run.take() == url  # the same database, with no rows and its sequences restarted
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(select(namespaces)).all() == []
+            assert migrate.current(engine) == migrate.head()
+        engine.dispose()
+        assert _add_namespace(url, "again") == 1
+
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE INDEX ix_sneaky ON versions (description)"))
+        engine.dispose()
+        run.give_back(url)
+        other = run.take()
+        assert other != url  # a changed schema is not handed on: a new copy of the template
+        engine = create_engine(other)
+        with engine.connect() as conn:
+            assert conn.execute(select(namespaces)).all() == []
+        engine.dispose()
+        deadline = time.monotonic() + 60
+        while make_url(url).database in _databases() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert make_url(url).database not in _databases()  # dropped behind the tests
+    finally:
+        run.close()
