@@ -226,11 +226,12 @@ class IdentityService:
         namespace the token may do only what those roles together permit, and never more
         than its principal's roles permit there when it is used. Each scope must lie within
         the principal's roles at creation. Without scopes the token carries the principal's
-        roles as they are when it is used."""
+        roles as they are when it is used. A scoped token makes none wider than itself."""
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
             raise InvalidInput("a token's name is 1-100 characters")
         parsed = _parse_scopes(scopes)
         lifetime = self._lifetime(days)
+        parsed = _within_maker(actor, parsed)
         with self.db.write(actor, Permission.READ, None) as uow:
             owner = self._owner(uow, actor, principal)
             _check_within(owner, parsed)
@@ -431,6 +432,26 @@ def _check_within(owner: Principal, scopes: dict[str, list[str]] | None) -> None
             namespace=ns,
             roles=roles,
         )
+
+
+def _within_maker(actor: Actor, scopes: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    """The scopes of a token a scoped token asks for: its maker's when it names none, and
+    each it names refused unless the maker's scopes permit it there; else ``scopes``."""
+    if actor.scopes is None:
+        return scopes
+    if scopes is None:
+        return {ns: sorted(r.value for r in held) for ns, held in actor.scopes.items()}
+    everywhere = actor.scopes.get(EVERYWHERE, frozenset())
+    for ns, roles in scopes.items():
+        held = everywhere | (actor.scopes.get(ns, frozenset()) if ns != EVERYWHERE else frozenset())
+        if not permissions(_roles(roles)) <= permissions(held):
+            raise PermissionDenied(
+                f"the token making this one is limited in {ns!r}: a token cannot widen "
+                "the scopes of the token that makes it",
+                namespace=ns,
+                roles=roles,
+            )
+    return scopes
 
 
 def _found(uow: UnitOfWork, name: str) -> Principal:

@@ -135,6 +135,16 @@ def test_a_token_scope_is_a_set_that_only_narrows(people: People) -> None:
         wide = people.cli("wes", "token", "create", "wide", *args, code=5)
         assert "cannot widen" in wide.stderr, wide.stderr
 
+    # A scoped token cannot mint a wider one: a new token without scopes takes its maker's, and
+    # one asking for more than its maker's scopes is refused.
+    minted = people.json("wes-approve", "token", "create", "minted")
+    assert minted["token"]["scopes"] == {"default": ["approver"]}
+    people.tokens["wes-minted"] = minted["secret"]
+    assert "permission_denied" in people.push("wes-minted", "v3", code=5).stderr
+    for args in (["--scope", "default=writer"], ["--scope", "*=reader"]):
+        wide = people.cli("wes-approve", "token", "create", "wide", *args, code=5)
+        assert "cannot widen" in wide.stderr, wide.stderr
+
 
 def test_role_sets_over_the_api_on_both_databases(registry: Registry, admin_token: str) -> None:
     """The routes behind ``role grant|revoke`` and ``PUT …/roles/{ns}``, on SQLite and
