@@ -3,8 +3,8 @@
 Every audit entry commits to digests of the records its mutation left behind (see
 ``cairn.domain.record_state``). Once the log itself has verified, the replay of its entries
 says what each record must look like now; this module reads every namespace (its trusted
-keys, its policy), model (its policy override), alias, version, principal (its roles) and
-token through the API, computes
+keys, its policy), model (its policy override), alias, version (its validations), principal
+(its roles) and token through the API, computes
 the same digests and names each record that differs, that
 exists without an entry, or that the log says exists but the API no longer serves. Records
 changed by an entry written after the verified checkpoint are not compared (their newest
@@ -32,6 +32,7 @@ from cairn.domain.record_state import (
     record_key,
     records_touched,
     token_fields,
+    validations_fields,
     version_fields,
 )
 
@@ -98,7 +99,14 @@ def served_records(http: Http) -> dict[str, Groups]:
         if not policy["default"] and policy["model"] is not None:  # its own override
             served[record_key("policy", ref)] = digests("policy", policy_fields(policy))
     for version in _pages(http, "/versions"):
-        served[record_key("version", version["ref"])] = digests("version", version_fields(version))
+        ref = version["ref"]
+        served[record_key("version", ref)] = digests("version", version_fields(version))
+        path = f"/models/{version['namespace']}/{version['model']}/versions/{version['number']}"
+        results = http.json("GET", path + "/validations")["items"]
+        if results:
+            served[record_key("validations", ref)] = digests(
+                "validations", validations_fields(results)
+            )
     return served
 
 

@@ -56,6 +56,7 @@ IMMUTABLE: dict[str, frozenset[str]] = {
     "model": frozenset({"origin"}),
     "version": frozenset({"content", "origin", "evaluation"}),
     "alias": _NOTHING,
+    "validations": _NOTHING,
     "keys": _NOTHING,
     "policy": _NOTHING,
     "principal": frozenset({"origin"}),
@@ -64,6 +65,8 @@ IMMUTABLE: dict[str, frozenset[str]] = {
 
 
 def may_change(kind: str, action: str) -> frozenset[str]:
+    if kind == "validations":  # only the entries that post or run checks name them
+        return frozenset({"results"})
     if action in CHANGES:
         return CHANGES[action]
     if action.startswith(_UNCHANGING_FAMILIES):

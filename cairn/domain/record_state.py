@@ -36,6 +36,7 @@ from cairn.domain.records import (
     PolicyRevision,
     Principal,
     Token,
+    Validation,
     Version,
 )
 
@@ -59,6 +60,8 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "lifecycle": ("state",),
     },
     "alias": {"target": ("version",)},
+    # A version's validation results, every one in the order posted ("validations risk/fraud:3").
+    "validations": {"results": ("validations",)},
     "keys": {"trusted": ("keys",)},  # the public keys a namespace trusts to sign its models
     # A namespace's policy ("policy risk") or a model's override ("policy risk/fraud").
     "policy": {"rules": ("revision", "document", "created_by", "created_at")},
@@ -84,6 +87,13 @@ _NAMESPACE_REF = re.compile(rf"^{_NAME}$")
 _PRINCIPAL_REF = re.compile(rf"^principal/({_NAME})$")
 # JSON numbers RFC 8785 can write exactly; larger integers are drawn as tagged text instead.
 _SAFE_INTEGER = 2**53 - 1
+
+
+# Actions on a version that also write (or, deleting it, remove) its validation results.
+_VALIDATED = frozenset({"version.register", "version.delete", "retention.delete"})
+# A queued check is claimed (running) and, if its worker dies, queued again without an entry:
+# both are "not done yet", drawn alike, so that only a result changes the digest.
+_NOT_DONE = frozenset({"pending", "running"})
 
 
 def record_key(kind: str, ref: str) -> str:
@@ -121,6 +131,8 @@ def records_touched(action: str, subject: str, payload: Mapping[str, Any]) -> li
     if family == "alias" and _ALIAS_REF.match(subject):
         return [record_key("alias", subject)]
     if _VERSION_REF.match(subject):
+        if family == "validation" or action in _VALIDATED:
+            return [record_key("version", subject), record_key("validations", subject)]
         return [record_key("version", subject)]
     return []
 
@@ -239,6 +251,18 @@ def keys_fields(keys: Iterable[NamespaceKey | Mapping[str, Any]]) -> dict[str, A
     for key in drawn:
         key["created_at"] = _time(key["created_at"])
     return {"keys": sorted(drawn, key=lambda k: str(k["name"]))}
+
+
+def validations_fields(results: Iterable[Validation | Mapping[str, Any]]) -> dict[str, Any]:
+    """A version's validation results, oldest first (``updated_at`` is bookkeeping)."""
+    drawn = []
+    for result in results:
+        fields = _drawn(result, ("name", "status", "details", "created_by", "created_at"))
+        fields["created_at"] = _time(fields["created_at"])
+        if fields["status"] in _NOT_DONE:
+            fields["status"], fields["details"] = "pending", None
+        drawn.append(fields)
+    return {"validations": drawn}
 
 
 def policy_fields(p: PolicyRevision | Mapping[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from cairn.domain.record_state import (
     principal_fields,
     split_key,
     token_fields,
+    validations_fields,
     version_fields,
 )
 from cairn.storage.sql.store import MetadataStore
@@ -60,6 +61,17 @@ def _version(store: MetadataStore, ref: str) -> Groups | None:
         canonical_key(namespace), canonical_key(name), int(number), None, hold=True
     )
     return digests("version", version_fields(found)) if found else None
+
+
+def _validations(store: MetadataStore, ref: str) -> Groups | None:
+    model_ref, _, number = ref.rpartition(":")
+    namespace, _, name = model_ref.partition("/")
+    # The version's row is held (see above), so results posted side by side are read in turn.
+    found = store.versions.resolve(
+        canonical_key(namespace), canonical_key(name), int(number), None, hold=True
+    )
+    results = store.validations.history(found.id) if found else []
+    return digests("validations", validations_fields(results)) if results else None
 
 
 def _alias(store: MetadataStore, ref: str) -> Groups | None:
@@ -108,6 +120,7 @@ _READERS: dict[str, Callable[[MetadataStore, str], Groups | None]] = {
     "model": _model,
     "version": _version,
     "alias": _alias,
+    "validations": _validations,
     "keys": _keys,
     "policy": _policy,
     "principal": _principal,

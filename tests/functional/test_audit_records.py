@@ -5,7 +5,9 @@ field group that was changed, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from cairn.client import Client
 from tests.conftest import LiveServer, start_live_server
-from tests.functional import run_cli
+from tests.functional import run_cli, wait_for
 
 INTEGRITY_FAILURE = 6
 
@@ -42,7 +44,7 @@ class Registry:
         return result
 
     def push(self, ref: str, content: bytes, *args: str) -> int:
-        folder = self.tmp / f"model-{content.hex()}"
+        folder = self.tmp / f"model-{hashlib.sha256(content).hexdigest()[:16]}"
         folder.mkdir()
         (folder / "weights.bin").write_bytes(content)
         pushed = self.cli("alice", "--json", "push", ref, str(folder), "--no-provenance", *args)
@@ -294,3 +296,34 @@ def test_a_policy_relaxed_in_the_database_is_found(registry: Registry) -> None:
         "policy default": ("changed", ("rules",)),
         "policy default/fraud": ("deleted", ()),
     }
+
+
+def test_a_validation_result_flipped_in_the_database_is_found(registry: Registry) -> None:
+    registry.push("default/fraud", b"v1")
+    registry.cli("admin", "validate", "default/fraud:1", "fairness", "failed")
+    assert registry.verify()["ok"]
+    registry.sql("UPDATE validations SET status = 'passed' WHERE name = 'fairness'")
+    shown = json.loads(registry.cli("alice", "--json", "show", "default/fraud:1").stdout)
+    assert shown["validations"]["fairness"] == "passed"  # what a policy would now read
+    assert registry.forged() == {"validations default/fraud:1": ("changed", ("results",))}
+
+
+def test_a_background_scan_is_covered_while_queued_and_once_done(
+    tmp_path: Path, database_url: str
+) -> None:
+    server = start_live_server(tmp_path, database_url, CAIRN_SCAN_INLINE_BYTES="1024")
+    try:
+        registry = Registry(server, database_url, tmp_path)
+        registry.push("default/fraud", os.urandom(4096))
+        assert registry.verify()["ok"]  # queued (or claimed): no entry yet, and none needed
+
+        def scan() -> Any:
+            found = registry.cli("alice", "--json", "show", "default/fraud:1").stdout
+            status = json.loads(found)["validations"]["scan"]
+            return status if status not in ("pending", "running") else None
+
+        assert wait_for(scan, "the background scan") == "clean"
+        report = registry.verify()
+        assert report["ok"] and report["records"]["findings"] == []
+    finally:
+        server.stop()

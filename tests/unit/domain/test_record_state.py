@@ -12,7 +12,13 @@ import orjson
 from cairn.api import wire
 from cairn.domain.audit import entry_document, leaf_bytes
 from cairn.domain.record_replay import Claim, compare, replay
-from cairn.domain.record_state import GROUPS, digests, records_touched, version_fields
+from cairn.domain.record_state import (
+    GROUPS,
+    digests,
+    records_touched,
+    validations_fields,
+    version_fields,
+)
 from cairn.domain.records import Version
 
 AT = datetime(2026, 11, 26, 7, 30, 1, 5, tzinfo=UTC)
@@ -85,6 +91,10 @@ def test_each_group_changes_only_with_its_own_fields() -> None:
 
 def test_entries_are_about_the_records_their_subjects_name() -> None:
     assert records_touched("version.tag", "risk/fraud:3", {}) == ["version risk/fraud:3"]
+    assert records_touched("validation.add", "risk/fraud:3", {}) == [
+        "version risk/fraud:3",
+        "validations risk/fraud:3",
+    ]
     assert records_touched("deployment.record", "risk/fraud:3", {}) == ["version risk/fraud:3"]
     assert records_touched("alias.set", "risk/fraud@prod", {}) == ["alias risk/fraud@prod"]
     assert records_touched("model.tag", "risk/fraud", {}) == ["model risk/fraud"]
@@ -150,6 +160,7 @@ def test_replay_keeps_the_latest_claim_and_follows_renames() -> None:
         "version risk/scam:2": Claim(v1_tagged, True, 2, "version.tag"),
         "model risk/scam": Claim({}, True, 3, "model.rename"),
         "version risk/scam:1": Claim(None, True, 4, "version.delete"),
+        "validations risk/scam:1": Claim(None, False, 0, "version.register"),
     }
 
 
@@ -219,3 +230,13 @@ def test_compare_names_each_kind_of_difference() -> None:
     only_versions = compare(claims, served, kinds=["version"])
     assert "alias r/f@p" not in {f.record for f in only_versions}
     assert [f.forged for f in only_versions if f.record == "version r/f:4"] == [False]
+
+
+def test_a_check_queued_or_running_has_one_digest_and_a_result_another() -> None:
+    def results(status: str, details: dict[str, Any]) -> dict[str, str]:
+        row = {"name": "scan", "status": status, "details": details, "created_by": "cairn"}
+        return digests("validations", validations_fields([{**row, "created_at": AT}]))
+
+    queued = results("pending", {"message": "queued for a background scan"})
+    assert results("running", {}) == queued
+    assert results("passed", {}) != queued != results("failed", {})
