@@ -226,7 +226,8 @@ class IdentityService:
         namespace the token may do only what those roles together permit, and never more
         than its principal's roles permit there when it is used. Each scope must lie within
         the principal's roles at creation. Without scopes the token carries the principal's
-        roles as they are when it is used. A scoped token makes none wider than itself."""
+        roles as they are when it is used. A token makes none wider than itself, nor one that
+        outlives it (revoking it would leave its heir)."""
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
             raise InvalidInput("a token's name is 1-100 characters")
         parsed = _parse_scopes(scopes)
@@ -235,6 +236,7 @@ class IdentityService:
         with self.db.write(actor, Permission.READ, None) as uow:
             owner = self._owner(uow, actor, principal)
             _check_within(owner, parsed)
+            lifetime = _not_past_maker(uow, actor, lifetime, asked=days is not None)
             return self._issue(uow, owner, name, parsed, lifetime)
 
     def _issue(
@@ -432,6 +434,24 @@ def _check_within(owner: Principal, scopes: dict[str, list[str]] | None) -> None
             namespace=ns,
             roles=roles,
         )
+
+
+def _not_past_maker(
+    uow: UnitOfWork, actor: Actor, lifetime: timedelta, *, asked: bool
+) -> timedelta:
+    """The lifetime of a token another token makes: none past its maker's expiry (the default
+    is cut to it; a longer one asked for is refused)."""
+    maker = uow.store.identity.tokens(None, actor.token_id) if actor.token_id else []
+    expires = maker[0].expires_at if maker else None
+    if expires is None or uow.now + lifetime <= expires:
+        return lifetime
+    if asked:
+        raise InvalidInput(
+            f"the token making this one expires at {expires.isoformat(timespec='seconds')}: "
+            "a token cannot outlive the token that makes it",
+            expires_at=expires.isoformat(),
+        )
+    return expires - uow.now
 
 
 def _within_maker(actor: Actor, scopes: dict[str, list[str]] | None) -> dict[str, list[str]] | None:

@@ -124,9 +124,10 @@ def test_a_token_scope_is_a_set_that_only_narrows(people: People) -> None:
     assert me["scopes"] == {"default": ["approver", "writer"]}
     assert json.loads(people.push("wes-both", "v1").stdout)["number"] == 1
 
-    people.tokens["wes-approve"] = people.json(
-        "wes", "token", "create", "approve-only", "--scope", "default=approver"
-    )["secret"]
+    approve_only = people.json(
+        "wes", "token", "create", "approve-only", "--scope", "default=approver", "--days", "2"
+    )
+    people.tokens["wes-approve"] = approve_only["secret"]
     assert "permission_denied" in people.push("wes-approve", "v2", code=5).stderr
 
     # A scope asking for what no role of wes gives (deploy) is refused, alone or in a set.
@@ -139,6 +140,10 @@ def test_a_token_scope_is_a_set_that_only_narrows(people: People) -> None:
     # one asking for more than its maker's scopes is refused.
     minted = people.json("wes-approve", "token", "create", "minted")
     assert minted["token"]["scopes"] == {"default": ["approver"]}
+    # ...nor one that outlives it: the default lifetime is cut to its maker's, more is refused.
+    assert minted["token"]["expires_at"] <= approve_only["token"]["expires_at"]
+    longer = people.cli("wes-approve", "token", "create", "long", "--days", "30", code=2)
+    assert "cannot outlive" in longer.stderr, longer.stderr
     people.tokens["wes-minted"] = minted["secret"]
     assert "permission_denied" in people.push("wes-minted", "v3", code=5).stderr
     for args in (["--scope", "default=writer"], ["--scope", "*=reader"]):
