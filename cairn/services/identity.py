@@ -20,7 +20,6 @@ from cairn.domain.records import Principal, Token
 from cairn.domain.tokens import new_token, parse_token, secret_hash, secret_matches
 from cairn.errors import (
     InvalidInput,
-    LastAdmin,
     PermissionDenied,
     PrincipalExists,
     PrincipalNotFound,
@@ -39,7 +38,12 @@ from cairn.services.auth import (
     grant_key,
     permissions,
 )
-from cairn.services.resolve import get_namespace
+from cairn.services.identity_limits import (
+    existing,
+    keep_an_admin,
+    not_past_maker,
+    within_maker,
+)
 from cairn.services.uow import Database, UnitOfWork
 
 KINDS = ("user", "service")
@@ -152,7 +156,7 @@ class IdentityService:
         with self.db.write(actor, Permission.ADMIN, EVERYWHERE) as uow:
             found = _found(uow, name)
             if disabled:
-                _keep_an_admin(uow, found, "disabling it")
+                keep_an_admin(uow, found, "disabling it")
             uow.store.identity.set_disabled(found.id, disabled)
             uow.record("principal.disable" if disabled else "principal.enable", _subject(found))
             return _found(uow, name)
@@ -165,7 +169,7 @@ class IdentityService:
         key = _grant_namespace(namespace)
         with self.db.write(actor, Permission.ADMIN, key) as uow:
             found = _found(uow, name)
-            _existing(uow, key)
+            existing(uow, key)
             self._add(uow, found, key, parsed_role)
             return _found(uow, name)
 
@@ -176,7 +180,7 @@ class IdentityService:
         with self.db.write(actor, Permission.ADMIN, key) as uow:
             found = _found(uow, name)
             if key == EVERYWHERE and parsed_role is Role.ADMIN:
-                _keep_an_admin(uow, found, "revoking admin everywhere")
+                keep_an_admin(uow, found, "revoking admin everywhere")
             if not uow.store.identity.ungrant(found.id, key, parsed_role.value):
                 raise InvalidInput(
                     f"{found.name} does not hold {parsed_role.value} in {key!r}",
@@ -197,9 +201,9 @@ class IdentityService:
             found = _found(uow, name)
             held = {Role(r) for r in found.roles.get(key, [])}
             if key == EVERYWHERE and Role.ADMIN in held - wanted:
-                _keep_an_admin(uow, found, "taking admin everywhere away")
+                keep_an_admin(uow, found, "taking admin everywhere away")
             if wanted - held:
-                _existing(uow, key)
+                existing(uow, key)
             for role in sorted(held - wanted, key=lambda r: r.value):
                 uow.store.identity.ungrant(found.id, key, role.value)
                 uow.record("role.revoke", _subject(found), namespace=key, role=role.value)
@@ -232,11 +236,11 @@ class IdentityService:
             raise InvalidInput("a token's name is 1-100 characters")
         parsed = _parse_scopes(scopes)
         lifetime = self._lifetime(days)
-        parsed = _within_maker(actor, parsed)
+        parsed = within_maker(actor, parsed)
         with self.db.write(actor, Permission.READ, None) as uow:
             owner = self._owner(uow, actor, principal)
             _check_within(owner, parsed)
-            lifetime = _not_past_maker(uow, actor, lifetime, asked=days is not None)
+            lifetime = not_past_maker(uow, actor, lifetime, asked=days is not None)
             return self._issue(uow, owner, name, parsed, lifetime)
 
     def _issue(
@@ -379,24 +383,6 @@ def write_secret_file(path: Path, secret: str) -> None:
     path.chmod(0o600)
 
 
-def _keep_an_admin(uow: UnitOfWork, found: Principal, change: str) -> None:
-    """Refuse a change that would leave no enabled principal holding admin everywhere: nobody
-    could grant it again, and the registry would need an edit of its database."""
-    if uow.store.identity.holders(EVERYWHERE, Role.ADMIN.value) == {found.id}:
-        raise LastAdmin(
-            f"{found.name} is the last enabled global admin: {change} would leave none; "
-            "grant admin everywhere to another principal first",
-            principal=found.name,
-        )
-
-
-def _existing(uow: UnitOfWork, key: str) -> None:
-    """A role is granted in a namespace that exists (or everywhere): a typo must not grant
-    rights in a namespace someone creates later."""
-    if key != EVERYWHERE:
-        get_namespace(uow.store, key)
-
-
 def _grant_namespace(namespace: str) -> str:
     if namespace == EVERYWHERE:
         return EVERYWHERE
@@ -434,44 +420,6 @@ def _check_within(owner: Principal, scopes: dict[str, list[str]] | None) -> None
             namespace=ns,
             roles=roles,
         )
-
-
-def _not_past_maker(
-    uow: UnitOfWork, actor: Actor, lifetime: timedelta, *, asked: bool
-) -> timedelta:
-    """The lifetime of a token another token makes: none past its maker's expiry (the default
-    is cut to it; a longer one asked for is refused)."""
-    maker = uow.store.identity.tokens(None, actor.token_id) if actor.token_id else []
-    expires = maker[0].expires_at if maker else None
-    if expires is None or uow.now + lifetime <= expires:
-        return lifetime
-    if asked:
-        raise InvalidInput(
-            f"the token making this one expires at {expires.isoformat(timespec='seconds')}: "
-            "a token cannot outlive the token that makes it",
-            expires_at=expires.isoformat(),
-        )
-    return expires - uow.now
-
-
-def _within_maker(actor: Actor, scopes: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
-    """The scopes of a token a scoped token asks for: its maker's when it names none, and
-    each it names refused unless the maker's scopes permit it there; else ``scopes``."""
-    if actor.scopes is None:
-        return scopes
-    if scopes is None:
-        return {ns: sorted(r.value for r in held) for ns, held in actor.scopes.items()}
-    everywhere = actor.scopes.get(EVERYWHERE, frozenset())
-    for ns, roles in scopes.items():
-        held = everywhere | (actor.scopes.get(ns, frozenset()) if ns != EVERYWHERE else frozenset())
-        if not permissions(_roles(roles)) <= permissions(held):
-            raise PermissionDenied(
-                f"the token making this one is limited in {ns!r}: a token cannot widen "
-                "the scopes of the token that makes it",
-                namespace=ns,
-                roles=roles,
-            )
-    return scopes
 
 
 def _found(uow: UnitOfWork, name: str) -> Principal:
