@@ -155,3 +155,26 @@ def test_cairn_s_own_validators_re_run_and_the_history_is_kept(
     assert list(summary) == ["integrity", "completeness", "signature", "scan", "bias"]
     refused = httpx.post(f"{base}/validations/bias/rerun", headers=live_server.headers)
     assert refused.status_code == 400
+
+
+def test_a_file_whose_bytes_put_control_characters_in_findings_registers_on_both_databases(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A pickle naming a global with NUL, a lone surrogate's bytes and other control
+    characters in it (random weights can read like this): the scan flags it and says so in
+    text every database stores, instead of the registration failing on PostgreSQL."""
+    server = start_live_server(tmp_path, database_url)
+    try:
+        folder = tmp_path / "model"
+        folder.mkdir()
+        (folder / "weights.pkl").write_bytes(
+            b"\x80\x02cfoo\x00bar\x1b[31m\nsys\xed\xa0\x80tem\n)R."
+        )
+        pushed = _push(server, folder)
+        scan = _scan(server, pushed["number"])
+        assert scan["status"] == "flagged", scan
+        text = json.dumps(scan)
+        assert "\\u0000" not in text and "\\u001b" not in text, text
+        assert "foo\\\\x00bar" in text, text  # the NUL is shown escaped, not dropped
+    finally:
+        server.stop()

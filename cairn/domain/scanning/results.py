@@ -12,6 +12,7 @@ A file's status follows from its findings, so it can never disagree with them:
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -174,6 +175,7 @@ class FindingLog:
         message: str,
         offset: int | None = None,
     ) -> None:
+        path, message = printable(path), printable(message)
         key = (path, kind, severity, message)
         if key in self._seen:
             return
@@ -201,3 +203,26 @@ class FindingLog:
                 # A scanner error among the dropped ones must still turn the status to error.
                 items.append(Finding("", FindingKind.SCAN_ERROR, Severity.HIGH, message))
         return tuple(items)
+
+
+def printable(text: str) -> str:
+    """``text`` with control, format and surrogate characters written as escapes (``\\x00``,
+    ``\\u202e``). Findings quote what the bytes of a file say (a pickle's global names, an
+    archive member's name), and those may hold anything: escaped, a finding can be stored by
+    every database, shown in a terminal without driving it, and still says what was there."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"):
+        return ch
+    code = ord(ch)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )

@@ -369,7 +369,9 @@ UNSAFE_NAMES = {
 
 @pytest.mark.parametrize(("name", "severity"), UNSAFE_NAMES.items())
 def test_unsafe_member_names_are_flagged_in_zip_and_tar(name: str, severity: Severity) -> None:
-    expected = (name, FindingKind.UNSAFE_MEMBER_PATH, severity)
+    # A finding names the member with its control and invisible characters escaped.
+    shown = name.replace("\x07", "\\x07").replace("\u202e", "\\u202e").replace("\u2066", "\\u2066")
+    expected = (shown, FindingKind.UNSAFE_MEMBER_PATH, severity)
     for data, path in (
         (zip_of({name: b"x"}), "a.zip"),
         (tar_of((tar_member(name), b"x")), "a.tar"),
@@ -377,6 +379,16 @@ def test_unsafe_member_names_are_flagged_in_zip_and_tar(name: str, severity: Sev
         result = scan(data, path)
         assert result.status is ScanStatus.FLAGGED
         assert expected in kinds(result)
+
+
+def test_findings_escape_what_a_database_or_a_terminal_cannot_take() -> None:
+    pickled = b"\x80\x02cfoo\x00bar\x1b[31m\nsys" + "\u202e".encode() + b"tem\n)R."
+    result = scan(pickled, "w.pkl")
+    assert result.status is ScanStatus.FLAGGED
+    (finding,) = result.findings
+    assert "foo\\x00bar\\x1b[31m" in finding.message, finding.message
+    assert "sys\\u202etem" in finding.message, finding.message
+    assert finding.message.isprintable()
 
 
 def test_the_names_tar_and_zip_write_for_folders_are_not_flagged() -> None:
