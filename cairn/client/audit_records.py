@@ -3,8 +3,8 @@
 Every audit entry commits to digests of the records its mutation left behind (see
 ``cairn.domain.record_state``). Once the log itself has verified, the replay of its entries
 says what each record must look like now; this module reads every namespace (its trusted
-keys, its policy), model (its policy override), alias, version (its validations), principal
-(its roles) and token through the API, computes
+keys, its policy), model (its policy override), alias, version (its validations; its content
+as the files it lists), principal (its roles) and token through the API, computes
 the same digests and names each record that differs, that
 exists without an entry, or that the log says exists but the API no longer serves. Records
 changed by an entry written after the verified checkpoint are not compared (their newest
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cairn.client.http import Http
+from cairn.domain.manifest import FileEntry, manifest_digest
 from cairn.domain.record_replay import Finding, Replay, compare
 from cairn.domain.record_state import (
     KINDS,
@@ -100,14 +101,26 @@ def served_records(http: Http) -> dict[str, Groups]:
             served[record_key("policy", ref)] = digests("policy", policy_fields(policy))
     for version in _pages(http, "/versions"):
         ref = version["ref"]
-        served[record_key("version", ref)] = digests("version", version_fields(version))
         path = f"/models/{version['namespace']}/{version['model']}/versions/{version['number']}"
+        fields = version_fields({**version, **_content(http.json("GET", path)["files"])})
+        served[record_key("version", ref)] = digests("version", fields)
         results = http.json("GET", path + "/validations")["items"]
         if results:
             served[record_key("validations", ref)] = digests(
                 "validations", validations_fields(results)
             )
     return served
+
+
+def _content(files: list[dict[str, Any]]) -> dict[str, Any]:
+    """A version's content as the files it lists make it (what a pull delivers), not as its
+    row says: a list edited in the database then differs from what the log recorded."""
+    entries = [FileEntry(f["path"], f["size"], f["digest"]) for f in files]
+    return {
+        "manifest_digest": manifest_digest(entries),
+        "size": sum(e.size for e in entries),
+        "file_count": len(entries),
+    }
 
 
 def _model_of(key: str) -> str:

@@ -25,7 +25,7 @@ from cairn.client.signing import sign_folder
 from cairn.client.transfer import Downloader, Retrier, collect, parallel, send_files
 from cairn.client.trust import TrustCalls
 from cairn.client.webhooks import WebhookCalls
-from cairn.domain.manifest import FileEntry
+from cairn.domain.manifest import FileEntry, manifest_digest
 from cairn.domain.paths import check_path
 from cairn.domain.references import Reference, parse_model_reference, parse_reference
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
@@ -278,6 +278,7 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         entries = [
             FileEntry(check_path(f["path"]), f["size"], f["digest"]) for f in version["files"]
         ]
+        _check_listing(version, entries)
         downloader = Downloader(self.http, self.cache_dir, self.retrier, version["namespace"])
         unique = list({e.digest: e for e in entries}.values())
         with Bar(self._show(progress), "downloading", sum(e.size for e in unique)) as bar:
@@ -360,3 +361,17 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
             cursor = page.get("next_cursor")
             if not cursor:
                 return
+
+
+def _check_listing(version: Mapping[str, Any], entries: list[FileEntry]) -> None:
+    """The files served must be the ones registered: every byte is checked against the digest
+    the list names, so a list edited in the database (another blob of the same size) would
+    otherwise deliver other bytes as verified. The manifest digest is under the audit log."""
+    listed = manifest_digest(entries)
+    if listed != version["manifest_digest"]:
+        raise errors.DigestMismatch(
+            f"the files served for {version['ref']} hash to {listed}, not to its manifest "
+            f"digest {version['manifest_digest']}: its record was changed outside Cairn",
+            expected=version["manifest_digest"],
+            actual=listed,
+        )

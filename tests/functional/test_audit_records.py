@@ -327,3 +327,23 @@ def test_a_background_scan_is_covered_while_queued_and_once_done(
         assert report["ok"] and report["records"]["findings"] == []
     finally:
         server.stop()
+
+
+def test_a_file_of_a_version_swapped_in_the_database_is_found_and_never_pulled(
+    registry: Registry,
+) -> None:
+    """The files a version lists are what a pull delivers: a row of version_files pointed at
+    another blob of the namespace (same size) must neither pass the check nor reach a pull,
+    although the version's own row, and so its manifest digest, is untouched."""
+    registry.push("default/fraud", b"good weights")
+    registry.push("default/fraud", b"evil weights")
+    evil = "sha256:" + hashlib.sha256(b"evil weights").hexdigest()
+    registry.sql(
+        f"UPDATE version_files SET digest = :evil WHERE version_id = ({_version_row(registry, 1)})",
+        evil=evil,
+    )
+    out = registry.tmp / "deployed"
+    pulled = registry.cli("alice", "pull", "default/fraud:1", str(out), code=INTEGRITY_FAILURE)
+    assert "manifest digest" in pulled.stderr
+    assert not (out / "weights.bin").exists()
+    assert registry.forged() == {"version default/fraud:1": ("changed", ("content",))}
