@@ -115,7 +115,8 @@ class VersionChecks:
             if known is None:
                 with open_blob(self.blobs, f.digest, f.size) as stream:
                     known = scan_file(stream, f.path)
-                self._remember(f.digest, f.path, known)
+                if known.status is not ScanStatus.ERROR:  # an error may pass: read again
+                    self._remember(f.digest, f.path, known)
             results.append(known)
         summary = summarise_version(results)
         return Outcome(SCAN, summary.status.value, scan_details(summary.files, summary))
