@@ -46,6 +46,7 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   ├── IdempotencyConflict
     │   ├── MissingBlobs
     │   ├── PolicyViolation             the policy denies it; details list every reason
+    │   ├── VersionBlocked              a failed check or gate blocks using the version
     │   └── UploadOffsetMismatch
     ├── IntegrityError
     │   └── DigestMismatch              bytes do not hash to the digest they were named by
@@ -118,6 +119,7 @@ __all__ = [
     "UploadNotFound",
     "UploadOffsetMismatch",
     "ValidatorNotAllowed",
+    "VersionBlocked",
     "VersionInUse",
     "VersionNotFound",
     "WebhookTargetRefused",
@@ -299,6 +301,14 @@ class MissingBlobs(Conflict):
 
 class PolicyViolation(Conflict):
     code = "policy_violation"
+
+
+class VersionBlocked(Conflict):
+    """A failed integrity check, scan or signature, or its policy's gate, blocks an alias, a
+    deployment or a pull of the version; ``details.gates`` lists each. An admin of the
+    namespace may override it, with a reason that goes to the audit log."""
+
+    code = "version_blocked"
 
 
 class UploadOffsetMismatch(Conflict):

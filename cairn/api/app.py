@@ -77,7 +77,13 @@ def create_app(registry: Registry) -> FastAPI:
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Upload-Offset"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "Upload-Offset",
+                "Cairn-Override",
+            ],
             expose_headers=["Cairn-Digest", "Location", "Upload-Offset"],
         )
     app.add_middleware(HostAllowList, hosts=allowed_hosts(registry.settings))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
+from urllib.parse import unquote
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
@@ -102,6 +103,20 @@ async def reading(reg: Registry, call: Callable[P, T], *args: P.args, **kwargs: 
     return await run_in_threadpool(call, *args, **kwargs)
 
 
+def override_header(cairn_override: str | None = Header(default=None)) -> str | None:
+    """``Cairn-Override: <reason>`` (percent-encoded UTF-8): pass a blocked version's gate,
+    on the record (see ``cairn.services.gates``)."""
+    return None if cairn_override is None else unquote(cairn_override)
+
+
+async def gated(reg: Registry, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """A read that may write an override to the audit log: in a worker thread when it might
+    (a write may wait for the database's lock), as any read otherwise."""
+    if kwargs.get("override") is None:
+        return await reading(reg, call, *args, **kwargs)
+    return await run_in_threadpool(call, *args, **kwargs)
+
+
 async def writing(
     reg: Registry, small: bool, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
@@ -146,3 +161,4 @@ Body = Annotated[Any, Depends(json_body)]
 # they reach a 32-bit id column or a 64-bit index, which would refuse to bind them (a 500).
 RowId = Annotated[int, PathParam(ge=1, le=ID_MAX, description="A row's id.")]
 LogIndex = Annotated[int, Query(ge=0, le=INDEX_MAX)]
+Override = Annotated[str | None, Depends(override_header)]

@@ -19,12 +19,19 @@ def alias() -> None:
 @click.argument("model")
 @click.argument("name")
 @click.argument("version", type=click.IntRange(min=1))
+@click.option(
+    "--override",
+    default=None,
+    metavar="REASON",
+    help="Point it at a blocked version anyway (an admin of the namespace; audited).",
+)
 @click.pass_context
 @fails_cleanly
-def set_(ctx: click.Context, model: str, name: str, version: int) -> None:
-    """Point alias NAME of MODEL at VERSION: cairn alias set risk/fraud production 7."""
+def set_(ctx: click.Context, model: str, name: str, version: int, override: str | None) -> None:
+    """Point alias NAME of MODEL at VERSION: cairn alias set risk/fraud production 7. A
+    version blocked by a failed check is refused (exit 6) unless --override."""
     with client(ctx, progress=False) as cairn:
-        found = cairn.set_alias(model, name, version)
+        found = cairn.set_alias(model, name, version, override=override)
     if wants_json(ctx):
         emit_json(found)
     else:

@@ -245,6 +245,12 @@ def deploy() -> None:
 @click.option("--outcome", type=click.Choice(["started", "succeeded", "failed"]), default="started")
 @click.option("--load-time-ms", type=click.FloatRange(min=0), default=None)
 @click.option("--alias", default=None, help="The alias this rollout follows.")
+@click.option(
+    "--override",
+    default=None,
+    metavar="REASON",
+    help="Record a rollout the gates refuse anyway (an admin of the namespace; audited).",
+)
 @click.pass_context
 @fails_cleanly
 def record(
@@ -256,8 +262,11 @@ def record(
     outcome: str,
     load_time_ms: float | None,
     alias: str | None,
+    override: str | None,
 ) -> None:
-    """Record that the version REF was rolled out to a target."""
+    """Record that the version REF was rolled out to a target. A rollout of a version blocked
+    by a failed check, or of one not in production on a production target (see the policy's
+    deployments), is refused (exit 6) unless --override."""
     with client(ctx, progress=False) as cairn:
         done = cairn.record_deployment(
             ref,
@@ -267,6 +276,7 @@ def record(
             outcome=outcome,
             load_time_ms=load_time_ms,
             alias=alias,
+            override=override,
         )
     if wants_json(ctx):
         emit_json(done)

@@ -20,6 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Exit codes: documented in the README and kept stable.
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (errors.NotFound, 3),
+    (errors.VersionBlocked, 6),  # a failed check, like a digest that does not match
     (errors.Conflict, 4),
     (errors.PermissionDenied, 5),
     (errors.IntegrityError, 6),

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cairn import errors
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import emit_json, fails_cleanly, human_size, key_values, short, table
 
@@ -92,17 +93,34 @@ def push(
 @click.option(
     "--require-signature", is_flag=True, help="Refuse the version unless its signature verifies."
 )
+@click.option(
+    "--override",
+    default=None,
+    metavar="REASON",
+    help="Pull a version a failed check blocks anyway (an admin of the namespace; audited).",
+)
 @click.pass_context
 @fails_cleanly
 def pull(
-    ctx: click.Context, ref: str, dest: Path, keys: tuple[Path, ...], require_signature: bool
+    ctx: click.Context,
+    ref: str,
+    dest: Path,
+    keys: tuple[Path, ...],
+    require_signature: bool,
+    override: str | None,
 ) -> None:
     """Download the version REF names into the folder DEST, verifying every file and its
-    signature (refused when the namespace requires signatures and it does not verify)."""
+    signature (refused when the namespace requires signatures and it does not verify). A
+    version blocked by a failed check (integrity, scan, signature, its policy) is refused with
+    exit 6 and nothing written, unless --override."""
     trusted = [k.read_text() for k in keys] or None
     with client(ctx) as cairn:
         version = cairn.pull(
-            ref, dest, trusted_keys=trusted, require_signature=require_signature or None
+            ref,
+            dest,
+            trusted_keys=trusted,
+            require_signature=require_signature or None,
+            override=override,
         )
     if wants_json(ctx):
         emit_json(version)
@@ -161,12 +179,20 @@ def list_(ctx: click.Context, target: str | None) -> None:
 @fails_cleanly
 def show(ctx: click.Context, ref: str) -> None:
     """Show a version (ns/name:N, ns/name@alias, ns/name:latest) with its files."""
+    blocked = None
     with client(ctx, progress=False) as cairn:
-        version = cairn.get(ref)
+        try:
+            version = cairn.get(ref)
+        except errors.VersionBlocked as exc:  # its metadata stays readable, to see why
+            blocked = exc
+            version = {**cairn.get(ref, files=False), "blocked": exc.details.get("gates", [])}
     if wants_json(ctx):
         emit_json(version)
         return
     _describe(version)
+    if blocked is not None:
+        for gate in blocked.details.get("gates", []):
+            click.echo(f"  BLOCKED   {gate['gate']}: {gate['reason']}")
 
 
 def _describe(v: dict[str, Any]) -> None:

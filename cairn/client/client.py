@@ -30,6 +30,8 @@ from cairn.domain.paths import check_path
 from cairn.domain.references import Reference, parse_model_reference, parse_reference
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
 
+OVERRIDE_HEADER = "Cairn-Override"
+
 
 def _model_path(ref: Reference) -> str:
     return f"/models/{ref.namespace}/{ref.model}"
@@ -128,10 +130,14 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
 
     # Versions
 
-    def get(self, ref: str, *, files: bool = True) -> dict[str, Any]:
-        """The version a reference names: ``cairn.get("risk/fraud@production")``."""
+    def get(self, ref: str, *, files: bool = True, override: str | None = None) -> dict[str, Any]:
+        """The version a reference names: ``cairn.get("risk/fraud@production")``. Its files
+        are what a pull fetches, so a blocked version (a failed check) raises
+        ``VersionBlocked`` unless ``override`` gives a reason (an admin's, audited);
+        ``files=False`` answers for any version."""
+        headers = {} if override is None else {OVERRIDE_HEADER: quote(override, safe="")}
         result: dict[str, Any] = self.http.json(
-            "GET", "/resolve", params={"ref": ref, "files": str(files).lower()}
+            "GET", "/resolve", params={"ref": ref, "files": str(files).lower()}, headers=headers
         )
         return result
 
@@ -163,10 +169,16 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
 
     # Aliases
 
-    def set_alias(self, model: str, alias: str, number: int) -> dict[str, Any]:
-        """``cairn.set_alias("risk/fraud", "production", 7)``"""
+    def set_alias(
+        self, model: str, alias: str, number: int, *, override: str | None = None
+    ) -> dict[str, Any]:
+        """``cairn.set_alias("risk/fraud", "production", 7)``; a blocked version raises
+        ``VersionBlocked`` unless ``override`` gives a reason (an admin's, audited)."""
         path = _model_path(parse_model_reference(model)) + f"/aliases/{quote(alias, safe='')}"
-        result: dict[str, Any] = self.http.json("PUT", path, json={"version": number})
+        body: dict[str, Any] = {"version": number}
+        if override is not None:
+            body["override"] = override
+        result: dict[str, Any] = self.http.json("PUT", path, json=body)
         return result
 
     def alias_at(self, model: str, alias: str, when: datetime) -> dict[str, Any]:
@@ -262,6 +274,7 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         progress: bool | None = None,
         trusted_keys: list[str] | None = None,
         require_signature: bool | None = None,
+        override: str | None = None,
     ) -> dict[str, Any]:
         """Download the version ``ref`` names into the folder ``dest`` and return the version.
 
@@ -272,9 +285,14 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         namespace requires signatures (or ``require_signature``), a version whose signature
         does not verify raises ``SignatureRejected`` and nothing is written to ``dest``.
 
+        A version that a failed check blocks (integrity, scan, signature, its policy's gate,
+        on the server; or the signature checked here) raises ``VersionBlocked`` and writes
+        nothing, unless ``override`` gives a reason: the server accepts it from an admin of the
+        namespace and records it in the audit log.
+
         >>> cairn.pull("risk/fraud@production", "/srv/fraud")  # doctest: +SKIP
         """
-        version = self.retrier.run(lambda: self.get(ref))
+        version = self.retrier.run(lambda: self.get(ref, override=override))
         entries = [
             FileEntry(check_path(f["path"]), f["size"], f["digest"]) for f in version["files"]
         ]
@@ -283,9 +301,13 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         unique = list({e.digest: e for e in entries}.values())
         with Bar(self._show(progress), "downloading", sum(e.size for e in unique)) as bar:
             parallel(self.workers, unique, lambda e: downloader.fetch(e, bar.advance))
-        version["signature_check"] = self._check_signature(
-            version, entries, downloader, trusted_keys, require_signature
-        )
+        check = self._check_signature(version, entries, downloader, trusted_keys, require_signature)
+        if check["status"] == "failed" and override is None:
+            raise errors.VersionBlocked(
+                f"{version['ref']}: the signature does not verify here: {check['message']}",
+                gates=[{"gate": "signature", "reason": check["message"]}],
+            )
+        version["signature_check"] = check
         target = Path(dest)
         for entry in entries:
             out = target.joinpath(*entry.path.split("/"))

@@ -111,7 +111,9 @@ class LifecycleCalls:
 
     def record_deployment(self, ref: str, target: str, **fields: Any) -> dict[str, Any]:
         """``cairn.record_deployment("risk/fraud:3", "prod-eu", strategy="canary",
-        weight=10, outcome="started", load_time_ms=850)``"""
+        weight=10, outcome="started", load_time_ms=850)``. A rollout of a blocked version, or
+        of one not in production on a production target, raises ``VersionBlocked`` unless
+        ``override="reason"`` (an admin's, audited)."""
         body = {"target": target, **{k: v for k, v in fields.items() if v is not None}}
         result: dict[str, Any] = self.http.json(
             "POST", version_path(ref) + "/deployments", json=body

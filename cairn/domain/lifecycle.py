@@ -14,7 +14,9 @@ for each target state:
 and ``protected_aliases`` binds an alias to the state a version must be in to carry it;
 ``validators`` names who may post each validation (see ``cairn.domain.validators``);
 ``retention`` (``keep_last``, ``archive_after_days``, and the opt-in ``delete`` with its
-``grace_hours``) says which old versions go: see ``cairn.services.retention``.
+``grace_hours``) says which old versions go: see ``cairn.services.retention``; ``deployments``
+says which targets count as production (see ``cairn.domain.gates``, which also says when a
+version is blocked from use).
 Evaluation lists every check with pass/fail and the reason, and never raises on a rule that
 cannot be evaluated (a missing key, a type error): that rule fails and says why.
 """
@@ -31,6 +33,7 @@ import celpy
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 
+from cairn.domain.gates import DeploymentRule, blocks, parse_deployments
 from cairn.domain.validators import Posters, check_validation_name, parse_validators
 from cairn.errors import InvalidInput
 
@@ -108,6 +111,7 @@ class Policy:
     document: dict[str, Any] = field(compare=False)
     retention: Retention = Retention()
     validators: Mapping[str, Posters] = field(default_factory=dict)
+    deployments: DeploymentRule = field(default_factory=DeploymentRule)
 
     def gate(self, target: str) -> Gate:
         return self.gates.get(target, Gate())
@@ -180,6 +184,7 @@ def parse_policy(document: object) -> Policy:
         "protected_aliases",
         "retention",
         "validators",
+        "deployments",
     }:
         raise InvalidInput(
             "a policy is {states, protected_aliases, retention, validators}: see the README"
@@ -195,7 +200,8 @@ def parse_policy(document: object) -> Policy:
         raise InvalidInput("protected_aliases maps alias names to states")
     retention = _retention(document.get("retention", {}))
     validators = parse_validators(document.get("validators", {}))
-    return Policy(gates, dict(aliases), document, retention, validators)
+    deployments = parse_deployments(document.get("deployments", {}))
+    return Policy(gates, dict(aliases), document, retention, validators, deployments)
 
 
 RETENTION_FIELDS = ("keep_last", "archive_after_days", "delete", "grace_hours")
@@ -337,6 +343,15 @@ def evaluate(
     if gate.require_clean_scan:
         status = validations.get("scan", {}).get("status", "missing")
         checks.append(Check("scan", status == "clean", f"the scan is {status}"))
+    if target != "archived":
+        # A failed check blocks every use of the version, a promotion too, whatever the gate.
+        statuses = {n: str(v.get("status")) for n, v in validations.items() if isinstance(v, dict)}
+        failing = {c.check for c in checks if not c.passed}
+        checks.extend(
+            Check(b.gate, False, b.reason)
+            for b in blocks(statuses, state, None)
+            if b.gate not in failing
+        )
     counted = set(approvers)
     if gate.separation_of_duties:
         counted -= {str(document.get("author")), requester}

@@ -9,6 +9,7 @@ from cairn.domain.records import AliasEvent, Model, Version
 from cairn.domain.references import Reference
 from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation
 from cairn.services.auth import Actor, Permission
+from cairn.services.gates import check_override, enforce
 from cairn.services.policies import policy_for
 from cairn.services.resolve import get_model, get_version
 from cairn.services.uow import Database, UnitOfWork
@@ -20,17 +21,27 @@ class AliasService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def set(self, actor: Actor, namespace: str, model: str, alias: str, number: int) -> Version:
+    def set(
+        self,
+        actor: Actor,
+        namespace: str,
+        model: str,
+        alias: str,
+        number: int,
+        override: str | None = None,
+    ) -> Version:
         """Point ``alias`` at version ``number`` (creating or moving it). Moves of one model's
         aliases are serialised on the model's row lock. A protected alias (see the policy) only
-        names a version in the state it is bound to."""
+        names a version in the state it is bound to; no alias names a blocked version unless
+        ``override`` (an admin's reason, audited)."""
         alias = normalize_alias(alias)
+        override = check_override(override)
         with self.db.write(actor, Permission.DEPLOY, namespace) as uow:
             found = get_model(uow.store, namespace, model, lock=True)
             version = get_version(
                 uow.store, Reference(found.namespace, found.name, number=number), with_files=False
             )
-            check_protected(uow, found, alias, version)
+            check_protected(uow, found, alias, version, override)
             move_alias(uow, found, alias, version)
             return get_version(
                 uow.store, Reference(found.namespace, found.name, number=number), with_files=False
@@ -70,8 +81,11 @@ class AliasService:
             return store.aliases.history(found.id, name, HISTORY_MAX)
 
 
-def check_protected(uow: UnitOfWork, model: Model, alias: str, version: Version) -> None:
-    """Refuse to point a protected alias at a version outside the state the policy binds."""
+def check_protected(
+    uow: UnitOfWork, model: Model, alias: str, version: Version, override: str | None = None
+) -> None:
+    """Refuse to point a protected alias at a version outside the state the policy binds, and
+    any alias at a blocked version unless ``override`` (recorded; see ``services.gates``)."""
     bound = policy_for(uow.store, model).protected_aliases.get(alias)
     if bound is not None and version.state != bound:
         raise PolicyViolation(
@@ -81,6 +95,7 @@ def check_protected(uow: UnitOfWork, model: Model, alias: str, version: Version)
             required_state=bound,
             state=version.state,
         )
+    enforce(uow, version, f"alias @{alias}", override)
 
 
 def move_alias(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cairn.domain.gates import Block
 from cairn.domain.jsonsafe import check_storable
 from cairn.domain.lifecycle import STATES
 from cairn.domain.names import normalize_alias
@@ -21,6 +22,7 @@ from cairn.domain.references import Reference
 from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation
 from cairn.services.aliases import HISTORY_MAX, check_protected, move_alias, remove_alias
 from cairn.services.auth import Actor, Permission
+from cairn.services.gates import check_override, enforce, version_blocks
 from cairn.services.policies import policy_for
 from cairn.services.resolve import get_model, get_namespace, get_version
 from cairn.services.uow import Database, UnitOfWork
@@ -34,12 +36,22 @@ class DeploymentService:
         self.db = db
 
     def record(self, actor: Actor, ref: Reference, fields: Mapping[str, Any]) -> Deployment:
-        """``{target, strategy, weight, outcome, load_time_ms?, alias?, details?}``."""
-        values = _deployment_fields(fields)
+        """``{target, strategy, weight, outcome, load_time_ms?, alias?, details?, override?}``.
+        A rollout (``started``, ``succeeded``) of a blocked version is refused, and so is one
+        on a production target of a version not in production unless the policy allows it;
+        ``override`` (an admin's reason) lets either through, on the record. A ``failed``
+        outcome is always recorded: it is what keeps a rollback off the version."""
+        if not isinstance(fields, Mapping):
+            raise InvalidInput("a deployment is an object")
+        override = check_override(fields.get("override"))
+        values = _deployment_fields({k: v for k, v in fields.items() if k != "override"})
         with self.db.write(actor, Permission.DEPLOY, ref.namespace) as uow:
             version = get_version(uow.store, ref, with_files=False)
             if version.state == "archived":
                 raise PolicyViolation(f"{version.ref} is archived and cannot be deployed")
+            if values["outcome"] != "failed":
+                extra = _unpromoted(uow, version, values["target"])
+                enforce(uow, version, f"deployment to {values['target']}", override, extra)
             deployment_id = uow.store.deployments.add(
                 {
                     **values,
@@ -117,12 +129,13 @@ class DeploymentService:
                 failed = uow.store.deployments.find(
                     version_id=candidate.id, outcome="failed", limit=1
                 )
-                if eligible and not failed:
+                if eligible and not failed and not version_blocks(uow.store, candidate):
                     return number
         raise PolicyViolation(
             f"@{alias} of {model.ref} has no earlier version to go back to that is not archived"
             + (f", is still in {bound}" if bound in STATES else "")
-            + " and has no failed deployment; name one with --to",
+            + ", has no failed deployment and is not blocked by a failed check; name one with"
+            " --to",
             alias=alias,
         )
 
@@ -162,6 +175,17 @@ class DeploymentService:
             time_to_rollback_ms=elapsed,
         )
         return uow.store.deployments.find(deployment_id=deployment_id)[0]
+
+
+def _unpromoted(uow: UnitOfWork, version: Version, target: str) -> tuple[Block, ...]:
+    """A rollout on a production target of a version not in production, where the policy
+    does not allow that."""
+    model = get_model(uow.store, version.namespace, version.model)
+    rule = policy_for(uow.store, model).deployments
+    if version.state == "production" or rule.allow_unpromoted or not rule.is_production(target):
+        return ()
+    reason = f"{target} is a production target and {version.ref} is {version.state}"
+    return (Block("production target", reason),)
 
 
 def _version(uow: UnitOfWork, model: Model, number: int) -> Version:

@@ -189,14 +189,16 @@ class MlflowModels:
             f"mlflow-artifacts:/{VERSION_TREE}/{version.namespace}/{version.model}/{version.number}"
         )
 
-    def list_tree(self, actor: Actor, path: str) -> list[ArtifactEntry]:
-        version, inner = self._tree_version(actor, path)
+    def list_tree(
+        self, actor: Actor, path: str, override: str | None = None
+    ) -> list[ArtifactEntry]:
+        version, inner = self._tree_version(actor, path, override)
         if version is None or version.files is None:
             return []
         return children(inner, [(f.path, f.size) for f in version.files])
 
-    def read_tree(self, actor: Actor, path: str) -> BlobRead:
-        version, inner = self._tree_version(actor, path)
+    def read_tree(self, actor: Actor, path: str, override: str | None = None) -> BlobRead:
+        version, inner = self._tree_version(actor, path, override)
         entry = (
             next((f for f in (version.files or ()) if f.path == inner), None) if version else None
         )
@@ -204,13 +206,18 @@ class MlflowModels:
             raise TrackingNotFound(f"No artifact at {path!r}", path=path[:200])
         return self.blobs.read_named(entry.digest, entry.size)
 
-    def _tree_version(self, actor: Actor, path: str) -> tuple[Version | None, str]:
+    def _tree_version(
+        self, actor: Actor, path: str, override: str | None
+    ) -> tuple[Version | None, str]:
+        """The version under ``_cairn/versions/NS/MODEL/N`` and the path inside it; a blocked
+        version's files are refused, as on every pull surface, unless ``override``."""
         parts = path[len(VERSION_TREE) + 1 :].split("/", 3) if path.startswith(VERSION_TREE) else []
         number = parse_id(parts[2]) if len(parts) >= 3 else None
         if number is None:  # never a number cut short into another one
             return None, ""
         ref = Reference(parts[0], parts[1], number=number)
-        return self.versions.get(actor, ref), parts[3] if len(parts) == 4 else ""
+        found = self.versions.get(actor, ref, override=override)
+        return found, parts[3] if len(parts) == 4 else ""
 
     def _source(self, actor: Actor, source: object, run_id: object, model_id: object) -> Source:
         source = plain_text(source, "a source")

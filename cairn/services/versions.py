@@ -34,6 +34,7 @@ from cairn.errors import (
 from cairn.faults import crash_point
 from cairn.services.auth import Actor, Permission, authorize, readable
 from cairn.services.checks import VersionChecks
+from cairn.services.gates import allow_pull, version_blocks
 from cairn.services.lineage import record_parents
 from cairn.services.manifests import ManifestCache
 from cairn.services.models import clamp, create_model, listing_request
@@ -173,16 +174,27 @@ class VersionService:
         crash_point("register-committed")
         return version, True
 
-    def get(self, actor: Actor, ref: Reference, *, with_files: bool = True) -> Version:
+    def get(
+        self,
+        actor: Actor,
+        ref: Reference,
+        *,
+        with_files: bool = True,
+        override: str | None = None,
+    ) -> Version:
+        """The version; ``with_files``, its manifest too, which is what a pull fetches: so a
+        blocked version's is refused unless ``override`` (see ``cairn.services.gates``)."""
         with self.db.read(actor, ref.namespace) as store:
             version = get_version(store, ref, with_files=False)
+            version = replace(version, validations=counted_statuses(store, version))
             if not with_files:
                 return version
-            version = replace(version, validations=counted_statuses(store, version))
+            found = version_blocks(store, version)
             files = self.manifests.get(version.manifest_digest)
             if files is None:
                 files = store.versions.files(version.id)
                 self.manifests.put(version.manifest_digest, files)
+        allow_pull(self.db, actor, version, found, override)
         return replace(version, files=files)
 
     def validations(self, actor: Actor, ref: Reference) -> list[Validation]:

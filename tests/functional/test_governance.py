@@ -117,7 +117,8 @@ def _model(folder: Path, weights: bytes, evil: bool = False) -> Path:
 
 
 def _state(team: Team, number: int) -> str:
-    state: str = team.api("GET", f"/models/default/fraud/versions/{number}")["state"]
+    path = f"/models/default/fraud/versions/{number}"
+    state: str = team.api("GET", path, params={"files": "false"})["state"]
     return state
 
 

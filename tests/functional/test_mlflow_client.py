@@ -112,7 +112,7 @@ def test_the_mlflow_client_logs_registers_and_loads_through_cairn(
     mlflow_files = _files(downloaded)
     mlflow_files.pop("registered_model_meta", None)  # written by the MLflow client itself
     assert mlflow_files == _files(pulled)
-    assert {"MLmodel", "python_model.pkl", "requirements.txt"} <= set(mlflow_files)
+    assert {"MLmodel", "doubler.py", "requirements.txt"} <= set(mlflow_files)  # code, no pickle
     with Client(
         server.url, token=server.token, cache_dir=tmp_path / "cache", progress=False
     ) as sdk:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,11 +95,19 @@ def test_oras_pushes_and_pulls_chunked_with_a_cairn_token_as_bearer(
     assert again.headers["Cairn-Version"] == pushed.headers["Cairn-Version"]
 
 
+def _safetensors(path: Path, size: int) -> None:
+    """A well-formed safetensors file of ``size`` random bytes of data (a malformed one is
+    flagged by the scan, and a flagged version is not pulled)."""
+    header = json.dumps({"w": {"dtype": "U8", "shape": [size], "data_offsets": [0, size]}})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(struct.pack("<Q", len(header)) + header.encode() + os.urandom(size))
+
+
 def test_a_model_pushed_with_cairn_push_is_pulled_by_oras_byte_for_byte(
     server: LiveServer, tmp_path: Path
 ) -> None:
     model = tmp_path / "model"
-    write_random(model / "weights" / "part-1.safetensors", 2 * MiB + 5)
+    _safetensors(model / "weights" / "part-1.safetensors", 2 * MiB + 5)
     (model / "README.md").write_text("# a model\n")
     (model / "tokenizer.json").write_text('{"vocab": []}')
     ensure_namespace(server, "cli")

@@ -5,7 +5,9 @@ error codes. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from collections.abc import Iterator
 
 import httpx
@@ -92,12 +94,23 @@ def test_a_push_by_tag_answers_with_its_location_and_digest(client: httpx.Client
     assert pushed.headers["Cairn-Version"] == "wire/located:1"
 
 
+def _tar(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
 def test_a_manifest_without_media_type_keeps_the_pushed_content_type(
     client: httpx.Client,
 ) -> None:
     push_blob(client, "wire/kit", EMPTY)
-    push_blob(client, "wire/kit", b"kit layer")
-    doc = image_manifest([(b"kit layer", "model.tar")])
+    layer = _tar({"weights.bin": b"kit layer"})  # a real archive: the scan reads its members
+    push_blob(client, "wire/kit", layer)
+    doc = image_manifest([(layer, "model.tar")])
     del doc["mediaType"]  # as KitOps <= 1.7 pushes
     body = json.dumps(doc, separators=(",", ":")).encode()
     assert _put(client, "wire/kit", "latest", body).status_code == 201

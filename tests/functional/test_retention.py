@@ -160,7 +160,7 @@ def test_retention_archives_and_deletes_only_after_a_planned_round_and_the_grace
         client.put(f"{API}/models/default/m/aliases/champ", json={"version": 1})
         client.post(
             f"{API}/models/default/m/versions/5/deployments",
-            json={"target": "prod", "outcome": "started"},
+            json={"target": "lab", "outcome": "started"},
         ).raise_for_status()
         policy = {"retention": {"keep_last": 2, "archive_after_days": 30, "delete": True}}
         client.put(f"{API}/namespaces/default/policy", json=policy).raise_for_status()

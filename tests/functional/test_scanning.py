@@ -149,7 +149,13 @@ def test_cairn_s_own_validators_re_run_and_the_history_is_kept(
         ("bias", "passed"),
         ("integrity", "failed"),
     ]
-    summary = httpx.get(base, headers=live_server.headers).json()["validations"]
+    # Its files are no longer served (a failed check blocks the pull); its record is.
+    assert httpx.get(base, headers=live_server.headers).json()["error"]["code"] == (
+        "version_blocked"
+    )
+    summary = httpx.get(base, params={"files": "false"}, headers=live_server.headers).json()[
+        "validations"
+    ]
     assert summary["integrity"] == "failed" and summary["bias"] == "passed"
     # Each name stays where it first appeared, whatever ran since.
     assert list(summary) == ["integrity", "completeness", "signature", "scan", "bias"]

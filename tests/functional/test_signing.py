@@ -73,7 +73,7 @@ def _push(url: str, folder: Path, *extra: str) -> tuple[int, Any, str]:
 
 def _signature_check(server: LiveServer, number: int) -> dict[str, Any]:
     base = f"{server.url}{API}/models/default/fraud/versions/{number}"
-    version = httpx.get(base, headers=server.headers).json()
+    version = httpx.get(base, params={"files": "false"}, headers=server.headers).json()
     history = httpx.get(base + "/validations", headers=server.headers).json()["items"]
     check: dict[str, Any] = [v for v in history if v["name"] == "signature"][-1]
     assert version["validations"]["signature"] == check["status"]  # the summary agrees
@@ -181,11 +181,11 @@ def test_files_changed_after_signing_fail_on_the_server_and_on_pull(
     assert code == 0, err  # the namespace does not require signatures: recorded, not refused
     check = _signature_check(server, version["number"])
     assert (check["status"], check["details"]["reason"]) == ("failed", reason)
-    refused = run_cli(
-        server.url, "pull", version["ref"], str(tmp_path / "out"), "--require-signature"
-    )
-    assert refused.returncode == 2 and "signature_rejected" in refused.stderr
-    assert not (tmp_path / "out").exists()
+    # The server's failed check blocks the pull (exit 6), --require-signature or not.
+    for extra in ((), ("--require-signature",)):
+        refused = run_cli(server.url, "pull", version["ref"], str(tmp_path / "out"), *extra)
+        assert refused.returncode == 6 and "version_blocked" in refused.stderr, refused.stderr
+        assert not (tmp_path / "out").exists()
     # With the namespace requiring signatures, the same push is refused and writes nothing.
     assert run_cli(server.url, "namespace", "require-signature", "default").returncode == 0
     code, _, err = _push(server.url, folder)
@@ -214,10 +214,9 @@ def test_a_wrong_key_fails_with_a_clear_message(
         "--key",
         str(keys["release"][1]),
     )
-    assert pulled.returncode == 0 and "SIGNATURE DOES NOT VERIFY" in pulled.stdout
-    assert run_cli(server.url, "namespace", "require-signature", "default").returncode == 0
-    refused = run_cli(server.url, "pull", "default/fraud:1", str(tmp_path / "out2"))
-    assert refused.returncode == 2 and "signature_rejected" in refused.stderr
+    # A signature that failed is a failed check: the pull exits 6 and writes nothing.
+    assert pulled.returncode == 6 and "version_blocked" in pulled.stderr, pulled.stderr
+    assert "signature" in pulled.stderr and not (tmp_path / "out").exists()
 
 
 def test_keys_are_vetted_when_added(server: LiveServer, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from cairn.api import wire as cairn_wire
-from cairn.api.deps import Reader, Reg, Writer, content_length, reading
+from cairn.api.deps import Override, Reader, Reg, Writer, content_length, gated, reading
 from cairn.api.mlflow import ARTIFACTS_PREFIX
 from cairn.api.mlflow import wire as w
 from cairn.api.streams import consume_body
@@ -36,10 +36,11 @@ async def put_artifact(reg: Reg, actor: Writer, path: str, request: Request) -> 
 
 
 @router.get("/{path:path}")
-async def get_artifact(reg: Reg, actor: Reader, path: str) -> StreamingResponse:
+async def get_artifact(reg: Reg, actor: Reader, path: str, override: Override) -> StreamingResponse:
+    """A file; under the version tree, refused for a blocked version unless ``Cairn-Override``."""
     checked = artifact_path(path)
     if checked.startswith(VERSION_TREE + "/"):
-        read = await reading(reg, reg.mlflow.read_tree, actor, checked)
+        read = await gated(reg, reg.mlflow.read_tree, actor, checked, override=override)
     else:
         read = await reading(reg, reg.tracking.read_artifact, actor, checked)
     name = quote(posixpath.basename(checked))
@@ -52,11 +53,13 @@ async def get_artifact(reg: Reg, actor: Reader, path: str) -> StreamingResponse:
 
 
 @router.get("")
-async def list_artifacts(reg: Reg, actor: Reader, path: str | None = None) -> Response:
+async def list_artifacts(
+    reg: Reg, actor: Reader, override: Override, path: str | None = None
+) -> Response:
     """The direct children of folder ``path``; ``{}`` for a file or a path that holds none."""
     checked = artifact_path(path)
     if checked.startswith(VERSION_TREE + "/"):
-        entries = await reading(reg, reg.mlflow.list_tree, actor, checked)
+        entries = await gated(reg, reg.mlflow.list_tree, actor, checked, override=override)
     else:
         entries = await reading(reg, reg.tracking.list_artifacts, actor, checked)
     return cairn_wire.ok(w.artifact_listing(entries))

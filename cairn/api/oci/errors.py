@@ -27,6 +27,7 @@ CODES: list[tuple[type[errors.CairnError], str, int | None]] = [
     (errors.Unauthenticated, "UNAUTHORIZED", None),
     (errors.PermissionDenied, "DENIED", None),
     (errors.PolicyViolation, "DENIED", 403),
+    (errors.VersionBlocked, "DENIED", 403),
     (errors.BlobNotFound, "BLOB_UNKNOWN", None),
     (errors.UploadNotFound, "BLOB_UPLOAD_UNKNOWN", None),
     (errors.ManifestNotFound, "MANIFEST_UNKNOWN", None),

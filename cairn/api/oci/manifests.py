@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from cairn.api.deps import Reg, capped_body, reading
+from cairn.api.deps import Override, Reg, capped_body, reading
 from cairn.api.oci.auth import ANONYMOUS_TOKEN, Pinger, RepoReader, RepoWriter, basic_password
 from cairn.api.oci.errors import API_VERSION, PREFIX, TOKEN_PATH
 from cairn.domain.oci import IMAGE_INDEX
@@ -58,14 +58,19 @@ async def token(reg: Reg, request: Request) -> Response:
 
 
 @router.get("/{name:path}/manifests/{reference}")
-def get_manifest(reg: Reg, actor: RepoReader, name: str, reference: str) -> Response:
-    found = reg.oci.manifest(actor, name, reference)
+def get_manifest(
+    reg: Reg, actor: RepoReader, name: str, reference: str, override: Override
+) -> Response:
+    """A manifest; a blocked version's is refused (403 DENIED) unless ``Cairn-Override``."""
+    found = reg.oci.manifest(actor, name, reference, override)
     return Response(found.content, media_type=found.media_type, headers=_headers(found))
 
 
 @router.head("/{name:path}/manifests/{reference}")
-def head_manifest(reg: Reg, actor: RepoReader, name: str, reference: str) -> Response:
-    found = reg.oci.manifest(actor, name, reference)
+def head_manifest(
+    reg: Reg, actor: RepoReader, name: str, reference: str, override: Override
+) -> Response:
+    found = reg.oci.manifest(actor, name, reference, override)
     headers = {**_headers(found), "Content-Type": found.media_type}
     return Response(headers={**headers, "Content-Length": str(found.size)})
 

@@ -92,10 +92,13 @@ async def resolve_alias(
 def set_alias(
     reg: Reg, actor: Deployer, namespace: str, model: str, alias: str, body: Body
 ) -> Response:
+    """``{"version": N, "override"?: "reason"}``: a blocked version is refused (409
+    ``version_blocked``) unless an admin of the namespace gives a reason to override it."""
     number = body.get("version") if isinstance(body, dict) else None
     if type(number) is not int or number < 1:
         raise InvalidInput('set an alias with {"version": <number>}')
-    return wire.ok(wire.version(reg.aliases.set(actor, namespace, model, alias, number)))
+    found = reg.aliases.set(actor, namespace, model, alias, number, body.get("override"))
+    return wire.ok(wire.version(found))
 
 
 @router.delete(MODEL + "/aliases/{alias}", status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Response
 
 from cairn.api import wire
-from cairn.api.deps import Admin, Body, Reader, Reg, Writer, reading, writing
+from cairn.api.deps import Admin, Body, Override, Reader, Reg, Writer, gated, reading, writing
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL, tag_value
 from cairn.domain.references import Reference, model_ref, parse_reference, parse_selector
@@ -68,11 +68,20 @@ async def list_versions(
 
 @router.get(VERSION)
 async def get_version(
-    reg: Reg, actor: Reader, namespace: str, model: str, selector: str
+    reg: Reg,
+    actor: Reader,
+    namespace: str,
+    model: str,
+    selector: str,
+    override: Override,
+    files: bool = True,
 ) -> Response:
-    """One version with its files; ``selector`` is a number, ``latest`` or ``@alias``."""
+    """One version with its files (``files=false``: without); ``selector`` is a number,
+    ``latest`` or ``@alias``. A blocked version's files are refused (409 ``version_blocked``)
+    unless ``Cairn-Override``."""
     ref = version_ref(namespace, model, selector)
-    return wire.ok(wire.version(await reading(reg, reg.versions.get, actor, ref)))
+    found = await gated(reg, reg.versions.get, actor, ref, with_files=files, override=override)
+    return wire.ok(wire.version(found))
 
 
 @router.patch(VERSION)
@@ -117,12 +126,14 @@ def delete_version_tag(
 
 
 @router.get("/resolve")
-async def resolve(reg: Reg, actor: Reader, ref: str, files: bool = True) -> Response:
-    """The version a reference (``ns/name:N``, ``ns/name@alias``, ``ns/name:latest``) names."""
+async def resolve(
+    reg: Reg, actor: Reader, override: Override, ref: str, files: bool = True
+) -> Response:
+    """The version a reference (``ns/name:N``, ``ns/name@alias``, ``ns/name:latest``) names;
+    with its files, refused for a blocked version unless ``Cairn-Override``."""
     parsed = parse_reference(ref)
-    return wire.ok(
-        wire.version(await reading(reg, reg.versions.get, actor, parsed, with_files=files))
-    )
+    found = await gated(reg, reg.versions.get, actor, parsed, with_files=files, override=override)
+    return wire.ok(wire.version(found))
 
 
 @router.get("/versions")

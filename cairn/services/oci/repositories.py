@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 from cairn.domain.digests import parse_digest
 from cairn.domain.oci import Repository, parse_repository, parse_tag, tags_of
 from cairn.domain.records import OciManifest
-from cairn.domain.references import Reference
+from cairn.domain.references import Reference, parse_reference
 from cairn.errors import InvalidName, InvalidReference, ManifestNotFound, NotFound
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.blobs import BlobService
+from cairn.services.gates import allow_pull, version_blocks
 from cairn.services.oci.views import ROLES, ViewBuilder
 from cairn.services.resolve import get_model, get_namespace, get_version, namespace_key
 from cairn.services.uow import Database
@@ -34,11 +35,14 @@ class OciRepositories:
         self.blobs = blobs
         self.views = ViewBuilder(db, store)
 
-    def manifest(self, actor: Actor, name: str, reference: str) -> OciManifest:
-        """The manifest ``reference`` (a tag or a digest) names in repository ``name``."""
+    def manifest(
+        self, actor: Actor, name: str, reference: str, override: str | None = None
+    ) -> OciManifest:
+        """The manifest ``reference`` (a tag or a digest) names in repository ``name``; a
+        blocked version's is refused unless ``override`` (``cairn.services.gates``)."""
         repo = parse_repository(name)
         if ":" in reference:
-            return self._by_digest(actor, repo, parse_digest(reference))
+            return self._by_digest(actor, repo, parse_digest(reference), override)
         try:
             tag = parse_tag(reference)
         except InvalidReference as exc:
@@ -47,11 +51,12 @@ class OciRepositories:
         with self.db.read(actor, repo.namespace) as store:
             model = get_model(store, repo.namespace, repo.model)
             version = get_version(store, ref, with_files=False)
+            blocked = version_blocks(store, version)
             found = store.oci.by_role(version.id, ROLES[tag.view])
-            if found is not None:
-                return found
-            version = replace(version, files=store.versions.files(version.id))
-        return self.views.build(actor, model.id, version, tag.view)
+            if found is None:
+                version = replace(version, files=store.versions.files(version.id))
+        allow_pull(self.db, actor, version, blocked, override)
+        return found or self.views.build(actor, model.id, version, tag.view)
 
     def tags(self, actor: Actor, name: str, n: int | None, last: str | None) -> TagPage:
         """The repository's tags in lexical order, after ``last``, at most ``n`` of them."""
@@ -106,10 +111,18 @@ class OciRepositories:
             uow.store.blobs.link(namespace_key(target.namespace), [checked], uow.now)
         return BlobStat(checked, size)
 
-    def _by_digest(self, actor: Actor, repo: Repository, digest: str) -> OciManifest:
+    def _by_digest(
+        self, actor: Actor, repo: Repository, digest: str, override: str | None
+    ) -> OciManifest:
         with self.db.read(actor, repo.namespace) as store:
             model = get_model(store, repo.namespace, repo.model)
             found = store.oci.by_digest(model.id, digest)
-        if found is None:
-            raise ManifestNotFound(f"no manifest {digest} in {repo.namespace}/{repo.model}")
+            if found is None:
+                raise ManifestNotFound(f"no manifest {digest} in {repo.namespace}/{repo.model}")
+            if found.version_id is None:
+                return found
+            ref = parse_reference(store.versions.ref_of(found.version_id))
+            version = get_version(store, ref, with_files=False)
+            blocked = version_blocks(store, version)
+        allow_pull(self.db, actor, version, blocked, override)
         return found

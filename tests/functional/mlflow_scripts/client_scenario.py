@@ -18,10 +18,7 @@ import mlflow.pyfunc
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-
-class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
-    def predict(self, context: Any, model_input: list[int], params: Any = None) -> list[int]:
-        return [x * 2 for x in model_input]
+DOUBLER = Path(__file__).with_name("doubler.py")  # logged as code: a pickle would be flagged
 
 
 def error_code(call: Any) -> str:
@@ -38,7 +35,7 @@ def main(work: Path) -> dict[str, Any]:
     mlflow.set_experiment("scenario")
     with mlflow.start_run() as run:
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=Doubler(), registered_model_name="doubler"
+            name="model", python_model=str(DOUBLER), registered_model_name="doubler"
         )
     out["run_id"] = run.info.run_id
     out["logged_version"] = info.registered_model_version
@@ -84,17 +81,21 @@ def main(work: Path) -> dict[str, Any]:
         v.version for v in client.search_model_versions(f"run_id='{run.info.run_id}'")
     )
 
-    # Cairn's default policy wants a clean scan for staging, and a cloudpickled PythonModel is
-    # flagged: the refusal is a 4xx the client reports. An admin then relaxes the policy.
+    # A policy whose staging gate the version does not meet (it logged no metrics): the
+    # refusal is a 4xx the client reports. An admin then relaxes the policy.
+    def set_policy(document: dict[str, Any]) -> None:
+        httpx.put(
+            os.environ["MLFLOW_TRACKING_URI"] + "/api/v1/namespaces/default/policy",
+            json=document,
+            headers={"Authorization": "Bearer " + os.environ["MLFLOW_TRACKING_TOKEN"]},
+        ).raise_for_status()
+
+    scored = {"rules": [{"name": "scored", "expr": "has(metrics.auc)"}]}
+    set_policy({"states": {"staging": scored, "archived": {}}})
     out["errors_policy"] = error_code(
         lambda: client.transition_model_version_stage("doubler", "1", "Staging")
     )
-    relaxed = {"states": {"staging": {"require_clean_scan": False}, "archived": {}}}
-    httpx.put(
-        os.environ["MLFLOW_TRACKING_URI"] + "/api/v1/namespaces/default/policy",
-        json=relaxed,
-        headers={"Authorization": "Bearer " + os.environ["MLFLOW_TRACKING_TOKEN"]},
-    ).raise_for_status()
+    set_policy({"states": {"staging": {}, "archived": {}}})
     client.transition_model_version_stage("doubler", "1", "Staging")
     client.transition_model_version_stage("doubler", "2", "Staging", archive_existing_versions=True)
     out["stages"] = {
