@@ -32,7 +32,9 @@ def _register(team: Team, count: int) -> None:
     digest = "sha256:" + hashlib.sha256(b"w").hexdigest()
     base = f"{team.server.url}{API}"
     headers = team.server.headers
-    httpx.put(f"{base}/blobs/{digest}", content=b"w", headers=headers).raise_for_status()
+    httpx.put(
+        f"{base}/namespaces/default/blobs/{digest}", content=b"w", headers=headers
+    ).raise_for_status()
     body = {"manifest": {"files": [{"path": "w", "digest": digest, "size": 1}]}}
     for _ in range(count):
         httpx.post(
