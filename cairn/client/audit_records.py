@@ -3,8 +3,8 @@
 Every audit entry commits to digests of the records its mutation left behind (see
 ``cairn.domain.record_state``). Once the log itself has verified, the replay of its entries
 says what each record must look like now; this module reads every namespace (its trusted
-keys, its policy), model (its policy override), alias, version (its validations; its content
-as the files it lists), principal (its roles) and token through the API, computes
+keys, its policy), model (its policy override), alias, version (its validations and approvals;
+its content as the files it lists), principal (its roles) and token through the API, computes
 the same digests and names each record that differs, that
 exists without an entry, or that the log says exists but the API no longer serves. Records
 changed by an entry written after the verified checkpoint are not compared (their newest
@@ -24,6 +24,7 @@ from cairn.domain.record_state import (
     KINDS,
     Groups,
     alias_fields,
+    approvals_fields,
     digests,
     keys_fields,
     model_fields,
@@ -77,7 +78,9 @@ def served_records(http: Http) -> dict[str, Groups]:
     """Every namespace (and its trusted keys), model, alias, version, principal and token the
     API serves, as group digests."""
     served: dict[str, Groups] = {}
+    names = []
     for ns in http.json("GET", "/namespaces")["items"]:
+        names.append(ns["name"])
         served[record_key("namespace", ns["name"])] = digests("namespace", namespace_fields(ns))
         keys = http.json("GET", f"/namespaces/{ns['name']}/keys")["items"]
         if keys:
@@ -99,6 +102,10 @@ def served_records(http: Http) -> dict[str, Groups]:
         policy = http.json("GET", path + "/policy")
         if not policy["default"] and policy["model"] is not None:  # its own override
             served[record_key("policy", ref)] = digests("policy", policy_fields(policy))
+    approvals = {
+        ns: http.json("GET", f"/namespaces/{ns}/approvals", params={"status": ""})["items"]
+        for ns in names
+    }
     for version in _pages(http, "/versions"):
         ref = version["ref"]
         path = f"/models/{version['namespace']}/{version['model']}/versions/{version['number']}"
@@ -109,6 +116,9 @@ def served_records(http: Http) -> dict[str, Groups]:
             served[record_key("validations", ref)] = digests(
                 "validations", validations_fields(results)
             )
+        requests = [r for r in approvals.get(version["namespace"], []) if r["ref"] == ref]
+        if requests:
+            served[record_key("approvals", ref)] = digests("approvals", approvals_fields(requests))
     return served
 
 

@@ -57,6 +57,7 @@ IMMUTABLE: dict[str, frozenset[str]] = {
     "version": frozenset({"content", "origin", "evaluation"}),
     "alias": _NOTHING,
     "validations": _NOTHING,
+    "approvals": _NOTHING,
     "keys": _NOTHING,
     "policy": _NOTHING,
     "principal": frozenset({"origin"}),
@@ -67,6 +68,8 @@ IMMUTABLE: dict[str, frozenset[str]] = {
 def may_change(kind: str, action: str) -> frozenset[str]:
     if kind == "validations":  # only the entries that post or run checks name them
         return frozenset({"results"})
+    if kind == "approvals":  # only requests, reviews and deletions name them
+        return frozenset({"votes"})
     if action in CHANGES:
         return CHANGES[action]
     if action.startswith(_UNCHANGING_FAMILIES):

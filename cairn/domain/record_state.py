@@ -30,6 +30,8 @@ import rfc8785
 
 from cairn.domain.audit import entry_time
 from cairn.domain.records import (
+    Approval,
+    ApprovalRequest,
     Model,
     Namespace,
     NamespaceKey,
@@ -62,6 +64,9 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     "alias": {"target": ("version",)},
     # A version's validation results, every one in the order posted ("validations risk/fraud:3").
     "validations": {"results": ("validations",)},
+    # A version's approval requests and every vote cast on them ("approvals risk/fraud:3"):
+    # a vote added in the database would otherwise count towards a policy's approvals.
+    "approvals": {"votes": ("requests",)},
     "keys": {"trusted": ("keys",)},  # the public keys a namespace trusts to sign its models
     # A namespace's policy ("policy risk") or a model's override ("policy risk/fraud").
     "policy": {"rules": ("revision", "document", "created_by", "created_at")},
@@ -91,6 +96,8 @@ _SAFE_INTEGER = 2**53 - 1
 
 # Actions on a version that also write (or, deleting it, remove) its validation results.
 _VALIDATED = frozenset({"version.register", "version.delete", "retention.delete"})
+# Actions that delete a version, and with it its approval requests.
+_DELETED = frozenset({"version.delete", "retention.delete"})
 # A queued check is claimed (running) and, if its worker dies, queued again without an entry:
 # both are "not done yet", drawn alike, so that only a result changes the digest.
 _NOT_DONE = frozenset({"pending", "running"})
@@ -131,8 +138,12 @@ def records_touched(action: str, subject: str, payload: Mapping[str, Any]) -> li
     if family == "alias" and _ALIAS_REF.match(subject):
         return [record_key("alias", subject)]
     if _VERSION_REF.match(subject):
+        touched = [record_key("version", subject)]
         if family == "validation" or action in _VALIDATED:
-            return [record_key("version", subject), record_key("validations", subject)]
+            touched.append(record_key("validations", subject))
+        if family == "approval" or action in _DELETED:
+            touched.append(record_key("approvals", subject))
+        return touched
         return [record_key("version", subject)]
     return []
 
@@ -263,6 +274,29 @@ def validations_fields(results: Iterable[Validation | Mapping[str, Any]]) -> dic
             fields["status"], fields["details"] = "pending", None
         drawn.append(fields)
     return {"validations": drawn}
+
+
+def approvals_fields(requests: Iterable[ApprovalRequest | Mapping[str, Any]]) -> dict[str, Any]:
+    """A version's approval requests, oldest first, each with its votes; a request's status
+    is left out (it closes, completes or expires as a consequence, not by an entry of its own)."""
+    drawn = []
+    for request in requests:
+        fields = _drawn(request, ("id", "target", "requested_by", "created_at", "approvals"))
+        fields["created_at"] = _time(fields["created_at"])
+        fields["approvals"] = [_vote(v) for v in fields["approvals"]]
+        drawn.append(fields)
+    return {"requests": drawn}
+
+
+def _vote(vote: Approval | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(vote, Approval):
+        vote = {
+            **_drawn(vote, ("approver", "decision", "comment", "manifest_digest", "target")),
+            "at": vote.created_at,
+        }
+    fields = _drawn(vote, ("approver", "decision", "comment", "manifest_digest", "target", "at"))
+    fields["at"] = _time(fields["at"])
+    return fields
 
 
 def policy_fields(p: PolicyRevision | Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from cairn.domain.record_state import (
     KINDS,
     Groups,
     alias_fields,
+    approvals_fields,
     digests,
     keys_fields,
     model_fields,
@@ -74,6 +75,16 @@ def _validations(store: MetadataStore, ref: str) -> Groups | None:
     return digests("validations", validations_fields(results)) if results else None
 
 
+def _approvals(store: MetadataStore, ref: str) -> Groups | None:
+    model_ref, _, number = ref.rpartition(":")
+    namespace, _, name = model_ref.partition("/")
+    found = store.versions.resolve(
+        canonical_key(namespace), canonical_key(name), int(number), None, hold=True
+    )
+    requests = store.approvals.requests(version_id=found.id) if found else []
+    return digests("approvals", approvals_fields(requests)) if requests else None
+
+
 def _alias(store: MetadataStore, ref: str) -> Groups | None:
     model_ref, _, alias = ref.partition("@")
     namespace, _, name = model_ref.partition("/")
@@ -121,6 +132,7 @@ _READERS: dict[str, Callable[[MetadataStore, str], Groups | None]] = {
     "version": _version,
     "alias": _alias,
     "validations": _validations,
+    "approvals": _approvals,
     "keys": _keys,
     "policy": _policy,
     "principal": _principal,

@@ -347,3 +347,34 @@ def test_a_file_of_a_version_swapped_in_the_database_is_found_and_never_pulled(
     assert "manifest digest" in pulled.stderr
     assert not (out / "weights.bin").exists()
     assert registry.forged() == {"version default/fraud:1": ("changed", ("content",))}
+
+
+def test_an_approval_added_in_the_database_is_found(registry: Registry) -> None:
+    """Votes count towards a policy's approvals: one inserted behind Cairn's back (a second
+    approver nobody asked) is named by the check, as a vote the log never recorded."""
+    registry.push("default/fraud", b"v1", "--metric", "auc=0.91")
+    policy = registry.tmp / "policy.json"
+    policy.write_text(json.dumps(STRICT))
+    registry.cli("admin", "policy", "set", "default", str(policy))
+    registry.cli("admin", "promote", "default/fraud:1", "staging")
+    asked = run_cli(
+        registry.server.url,
+        "promote",
+        "default/fraud:1",
+        "production",
+        token=registry.tokens["alice"],
+    )
+    assert "approval" in asked.stdout + asked.stderr, asked
+    [request] = json.loads(registry.cli("admin", "--json", "approvals", "default").stdout)
+    registry.cli("admin", "approve", str(request["id"]), "--comment", "looks right")
+    assert registry.verify()["ok"]
+
+    registry.sql(
+        "INSERT INTO approvals (request_id, approver, decision, comment, manifest_digest, "
+        "target, created_at) SELECT id, 'bob', 'approve', '', manifest_digest, target, "
+        "created_at FROM approval_requests WHERE id = :id",
+        id=request["id"],
+    )
+    [listed] = json.loads(registry.cli("admin", "--json", "approvals", "default").stdout)
+    assert {a["approver"] for a in listed["approvals"]} == {"admin", "bob"}  # served as cast
+    assert registry.forged() == {"approvals default/fraud:1": ("changed", ("votes",))}
