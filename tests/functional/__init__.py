@@ -29,15 +29,23 @@ UPLOAD_PATCH_ROUTE = "/uploads/{session_id}"
 
 
 def write_random(path: Path, size: int) -> Path:
-    """A file of ``size`` random bytes, written in blocks so memory stays flat."""
+    """A file of ``size`` bytes, random after a short text prefix, written in blocks so memory
+    stays flat. The prefix keeps the scanner from reading the file as a format: random bytes
+    that happen to start like a pickle (0x80 and a protocol number) can be flagged, and a
+    flagged version is blocked from every pull."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = RANDOM_PREFIX[:size]
     with path.open("wb") as f:
-        left = size
+        f.write(prefix)
+        left = size - len(prefix)
         while left:
             block = min(left, 4 * MiB)
             f.write(os.urandom(block))
             left -= block
     return path
+
+
+RANDOM_PREFIX = b"random weights\n"
 
 
 def sha256_of(path: Path) -> str:

@@ -314,7 +314,7 @@ def test_a_background_scan_is_covered_while_queued_and_once_done(
     server = start_live_server(tmp_path, database_url, CAIRN_SCAN_INLINE_BYTES="1024")
     try:
         registry = Registry(server, database_url, tmp_path)
-        registry.push("default/fraud", os.urandom(4096))
+        registry.push("default/fraud", b"weights\n" + os.urandom(4096))
         assert registry.verify()["ok"]  # queued (or claimed): no entry yet, and none needed
 
         def scan() -> Any:

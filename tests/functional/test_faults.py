@@ -32,7 +32,7 @@ from tests.functional import run_cli, wait_for
 
 API = "/api/v1"
 MiB = 1 << 20
-BLOB = os.urandom(3 * MiB)  # several chunks: the crash comes after the first
+BLOB = b"weights\n" + os.urandom(3 * MiB)  # several chunks: the crash comes after the first
 DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
 BODY = {"manifest": {"files": [{"path": "w.bin", "digest": DIGEST, "size": len(BLOB)}]}}
 KEY = {"Idempotency-Key": "push-42"}

@@ -95,7 +95,7 @@ def test_a_large_version_is_scanned_in_the_background(tmp_path: Path) -> None:
     try:
         folder = tmp_path / "big"
         folder.mkdir()
-        (folder / "padding.bin").write_bytes(os.urandom(4096))
+        (folder / "padding.bin").write_bytes(b"padding\n" + os.urandom(4096))
         (folder / "evil.pkl").write_bytes(pickle.dumps(_Exploit(), protocol=2))
         number = _push(server, folder)["number"]
         first = _scan(server, number)
