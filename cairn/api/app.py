@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 import cairn
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import PERMISSION_MARK
 from cairn.api.errors import install_error_handlers
 from cairn.api.hosts import HostAllowList, allowed_hosts
@@ -22,6 +23,7 @@ from cairn.api.mlflow.errors import is_mlflow_path, mlflow_error
 from cairn.api.oci import blobs as oci_blobs
 from cairn.api.oci import manifests as oci_manifests
 from cairn.api.oci.errors import is_oci_path, oci_error
+from cairn.api.openapi import check_operation_ids, install_document, operation_id
 from cairn.api.routes import (
     API_PREFIX,
     audit,
@@ -61,6 +63,7 @@ def create_app(registry: Registry) -> FastAPI:
         # A URL is answered as it is spelled: ".../aliases/" (an empty alias) is a 404, not a
         # redirect to the listing, on every surface (/api/v1, MLflow, /v2/).
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     app.state.registry = registry
     if registry.webhooks.transport is None:
@@ -68,8 +71,11 @@ def create_app(registry: Registry) -> FastAPI:
         registry.webhooks.transport = GuardedTransport(allow)
     app.state.metrics = Metrics()
     check_permissions_declared()
+    check_routes_read_strictly()
+    check_operation_ids(api_routes())
     for module in (*ROUTERS, *OCI_ROUTERS):
         app.include_router(module.router)
+    install_document(app, PUBLIC_ROUTES)
     install_error_handlers(app, [(is_mlflow_path, mlflow_error), (is_oci_path, oci_error)])
     origins = [o.strip() for o in registry.settings.cors_origins.split(",") if o.strip()]
     if origins:
@@ -155,6 +161,14 @@ def check_permissions_declared() -> None:
     for route in oci_routes():
         if route.path not in oci_manifests.PUBLIC and declared_permission(route) is None:
             raise RuntimeError(f"route {route.path} declares no permission")
+
+
+def check_routes_read_strictly() -> None:
+    """Refuse a route whose body would be read by FastAPI's lenient JSON reader: every
+    router is made with ``route_class=StrictBodyRoute`` (see ``api.bodies``)."""
+    for route in (*api_routes(), *oci_routes()):
+        if route.body_field is not None and not isinstance(route, StrictBodyRoute):
+            raise RuntimeError(f"route {route.path} reads its body without StrictBodyRoute")
 
 
 def app_from_environment() -> FastAPI:

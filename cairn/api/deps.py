@@ -69,12 +69,18 @@ PERMISSION_MARK = "cairn_permission"
 
 async def json_body(request: Request) -> Any:
     """The request body as strict JSON, read with a size cap (see ``cairn.domain.jsonsafe``)."""
+    _raw, parsed = await read_json(request)
+    return parsed
+
+
+async def read_json(request: Request) -> tuple[bytes, Any]:
+    """The request body, as sent and as strict JSON (see ``json_body``)."""
     limit = request.app.state.registry.settings.max_json_bytes
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if content_type.lower() != "application/json":  # media types ignore case (RFC 9110)
         raise InvalidInput("send the body as application/json", content_type=content_type[:100])
     body = await capped_body(request, limit, "the JSON body")
-    return strict_loads(body, max_bytes=limit)
+    return body, strict_loads(body, max_bytes=limit)
 
 
 async def capped_body(request: Request, limit: int, what: str) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 from cairn import errors
 from cairn.storage.sql.engine import is_lock_wait_over
+from cairn.wire.base import Refused
 
 log = logging.getLogger("cairn.api")
 
@@ -52,6 +53,29 @@ _HTTP_CODES = {
     405: ("method_not_allowed", "this route does not take that method"),
     413: ("payload_too_large", "the request body is too large"),
 }
+
+
+def refused_code(request: Request, where: Sequence[Any]) -> str | None:
+    """The code a body field declares for its failed validation (``wire.base.Refused``),
+    found by walking the route's body model along the error's path; ``None``: none."""
+    route = request.scope.get("route")
+    body = getattr(route, "body_field", None)
+    if body is None or not where or where[0] != "body":
+        return None
+    shape: Any = body.field_info.annotation
+    for part in where[1:]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(shape, "model_fields", None)
+        if fields is None or part not in fields:
+            return None
+        info = fields[part]
+        for mark in info.metadata:
+            if isinstance(mark, Refused):
+                return mark.error.code
+        shape = next((a for a in get_args(info.annotation) if hasattr(a, "model_fields")), None)
+        shape = shape or info.annotation
+    return None
 
 
 def status_for(exc: errors.CairnError) -> int:
@@ -138,7 +162,8 @@ def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) 
         ][:20]
         first = problems[0] if problems else {"where": "request", "problem": "invalid"}
         message = f"{first['where']}: {first['problem']}"
-        problem = Problem(400, errors.InvalidInput.code, message, {"problems": problems})
+        code = refused_code(request, exc.errors()[0].get("loc", ())) if problems else None
+        problem = Problem(400, code or errors.InvalidInput.code, message, {"problems": problems})
         return respond(request, problem)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from cairn.api import wire as cairn_wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Override, Reader, Reg, Writer, content_length, gated, reading
 from cairn.api.mlflow import ARTIFACTS_PREFIX
 from cairn.api.mlflow import wire as w
@@ -21,7 +22,7 @@ from cairn.api.streams import consume_body
 from cairn.domain.tracking import VERSION_TREE, artifact_path
 from cairn.errors import InvalidInput
 
-router = APIRouter(prefix=ARTIFACTS_PREFIX, tags=["mlflow"])
+router = APIRouter(route_class=StrictBodyRoute, prefix=ARTIFACTS_PREFIX, tags=["mlflow"])
 
 
 @router.put("/{path:path}")

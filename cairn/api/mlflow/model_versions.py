@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from cairn.api import wire as cairn_wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Admin, Body, Reader, Reg, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
@@ -18,7 +19,9 @@ from cairn.errors import InvalidInput
 from cairn.services.auth import Actor
 from cairn.services.registry import Registry
 
-router = APIRouter(prefix=MLFLOW_PREFIX + "/model-versions", tags=["mlflow"])
+router = APIRouter(
+    route_class=StrictBodyRoute, prefix=MLFLOW_PREFIX + "/model-versions", tags=["mlflow"]
+)
 MV = "model_version"
 SEARCH_MAX = 10_000
 _MV_FIELDS = frozenset({"name", "tag", "run_id", "source_path", "version_number"})

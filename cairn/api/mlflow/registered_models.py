@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from cairn.api import wire as cairn_wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Admin, Body, Deployer, Reader, Reg, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
@@ -19,7 +20,9 @@ from cairn.errors import AliasNotFound, InvalidInput
 from cairn.services.auth import Actor
 from cairn.services.registry import Registry
 
-router = APIRouter(prefix=MLFLOW_PREFIX + "/registered-models", tags=["mlflow"])
+router = APIRouter(
+    route_class=StrictBodyRoute, prefix=MLFLOW_PREFIX + "/registered-models", tags=["mlflow"]
+)
 RM = "registered_model"
 SEARCH_MAX = 1000  # the largest page
 MATCHES_MAX = 10_000  # the most matches a search sorts

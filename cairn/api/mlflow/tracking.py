@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from cairn.api import wire as cairn_wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Body, Reader, Reg, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
@@ -15,7 +16,7 @@ from cairn.domain.mlflow_filters import parse_mlflow_filter
 from cairn.errors import InvalidInput
 from cairn.services.tracking import plain_text
 
-router = APIRouter(prefix=MLFLOW_PREFIX, tags=["mlflow"])
+router = APIRouter(route_class=StrictBodyRoute, prefix=MLFLOW_PREFIX, tags=["mlflow"])
 LOGGED_MODELS_MAX = 1000
 
 

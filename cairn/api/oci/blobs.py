@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Reg, content_length
 from cairn.api.oci.auth import RepoReader, RepoWriter
 from cairn.api.oci.errors import PREFIX
@@ -31,7 +32,7 @@ from cairn.errors import (
 )
 from cairn.storage.blobs import BlobStat
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(route_class=StrictBodyRoute, prefix=PREFIX, include_in_schema=False)
 _RANGE = re.compile(r"bytes=(\d{0,19})-(\d{0,19})")
 _CONTENT_RANGE = re.compile(r"(?:bytes )?(\d{1,19})-(\d{1,19})")
 CHUNK_MAX = 1 << 40

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Override, Reg, capped_body, reading
 from cairn.api.oci.auth import ANONYMOUS_TOKEN, Pinger, RepoReader, RepoWriter, basic_password
 from cairn.api.oci.errors import API_VERSION, PREFIX, TOKEN_PATH
@@ -18,7 +19,7 @@ from cairn.domain.oci_manifest import MANIFEST_MAX
 from cairn.domain.records import OciManifest
 from cairn.errors import Unauthenticated, Unsupported
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(route_class=StrictBodyRoute, prefix=PREFIX, include_in_schema=False)
 PUBLIC = frozenset({TOKEN_PATH})  # it authenticates its caller itself
 
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from cairn.api import wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Admin, LogIndex, Reg, SignedIn
 from cairn.api.routes import API_PREFIX
 from cairn.domain.numbers import INDEX_MAX
 
-router = APIRouter(prefix=API_PREFIX + "/audit", tags=["audit"])
+router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX + "/audit", tags=["audit"])
 
 
 @router.get("/entries")

@@ -19,13 +19,16 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from cairn.api import wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Body, Reader, Reg, Writer, content_length
 from cairn.api.routes import API_PREFIX
 from cairn.api.streams import consume_body
 from cairn.domain.records import UploadSession
 from cairn.errors import InvalidInput, InvalidRange
 
-router = APIRouter(prefix=API_PREFIX + "/namespaces/{namespace}", tags=["blobs"])
+router = APIRouter(
+    route_class=StrictBodyRoute, prefix=API_PREFIX + "/namespaces/{namespace}", tags=["blobs"]
+)
 _RANGE = re.compile(r"bytes=(\d{1,19})-(\d{0,19})")
 
 

@@ -13,12 +13,13 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from cairn.api import wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Admin, Body, Reg
 from cairn.api.routes import API_PREFIX
 from cairn.errors import InvalidInput
 from cairn.services.gc import GcReport
 
-router = APIRouter(prefix=API_PREFIX, tags=["gc"])
+router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["gc"])
 MAX_GRACE_HOURS = 24 * 365
 
 

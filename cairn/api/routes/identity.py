@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from cairn.api import wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Admin, Body, Reg, SignedIn, reading
 from cairn.api.routes import API_PREFIX
 from cairn.errors import InvalidInput
 
-router = APIRouter(prefix=API_PREFIX, tags=["identity"])
+router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["identity"])
 
 
 @router.get("/whoami")

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from cairn.api import wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import (
     Admin,
     Approver,
@@ -27,7 +28,7 @@ from cairn.domain.references import parse_reference
 from cairn.errors import InvalidInput
 from cairn.services.lifecycle import Promotion
 
-router = APIRouter(prefix=API_PREFIX, tags=["lifecycle"])
+router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["lifecycle"])
 
 
 def _promotion(p: Promotion) -> dict[str, Any]:

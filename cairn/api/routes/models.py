@@ -8,13 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from cairn.api import wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Admin, Body, Deployer, Reader, Reg, Writer, reading
 from cairn.api.routes import API_PREFIX
 from cairn.domain.names import normalize_alias
 from cairn.domain.references import model_ref
 from cairn.errors import InvalidInput
 
-router = APIRouter(prefix=API_PREFIX, tags=["models"])
+router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["models"])
 MODEL = "/models/{namespace}/{model}"
 
 

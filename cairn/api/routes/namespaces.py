@@ -7,60 +7,65 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from cairn.api import wire
-from cairn.api.deps import Admin, Body, Reader, Reg, reading
+from cairn.api.bodies import StrictBodyRoute, ok
+from cairn.api.deps import Admin, Reader, Reg, reading
 from cairn.api.routes import API_PREFIX
 from cairn.domain.numbers import INDEX_MAX
-from cairn.errors import InvalidInput
+from cairn.wire.base import Items
+from cairn.wire.namespaces import (
+    Namespace,
+    NamespaceKey,
+    NewKey,
+    NewNamespace,
+    RequiredFields,
+    RequireSignature,
+)
 
-router = APIRouter(prefix=API_PREFIX + "/namespaces", tags=["namespaces"])
+router = APIRouter(
+    route_class=StrictBodyRoute, prefix=API_PREFIX + "/namespaces", tags=["namespaces"]
+)
 AFTER = Annotated[int | None, Query(ge=-1, le=INDEX_MAX)]  # a leaf index; -1: from the first
 
 
-@router.get("")
+@router.get("", response_model=Items[Namespace])
 async def list_namespaces(reg: Reg, actor: Reader) -> Response:
     found = await reading(reg, reg.namespaces.all, actor)
-    return wire.ok({"items": [wire.namespace(ns) for ns in found]})
+    return ok(Items[Namespace](items=[Namespace.of(ns) for ns in found]))
 
 
-@router.post("", status_code=201)
-def create_namespace(reg: Reg, actor: Admin, body: Body) -> Response:
-    if not isinstance(body, dict) or set(body) - {"name", "description"}:
-        raise InvalidInput("a namespace is {name, description}")
-    name, description = body.get("name"), body.get("description", "")
-    return wire.ok(wire.namespace(reg.namespaces.create(actor, name, description)), 201)
+@router.post("", status_code=201, response_model=Namespace)
+def create_namespace(reg: Reg, actor: Admin, body: NewNamespace) -> Response:
+    return ok(Namespace.of(reg.namespaces.create(actor, body.name, body.description)), 201)
 
 
-@router.get("/{namespace}")
+@router.get("/{namespace}", response_model=Namespace)
 async def get_namespace(reg: Reg, actor: Reader, namespace: str) -> Response:
-    return wire.ok(wire.namespace(await reading(reg, reg.namespaces.get, actor, namespace)))
+    return ok(Namespace.of(await reading(reg, reg.namespaces.get, actor, namespace)))
 
 
-@router.put("/{namespace}/required-fields")
-def set_required_fields(reg: Reg, actor: Admin, namespace: str, body: Body) -> Response:
-    fields = body.get("required_fields") if isinstance(body, dict) else None
-    return wire.ok(wire.namespace(reg.namespaces.set_required_fields(actor, namespace, fields)))
+@router.put("/{namespace}/required-fields", response_model=Namespace)
+def set_required_fields(reg: Reg, actor: Admin, namespace: str, body: RequiredFields) -> Response:
+    changed = reg.namespaces.set_required_fields(actor, namespace, body.required_fields)
+    return ok(Namespace.of(changed))
 
 
-@router.put("/{namespace}/require-signature")
-def require_signature(reg: Reg, actor: Admin, namespace: str, body: Body) -> Response:
-    """``{"require_signature": true}``: refuse versions whose signature does not verify."""
-    required = body.get("require_signature") if isinstance(body, dict) else None
-    return wire.ok(wire.namespace(reg.keys.require_signatures(actor, namespace, required)))
+@router.put("/{namespace}/require-signature", response_model=Namespace)
+def require_signature(reg: Reg, actor: Admin, namespace: str, body: RequireSignature) -> Response:
+    """Refuse (or accept again) versions whose signature does not verify."""
+    changed = reg.keys.require_signatures(actor, namespace, body.require_signature)
+    return ok(Namespace.of(changed))
 
 
-@router.get("/{namespace}/keys")
+@router.get("/{namespace}/keys", response_model=Items[NamespaceKey])
 async def list_keys(reg: Reg, actor: Reader, namespace: str) -> Response:
     found = await reading(reg, reg.keys.list, actor, namespace)
-    return wire.ok({"items": [wire.namespace_key(k) for k in found]})
+    return ok(Items[NamespaceKey](items=[NamespaceKey.of(k) for k in found]))
 
 
-@router.post("/{namespace}/keys", status_code=201)
-def add_key(reg: Reg, actor: Admin, namespace: str, body: Body) -> Response:
-    """Trust a public key to sign this namespace's models: ``{name, public_key}`` (PEM)."""
-    if not isinstance(body, dict) or set(body) != {"name", "public_key"}:
-        raise InvalidInput("a key is {name, public_key}")
-    added = reg.keys.add(actor, namespace, body["name"], body["public_key"])
-    return wire.ok(wire.namespace_key(added), 201)
+@router.post("/{namespace}/keys", status_code=201, response_model=NamespaceKey)
+def add_key(reg: Reg, actor: Admin, namespace: str, body: NewKey) -> Response:
+    """Trust a public key (PEM) to sign this namespace's models."""
+    return ok(NamespaceKey.of(reg.keys.add(actor, namespace, body.name, body.public_key)), 201)
 
 
 @router.delete("/{namespace}/keys/{name}", status_code=204)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Reg, authenticate
 from cairn.api.errors import error_response
 from cairn.api.routes import API_PREFIX
 from cairn.services.auth import EVERYWHERE, Actor, Permission, authorize
 
-router = APIRouter(tags=["system"])
+router = APIRouter(route_class=StrictBodyRoute, tags=["system"])
 
 
 @router.get("/healthz")

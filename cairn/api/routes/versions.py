@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Response
 
 from cairn.api import wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Admin, Body, Override, Reader, Reg, Writer, gated, reading, writing
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL, tag_value
 from cairn.domain.references import Reference, model_ref, parse_reference, parse_selector
 from cairn.services.versions import is_small_registration
 
-router = APIRouter(prefix=API_PREFIX, tags=["versions"])
+router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["versions"])
 VERSION = MODEL + "/versions/{selector}"
 
 

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from cairn.api import wire
+from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Admin, Body, Reg, RowId
 from cairn.api.routes import API_PREFIX
 from cairn.errors import InvalidInput
 
-router = APIRouter(prefix=API_PREFIX, tags=["webhooks"])
+router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["webhooks"])
 
 
 @router.post("/namespaces/{namespace}/webhooks", status_code=201)
