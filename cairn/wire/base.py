@@ -7,6 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cairn.domain.names import NAME_MAX
 from cairn.errors import CairnError, InvalidName
 
 
@@ -64,4 +65,11 @@ class Refused:
     error: type[CairnError]
 
 
-Name = Annotated[str, Refused(InvalidName)]
+# A namespace, model, alias or key name as the services accept it (``cairn.domain.names``;
+# upper case is folded to lower). The pattern is there for the document's readers and
+# generators; a name that fails it answers ``invalid_name``, as the services would.
+Name = Annotated[
+    str,
+    Refused(InvalidName),
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=NAME_MAX),
+]
