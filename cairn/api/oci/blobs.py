@@ -1,4 +1,4 @@
-"""``/v2/<name>/blobs/``: blobs by digest (with ``Range``) and uploads.
+"""``/v2/<name>/blobs/``: blobs by digest (with ``Range``, read by ``api.ranges``) and uploads.
 
 Uploads are Cairn's resumable upload sessions, so any server process continues any of them:
 ``POST uploads/`` opens one (or, with ``?digest=``, takes the whole blob at once; with
@@ -19,6 +19,7 @@ from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Reg, content_length
 from cairn.api.oci.auth import RepoReader, RepoWriter
 from cairn.api.oci.errors import PREFIX
+from cairn.api.ranges import content_range, oci_range
 from cairn.api.streams import consume_body
 from cairn.domain.digests import parse_digest
 from cairn.domain.oci import parse_repository
@@ -33,7 +34,6 @@ from cairn.errors import (
 from cairn.storage.blobs import BlobStat
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=PREFIX, include_in_schema=False)
-_RANGE = re.compile(r"bytes=(\d{0,19})-(\d{0,19})")
 _CONTENT_RANGE = re.compile(r"(?:bytes )?(\d{1,19})-(\d{1,19})")
 CHUNK_MAX = 1 << 40
 
@@ -48,11 +48,10 @@ def head_blob(reg: Reg, actor: RepoReader, name: str, digest: str) -> Response:
 def get_blob(
     reg: Reg, actor: RepoReader, name: str, digest: str, range: str | None = Header(default=None)
 ) -> StreamingResponse | RedirectResponse:
-    """The blob's bytes; ``Range: bytes=a-b`` (or ``bytes=-n``) a part of them, the end
-    clamped to the blob's; a range that is not one Cairn reads is ignored (the whole blob)."""
+    """The blob's bytes; ``Range`` a part of them, as ``api.ranges`` says for ``/v2/``."""
     namespace = _ns(name)
     stat = reg.blobs.stat(actor, namespace, digest)
-    span = _span(range, stat.size)
+    span = oci_range(range, stat.size)
     direct = reg.blobs.direct_url(actor, namespace, digest)
     if direct is not None:
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
@@ -62,7 +61,7 @@ def get_blob(
     status = 200
     if span is not None:
         status = 206
-        headers["Content-Range"] = f"bytes {read.start}-{read.end - 1}/{read.size}"
+        headers["Content-Range"] = content_range(read.start, read.end, read.size)
     return StreamingResponse(
         read.chunks, status_code=status, headers=headers, media_type="application/octet-stream"
     )
@@ -166,27 +165,6 @@ def cancel_upload(reg: Reg, actor: RepoWriter, name: str, session_id: str) -> Re
 def _ns(name: str) -> str:
     """The namespace of repository ``name``: its blobs are the ones that namespace holds."""
     return parse_repository(name).namespace
-
-
-def _span(header: str | None, size: int) -> tuple[int, int] | None:
-    """``[start, end)`` of a ``Range`` header against a blob of ``size`` bytes; None to send
-    all of it. A range starting at or past the end is unsatisfiable (416)."""
-    if header is None:
-        return None
-    match = _RANGE.fullmatch(header.strip())
-    if match is None or not (match.group(1) or match.group(2)):
-        return None
-    first, last = match.group(1), match.group(2)
-    if not first:  # the last n bytes
-        start, end = max(size - int(last), 0), size
-    else:
-        start = int(first)
-        end = min(int(last) + 1, size) if last else size
-        if last and int(last) < start:
-            return None
-    if start >= size or start >= end:
-        raise InvalidRange(f"the blob has {size} bytes; the range starts past them", size=size)
-    return start, end
 
 
 def _declared_length(request: Request) -> int | None:

@@ -12,7 +12,6 @@ honour ``Range`` and carry the digest in ``Cairn-Digest``.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response
@@ -21,15 +20,15 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from cairn.api import wire
 from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Body, Reader, Reg, Writer, content_length
+from cairn.api.ranges import content_range, native_range
 from cairn.api.routes import API_PREFIX
 from cairn.api.streams import consume_body
 from cairn.domain.records import UploadSession
-from cairn.errors import InvalidInput, InvalidRange
+from cairn.errors import InvalidInput
 
 router = APIRouter(
     route_class=StrictBodyRoute, prefix=API_PREFIX + "/namespaces/{namespace}", tags=["blobs"]
 )
-_RANGE = re.compile(r"bytes=(\d{1,19})-(\d{0,19})")
 
 
 @router.post("/blobs/missing")
@@ -63,7 +62,7 @@ def get_blob(
 ) -> StreamingResponse | RedirectResponse:
     """The blob's bytes; ``Range: bytes=a-b`` gives part of them (206). With presigned
     downloads configured, a 307 to the object store instead (the client checks the digest)."""
-    start, end = _parse_range(range)
+    start, end = native_range(range)
     direct = reg.blobs.direct_url(actor, namespace, digest)
     if direct is not None:
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
@@ -72,7 +71,7 @@ def get_blob(
     status = 200
     if range is not None:
         status = 206
-        headers["Content-Range"] = f"bytes {read.start}-{read.end - 1}/{read.size}"
+        headers["Content-Range"] = content_range(read.start, read.end, read.size)
     return StreamingResponse(
         read.chunks, status_code=status, headers=headers, media_type="application/octet-stream"
     )
@@ -143,17 +142,3 @@ def _blob_headers(digest: str, length: int) -> dict[str, str]:
         "Content-Disposition": f'attachment; filename="{digest.partition(":")[2]}"',
         "X-Content-Type-Options": "nosniff",
     }
-
-
-def _parse_range(header: str | None) -> tuple[int, int | None]:
-    """``bytes=a-b`` as the half-open ``[a, b + 1)``; the service checks it against the size."""
-    if header is None:
-        return 0, None
-    match = _RANGE.fullmatch(header.strip())
-    if not match:
-        raise InvalidRange("Range is 'bytes=START-[END]' (one range)", range=header[:100])
-    start = int(match.group(1))
-    end = int(match.group(2)) + 1 if match.group(2) else None
-    if end is not None and end <= start:
-        raise InvalidRange(f"range {header[:60]} ends before it starts")
-    return start, end
