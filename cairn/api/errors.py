@@ -14,6 +14,7 @@ from typing import Any, get_args
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -76,6 +77,17 @@ def refused_code(request: Request, where: Sequence[Any]) -> str | None:
         shape = next((a for a in get_args(info.annotation) if hasattr(a, "model_fields")), None)
         shape = shape or info.annotation
     return None
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route of the app takes on the request's path."""
+    methods: set[str] = set()
+    path = request.scope["path"]
+    for route in iter_route_contexts(request.app.routes):
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 def status_for(exc: errors.CairnError) -> int:
@@ -171,6 +183,10 @@ def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) 
             raise exc
         code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path; a path's methods
+            # are spread over one route each, so the answer names them all (RFC 9110 §15.5.6).
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
         return respond(request, Problem(exc.status_code, code, message, headers=headers))
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:

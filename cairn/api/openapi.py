@@ -23,11 +23,16 @@ from fastapi.routing import APIRoute
 
 from cairn import errors
 from cairn.api.errors import status_for
-from cairn.wire.base import ErrorBody
+from cairn.api.mlflow.errors import is_mlflow_path
+from cairn.wire.base import ErrorBody, MlflowErrorBody
 
 SCHEME = "bearer"
 MLFLOW_TAG = "mlflow"
 ERROR_REF = "#/components/schemas/ErrorBody"
+MLFLOW_ERROR_REF = "#/components/schemas/MlflowErrorBody"
+# MLflow's routes read their requests by hand, as MLflow's server does, and answer in MLflow's
+# shape: a conflict is a 400 there (``cairn.api.mlflow.errors``).
+MLFLOW_STATUSES = (400, 401, 403, 404, 413, 503)
 WRITES = frozenset({"post", "put", "patch", "delete"})
 DESCRIPTIONS = {
     400: "The request is not valid; nothing was written.",
@@ -102,9 +107,10 @@ def complete(doc: dict[str, Any], public: frozenset[str]) -> None:
     schemas = components.setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
-    error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas.update(error_schema.pop("$defs", {}))
-    schemas["ErrorBody"] = error_schema
+    for body in (ErrorBody, MlflowErrorBody):
+        drawn = body.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(drawn.pop("$defs", {}))
+        schemas[body.__name__] = drawn
     components["securitySchemes"] = {
         SCHEME: {
             "type": "http",
@@ -120,11 +126,18 @@ def complete(doc: dict[str, Any], public: frozenset[str]) -> None:
             operation["security"] = [] if is_public else [{SCHEME: []}]
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
+            if is_mlflow_path(path):
+                for status in MLFLOW_STATUSES:
+                    responses.setdefault(str(status), {})
+                for key, response in responses.items():
+                    if key.isdigit() and int(key) >= 400:
+                        _describe_error(response, int(key), [], MLFLOW_ERROR_REF)
+                continue
             for status in _error_statuses(path, method, operation, is_public):
                 responses.setdefault(str(status), {})
             for key, response in responses.items():
                 if key.isdigit() and int(key) >= 400:
-                    _describe_error(response, int(key), codes.get(int(key), []))
+                    _describe_error(response, int(key), codes.get(int(key), []), ERROR_REF)
 
 
 def _error_statuses(
@@ -144,10 +157,10 @@ def _error_statuses(
     return statuses
 
 
-def _describe_error(response: dict[str, Any], status: int, codes: list[str]) -> None:
+def _describe_error(response: dict[str, Any], status: int, codes: list[str], schema: str) -> None:
     listed = ", ".join(f"`{c}`" for c in codes)
     text = response.get("description") or DESCRIPTIONS.get(status, "An error.")
     if text == "Successful Response" or text == "Additional Response":
         text = DESCRIPTIONS.get(status, "An error.")
     response["description"] = f"{text} Codes: {listed}." if listed else text
-    response["content"] = {"application/json": {"schema": {"$ref": ERROR_REF}}}
+    response["content"] = {"application/json": {"schema": {"$ref": schema}}}

@@ -57,6 +57,13 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class MlflowErrorBody(BaseModel):
+    """An error on MLflow's REST API, in MLflow's shape (``cairn.api.mlflow.errors``)."""
+
+    error_code: str = Field(description="MLflow's code, e.g. RESOURCE_DOES_NOT_EXIST.")
+    message: str
+
+
 @dataclass(frozen=True, slots=True)
 class Refused:
     """The error a field's failed validation answers with, where one more precise than

@@ -161,6 +161,29 @@ def test_routing_errors_use_the_one_error_body(api: Api) -> None:
             assert response.headers["allow"]
 
 
+def test_a_refused_method_is_answered_with_every_method_the_path_takes(api: Api) -> None:
+    """Each method of a path is a route of its own; the 405 names the methods of them all,
+    as the document lists them, not only those of the first route on the path."""
+    document = api.read(f"{API}/openapi.json")
+    for path, method in [
+        (f"{API}/namespaces", "DELETE"),
+        (f"{API}/models/default/m", "POST"),
+        (f"{API}/namespaces/default/blobs/sha256:{'0' * 64}", "PATCH"),
+    ]:
+        response = api.client.request(method, path)
+        assert response.status_code == 405, response.text
+        template = next(t for t in document["paths"] if _matches(t, path))
+        documented = {m.upper() for m in document["paths"][template]}
+        assert set(response.headers["allow"].split(", ")) - {"HEAD"} == documented - {"HEAD"}
+
+
+def _matches(template: str, path: str) -> bool:
+    parts, given = template.split("/"), path.split("/")
+    return len(parts) == len(given) and all(
+        t == g or t.startswith("{") for t, g in zip(parts, given, strict=True)
+    )
+
+
 def test_service_errors_use_the_one_error_body(api: Api) -> None:
     model = f"{API}/models/default/m"
     api.refused("GET", f"{API}/namespaces/nope", 404, "namespace_not_found")
