@@ -58,25 +58,29 @@ _HTTP_CODES = {
 
 def refused_code(request: Request, where: Sequence[Any]) -> str | None:
     """The code a body field declares for its failed validation (``wire.base.Refused``),
-    found by walking the route's body model along the error's path; ``None``: none."""
+    found by walking the route's body model along the error's path; else the code the body
+    parameter itself declares (``body: Annotated[Changes, Refused(InvalidMetadata)]``), which
+    also covers a key the model does not name and a body of the wrong JSON type; ``None``:
+    none."""
     route = request.scope.get("route")
     body = getattr(route, "body_field", None)
     if body is None or not where or where[0] != "body":
         return None
+    whole = next((m.error.code for m in body.field_info.metadata if isinstance(m, Refused)), None)
     shape: Any = body.field_info.annotation
     for part in where[1:]:
         if isinstance(part, int):
             continue
         fields = getattr(shape, "model_fields", None)
         if fields is None or part not in fields:
-            return None
+            return whole
         info = fields[part]
         for mark in info.metadata:
             if isinstance(mark, Refused):
                 return mark.error.code
         shape = next((a for a in get_args(info.annotation) if hasattr(a, "model_fields")), None)
         shape = shape or info.annotation
-    return None
+    return whole
 
 
 def allowed_methods(request: Request) -> str:

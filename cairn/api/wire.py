@@ -32,6 +32,7 @@ from cairn.domain.records import (
 )
 from cairn.services.auth import Actor, Role
 from cairn.storage.blobs import BlobStat
+from cairn.wire import versions as wire_versions
 
 
 def namespace(ns: Namespace) -> dict[str, Any]:
@@ -61,32 +62,8 @@ def model(m: Model) -> dict[str, Any]:
 
 
 def version(v: Version) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "namespace": v.namespace,
-        "model": v.model,
-        "number": v.number,
-        "ref": v.ref,
-        "manifest_digest": v.manifest_digest,
-        "size": v.size,
-        "file_count": v.file_count,
-        "state": v.state,
-        "description": v.description,
-        "author": v.author,
-        "tags": v.tags,
-        "aliases": v.aliases,
-        "metrics": v.metrics,
-        "params": v.params,
-        "provenance": v.provenance,
-        "schema": v.schema,
-        "completeness": {"score": v.completeness, "missing": v.missing_fields},
-        "created_at": v.created_at,
-        "updated_at": v.updated_at,
-    }
-    if v.files is not None:
-        doc["files"] = [f.to_dict() for f in v.files]
-    if v.validations is not None:
-        doc["validations"] = v.validations  # name -> status; the details: .../validations
-    return doc
+    """Kept for the routes not yet given response models; the shape is ``cairn.wire``'s."""
+    return wire_versions.Version.of(v).model_dump(mode="python")
 
 
 def namespace_key(k: NamespaceKey) -> dict[str, Any]:
@@ -101,14 +78,7 @@ def namespace_key(k: NamespaceKey) -> dict[str, Any]:
 
 
 def validation(c: Validation) -> dict[str, Any]:
-    return {
-        "name": c.name,
-        "status": c.status,
-        "details": c.details,
-        "created_by": c.created_by,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-    }
+    return wire_versions.Validation.of(c).model_dump(mode="python")
 
 
 def alias_event(e: AliasEvent) -> dict[str, Any]:

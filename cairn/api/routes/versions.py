@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Header, Response
 
-from cairn.api import wire
-from cairn.api.bodies import StrictBodyRoute
+from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Body, Override, Reader, Reg, Writer, gated, reading, writing
 from cairn.api.routes import API_PREFIX
-from cairn.api.routes.models import MODEL, tag_value
+from cairn.api.routes.models import MODEL
+from cairn.domain import records
 from cairn.domain.references import Reference, model_ref, parse_reference, parse_selector
+from cairn.errors import InvalidMetadata
 from cairn.services.versions import is_small_registration
+from cairn.wire.base import Items, Page, Refused
+from cairn.wire.tags import TagValue
+from cairn.wire.versions import Validation, Version, VersionChanges
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["versions"])
 VERSION = MODEL + "/versions/{selector}"
@@ -22,7 +28,16 @@ def version_ref(namespace: str, model: str, selector: str) -> Reference:
     return model_ref(namespace, model, number=number, alias=alias)
 
 
-@router.post(MODEL + "/versions", status_code=201)
+def version_page(page: records.Page[records.Version]) -> Page[Version]:
+    return Page[Version](items=[Version.of(v) for v in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    MODEL + "/versions",
+    status_code=201,
+    response_model=Version,
+    responses={200: {"model": Version, "description": "An earlier registration, named again."}},
+)
 async def register_version(
     reg: Reg,
     actor: Writer,
@@ -43,8 +58,8 @@ async def register_version(
         body,
         idempotency_key,
     )
-    return wire.ok(
-        wire.version(version),
+    return ok(
+        Version.of(version),
         201 if created else 200,
         headers={
             "Location": f"/api/v1/models/{version.namespace}/"
@@ -53,7 +68,7 @@ async def register_version(
     )
 
 
-@router.get(MODEL + "/versions")
+@router.get(MODEL + "/versions", response_model=Page[Version])
 async def list_versions(
     reg: Reg,
     actor: Reader,
@@ -64,10 +79,10 @@ async def list_versions(
 ) -> Response:
     """A model's versions, newest first."""
     page = await reading(reg, reg.versions.page, actor, namespace, model, cursor, limit)
-    return wire.ok(wire.page(page, wire.version))
+    return ok(version_page(page))
 
 
-@router.get(VERSION)
+@router.get(VERSION, response_model=Version)
 async def get_version(
     reg: Reg,
     actor: Reader,
@@ -82,16 +97,21 @@ async def get_version(
     unless ``Cairn-Override``."""
     ref = version_ref(namespace, model, selector)
     found = await gated(reg, reg.versions.get, actor, ref, with_files=files, override=override)
-    return wire.ok(wire.version(found))
+    return ok(Version.of(found))
 
 
-@router.patch(VERSION)
+@router.patch(VERSION, response_model=Version)
 def update_version(
-    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, body: Body
+    reg: Reg,
+    actor: Writer,
+    namespace: str,
+    model: str,
+    selector: str,
+    body: Annotated[VersionChanges, Refused(InvalidMetadata)],
 ) -> Response:
-    return wire.ok(
-        wire.version(reg.versions.update(actor, version_ref(namespace, model, selector), body))
-    )
+    """Change a version's description."""
+    ref = version_ref(namespace, model, selector)
+    return ok(Version.of(reg.versions.update(actor, ref, {"description": body.description})))
 
 
 @router.delete(VERSION, status_code=204)
@@ -100,21 +120,22 @@ def delete_version(reg: Reg, actor: Admin, namespace: str, model: str, selector:
     return Response(status_code=204)
 
 
-@router.get(VERSION + "/validations")
+@router.get(VERSION + "/validations", response_model=Items[Validation])
 async def list_validations(
     reg: Reg, actor: Reader, namespace: str, model: str, selector: str
 ) -> Response:
     """Every validation of the version (signature, scan, …), oldest first."""
     ref = version_ref(namespace, model, selector)
     found = await reading(reg, reg.versions.validations, actor, ref)
-    return wire.ok({"items": [wire.validation(c) for c in found]})
+    return ok(Items[Validation](items=[Validation.of(c) for c in found]))
 
 
 @router.put(VERSION + "/tags/{key:path}", status_code=204)
 def set_version_tag(
-    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, key: str, body: Body
+    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, key: str, body: TagValue
 ) -> Response:
-    reg.versions.set_tag(actor, version_ref(namespace, model, selector), key, tag_value(body))
+    """Set a tag on the version (``key`` may contain slashes)."""
+    reg.versions.set_tag(actor, version_ref(namespace, model, selector), key, body.value)
     return Response(status_code=204)
 
 
@@ -126,7 +147,7 @@ def delete_version_tag(
     return Response(status_code=204)
 
 
-@router.get("/resolve")
+@router.get("/resolve", response_model=Version)
 async def resolve(
     reg: Reg, actor: Reader, override: Override, ref: str, files: bool = True
 ) -> Response:
@@ -134,10 +155,10 @@ async def resolve(
     with its files, refused for a blocked version unless ``Cairn-Override``."""
     parsed = parse_reference(ref)
     found = await gated(reg, reg.versions.get, actor, parsed, with_files=files, override=override)
-    return wire.ok(wire.version(found))
+    return ok(Version.of(found))
 
 
-@router.get("/versions")
+@router.get("/versions", response_model=Page[Version])
 async def search_versions(
     reg: Reg,
     actor: Reader,
@@ -147,4 +168,4 @@ async def search_versions(
 ) -> Response:
     """Versions across every model, newest first, matching a filter (see the README)."""
     page = await reading(reg, reg.versions.search, actor, filter, cursor, limit)
-    return wire.ok(wire.page(page, wire.version))
+    return ok(version_page(page))
