@@ -1,7 +1,9 @@
 """The one table from error codes to HTTP statuses, and the one error body.
 
 Every error response is ``{"error": {"code", "message", "details"}}``; a test walks the error
-tree and the route table to hold every response to it.
+tree and the route table to hold every response to it. MLflow's and OCI's APIs draw the same
+errors their own way (``api.mlflow.errors``, ``api.oci.errors``); the README's table of error
+codes shows all three, and a test holds it to these tables.
 """
 
 from __future__ import annotations
@@ -49,11 +51,13 @@ STATUS: list[tuple[type[errors.CairnError], int]] = [
 
 RETRY_AFTER_SECONDS = "2"
 
-_HTTP_CODES = {
+# The codes of errors no error class stands for: the framework's own refusals, and a crash.
+HTTP_CODES = {
     404: ("route_not_found", "no such route"),
     405: ("method_not_allowed", "this route does not take that method"),
     413: ("payload_too_large", "the request body is too large"),
 }
+CRASH_CODE = "internal_error"
 
 
 def refused_code(request: Request, where: Sequence[Any]) -> str | None:
@@ -179,13 +183,17 @@ def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) 
         first = problems[0] if problems else {"where": "request", "problem": "invalid"}
         message = f"{first['where']}: {first['problem']}"
         code = refused_code(request, exc.errors()[0].get("loc", ())) if problems else None
-        problem = Problem(400, code or errors.InvalidInput.code, message, {"problems": problems})
+        # The error the code names, so every surface answers it as if a service raised it.
+        refusal = errors.error_class_for(code or errors.InvalidInput.code)(
+            message, problems=problems
+        )
+        problem = Problem(status_for(refusal), refusal.code, message, refusal.details, exc=refusal)
         return respond(request, problem)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, HTTPException):
             raise exc
-        code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
+        code, message = HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
         headers = dict(exc.headers) if exc.headers else None
         if exc.status_code == 405:
             # Starlette names the methods of the first route on the path; a path's methods
@@ -196,7 +204,7 @@ def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         message = "the server failed; the error is logged"
-        return respond(request, Problem(500, "internal_error", message))
+        return respond(request, Problem(500, CRASH_CODE, message))
 
     app.add_exception_handler(errors.CairnError, on_cairn_error)
     for unreachable in (OperationalError, InterfaceError, PoolTimeout):

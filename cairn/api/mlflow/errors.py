@@ -14,14 +14,15 @@ from cairn import errors
 from cairn.api.errors import Problem
 from cairn.api.mlflow import ERRORS_PREFIX
 
-# Most specific first: the first class an error is an instance of decides.
-CODES: list[tuple[type[errors.CairnError], int, str]] = [
+# Most specific first: the first class an error is an instance of decides; a status of None
+# keeps the one Cairn's own table gives (a body too large is a 413 on every surface).
+CODES: list[tuple[type[errors.CairnError], int | None, str]] = [
     # MLflow's server answers an unknown alias with 400, not 404, and the client relies on it.
     (errors.AliasNotFound, 400, "INVALID_PARAMETER_VALUE"),
     (errors.NotFound, 404, "RESOURCE_DOES_NOT_EXIST"),
     (errors.ModelExists, 400, "RESOURCE_ALREADY_EXISTS"),
     (errors.ExperimentExists, 400, "RESOURCE_ALREADY_EXISTS"),
-    (errors.InvalidInput, 400, "INVALID_PARAMETER_VALUE"),
+    (errors.InvalidInput, None, "INVALID_PARAMETER_VALUE"),
     (errors.Conflict, 400, "INVALID_STATE"),
     (errors.BlobCorrupt, 500, "INTERNAL_ERROR"),
     (errors.DigestMismatch, 400, "INVALID_PARAMETER_VALUE"),
@@ -45,7 +46,7 @@ def mlflow_code(status: int, exc: errors.CairnError | None) -> tuple[int, str]:
     if exc is not None:
         for cls, mapped, code in CODES:
             if isinstance(exc, cls):
-                return mapped, code
+                return mapped or status, code
     return status, _BY_STATUS.get(status, "INTERNAL_ERROR")
 
 

@@ -61,7 +61,11 @@ def is_oci_path(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
-def oci_code(exc: errors.CairnError, status: int) -> tuple[str, int]:
+def oci_code(exc: errors.CairnError | None, status: int) -> tuple[str, int]:
+    """OCI's code and status for an error Cairn answers with ``status``; ``exc`` is None for
+    one the framework raised (no route, wrong method) or a crash."""
+    if exc is None:
+        return BY_STATUS.get(status, "UNKNOWN" if status >= 500 else "UNSUPPORTED"), status
     for cls, code, override in CODES:
         if isinstance(exc, cls):
             return code, override or status
@@ -71,13 +75,9 @@ def oci_code(exc: errors.CairnError, status: int) -> tuple[str, int]:
 def oci_error(request: Request, problem: Problem) -> JSONResponse:
     """A problem drawn the OCI way: the spec's code (Cairn's own in ``detail``)."""
     headers = problem.headers
-    if problem.exc is not None:
-        code, status = oci_code(problem.exc, problem.status)
-        if isinstance(problem.exc, errors.InvalidRange) and "size" in problem.exc.details:
-            headers = {"Content-Range": f"bytes */{problem.exc.details['size']}"}
-    else:  # raised by the framework: no route, wrong method, a bad parameter, a crash
-        fallback = "UNKNOWN" if problem.status >= 500 else "UNSUPPORTED"
-        code, status = BY_STATUS.get(problem.status, fallback), problem.status
+    code, status = oci_code(problem.exc, problem.status)
+    if isinstance(problem.exc, errors.InvalidRange) and "size" in problem.exc.details:
+        headers = {"Content-Range": f"bytes */{problem.exc.details['size']}"}
     detail = {**problem.details, "cairn": problem.code}
     return oci_error_response(request, status, code, problem.message, detail, headers)
 
