@@ -33,9 +33,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cairn.errors import InvalidRange
+from cairn.errors import InvalidRange, SizeMismatch, UploadOffsetMismatch
 
 _RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})", re.IGNORECASE)
+_UPLOAD_RANGE = re.compile(r"(?:bytes )?([0-9]{1,19})-([0-9]{1,19})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +100,23 @@ def oci_range(header: str | None, size: int) -> tuple[int, int] | None:
     whole blob (no header, or one that is not a range Cairn reads)."""
     found = None if header is None else parse_range(header)
     return None if found is None else found.span(size)
+
+
+def upload_chunk(header: str | None, offset: int, length: int | None) -> tuple[int, int | None]:
+    """Where an OCI upload's ``PATCH`` puts its body, and how long it is: at ``Content-Range:
+    <start>-<end>`` (inclusive; docker's ``bytes `` prefix read too), which must start where
+    the upload stands (``offset``) and agree with ``Content-Length``; without the header, at
+    the end, as long as the body."""
+    if header is None:
+        return offset, length
+    match = _UPLOAD_RANGE.fullmatch(header.strip())
+    if match is None or int(match.group(2)) < int(match.group(1)):
+        raise InvalidRange("Content-Range is '<start>-<end>', inclusive", range=header[:100])
+    start, end = int(match.group(1)), int(match.group(2))
+    if start != offset:
+        raise UploadOffsetMismatch(
+            f"this upload holds {offset} bytes; the next chunk starts there", offset=offset
+        )
+    if length is not None and length != end - start + 1:
+        raise SizeMismatch(f"Content-Range {start}-{end} and Content-Length {length} differ")
+    return start, end - start + 1

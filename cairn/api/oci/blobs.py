@@ -9,8 +9,6 @@ closes it, with an optional last chunk, once the bytes hash to the digest; ``DEL
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -19,22 +17,17 @@ from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Reg, content_length
 from cairn.api.oci.auth import RepoReader, RepoWriter
 from cairn.api.oci.errors import PREFIX
-from cairn.api.ranges import content_range, oci_range
+from cairn.api.ranges import content_range, oci_range, upload_chunk
 from cairn.api.streams import consume_body
 from cairn.domain.digests import parse_digest
 from cairn.domain.oci import parse_repository
 from cairn.domain.records import UploadSession
-from cairn.errors import (
-    InvalidDigest,
-    InvalidRange,
-    SizeMismatch,
-    Unsupported,
-    UploadOffsetMismatch,
-)
+from cairn.errors import InvalidDigest, Unsupported
+from cairn.services.auth import Actor
+from cairn.services.registry import Registry
 from cairn.storage.blobs import BlobStat
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=PREFIX, include_in_schema=False)
-_CONTENT_RANGE = re.compile(r"(?:bytes )?(\d{1,19})-(\d{1,19})")
 CHUNK_MAX = 1 << 40
 
 
@@ -82,17 +75,14 @@ async def start_upload(
     mount: str | None = Query(default=None, max_length=200),
     source: str | None = Query(default=None, alias="from", max_length=300),
 ) -> Response:
+    """Mount a blob held elsewhere (``?mount=``), take a whole blob at once (``?digest=``),
+    or open an upload session; a mount of a blob not found here opens a session too."""
     if mount is not None:
         found = await run_in_threadpool(reg.oci.mount, actor, name, mount, source)
         if found is not None:
             return _created(name, found)
     elif digest is not None:
-        checked = parse_digest(digest)
-        size = content_length(request, reg.settings.max_blob_bytes)
-        stat = await consume_body(
-            request, lambda chunks: reg.blobs.put(actor, _ns(name), chunks, checked, size)
-        )
-        return _created(name, stat)
+        return _created(name, await _whole_blob(reg, actor, name, request, digest))
     session = await run_in_threadpool(reg.blobs.start_upload, actor, _ns(name))
     return _session(name, session, 202)
 
@@ -101,23 +91,11 @@ async def start_upload(
 async def append_upload(
     reg: Reg, actor: RepoWriter, name: str, session_id: str, request: Request
 ) -> Response:
+    """Append the body at ``Content-Range`` (``api.ranges.upload_chunk``), or at the end."""
     namespace = _ns(name)
     session = await run_in_threadpool(reg.blobs.upload_status, actor, namespace, session_id)
-    offset, length = session.offset, _declared_length(request)
-    content_range = request.headers.get("content-range")
-    if content_range is not None:
-        match = _CONTENT_RANGE.fullmatch(content_range.strip())
-        if match is None or int(match.group(2)) < int(match.group(1)):
-            raise InvalidRange("Content-Range is '<start>-<end>', inclusive", range=content_range)
-        start, end = int(match.group(1)), int(match.group(2))
-        if start != session.offset:
-            raise UploadOffsetMismatch(
-                f"this upload holds {session.offset} bytes; the next chunk starts there",
-                offset=session.offset,
-            )
-        if length is not None and length != end - start + 1:
-            raise SizeMismatch(f"Content-Range {start}-{end} and Content-Length {length} differ")
-        offset, length = start, end - start + 1
+    at = request.headers.get("content-range")
+    offset, length = upload_chunk(at, session.offset, _declared_length(request))
     session = await consume_body(
         request,
         lambda chunks: reg.blobs.append(actor, namespace, session_id, offset, chunks, length),
@@ -142,24 +120,38 @@ async def finish_upload(
     """Close the upload: append the body, if any, then check the whole against ``digest``."""
     if digest is None:
         raise InvalidDigest("close an upload with ?digest=sha256:<hex> of the whole blob")
-    checked = parse_digest(digest)
-    namespace = _ns(name)
-    length = _declared_length(request)
-    if length != 0 and (length is not None or "transfer-encoding" in request.headers):
-        # The last chunk and the check in one call: refused, the chunk is taken off again.
-        stat = await consume_body(
-            request,
-            lambda chunks: reg.blobs.finish(actor, namespace, session_id, checked, chunks, length),
-        )
-    else:
-        stat = await run_in_threadpool(reg.blobs.finish, actor, namespace, session_id, checked)
-    return _created(name, stat)
+    return _created(name, await _finish(reg, actor, _ns(name), session_id, digest, request))
 
 
 @router.delete("/{name:path}/blobs/uploads/{session_id}")
 def cancel_upload(reg: Reg, actor: RepoWriter, name: str, session_id: str) -> Response:
     reg.blobs.cancel(actor, _ns(name), session_id)
     return Response(status_code=204)
+
+
+async def _whole_blob(
+    reg: Registry, actor: Actor, name: str, request: Request, digest: str
+) -> BlobStat:
+    """A blob sent whole in the ``POST`` that would open an upload (``?digest=``)."""
+    checked = parse_digest(digest)
+    size = content_length(request, reg.settings.max_blob_bytes)
+    return await consume_body(
+        request, lambda chunks: reg.blobs.put(actor, _ns(name), chunks, checked, size)
+    )
+
+
+async def _finish(
+    reg: Registry, actor: Actor, namespace: str, session_id: str, digest: str, request: Request
+) -> BlobStat:
+    checked = parse_digest(digest)
+    length = _declared_length(request)
+    if length == 0 or (length is None and "transfer-encoding" not in request.headers):
+        return await run_in_threadpool(reg.blobs.finish, actor, namespace, session_id, checked)
+    # The last chunk and the check in one call: refused, the chunk is taken off again.
+    return await consume_body(
+        request,
+        lambda chunks: reg.blobs.finish(actor, namespace, session_id, checked, chunks, length),
+    )
 
 
 def _ns(name: str) -> str:
