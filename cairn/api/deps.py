@@ -11,10 +11,12 @@ from fastapi import Depends, Header, Query, Request
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
+from cairn.api.credentials import read_credentials
 from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.numbers import ID_MAX, INDEX_MAX
 from cairn.errors import InvalidInput, PayloadTooLarge, Unauthenticated
 from cairn.services.auth import NO_ROLES, Actor, Permission, Role, authorize
+from cairn.services.identity import Authenticated
 from cairn.services.registry import Registry
 from cairn.services.uow import WriterBusy
 
@@ -25,19 +27,35 @@ async def registry(request: Request) -> Registry:
 
 
 async def authenticate(request: Request) -> Actor:
-    """The caller, from its ``Authorization: Bearer cairn_…`` token; without one, anonymous
-    (who may read only where ``CAIRN_ANONYMOUS_READ`` says so)."""
+    """The caller, from the Cairn token its ``Authorization`` header carries (as a bearer or
+    a Basic password: ``api.credentials``); without one, anonymous (who may read only where
+    ``CAIRN_ANONYMOUS_READ`` says so)."""
     reg: Registry = request.app.state.registry
+    request_id = request_id_of(request)
+    given = read_credentials(request.headers.get("authorization"))
+    if given is None:
+        return anonymous(reg, request_id)
+    return await signed_in(reg, given.token, request_id)
+
+
+def request_id_of(request: Request) -> str:
+    """The request's id (``X-Request-Id``, or a new one), kept for the audit log."""
     request_id = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
     request.state.request_id = request_id
-    header = request.headers.get("authorization")
-    if header is None:
-        roles = frozenset({Role.READER}) if reg.settings.anonymous_read else NO_ROLES
-        return Actor("anonymous", global_roles=roles, authenticated=False, request_id=request_id)
-    scheme, _, raw = header.partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
-        raise Unauthenticated("send the token as 'Authorization: Bearer <token>'")
-    found = await reading(reg, reg.identity.authenticate, raw.strip(), request_id)
+    return request_id
+
+
+def anonymous(reg: Registry, request_id: str) -> Actor:
+    roles = frozenset({Role.READER}) if reg.settings.anonymous_read else NO_ROLES
+    return Actor("anonymous", global_roles=roles, authenticated=False, request_id=request_id)
+
+
+async def signed_in(reg: Registry, token: str, request_id: str) -> Actor:
+    """The actor of Cairn token ``token``, its use noted at most once a minute."""
+    return await noted(reg, await reading(reg, reg.identity.authenticate, token, request_id))
+
+
+async def noted(reg: Registry, found: Authenticated) -> Actor:
     if found.last_use_stale and found.actor.token_id is not None:
         await run_in_threadpool(reg.identity.note_use, found.actor.token_id)
     return found.actor

@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from cairn.api.bodies import StrictBodyRoute
+from cairn.api.credentials import read_credentials
 from cairn.api.deps import Override, Reg, capped_body, reading
-from cairn.api.oci.auth import ANONYMOUS_TOKEN, Pinger, RepoReader, RepoWriter, basic_password
+from cairn.api.oci.auth import ANONYMOUS_TOKEN, Pinger, RepoReader, RepoWriter
 from cairn.api.oci.errors import API_VERSION, PREFIX, TOKEN_PATH
 from cairn.domain.oci import IMAGE_INDEX
 from cairn.domain.oci_manifest import MANIFEST_MAX
@@ -33,19 +34,14 @@ async def token(reg: Reg, request: Request) -> Response:
     """Exchange credentials (Basic, with a Cairn API token as the password; or that token as
     a bearer) for a short-lived registry token. Scopes asked for are not narrowed: the token
     may do what the Cairn token may."""
-    header = request.headers.get("authorization")
+    given = read_credentials(request.headers.get("authorization"))
     request_id = getattr(request.state, "request_id", None)
-    if header is None:
+    if given is None:
         if not reg.settings.anonymous_read:
             raise Unauthenticated("send Basic credentials: any user name, a Cairn token")
         issued_token, expires_in = ANONYMOUS_TOKEN, 3600
     else:
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() == "basic":
-            raw = basic_password(raw.strip())
-        elif scheme.lower() != "bearer":
-            raise Unauthenticated("send Basic credentials: any user name, a Cairn token")
-        issued = await reading(reg, reg.registry_tokens.issue, raw.strip(), request_id)
+        issued = await reading(reg, reg.registry_tokens.issue, given.token, request_id)
         issued_token, expires_in = issued.token, issued.expires_in
     return JSONResponse(
         {
