@@ -67,6 +67,8 @@ def refused_code(request: Request, where: Sequence[Any]) -> str | None:
     also covers a key the model does not name and a body of the wrong JSON type; ``None``:
     none."""
     route = request.scope.get("route")
+    if len(where) == 2 and where[0] in ("path", "query", "header"):
+        return _parameter_code(route, where[0], where[1])
     body = getattr(route, "body_field", None)
     if body is None or not where or where[0] != "body":
         return None
@@ -85,6 +87,18 @@ def refused_code(request: Request, where: Sequence[Any]) -> str | None:
         shape = next((a for a in get_args(info.annotation) if hasattr(a, "model_fields")), None)
         shape = shape or info.annotation
     return whole
+
+
+def _parameter_code(route: Any, where: str, name: object) -> str | None:
+    """The code a path, query or header parameter declares for its failed validation."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    for param in getattr(dependant, f"{where}_params"):
+        if name in (param.alias, param.name):
+            marks = param.field_info.metadata
+            return next((m.error.code for m in marks if isinstance(m, Refused)), None)
+    return None
 
 
 def allowed_methods(request: Request) -> str:

@@ -72,11 +72,12 @@ class Refused:
     error: type[CairnError]
 
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 # A namespace, model, alias or key name as the services accept it (``cairn.domain.names``;
 # upper case is folded to lower). The pattern is there for the document's readers and
 # generators; a name that fails it answers ``invalid_name``, as the services would.
 Name = Annotated[
     str,
     Refused(InvalidName),
-    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=NAME_MAX),
+    Field(pattern=NAME_PATTERN, max_length=NAME_MAX),
 ]

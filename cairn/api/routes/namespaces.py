@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from cairn.api import wire
 from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Reader, Reg, reading
+from cairn.api.params import NamespaceName
 from cairn.api.routes import API_PREFIX
 from cairn.domain.numbers import INDEX_MAX
 from cairn.wire.base import Items
@@ -39,37 +40,41 @@ def create_namespace(reg: Reg, actor: Admin, body: NewNamespace) -> Response:
 
 
 @router.get("/{namespace}", response_model=Namespace)
-async def get_namespace(reg: Reg, actor: Reader, namespace: str) -> Response:
+async def get_namespace(reg: Reg, actor: Reader, namespace: NamespaceName) -> Response:
     return ok(Namespace.of(await reading(reg, reg.namespaces.get, actor, namespace)))
 
 
 @router.put("/{namespace}/required-fields", response_model=Namespace)
-def set_required_fields(reg: Reg, actor: Admin, namespace: str, body: RequiredFields) -> Response:
+def set_required_fields(
+    reg: Reg, actor: Admin, namespace: NamespaceName, body: RequiredFields
+) -> Response:
     changed = reg.namespaces.set_required_fields(actor, namespace, body.required_fields)
     return ok(Namespace.of(changed))
 
 
 @router.put("/{namespace}/require-signature", response_model=Namespace)
-def require_signature(reg: Reg, actor: Admin, namespace: str, body: RequireSignature) -> Response:
+def require_signature(
+    reg: Reg, actor: Admin, namespace: NamespaceName, body: RequireSignature
+) -> Response:
     """Refuse (or accept again) versions whose signature does not verify."""
     changed = reg.keys.require_signatures(actor, namespace, body.require_signature)
     return ok(Namespace.of(changed))
 
 
 @router.get("/{namespace}/keys", response_model=Items[NamespaceKey])
-async def list_keys(reg: Reg, actor: Reader, namespace: str) -> Response:
+async def list_keys(reg: Reg, actor: Reader, namespace: NamespaceName) -> Response:
     found = await reading(reg, reg.keys.list, actor, namespace)
     return ok(Items[NamespaceKey](items=[NamespaceKey.of(k) for k in found]))
 
 
 @router.post("/{namespace}/keys", status_code=201, response_model=NamespaceKey)
-def add_key(reg: Reg, actor: Admin, namespace: str, body: NewKey) -> Response:
+def add_key(reg: Reg, actor: Admin, namespace: NamespaceName, body: NewKey) -> Response:
     """Trust a public key (PEM) to sign this namespace's models."""
     return ok(NamespaceKey.of(reg.keys.add(actor, namespace, body.name, body.public_key)), 201)
 
 
 @router.delete("/{namespace}/keys/{name}", status_code=204)
-def remove_key(reg: Reg, actor: Admin, namespace: str, name: str) -> Response:
+def remove_key(reg: Reg, actor: Admin, namespace: NamespaceName, name: str) -> Response:
     reg.keys.remove(actor, namespace, name)
     return Response(status_code=204)
 
@@ -78,7 +83,7 @@ def remove_key(reg: Reg, actor: Admin, namespace: str, name: str) -> Response:
 def audit_entries(
     reg: Reg,
     actor: Reader,
-    namespace: str,
+    namespace: NamespaceName,
     subject: str | None = None,
     actor_name: str | None = None,
     action: str | None = None,
