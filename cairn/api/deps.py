@@ -1,10 +1,10 @@
-"""What every route needs from a request: the registry, the actor, a strict JSON body."""
+"""What every route needs from a request: the registry, the actor, a strict JSON body, and
+the helpers that run its service call where ``api.running`` says."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import Depends, Header, Query, Request
@@ -12,13 +12,15 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from cairn.api.credentials import read_credentials
+from cairn.api.running import gated as gated
+from cairn.api.running import reading as reading
+from cairn.api.running import writing as writing
 from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.numbers import ID_MAX, INDEX_MAX
 from cairn.errors import InvalidInput, PayloadTooLarge, Unauthenticated
 from cairn.services.auth import NO_ROLES, Actor, Permission, Role, authorize
 from cairn.services.identity import Authenticated
 from cairn.services.registry import Registry
-from cairn.services.uow import WriterBusy
 
 
 async def registry(request: Request) -> Registry:
@@ -115,50 +117,10 @@ async def capped_body(request: Request, limit: int, what: str) -> bytes:
     return bytes(body)
 
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-async def reading(reg: Registry, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a read of the registry: in place when the database says its reads never wait
-    (embedded SQLite), in a worker thread otherwise, so the event loop never waits on I/O."""
-    if reg.db.inline_reads:
-        return call(*args, **kwargs)
-    return await run_in_threadpool(call, *args, **kwargs)
-
-
 def override_header(cairn_override: str | None = Header(default=None)) -> str | None:
     """``Cairn-Override: <reason>`` (percent-encoded UTF-8): pass a blocked version's gate,
     on the record (see ``cairn.services.gates``)."""
     return None if cairn_override is None else unquote(cairn_override)
-
-
-async def gated(reg: Registry, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """A read that may write an override to the audit log: in a worker thread when it might
-    (a write may wait for the database's lock), as any read otherwise."""
-    if kwargs.get("override") is None:
-        return await reading(reg, call, *args, **kwargs)
-    return await run_in_threadpool(call, *args, **kwargs)
-
-
-async def writing(
-    reg: Registry, small: bool, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-) -> T:
-    """Run a write of the registry: in place when it is ``small`` (bounded work, no large
-    blob reads) and ``Registry.inline_writes`` says everything it touches is local, unless it
-    would have to wait for another writer; in a worker thread otherwise. In place, the loop
-    waits out the commit's fsync (a fraction of a millisecond on local disk) but saves the
-    hand-off to a thread and back, which costs more CPU than a small registration itself.
-    A write that meets a writer of another process, or one of this process that does not
-    finish within ``SHORT_WAIT_SECONDS``, stops before doing anything (``WriterBusy``) and
-    runs again in a thread, where waiting blocks no other request."""
-    if small and reg.inline_writes:
-        try:
-            with reg.db.without_waiting():
-                return call(*args, **kwargs)
-        except WriterBusy:
-            pass
-    return await run_in_threadpool(call, *args, **kwargs)
 
 
 def content_length(request: Request, maximum: int) -> int:

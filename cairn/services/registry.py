@@ -51,7 +51,7 @@ class Registry:
         self.settings = settings
         self.db = database
         self.blob_store = blob_store
-        # Small writes may run where the request arrives (``api.deps.writing``) when all they
+        # Small writes may run where the request arrives (``api.running``) when all they
         # touch is local: an SQLite file, blobs on local disk (a registration reads the ones
         # it scans), one worker. Handing such a write to a worker thread costs more CPU than
         # the write itself; one that would wait for another writer goes to a thread after all.

@@ -115,7 +115,7 @@ class Database:
         self._writer_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
         # Reads of an SQLite file are lookups in this process's page cache, and in WAL mode a
         # reader never waits for a writer: they cost less than handing the call to a worker
-        # thread, so the API runs them where the request arrives (see ``api.deps.reading``).
+        # thread, so the API runs them where the request arrives (see ``api.running``).
         # Reads over a network connection (PostgreSQL) wait on I/O and go to a thread.
         self.inline_reads = engine.dialect.name == "sqlite"
         self._held = threading.local()  # this thread's connection for ``single_read``
