@@ -1,5 +1,5 @@
 r"""MLflow's search filter grammar (the subset its client and users send), read into clauses
-and rewritten in Cairn's filter language (``cairn.domain.filters``).
+and turned into Cairn's filter tree (``cairn.domain.filters``) directly, never into text.
 
 ::
 
@@ -9,7 +9,9 @@ and rewritten in Cairn's filter language (``cairn.domain.filters``).
              | version_number          (each may be prefixed with "attribute(s).")
     op      := = | != | LIKE | ILIKE | < | <= | > | >=
 
-Values are quoted strings ('…' or "…") or integers. What Cairn's language cannot say —
+Values are quoted strings ('…' or "…", a backslash taking the next character as it is) or
+integers. The limits of Cairn's own language hold: no NUL, tag keys of 1-250 printable
+characters, 64 clauses, 100 values in an IN list. What Cairn's tree cannot say —
 ``run_id`` and ``source_path``, which Cairn keeps in a version's provenance — is left over as
 *residual* clauses that the caller checks on each result (``matches``).
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cairn.domain.filters import COMPARISONS_MAX, IN_MAX, KEY_MAX, And, Compare, Field, Node
 from cairn.errors import InvalidFilter
 
 FILTER_MAX = 4096
@@ -64,12 +67,16 @@ def parse_mlflow_filter(
         return []
     if not isinstance(text, str) or len(text) > FILTER_MAX:
         raise InvalidFilter(f"a filter is a string of at most {FILTER_MAX} characters")
+    if "\x00" in text:  # no stored text holds NUL, and PostgreSQL refuses it as a parameter
+        raise InvalidFilter("a filter may not contain NUL")
     tokens = _tokenize(text)
     clauses: list[Clause] = []
     pos = 0
     while True:
         clause, pos = _clause(tokens, pos, fields, fold_names)
         clauses.append(clause)
+        if len(clauses) > COMPARISONS_MAX:
+            raise InvalidFilter(f"a filter holds at most {COMPARISONS_MAX} clauses")
         if pos == len(tokens):
             return clauses
         kind, value = tokens[pos]
@@ -78,10 +85,13 @@ def parse_mlflow_filter(
         pos += 1
 
 
-def to_cairn(clauses: list[Clause], extra: list[str] | None = None) -> str | None:
-    """The clauses Cairn's language can say, as one Cairn filter (None when there are none)."""
-    parts = [*(extra or []), *(_render(c) for c in clauses if c.field not in RESIDUAL)]
-    return " AND ".join(parts) if parts else None
+def to_tree(clauses: list[Clause], *scope: Node) -> Node | None:
+    """The clauses Cairn's filter tree can say, after the ``scope`` comparisons, as one tree
+    (``None`` when there are none). Built directly: no value is ever written into text."""
+    items = (*scope, *(_compare(c) for c in clauses if c.field not in RESIDUAL))
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else And(items)
 
 
 def matches(clauses: list[Clause], values: dict[str, str]) -> bool:
@@ -155,6 +165,8 @@ def _in_list(tokens: list[tuple[str, str]], pos: int, clause: Clause) -> tuple[C
         if kind not in ("string", "number"):
             raise InvalidFilter("IN lists quoted values separated by commas")
         values.append(_value(clause.field, "=", (kind, raw)))
+        if len(values) > IN_MAX:
+            raise InvalidFilter(f"an IN list holds at most {IN_MAX} values")
         pos += 1
         if pos < len(tokens) and tokens[pos] == ("op", ","):
             pos += 1
@@ -171,7 +183,7 @@ def _field(raw: str, fields: frozenset[str]) -> tuple[str, str | None]:
         prefix, rest = "", raw
     if prefix.lower() in ("tag", "tags"):
         key = rest[1:-1] if rest.startswith("`") and rest.endswith("`") else rest
-        if "tag" in fields and key:
+        if "tag" in fields and 0 < len(key) <= KEY_MAX and key.isprintable():
             return "tag", key
     elif prefix.lower() in ("", "attribute", "attributes"):
         name = rest.lower()
@@ -196,22 +208,11 @@ def _value(field: str, op: str, token: tuple[str, str]) -> str | int:
     return re.sub(r"\\(.)", r"\1", raw[1:-1])
 
 
-def _render(c: Clause) -> str:
-    field = {"name": "name", "version_number": "number"}.get(c.field)
-    if c.field == "tag":
-        field = f"tags.`{c.key}`"
-        if c.key is None or "`" in c.key:
-            raise InvalidFilter("a tag key in a filter may not contain a backquote")
-    op = {"ilike": "LIKE", "like": "LIKE", "in": "IN"}.get(c.op, c.op)
-    if isinstance(c.value, tuple):
-        return f"{field} IN ({', '.join(_literal(v) for v in c.value)})"
-    return f"{field} {op} {_literal(c.value)}"
-
-
-def _literal(value: str | int) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+def _compare(c: Clause) -> Compare:
+    field = Field("number") if c.field == "version_number" else Field(c.field, c.key)
+    if c.op in ("like", "ilike"):  # Cairn's LIKE folds ASCII case; a backslash is literal
+        return Compare(field, "like", str(c.value).replace("\\", "\\\\"))
+    return Compare(field, c.op, c.value)
 
 
 def _like(pattern: str, text: str, *, fold: bool) -> bool:

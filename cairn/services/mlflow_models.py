@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cairn.domain.filters import And, Compare, Field
 from cairn.domain.manifest import FileEntry
-from cairn.domain.names import normalize_name
+from cairn.domain.names import normalize_alias, normalize_name
 from cairn.domain.numbers import parse_id
 from cairn.domain.records import Model, Version
 from cairn.domain.references import Reference, parse_selector
@@ -26,7 +27,8 @@ from cairn.domain.tracking import (
     artifact_path,
     children,
 )
-from cairn.errors import InvalidInput, PolicyViolation, TrackingNotFound
+from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation, TrackingNotFound
+from cairn.services.aliases import AliasService
 from cairn.services.auth import Actor
 from cairn.services.blobs import BlobRead, BlobService
 from cairn.services.lifecycle import LifecycleService
@@ -61,6 +63,31 @@ class Source:
     model: LoggedModel | None
 
 
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    """A registered model as MLflow shows it: with its newest version in each stage (oldest
+    stage first) and its aliases."""
+
+    model: Model
+    latest: list[Version]
+    aliases: dict[str, int]
+
+
+def mlflow_origin(v: Version) -> dict[str, Any]:
+    """What MLflow said about the version's origin when it was registered through MLflow."""
+    found = v.provenance.get("extra", {}).get("mlflow", {})
+    return found if isinstance(found, dict) else {}
+
+
+def version_source(v: Version) -> str:
+    """The version's MLflow ``source``: what it was registered from, else its Cairn tree."""
+    return str(mlflow_origin(v).get("source") or MlflowModels.tree_uri(v))
+
+
+def version_run_id(v: Version) -> str:
+    return str(mlflow_origin(v).get("run_id") or v.provenance.get("run", {}).get("id") or "")
+
+
 class MlflowModels:
     def __init__(
         self,
@@ -70,6 +97,7 @@ class MlflowModels:
         lifecycle: LifecycleService,
         tracking: TrackingService,
         blobs: BlobService,
+        aliases: AliasService,
     ) -> None:
         self.namespace = namespace
         self.models = models
@@ -77,6 +105,7 @@ class MlflowModels:
         self.lifecycle = lifecycle
         self.tracking = tracking
         self.blobs = blobs
+        self.aliases = aliases
 
     def register(
         self,
@@ -146,40 +175,70 @@ class MlflowModels:
 
     def _in_state(self, actor: Actor, model: str, state: str) -> list[int]:
         """The numbers of every version of ``model`` in ``state``, found by Cairn's search."""
-        text = f"namespace = '{self.namespace}' AND name = '{model}' AND state = '{state}'"
+        where = And(
+            (
+                Compare(Field("namespace"), "=", self.namespace),
+                Compare(Field("name"), "=", model),
+                Compare(Field("state"), "=", state),
+            )
+        )
         numbers: list[int] = []
         cursor: str | None = None
         while True:
-            page = self.versions.search(actor, text, cursor, None)
+            page = self.versions.matching(actor, where, cursor, None)
             numbers.extend(v.number for v in page.items)
             if page.next_cursor is None:
                 return numbers
             cursor = page.next_cursor
 
-    def latest_per_stage(
-        self, actor: Actor, name: str, stages: list[str] | None = None
-    ) -> list[Version]:
-        """The newest version in each stage (only ``stages``, when given), oldest stage first."""
-        wanted = None
-        if stages:
-            if any(s.lower() not in STAGE_TO_STATE for s in stages):
-                raise InvalidInput("stages are None, Staging, Production or Archived")
-            wanted = {STAGE_TO_STATE[s.lower()] for s in stages}
-        with self.versions.db.read(actor, self.namespace) as store:
-            model = get_model(store, self.namespace, name)
-            newest = store.versions.newest_per_state(model.id)
-        return [v for v in newest if wanted is None or v.state in wanted]
+    # Registered models, each drawn with its newest version per stage and its aliases
 
-    def stages_and_aliases(
-        self, actor: Actor, models: list[Model]
-    ) -> list[tuple[list[Version], dict[str, int]]]:
-        """For each of ``models`` (of this namespace): its newest version in each stage and
-        its aliases, read for all of them at once (a page of a registered-model search)."""
+    def registered(self, actor: Actor, name: str) -> RegisteredModel:
+        return self.registered_of(actor, [self.models.get(actor, self.namespace, name)])[0]
+
+    def describe(self, actor: Actor, name: str, description: str) -> RegisteredModel:
+        model = self.models.update(actor, self.namespace, name, {"description": description})
+        return self.registered_of(actor, [model])[0]
+
+    def rename(self, actor: Actor, name: str, new_name: str) -> RegisteredModel:
+        model = self.models.rename(actor, self.namespace, name, new_name)
+        return self.registered_of(actor, [model])[0]
+
+    def registered_of(self, actor: Actor, models: list[Model]) -> list[RegisteredModel]:
+        """Each of ``models`` (of this namespace) with its newest version in each stage and its
+        aliases, read for all of them at once (a page of a registered-model search)."""
         ids = [m.id for m in models]
         with self.versions.db.read(actor, self.namespace) as store:
             newest = store.versions.newest_per_state_of(ids)
             named = store.models.aliases_of(ids)
-        return [(newest.get(m.id, []), named.get(m.id, {})) for m in models]
+        return [RegisteredModel(m, newest.get(m.id, []), named.get(m.id, {})) for m in models]
+
+    def latest_versions(
+        self, actor: Actor, name: str, stages: list[str] | None = None
+    ) -> list[Version]:
+        """The newest version in each stage (only ``stages``, when given), oldest stage first."""
+        with self.versions.db.read(actor, self.namespace) as store:
+            model = get_model(store, self.namespace, name)  # an unknown model is a 404 first
+            if stages and any(s.lower() not in STAGE_TO_STATE for s in stages):
+                raise InvalidInput("stages are None, Staging, Production or Archived")
+            newest = store.versions.newest_per_state(model.id)
+        wanted = {STAGE_TO_STATE[s.lower()] for s in stages} if stages else None
+        return [v for v in newest if wanted is None or v.state in wanted]
+
+    def version_by_alias(self, actor: Actor, name: str, alias: str) -> Version:
+        self.models.get(actor, self.namespace, name)  # an unknown model is a 404
+        try:
+            ref = Reference(self.namespace, name, alias=normalize_alias(alias))
+        except InvalidInput as exc:  # a name no alias can have names none
+            raise AliasNotFound(f"Registered model alias {alias[:130]} not found.") from exc
+        return self.versions.get(actor, ref, with_files=False)
+
+    def delete_alias(self, actor: Actor, name: str, alias: str) -> None:
+        """Deleting an alias that does not exist is not an error (as in MLflow)."""
+        try:
+            self.aliases.delete(actor, self.namespace, name, alias)
+        except AliasNotFound:
+            self.models.get(actor, self.namespace, name)  # but an unknown model is a 404
 
     # The version tree: ``_cairn/versions/<namespace>/<model>/<number>/<path>``
 

@@ -156,6 +156,23 @@ class ModelService:
         node, after, size = listing_request(
             filter_text, "models", cursor, limit, self.page_default, self.page_max
         )
+        return self._matching(actor, namespace, node, after, size)
+
+    def matching(
+        self,
+        actor: Actor,
+        namespace: str | None,
+        where: Node | None,
+        cursor: str | None,
+        limit: int | None,
+    ) -> Page[Model]:
+        """``page`` with a filter tree built by the caller (``cairn.domain.filters``)."""
+        size = clamp(limit, self.page_default, self.page_max)
+        return self._matching(actor, namespace, where, decode_int_cursor(cursor), size)
+
+    def _matching(
+        self, actor: Actor, namespace: str | None, node: Node | None, after: int | None, size: int
+    ) -> Page[Model]:
         with self.db.read(actor, namespace) as store:
             where = compile_model_filter(node) if node is not None else None
             ns_id = get_namespace(store, namespace).id if namespace is not None else None

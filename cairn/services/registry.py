@@ -19,6 +19,7 @@ from cairn.services.identity import IdentityService
 from cairn.services.keys import KeyService
 from cairn.services.lifecycle import LifecycleService
 from cairn.services.mlflow_models import MlflowModels
+from cairn.services.mlflow_search import MlflowSearch
 from cairn.services.models import ModelService, NamespaceService
 from cairn.services.oci import OciPushes, OciRepositories, RegistryTokens
 from cairn.services.retention import RetentionService
@@ -96,7 +97,9 @@ class Registry:
             self.lifecycle,
             self.tracking,
             self.blobs,
+            self.aliases,
         )
+        self.mlflow_search = MlflowSearch(self.mlflow, self.versions, self.tracking)
         self.webhooks = WebhookService(
             database,
             SecretBox(settings.effective_webhook_key_file),

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from cairn.domain.cursors import decode_int_cursor
+from cairn.domain.filters import Node
 from cairn.domain.manifest import Manifest, parse_manifest
 from cairn.domain.metadata import (
     DEFAULT_REQUIRED_FIELDS,
@@ -219,6 +220,18 @@ class VersionService:
         node, before, size = listing_request(
             filter_text, "versions", cursor, limit, self.page_default, self.page_max
         )
+        return self._matching(actor, node, before, size)
+
+    def matching(
+        self, actor: Actor, where: Node | None, cursor: str | None, limit: int | None
+    ) -> Page[Version]:
+        """``search`` with a filter tree built by the caller (``cairn.domain.filters``)."""
+        size = clamp(limit, self.page_default, self.page_max)
+        return self._matching(actor, where, decode_int_cursor(cursor), size)
+
+    def _matching(
+        self, actor: Actor, node: Node | None, before: int | None, size: int
+    ) -> Page[Version]:
         with self.db.read(actor, None) as store:
             where = compile_version_filter(node) if node is not None else None
             rows = store.versions.search(where, before, size + 1)

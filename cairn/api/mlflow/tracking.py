@@ -12,12 +12,9 @@ from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Body, Reader, Reg, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
-from cairn.domain.mlflow_filters import parse_mlflow_filter
 from cairn.errors import InvalidInput
-from cairn.services.tracking import plain_text
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=MLFLOW_PREFIX, tags=["mlflow"])
-LOGGED_MODELS_MAX = 1000
 
 
 @router.get("/experiments/get-by-name")
@@ -77,20 +74,11 @@ def create_logged_model(reg: Reg, actor: Writer, body: Body) -> Response:
 @router.post("/logged-models/search")
 def search_logged_models(reg: Reg, actor: Reader, body: Body) -> Response:
     """Logged models of some experiments, newest first, optionally ``name = '…'``."""
-    clauses = parse_mlflow_filter(body.get("filter"), frozenset(), fold_names=False)
-    if any(c.field != "name" or c.op != "=" for c in clauses):
-        raise InvalidInput("Cairn filters logged models by name = '…' only")
-    name = plain_text(clauses[-1].value, "a model name") if clauses else None
-    size = body.get("max_results") or 100
-    if not isinstance(size, int) or not 0 < size <= LOGGED_MODELS_MAX:
-        raise InvalidInput(f"max_results is between 1 and {LOGGED_MODELS_MAX}")
-    offset = w.page_offset(body.get("page_token"))
-    found = reg.tracking.search_logged_models(
-        actor, body.get("experiment_ids"), name, offset, size + 1
-    )
-    out: dict[str, Any] = {"models": [w.logged_model(m) for m in found[:size]]}
-    if len(found) > size:
-        out["next_page_token"] = w.page_token(offset + size)
+    search = w.logged_model_search(body)
+    found = reg.mlflow_search.logged_models(actor, body.get("experiment_ids"), search)
+    out: dict[str, Any] = {"models": [w.logged_model(m) for m in found.items]}
+    if found.next_page_token:
+        out["next_page_token"] = found.next_page_token
     return cairn_wire.ok(out)
 
 

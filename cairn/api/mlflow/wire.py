@@ -7,21 +7,22 @@ are lists of ``{key, value}``, and empty lists are left out.
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.names import normalize_name
 from cairn.domain.numbers import ID_MAX, parse_id
 from cairn.domain.records import Model, Version
 from cairn.domain.tracking import ArtifactEntry, Experiment, LoggedModel, Run
-from cairn.errors import InvalidInput, InvalidJSON, InvalidName
-from cairn.services.mlflow_models import STATE_TO_STAGE, MlflowModels
-
-T = TypeVar("T")
+from cairn.errors import InvalidInput, InvalidName
+from cairn.services.mlflow_models import (
+    STATE_TO_STAGE,
+    RegisteredModel,
+    version_run_id,
+    version_source,
+)
+from cairn.services.mlflow_search import Search
 
 
 def ms(at: datetime) -> int:
@@ -30,21 +31,6 @@ def ms(at: datetime) -> int:
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in sorted(tags.items())]
-
-
-def mlflow_origin(v: Version) -> dict[str, Any]:
-    """What MLflow said about the version's origin when it was registered through MLflow."""
-    found = v.provenance.get("extra", {}).get("mlflow", {})
-    return found if isinstance(found, dict) else {}
-
-
-def version_source(v: Version) -> str:
-    """The version's MLflow ``source``: what it was registered from, else its Cairn tree."""
-    return str(mlflow_origin(v).get("source") or MlflowModels.tree_uri(v))
-
-
-def version_run_id(v: Version) -> str:
-    return str(mlflow_origin(v).get("run_id") or v.provenance.get("run", {}).get("id") or "")
 
 
 def model_version(v: Version, *, with_aliases: bool = True) -> dict[str, Any]:
@@ -70,6 +56,7 @@ def model_version(v: Version, *, with_aliases: bool = True) -> dict[str, Any]:
 def registered_model(
     m: Model, latest: list[Version] | None = None, aliases: Mapping[str, int] | None = None
 ) -> dict[str, Any]:
+    """A registered model; ``latest`` and ``aliases`` as a search or a get shows them."""
     out: dict[str, Any] = {
         "name": m.name,
         "creation_timestamp": ms(m.created_at),
@@ -84,6 +71,10 @@ def registered_model(
     if aliases:
         out["aliases"] = [{"alias": a, "version": str(n)} for a, n in sorted(aliases.items())]
     return out
+
+
+def drawn(found: RegisteredModel) -> dict[str, Any]:
+    return registered_model(found.model, found.latest, found.aliases)
 
 
 def experiment(e: Experiment) -> dict[str, Any]:
@@ -195,80 +186,29 @@ def tags_of(raw: object) -> dict[str, str]:
     return {t["key"]: t.get("value") or "" for t in raw}
 
 
-# Paging: MLflow's page token is opaque to the client. A search in Cairn's own order carries
-# Cairn's cursor and how many matches of that page were sent, base64 of {"cursor", "skip"}; a
-# search MLflow orders otherwise, an offset into the sorted matches, base64 of {"offset": n}.
+def flag(body: object, key: str) -> bool:
+    value = body_field(body, key, required=False) or False
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{key} is true or false")
+    return value
 
 
-def page_size(max_results: int | None, default: int, limit: int) -> int:
-    size = default if max_results is None else max_results
-    if not 0 < size <= limit:
-        raise InvalidInput(f"max_results is between 1 and {limit}, not {size}")
-    return size
+def stage_names(raw: object) -> list[str] | None:
+    """MLflow's ``stages`` (``None`` for every stage)."""
+    if raw is not None and (not isinstance(raw, list) or not all(isinstance(s, str) for s in raw)):
+        raise InvalidInput("stages is a list of stage names")
+    return raw or None
 
 
-def cursor_token(cursor: str | None, skip: int) -> str:
-    return base64.b64encode(json.dumps({"cursor": cursor, "skip": skip}).encode()).decode()
-
-
-def token_cursor(token: object) -> tuple[str | None, int]:
-    """``(cursor, skip)`` of a token from ``cursor_token``; ``(None, 0)`` for none."""
-    found = _token_fields(token)
-    cursor, skip = found.get("cursor"), found.get("skip", 0)
-    if not (cursor is None or isinstance(cursor, str)) or not isinstance(skip, int) or skip < 0:
-        raise InvalidInput("page_token is not a token this server gave")
-    return cursor, skip
-
-
-def page_of(
-    items: list[T], max_results: int | None, token: str | None, default: int, limit: int
-) -> tuple[list[T], str | None]:
-    size = page_size(max_results, default, limit)
-    offset = page_offset(token)
-    chunk = items[offset : offset + size]
-    more = offset + size < len(items)
-    return chunk, page_token(offset + size) if more else None
-
-
-def page_token(offset: int) -> str:
-    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def page_offset(token: object) -> int:
-    offset = _token_fields(token).get("offset", 0)
-    if not isinstance(offset, int) or offset < 0:
-        raise InvalidInput("page_token is not a token this server gave")
-    return offset
-
-
-def _token_fields(token: object) -> dict[str, Any]:
-    if not token:
-        return {}
-    if not isinstance(token, str):
-        raise InvalidInput("page_token is not a token this server gave")
-    try:
-        raw = base64.b64decode(token, validate=True)
-        found = strict_loads(raw, max_bytes=len(raw))
-    except (ValueError, InvalidJSON) as exc:  # binascii.Error, and any non-ASCII text
-        raise InvalidInput("page_token is not a token this server gave") from exc
-    if not isinstance(found, dict):
-        raise InvalidInput("page_token is not a token this server gave")
-    return found
-
-
-def ordered(items: list[T], order_by: list[str], keys: Mapping[str, Callable[[T], Any]]) -> list[T]:
-    """``items`` sorted by MLflow ``order_by`` clauses (``"<key> [ASC|DESC]"``), first clause
-    first; a key outside ``keys`` is refused."""
-    out = list(items)
-    for clause in reversed(order_by):
-        parts = clause.split()
-        key = parts[0].removeprefix("attribute.").removeprefix("attributes.") if parts else ""
-        direction = parts[1].upper() if len(parts) > 1 else "ASC"
-        if key not in keys or len(parts) > 2 or direction not in ("ASC", "DESC"):
-            raise InvalidInput(
-                f"Invalid order_by clause {clause[:100]!r}: order by "
-                + ", ".join(sorted(keys))
-                + " with ASC or DESC"
-            )
-        out.sort(key=keys[key], reverse=direction == "DESC")
-    return out
+def logged_model_search(body: object) -> Search:
+    """The filter, page size and page token of a logged-model search (its order is Cairn's)."""
+    filter_text = body_field(body, "filter", required=False)
+    size = body_field(body, "max_results", required=False) or None
+    token = body_field(body, "page_token", required=False) or None
+    if not (filter_text is None or isinstance(filter_text, str)):
+        raise InvalidInput("filter is a string")
+    if not (size is None or type(size) is int):
+        raise InvalidInput("max_results is a whole number")
+    if not (token is None or isinstance(token, str)):
+        raise InvalidInput("page_token is not a token this server gave for this search")
+    return Search(filter_text, size, (), token)
