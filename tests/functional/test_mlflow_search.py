@@ -143,6 +143,7 @@ HOSTILE_PAGES = [
     {"order_by": "name SIDEWAYS"},
     {"order_by": "name\x00"},
     {"order_by": "name ASC; DROP"},
+    {"order_by": ["name ASC"] * 50},
 ]
 
 
