@@ -13,20 +13,16 @@ from starlette.responses import JSONResponse
 from cairn.domain.audit import checkpoint_text, entry_time
 from cairn.domain.records import (
     AliasEvent,
-    ApprovalRequest,
     AuditEntry,
     Checkpoint,
     Delivery,
-    Deployment,
     Model,
     Namespace,
     NamespaceKey,
     Page,
-    PolicyRevision,
     Principal,
     Token,
     UploadSession,
-    Validation,
     Version,
     Webhook,
 )
@@ -77,10 +73,6 @@ def namespace_key(k: NamespaceKey) -> dict[str, Any]:
     }
 
 
-def validation(c: Validation) -> dict[str, Any]:
-    return wire_versions.Validation.of(c).model_dump(mode="python")
-
-
 def alias_event(e: AliasEvent) -> dict[str, Any]:
     return {
         "alias": e.alias,
@@ -122,64 +114,6 @@ def checkpoint(c: Checkpoint) -> dict[str, Any]:
         "signature": c.signature,
         "signed_text": checkpoint_text(c.size, c.root).decode(),
         "at": c.at,
-    }
-
-
-def approval_request(r: ApprovalRequest) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "ref": r.ref,
-        "target": r.target,
-        "manifest_digest": r.manifest_digest,
-        "requested_by": r.requested_by,
-        "reason": r.reason,
-        "status": r.status,
-        "created_at": r.created_at,
-        "expires_at": r.expires_at,
-        "closed_at": r.closed_at,
-        "approvals": [
-            {
-                "approver": a.approver,
-                "decision": a.decision,
-                "comment": a.comment,
-                "manifest_digest": a.manifest_digest,
-                "target": a.target,
-                "at": a.created_at,
-            }
-            for a in r.approvals
-        ],
-    }
-
-
-def deployment(d: Deployment) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "ref": d.ref,
-        "target": d.target,
-        "strategy": d.strategy,
-        "weight": d.weight,
-        "outcome": d.outcome,
-        "load_time_ms": d.load_time_ms,
-        "alias": d.alias,
-        "rollback_of": d.rollback_of,
-        "time_to_rollback_ms": d.time_to_rollback_ms,
-        "details": d.details,
-        "recorded_by": d.recorded_by,
-        "at": d.created_at,
-    }
-
-
-def policy(p: PolicyRevision | None, default: dict[str, Any]) -> dict[str, Any]:
-    if p is None:
-        return {"revision": 0, "default": True, "document": default}
-    return {
-        "namespace": p.namespace,
-        "model": p.model,
-        "revision": p.revision,
-        "default": False,
-        "document": p.document,
-        "created_by": p.created_by,
-        "created_at": p.created_at,
     }
 
 

@@ -1,205 +1,197 @@
-"""Promotion through the policy's gates, approvals, validations, policies, deployments and
-rollback."""
+"""Promotion through the policy's gates, approvals, validations, policies, deployments,
+rollback and retention."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from fastapi import APIRouter, Response
 
-from cairn.api import wire
-from cairn.api.bodies import StrictBodyRoute
-from cairn.api.deps import (
-    Admin,
-    Approver,
-    Body,
-    Deployer,
-    Reader,
-    Reg,
-    RowId,
-    Writer,
-    reading,
-)
+from cairn.api.bodies import StrictBodyRoute, ok
+from cairn.api.deps import Admin, Approver, Deployer, Reader, Reg, RowId, Writer, reading
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL
 from cairn.api.routes.versions import VERSION, version_ref
-from cairn.domain.lifecycle import DEFAULT_POLICY
 from cairn.domain.references import parse_reference
 from cairn.errors import InvalidInput
-from cairn.services.lifecycle import Promotion
+from cairn.services.lifecycle import Promotion as Promoted
+from cairn.wire.base import Items
+from cairn.wire.deployments import Deployment, NewDeployment, Rollback, RolledBack
+from cairn.wire.policies import (
+    DefaultPolicy,
+    PolicyDocument,
+    PolicyTest,
+    StoredPolicy,
+    policy_in_force,
+)
+from cairn.wire.promotions import (
+    ApprovalRequest,
+    Decision,
+    NewPromotion,
+    Promotion,
+    Review,
+    Reviewed,
+    Target,
+)
+from cairn.wire.retention import RetentionReport, RetentionRun, RetentionStep
+from cairn.wire.validations import NewValidation
+from cairn.wire.versions import Validation, Version
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["lifecycle"])
+Policy = StoredPolicy | DefaultPolicy
 
 
-def _promotion(p: Promotion) -> dict[str, Any]:
-    return {
-        "decision": p.decision.to_dict(),
-        "applied": p.applied,
-        "version": wire.version(p.version),
-        "request": wire.approval_request(p.request) if p.request else None,
-    }
+def _promotion(p: Promoted) -> Promotion:
+    return Promotion.of(p.decision, p.version, p.request, p.applied)
 
 
-def _fields(body: Any, allowed: set[str], what: str) -> dict[str, Any]:
-    if not isinstance(body, dict) or set(body) - allowed:
-        raise InvalidInput(f"{what} takes {', '.join(sorted(allowed))}")
-    return body
-
-
-@router.post(VERSION + "/promote")
-def promote(
-    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, body: Body
+@router.post(VERSION + "/promote", response_model=Promotion)
+def promote_version(
+    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, body: NewPromotion
 ) -> Response:
-    """Move the version to ``target`` (staging, production, archived) if the policy allows;
-    ``check: true`` answers without acting. A denial is a 409 listing every reason."""
-    fields = _fields(body, {"target", "reason", "check"}, "a promotion")
-    check = fields.get("check", False)
-    if type(check) is not bool:
-        raise InvalidInput("check is true or false")
+    """Move the version to ``target`` if its policy allows it now. When only approvals are
+    missing, an approval request is opened (``request``) and the version stays. ``check``
+    answers without acting. A denial is a 409 ``policy_violation`` listing every reason."""
     ref = version_ref(namespace, model, selector)
-    target, reason = fields.get("target", ""), fields.get("reason", "")
-    done = reg.lifecycle.promote(actor, ref, target, reason, check=check)
-    return wire.ok(_promotion(done))
+    done = reg.lifecycle.promote(actor, ref, body.target, body.reason, check=body.check)
+    return ok(_promotion(done))
 
 
-@router.get(VERSION + "/decision")
-async def decision(
-    reg: Reg, actor: Reader, namespace: str, model: str, selector: str, target: str
+@router.get(VERSION + "/decision", response_model=Promotion)
+async def get_promotion_decision(
+    reg: Reg, actor: Reader, namespace: str, model: str, selector: str, target: Target
 ) -> Response:
     """What the policy would decide for promoting the version to ``target`` now."""
     ref = version_ref(namespace, model, selector)
     done = await reading(reg, reg.lifecycle.promote, actor, ref, target, check=True)
-    return wire.ok(_promotion(done))
+    return ok(_promotion(done))
 
 
-@router.post(VERSION + "/validations", status_code=201)
+@router.post(VERSION + "/validations", status_code=201, response_model=Validation)
 def add_validation(
-    reg: Reg, actor: Reader, namespace: str, model: str, selector: str, body: Body
+    reg: Reg, actor: Reader, namespace: str, model: str, selector: str, body: NewValidation
 ) -> Response:
-    """Record a result from CI or a validator: ``{name, status, metrics?, link?, details?}``.
+    """Record a result from CI or a validator; each post is a new run, the newest counts.
     Cairn's own checks are refused (403 ``reserved_validation``), and so is a poster the
     policy does not allow (403 ``validator_not_allowed``); the policy decides who else."""
-    added = reg.validations.add(actor, version_ref(namespace, model, selector), body)
-    return wire.ok(wire.validation(added), 201)
+    added = reg.validations.add(actor, version_ref(namespace, model, selector), body.model_dump())
+    return ok(Validation.of(added), 201)
 
 
-@router.post(VERSION + "/validations/{name}/rerun", status_code=201)
+@router.post(VERSION + "/validations/{name}/rerun", status_code=201, response_model=Validation)
 def rerun_validation(
     reg: Reg, actor: Writer, namespace: str, model: str, selector: str, name: str
 ) -> Response:
     """Run one of Cairn's own validators again: integrity, completeness, signature, scan."""
     ref = version_ref(namespace, model, selector)
-    return wire.ok(wire.validation(reg.validations.rerun(actor, ref, name)), 201)
+    return ok(Validation.of(reg.validations.rerun(actor, ref, name)), 201)
 
 
-@router.get("/namespaces/{namespace}/approvals")
-async def list_approvals(
+@router.get("/namespaces/{namespace}/approvals", response_model=Items[ApprovalRequest])
+async def list_approval_requests(
     reg: Reg, actor: Reader, namespace: str, status: str | None = "open"
 ) -> Response:
+    """The namespace's approval requests in ``status`` (open, completed, rejected, expired;
+    empty: all of them)."""
     found = await reading(reg, reg.lifecycle.requests, actor, namespace, status or None)
-    return wire.ok({"items": [wire.approval_request(r) for r in found]})
+    return ok(Items[ApprovalRequest](items=[ApprovalRequest.of(r) for r in found]))
 
 
-@router.post("/approvals/{request_id}/{verdict}")
-def review(reg: Reg, actor: Approver, request_id: RowId, verdict: str, body: Body) -> Response:
-    """``verdict`` approve or reject, with ``{comment}``; an approval that satisfies the
-    policy completes the promotion."""
-    if verdict not in ("approve", "reject"):
-        raise InvalidInput("review with /approve or /reject")
-    comment = _fields(body, {"comment"}, "a review").get("comment", "")
-    request, promotion = reg.lifecycle.review(actor, request_id, verdict, comment)
-    return wire.ok(
-        {
-            "request": wire.approval_request(request),
-            "promotion": _promotion(promotion) if promotion else None,
-        }
-    )
+@router.post("/approvals/{request_id}/{verdict}", response_model=Reviewed)
+def review_approval_request(
+    reg: Reg,
+    actor: Approver,
+    request_id: RowId,
+    verdict: Literal["approve", "reject"],
+    body: Review,
+) -> Response:
+    """Approve or reject an open approval request; an approval that satisfies the policy
+    completes the promotion (``promotion``)."""
+    request, done = reg.lifecycle.review(actor, request_id, verdict, body.comment)
+    promotion = _promotion(done) if done else None
+    return ok(Reviewed(request=ApprovalRequest.of(request), promotion=promotion))
 
 
-@router.get("/namespaces/{namespace}/policy")
-async def namespace_policy(reg: Reg, actor: Reader, namespace: str) -> Response:
+@router.get("/namespaces/{namespace}/policy", response_model=Policy)
+async def get_namespace_policy(reg: Reg, actor: Reader, namespace: str) -> Response:
+    """The namespace's policy: its newest stored revision, else the default."""
     found = await reading(reg, reg.lifecycle.policy, actor, namespace, None)
-    return wire.ok(wire.policy(found, DEFAULT_POLICY))
+    return ok(policy_in_force(found))
 
 
-@router.put("/namespaces/{namespace}/policy")
-def set_namespace_policy(reg: Reg, actor: Admin, namespace: str, body: Body) -> Response:
-    return wire.ok(wire.policy(reg.lifecycle.set_policy(actor, namespace, None, body), {}))
+@router.put("/namespaces/{namespace}/policy", response_model=StoredPolicy)
+def set_namespace_policy(reg: Reg, actor: Admin, namespace: str, body: PolicyDocument) -> Response:
+    """Store a new revision of the namespace's policy (the body is the policy document)."""
+    return ok(StoredPolicy.of(reg.lifecycle.set_policy(actor, namespace, None, body.root)))
 
 
-@router.get(MODEL + "/policy")
-async def model_policy(reg: Reg, actor: Reader, namespace: str, model: str) -> Response:
+@router.get(MODEL + "/policy", response_model=Policy)
+async def get_model_policy(reg: Reg, actor: Reader, namespace: str, model: str) -> Response:
     """The policy in force for the model: its override, else its namespace's, else the default."""
     found = await reading(reg, reg.lifecycle.policy, actor, namespace, model)
-    return wire.ok(wire.policy(found, DEFAULT_POLICY))
+    return ok(policy_in_force(found))
 
 
-@router.put(MODEL + "/policy")
-def set_model_policy(reg: Reg, actor: Admin, namespace: str, model: str, body: Body) -> Response:
-    return wire.ok(wire.policy(reg.lifecycle.set_policy(actor, namespace, model, body), {}))
+@router.put(MODEL + "/policy", response_model=StoredPolicy)
+def set_model_policy(
+    reg: Reg, actor: Admin, namespace: str, model: str, body: PolicyDocument
+) -> Response:
+    """Store a new revision of the model's own policy, which overrides its namespace's."""
+    return ok(StoredPolicy.of(reg.lifecycle.set_policy(actor, namespace, model, body.root)))
 
 
-@router.post("/namespaces/{namespace}/policy/test")
-def test_policy(reg: Reg, actor: Reader, namespace: str, body: Body) -> Response:
-    """``{document, ref, target}``: what a policy not yet stored would decide."""
-    fields = _fields(body, {"document", "ref", "target"}, "a policy test")
-    ref = parse_reference(fields.get("ref"))
+@router.post("/namespaces/{namespace}/policy/test", response_model=Decision)
+def test_policy(reg: Reg, actor: Reader, namespace: str, body: PolicyTest) -> Response:
+    """What a policy not yet stored would decide for a version of this namespace."""
+    ref = parse_reference(body.ref)
     if ref.namespace != namespace:
         raise InvalidInput("test a version of this namespace")
-    target = fields.get("target", "")
-    found = reg.lifecycle.test_policy(actor, ref, target, fields.get("document"))
-    return wire.ok(found.to_dict())
+    found = reg.lifecycle.test_policy(actor, ref, body.target, body.document.root)
+    return ok(Decision.of(found))
 
 
-@router.post(VERSION + "/deployments", status_code=201)
+@router.post(VERSION + "/deployments", status_code=201, response_model=Deployment)
 def record_deployment(
-    reg: Reg, actor: Deployer, namespace: str, model: str, selector: str, body: Body
+    reg: Reg, actor: Deployer, namespace: str, model: str, selector: str, body: NewDeployment
 ) -> Response:
-    """``{target, strategy, weight, outcome, load_time_ms?, alias?, details?}``."""
-    recorded = reg.deployments.record(actor, version_ref(namespace, model, selector), body)
-    return wire.ok(wire.deployment(recorded), 201)
+    """Record a step of a rollout of the version, as an orchestrator sees it."""
+    ref = version_ref(namespace, model, selector)
+    return ok(Deployment.of(reg.deployments.record(actor, ref, body.model_dump())), 201)
 
 
-@router.get(VERSION + "/deployments")
-async def version_deployments(
+@router.get(VERSION + "/deployments", response_model=Items[Deployment])
+async def list_version_deployments(
     reg: Reg, actor: Reader, namespace: str, model: str, selector: str
 ) -> Response:
+    """The version's deployments, newest first."""
     ref = version_ref(namespace, model, selector)
     found = await reading(reg, reg.deployments.find, actor, namespace, ref=ref)
-    return wire.ok({"items": [wire.deployment(d) for d in found]})
+    return ok(Items[Deployment](items=[Deployment.of(d) for d in found]))
 
 
-@router.get("/namespaces/{namespace}/deployments")
-async def deployments(
+@router.get("/namespaces/{namespace}/deployments", response_model=Items[Deployment])
+async def list_deployments(
     reg: Reg, actor: Reader, namespace: str, model: str | None = None, target: str | None = None
 ) -> Response:
+    """The namespace's deployments, newest first: of one ``model``, on one ``target``."""
     found = await reading(reg, reg.deployments.find, actor, namespace, model=model, target=target)
-    return wire.ok({"items": [wire.deployment(d) for d in found]})
+    return ok(Items[Deployment](items=[Deployment.of(d) for d in found]))
 
 
-@router.post(MODEL + "/aliases/{alias}/rollback")
-def rollback(
-    reg: Reg, actor: Deployer, namespace: str, model: str, alias: str, body: Body
+@router.post(MODEL + "/aliases/{alias}/rollback", response_model=RolledBack)
+def rollback_alias(
+    reg: Reg, actor: Deployer, namespace: str, model: str, alias: str, body: Rollback
 ) -> Response:
-    """Move the alias back (``{to: N}``, or the previous eligible version) and record it."""
-    to = _fields(body, {"to"}, "a rollback").get("to")
-    if to is not None and (type(to) is not int or to < 1):
-        raise InvalidInput("to is a version number")
-    version, deployment = reg.deployments.rollback(actor, namespace, model, alias, to)
-    return wire.ok({"version": wire.version(version), "deployment": wire.deployment(deployment)})
+    """Move the alias back (to version ``to``, or the previous eligible version), archive the
+    production version it leaves, and record it as a deployment."""
+    version, deployment = reg.deployments.rollback(actor, namespace, model, alias, body.to)
+    return ok(RolledBack(version=Version.of(version), deployment=Deployment.of(deployment)))
 
 
-@router.post("/namespaces/{namespace}/retention")
-def apply_retention(reg: Reg, actor: Admin, namespace: str, body: Body) -> Response:
+@router.post("/namespaces/{namespace}/retention", response_model=RetentionReport)
+def apply_retention(reg: Reg, actor: Admin, namespace: str, body: RetentionRun) -> Response:
     """Run a retention round now: archive, plan deletions, delete what was planned at least
-    the grace period before (``{dry_run: true}``: list, change nothing)."""
-    dry_run = _fields(body, {"dry_run"}, "a retention run").get("dry_run", False)
-    if type(dry_run) is not bool:
-        raise InvalidInput("dry_run is true or false")
-    actions = reg.retention.apply(actor, namespace, dry_run=dry_run)
-    return wire.ok(
-        {
-            "dry_run": dry_run,
-            "actions": [{"action": a.action, "ref": a.ref, "reason": a.reason} for a in actions],
-        }
-    )
+    the grace period before (``dry_run``: list, change nothing)."""
+    actions = reg.retention.apply(actor, namespace, dry_run=body.dry_run)
+    steps = [RetentionStep(action=a.action, ref=a.ref, reason=a.reason) for a in actions]
+    return ok(RetentionReport(dry_run=body.dry_run, actions=steps))

@@ -1,30 +1,36 @@
-"""Health, readiness and Prometheus metrics."""
+"""Health, readiness, the server's identity and Prometheus metrics."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from cairn.api.bodies import StrictBodyRoute
+from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Reg, authenticate
 from cairn.api.errors import error_response
 from cairn.api.routes import API_PREFIX
 from cairn.services.auth import EVERYWHERE, Actor, Permission, authorize
+from cairn.wire.system import Health, Readiness, ServerIdentity
 
 router = APIRouter(route_class=StrictBodyRoute, tags=["system"])
+NOT_READY = "The database or the blob store does not answer. Code: `not_ready`."
+PROMETHEUS_TEXT = {
+    "description": "The metrics, in Prometheus's text exposition format.",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
+@router.get("/healthz", response_model=Health)
+def healthz() -> Response:
     """The process is up."""
-    return {"status": "ok"}
+    return ok(Health(status="ok"))
 
 
-@router.get("/readyz", response_model=None)
-def readyz(reg: Reg) -> dict[str, str] | Response:
+@router.get("/readyz", response_model=Readiness, responses={503: {"description": NOT_READY}})
+def readyz(reg: Reg) -> Response:
     """The database answers and the blob store is reachable."""
     try:
         with reg.db.engine.connect() as conn:
@@ -32,19 +38,19 @@ def readyz(reg: Reg) -> dict[str, str] | Response:
         reg.blob_store.stat("sha256:" + "0" * 64)
     except Exception as exc:  # readiness reports any failure; it never raises
         return error_response(503, "not_ready", f"not ready: {type(exc).__name__}")
-    return {"status": "ready"}
+    return ok(Readiness(status="ready"))
 
 
-@router.get(f"{API_PREFIX}/server")
-async def server(reg: Reg, request: Request, challenge: str | None = None) -> dict[str, Any]:
+@router.get(f"{API_PREFIX}/server", response_model=ServerIdentity)
+async def get_server_identity(reg: Reg, request: Request, challenge: str | None = None) -> Response:
     """Which server this is: its public id and, given a ``challenge``, the proof that it holds
     its data folder's key, bound to the address the connection came in on. The CLI and SDK on
     the same machine send the local admin token only to a server whose proof checks out."""
     answer = reg.server.answer(challenge, request.scope.get("server"))
-    return {"id": answer.id, "proof": answer.proof}
+    return ok(ServerIdentity(id=answer.id, proof=answer.proof))
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=Response, responses={200: PROMETHEUS_TEXT, 401: {}, 403: {}})
 async def metrics(request: Request, actor: Annotated[Actor, Depends(authenticate)]) -> Response:
     """Prometheus metrics: public unless ``CAIRN_METRICS_PUBLIC`` is false (then admins only)."""
     if not request.app.state.registry.settings.metrics_public:

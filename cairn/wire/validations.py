@@ -1,0 +1,27 @@
+"""Validations posted by CI and validators. The record a validation answers is
+``cairn.wire.versions.Validation``, beside the version it is about."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from cairn.wire.base import Request
+
+ValidationStatus = Literal["passed", "failed", "error", "pending", "running", "skipped"]
+
+
+class NewValidation(Request):
+    """A result from CI or a validator. The version's policy decides who may post which
+    name; Cairn's own checks are refused (re-run them instead)."""
+
+    name: str = Field(examples=["bias"], description="1-100 characters, a name's characters.")
+    status: ValidationStatus = Field(examples=["passed"])
+    metrics: dict[str, int | float] = Field(default_factory=dict, examples=[{"dp_gap": 0.02}])
+    link: str | None = Field(
+        default=None, max_length=2000, examples=["https://ci.example.com/runs/7"]
+    )
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Anything else the run reports, kept as sent."
+    )
