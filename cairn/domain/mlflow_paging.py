@@ -21,6 +21,7 @@ from cairn.errors import InvalidInput, InvalidJSON
 T = TypeVar("T")
 TOKEN_MAX = 1024  # characters; every token given out is far shorter
 POSITION_MAX = 2**31 - 1  # an offset or skip past any list a search holds
+ORDER_MAX = 10  # order_by clauses: each sorts every match again, and four keys say it all
 _NOT_OURS = "page_token is not a token this server gave for this search"
 
 Order = list[tuple[Callable[[Any], Any], bool]]
@@ -71,6 +72,8 @@ def page_of(items: list[T], size: int, offset: int) -> tuple[list[T], str | None
 def parse_order(order_by: Sequence[str], keys: Mapping[str, Callable[[Any], Any]]) -> Order:
     """MLflow ``order_by`` clauses (``"<key> [ASC|DESC]"``, first clause first) as sort keys;
     a key outside ``keys`` is refused."""
+    if len(order_by) > ORDER_MAX:
+        raise InvalidInput(f"order_by holds at most {ORDER_MAX} clauses")
     out: Order = []
     for clause in order_by:
         parts = clause.split()

@@ -98,6 +98,17 @@ def artifact_path(raw: object) -> str:
     return check_path(raw)
 
 
+def upload_path(raw: object) -> str:
+    """The path of a file to upload: an artifact path under an experiment, never one of the
+    version tree, whose files are the registered versions' own."""
+    checked = artifact_path(raw)
+    if checked.startswith(VERSION_TREE):
+        raise InvalidInput("the files of registered versions cannot be changed")
+    if not checked:
+        raise InvalidInput("name the file to upload: PUT …/artifacts/<path>")
+    return checked
+
+
 def experiment_of(path: str) -> int:
     """The experiment an artifact path belongs to: its first segment."""
     head = path.split("/", 1)[0]

@@ -248,6 +248,21 @@ class MlflowModels:
             f"mlflow-artifacts:/{VERSION_TREE}/{version.namespace}/{version.model}/{version.number}"
         )
 
+    def read_artifact(self, actor: Actor, path: str, override: str | None = None) -> BlobRead:
+        """A logged file; under the version tree, a version's file, refused for a blocked
+        version unless ``override``."""
+        if path.startswith(VERSION_TREE + "/"):
+            return self.read_tree(actor, path, override)
+        return self.tracking.read_artifact(actor, path)
+
+    def list_artifacts(
+        self, actor: Actor, path: str, override: str | None = None
+    ) -> list[ArtifactEntry]:
+        """The direct children of folder ``path``, logged files or the version tree's."""
+        if path.startswith(VERSION_TREE + "/"):
+            return self.list_tree(actor, path, override)
+        return self.tracking.list_artifacts(actor, path)
+
     def list_tree(
         self, actor: Actor, path: str, override: str | None = None
     ) -> list[ArtifactEntry]:

@@ -92,7 +92,7 @@ class MlflowSearch:
 
     def registered_models(self, actor: Actor, search: Search) -> Found[RegisteredModel]:
         where = to_tree(parse_mlflow_filter(search.filter, _MODEL_FIELDS))
-        order = parse_order([*search.order_by, "name ASC"], _MODEL_ORDER)
+        order = [*parse_order(search.order_by, _MODEL_ORDER), (_MODEL_ORDER["name"], False)]
         size = page_size(search.max_results, 100, MODEL_PAGE_MAX)
         offset = token_offset(search.page_token)
         chunk, token = page_of(ordered(list(self._models(actor, where)), order), size, offset)

@@ -26,6 +26,7 @@ from cairn.domain.tracking import (
     artifact_path,
     children,
     experiment_of,
+    upload_path,
 )
 from cairn.errors import ExperimentExists, InvalidInput, TrackingNotFound
 from cairn.services.auth import Actor, Permission, authorize
@@ -48,7 +49,14 @@ class TrackingService:
 
     # Experiments
 
-    def create_experiment(self, actor: Actor, name: object, tags: Mapping[str, str]) -> Experiment:
+    def create_experiment(
+        self, actor: Actor, name: object, tags: Mapping[str, str], artifact_location: object = None
+    ) -> Experiment:
+        """Artifacts of every experiment live in Cairn: an ``artifact_location`` is refused."""
+        if artifact_location:
+            raise InvalidInput(
+                "Cairn keeps experiments' artifacts itself: leave artifact_location out"
+            )
         name = _text(name, "an experiment name", required=True)
         with self._write(actor) as uow:
             created = uow.store.tracking.insert_experiment(name, dict(tags), uow.now)
@@ -197,9 +205,7 @@ class TrackingService:
 
     def put_artifact(self, actor: Actor, path: object, chunks: Iterable[bytes]) -> FileEntry:
         """Store one uploaded file at ``path`` (replacing any file there)."""
-        checked = artifact_path(path)
-        if not checked:
-            raise InvalidInput("name the file to upload: PUT …/artifacts/<path>")
+        checked = upload_path(path)
         experiment_id = experiment_of(checked)
         authorize(actor, Permission.WRITE, self.namespace)  # before reading any byte
         with self._read(actor) as store:

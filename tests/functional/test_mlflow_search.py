@@ -143,6 +143,7 @@ HOSTILE_PAGES = [
     {"order_by": "name SIDEWAYS"},
     {"order_by": "name\x00"},
     {"order_by": "name ASC; DROP"},
+    {"order_by": ["name ASC"] * 50},
 ]
 
 
@@ -215,3 +216,28 @@ def test_version_filters_combine_names_numbers_and_tags(http: TestClient) -> Non
     assert [v["version"] for v in found] == ["2"]
     run = versions(http, filter="run_id = '' AND name = 'gamma'", order_by="version_number ASC")
     assert [v["version"] for v in run["model_versions"]] == ["1", "2"]
+
+
+HOSTILE_LOGGED_MODEL_SEARCHES: list[dict[str, Any]] = [
+    {"filter": "name = 'a\x00'"},
+    {"filter": "name LIKE 'm%'"},
+    {"filter": "tag.a = 'b'"},
+    {"filter": "name = 'a' OR name = 'b'"},
+    {"filter": 5},
+    {"max_results": 10**30},
+    {"max_results": "5"},
+    {"max_results": True},
+    {"max_results": -1},
+    {"page_token": 5},
+    {"page_token": _b64('{"cursor": null, "skip": 0}')},
+    {"page_token": _b64('{"offset": -3}')},
+    {"experiment_ids": ["99999999999999999999"]},
+    {"experiment_ids": [None]},
+]
+
+
+def test_hostile_logged_model_searches_are_a_4xx(http: TestClient) -> None:
+    for body in HOSTILE_LOGGED_MODEL_SEARCHES:
+        refused(http.post(f"{API}/logged-models/search", json={"experiment_ids": ["0"], **body}))
+    quoted = {"experiment_ids": ["0"], "filter": "name = 'it\\'s \"x\"'"}
+    assert ok(http.post(f"{API}/logged-models/search", json=quoted)) == {"models": []}

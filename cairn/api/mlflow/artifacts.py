@@ -15,12 +15,11 @@ from fastapi.responses import StreamingResponse
 
 from cairn.api import wire as cairn_wire
 from cairn.api.bodies import StrictBodyRoute
-from cairn.api.deps import Override, Reader, Reg, Writer, content_length, gated, reading
+from cairn.api.deps import Override, Reader, Reg, Writer, content_length, gated
 from cairn.api.mlflow import ARTIFACTS_PREFIX
 from cairn.api.mlflow import wire as w
 from cairn.api.streams import consume_body
-from cairn.domain.tracking import VERSION_TREE, artifact_path
-from cairn.errors import InvalidInput
+from cairn.domain.tracking import artifact_path, upload_path
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=ARTIFACTS_PREFIX, tags=["mlflow"])
 
@@ -28,9 +27,7 @@ router = APIRouter(route_class=StrictBodyRoute, prefix=ARTIFACTS_PREFIX, tags=["
 @router.put("/{path:path}")
 async def put_artifact(reg: Reg, actor: Writer, path: str, request: Request) -> Response:
     """Store one file; MLflow's client wants exactly 200 with an empty body."""
-    checked = artifact_path(path)
-    if checked.startswith(VERSION_TREE):
-        raise InvalidInput("the files of registered versions cannot be changed")
+    checked = upload_path(path)  # before a byte of the body is read
     content_length(request, reg.settings.mlflow_max_artifact_bytes)
     await consume_body(request, lambda chunks: reg.tracking.put_artifact(actor, checked, chunks))
     return Response(status_code=200)
@@ -40,10 +37,7 @@ async def put_artifact(reg: Reg, actor: Writer, path: str, request: Request) -> 
 async def get_artifact(reg: Reg, actor: Reader, path: str, override: Override) -> StreamingResponse:
     """A file; under the version tree, refused for a blocked version unless ``Cairn-Override``."""
     checked = artifact_path(path)
-    if checked.startswith(VERSION_TREE + "/"):
-        read = await gated(reg, reg.mlflow.read_tree, actor, checked, override=override)
-    else:
-        read = await reading(reg, reg.tracking.read_artifact, actor, checked)
+    read = await gated(reg, reg.mlflow.read_artifact, actor, checked, override=override)
     name = quote(posixpath.basename(checked))
     headers = {
         "Content-Length": str(read.end - read.start),
@@ -59,8 +53,5 @@ async def list_artifacts(
 ) -> Response:
     """The direct children of folder ``path``; ``{}`` for a file or a path that holds none."""
     checked = artifact_path(path)
-    if checked.startswith(VERSION_TREE + "/"):
-        entries = await gated(reg, reg.mlflow.list_tree, actor, checked, override=override)
-    else:
-        entries = await reading(reg, reg.tracking.list_artifacts, actor, checked)
+    entries = await gated(reg, reg.mlflow.list_artifacts, actor, checked, override=override)
     return cairn_wire.ok(w.artifact_listing(entries))

@@ -12,7 +12,6 @@ from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Body, Reader, Reg, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
-from cairn.errors import InvalidInput
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=MLFLOW_PREFIX, tags=["mlflow"])
 
@@ -26,10 +25,9 @@ def experiment_by_name(reg: Reg, actor: Reader, experiment_name: str) -> Respons
 @router.post("/experiments/create")
 def create_experiment(reg: Reg, actor: Writer, body: Body) -> Response:
     """Artifacts of every experiment live in Cairn: an ``artifact_location`` is not taken."""
-    if w.body_field(body, "artifact_location", required=False):
-        raise InvalidInput("Cairn keeps experiments' artifacts itself: leave artifact_location out")
+    location = w.body_field(body, "artifact_location", required=False)
     tags = w.tags_of(body.get("tags"))
-    created = reg.tracking.create_experiment(actor, w.body_field(body, "name"), tags)
+    created = reg.tracking.create_experiment(actor, w.body_field(body, "name"), tags, location)
     return cairn_wire.ok({"experiment_id": str(created.id)})
 
 

@@ -93,3 +93,9 @@ def test_order_by_sorts_first_clause_first() -> None:
 def test_an_order_by_outside_the_keys_is_refused(clause: str) -> None:
     with pytest.raises(InvalidInput):
         parse_order([clause], {"name": str})
+
+
+def test_order_by_holds_at_most_ten_clauses() -> None:
+    assert len(parse_order(["name"] * 10, {"name": str})) == 10
+    with pytest.raises(InvalidInput):
+        parse_order(["name"] * 11, {"name": str})
