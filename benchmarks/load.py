@@ -120,14 +120,14 @@ class Load:
     @staticmethod
     def _promote(cairn: Client, model: str) -> None:
         latest = cairn.get(f"{model}:latest", files=False)
-        if latest["state"] == "registered":
+        if latest.state == "registered":
             # Another client may promote it first: the policy then refuses staging → staging.
             with contextlib.suppress(errors.PolicyViolation):
-                cairn.promote(latest["ref"], "staging")
+                cairn.promote(latest.ref, "staging")
 
     @staticmethod
     def _alias(cairn: Client, model: str, rng: random.Random) -> None:
-        latest = cairn.get(f"{model}:latest", files=False)["number"]
+        latest = cairn.get(f"{model}:latest", files=False).number
         cairn.set_alias(model, "candidate", rng.randint(1, latest))
 
 

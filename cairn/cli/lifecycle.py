@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from cairn.cli.context import client, wants_json
-from cairn.cli.output import emit_json, fails_cleanly, key_values, table
+from cairn.cli.output import emit_json, fails_cleanly, key_values, table, table_time
 from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.references import parse_reference
 
@@ -103,7 +103,7 @@ def validations(ctx: click.Context, ref: str) -> None:
     table(
         None,
         ["at", "name", "status", "posted by"],
-        ([v["created_at"][:19], v["name"], v["status"], v["created_by"]] for v in found),
+        ([table_time(v.created_at), v.name, v.status, v.created_by] for v in found),
     )
 
 

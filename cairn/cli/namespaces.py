@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cairn.cli.context import client, wants_json
-from cairn.cli.output import emit_json, fails_cleanly, table
+from cairn.cli.output import emit_json, fails_cleanly, table, table_time
 
 
 @click.group()
@@ -27,7 +27,7 @@ def create(ctx: click.Context, name: str, description: str) -> None:
     if wants_json(ctx):
         emit_json(created)
     else:
-        click.echo(f"namespace {created['name']} created")
+        click.echo(f"namespace {created.name} created")
 
 
 @namespace.command(name="ls")
@@ -43,7 +43,7 @@ def list_(ctx: click.Context) -> None:
     table(
         None,
         ["namespace", "description", "created"],
-        ((ns["name"], ns["description"], ns["created_at"][:19]) for ns in found),
+        ((ns.name, ns.description, table_time(ns.created_at)) for ns in found),
     )
 
 
@@ -59,8 +59,8 @@ def require_signature(ctx: click.Context, name: str, off: bool) -> None:
     if wants_json(ctx):
         emit_json(found)
     else:
-        state = "requires" if found["require_signature"] else "does not require"
-        click.echo(f"namespace {found['name']} {state} signatures")
+        state = "requires" if found.require_signature else "does not require"
+        click.echo(f"namespace {found.name} {state} signatures")
 
 
 @click.group()
@@ -81,7 +81,7 @@ def add_key(ctx: click.Context, namespace_name: str, name: str, public_key: Path
     if wants_json(ctx):
         emit_json(added)
     else:
-        click.echo(f"{namespace_name} trusts {name} ({added['fingerprint']})")
+        click.echo(f"{namespace_name} trusts {name} ({added.fingerprint})")
 
 
 @keys.command(name="list")
@@ -97,7 +97,7 @@ def list_keys(ctx: click.Context, namespace_name: str) -> None:
     table(
         None,
         ["name", "fingerprint", "added by", "added"],
-        ((k["name"], k["fingerprint"], k["added_by"], k["created_at"][:19]) for k in found),
+        ((k.name, k.fingerprint, k.added_by, table_time(k.created_at)) for k in found),
     )
 
 

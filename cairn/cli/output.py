@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
 import click
 import httpx
+import orjson
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
@@ -52,7 +55,32 @@ def fails_cleanly(func: F) -> F:
 
 
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, sort_keys=True))
+    """Print SDK records (and lists and dicts of them) as sorted, indented JSON."""
+    click.echo(json.dumps(plain(value), indent=2, sort_keys=True))
+
+
+def plain(value: Any) -> Any:
+    """SDK records as the JSON values the server wrote them as: a model dumped as the API's
+    ``ok`` dumps it (by alias, absent parts left out), its times written by orjson in RFC 3339
+    UTC with a ``Z``, so that ``--json`` prints the server's answer, not pydantic's own
+    spelling of it (which ``--json`` printed before the SDK had types, and scripts read)."""
+    return orjson.loads(orjson.dumps(value, default=_dump, option=orjson.OPT_UTC_Z))
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="python")
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def moment(value: datetime) -> str:
+    """A time as the server writes it (``2026-03-03T14:00:12.5Z``): RFC 3339 in UTC."""
+    return str(plain(value))
+
+
+def table_time(value: datetime) -> str:
+    """A time for a table, to the second: ``2026-03-03T14:00:12``."""
+    return moment(value)[:19]
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -9,7 +9,19 @@ import click
 
 from cairn import errors
 from cairn.cli.context import client, wants_json
-from cairn.cli.output import emit_json, fails_cleanly, human_size, key_values, short, table
+from cairn.cli.output import (
+    emit_json,
+    fails_cleanly,
+    human_size,
+    key_values,
+    moment,
+    plain,
+    short,
+    table,
+    table_time,
+)
+from cairn.client.records import Pulled
+from cairn.wire.versions import Version
 
 
 def _number(raw: str, what: str) -> float:
@@ -75,8 +87,8 @@ def push(
         emit_json(version)
     else:
         click.echo(
-            f"{version['ref']}  {short(version['manifest_digest'])}  "
-            f"{version['file_count']} files, {human_size(version['size'])}"
+            f"{version.ref}  {short(version.manifest_digest)}  "
+            f"{version.file_count} files, {human_size(version.size)}"
         )
 
 
@@ -115,7 +127,7 @@ def pull(
     exit 6 and nothing written, unless --override."""
     trusted = [k.read_text() for k in keys] or None
     with client(ctx) as cairn:
-        version = cairn.pull(
+        pulled = cairn.pull(
             ref,
             dest,
             trusted_keys=trusted,
@@ -123,15 +135,24 @@ def pull(
             override=override,
         )
     if wants_json(ctx):
-        emit_json(version)
+        emit_json(_pulled_json(pulled))
         return
-    check = version["signature_check"]
+    check, version = pulled.signature_check, pulled.version
     signed = {
-        "verified": f", signature verified ({check.get('signer')})",
-        "failed": f", SIGNATURE DOES NOT VERIFY: {check.get('message')}",
+        "verified": f", signature verified ({check.signer})",
+        "failed": f", SIGNATURE DOES NOT VERIFY: {check.message}",
         "unsigned": ", unsigned",
-    }[check["status"]]
-    click.echo(f"{version['ref']} -> {dest} ({version['file_count']} files verified{signed})")
+    }[check.status]
+    click.echo(f"{version.ref} -> {dest} ({version.file_count} files verified{signed})")
+
+
+def _pulled_json(pulled: Pulled) -> dict[str, Any]:
+    """The version with the check made here as its ``signature_check``: only a status for an
+    unsigned version, the signer and the message too for a signed one."""
+    check = plain(pulled.signature_check)
+    if pulled.signature_check.status == "unsigned":
+        check = {"status": "unsigned"}
+    return {**plain(pulled.version), "signature_check": check}
 
 
 @click.command(name="ls")
@@ -151,12 +172,12 @@ def list_(ctx: click.Context, target: str | None) -> None:
                 ["version", "state", "aliases", "size", "created", "digest"],
                 (
                     (
-                        v["number"],
-                        v["state"],
-                        " ".join("@" + a for a in v["aliases"]),
-                        human_size(v["size"]),
-                        v["created_at"][:19],
-                        short(v["manifest_digest"]),
+                        v.number,
+                        v.state,
+                        " ".join("@" + a for a in v.aliases),
+                        human_size(v.size),
+                        table_time(v.created_at),
+                        short(v.manifest_digest),
                     )
                     for v in versions
                 ),
@@ -179,42 +200,41 @@ def list_(ctx: click.Context, target: str | None) -> None:
 @fails_cleanly
 def show(ctx: click.Context, ref: str) -> None:
     """Show a version (ns/name:N, ns/name@alias, ns/name:latest) with its files."""
-    blocked = None
+    gates: list[dict[str, Any]] | None = None
     with client(ctx, progress=False) as cairn:
         try:
             version = cairn.get(ref)
         except errors.VersionBlocked as exc:  # its metadata stays readable, to see why
-            blocked = exc
-            version = {**cairn.get(ref, files=False), "blocked": exc.details.get("gates", [])}
+            gates = exc.details.get("gates", [])
+            version = cairn.get(ref, files=False)
     if wants_json(ctx):
-        emit_json(version)
+        emit_json(plain(version) if gates is None else {**plain(version), "blocked": gates})
         return
     _describe(version)
-    if blocked is not None:
-        for gate in blocked.details.get("gates", []):
-            click.echo(f"  BLOCKED   {gate['gate']}: {gate['reason']}")
+    for gate in gates or []:
+        click.echo(f"  BLOCKED   {gate['gate']}: {gate['reason']}")
 
 
-def _describe(v: dict[str, Any]) -> None:
-    click.echo(f"{v['ref']}  [{v['state']}]  {' '.join('@' + a for a in v['aliases'])}")
-    click.echo(f"  digest    {v['manifest_digest']}")
-    click.echo(f"  author    {v['author']}   created {v['created_at']}")
-    if v["description"]:
-        click.echo(f"  about     {v['description']}")
-    for label, values in (("metrics", v["metrics"]), ("params", v["params"]), ("tags", v["tags"])):
+def _describe(v: Version) -> None:
+    click.echo(f"{v.ref}  [{v.state}]  {' '.join('@' + a for a in v.aliases)}")
+    click.echo(f"  digest    {v.manifest_digest}")
+    click.echo(f"  author    {v.author}   created {moment(v.created_at)}")
+    if v.description:
+        click.echo(f"  about     {v.description}")
+    for label, values in (("metrics", v.metrics), ("params", v.params), ("tags", v.tags)):
         if values:
             click.echo(f"  {label:<9} " + ", ".join(f"{k}={val}" for k, val in values.items()))
-    code = v["provenance"].get("code", {})
+    code = v.provenance.get("code", {})
     if code:
         dirty = " (dirty)" if code.get("dirty") else ""
         click.echo(f"  code      {code.get('repository', '')} {code.get('commit', '')}{dirty}")
-    score = v["completeness"]
-    missing = f" (missing: {', '.join(score['missing'])})" if score["missing"] else ""
-    click.echo(f"  complete  {score['score']:.0%}{missing}")
+    score = v.completeness
+    missing = f" (missing: {', '.join(score.missing)})" if score.missing else ""
+    click.echo(f"  complete  {score.score:.0%}{missing}")
     table(
         None,
         ["path", "size", "digest"],
-        ((f["path"], human_size(f["size"]), short(f["digest"])) for f in v.get("files", [])),
+        ((f.path, human_size(f.size), short(f.digest)) for f in v.files or []),
     )
 
 
@@ -239,11 +259,11 @@ def search(ctx: click.Context, filter_text: str, limit: int) -> None:
         ["version", "state", "aliases", "created", "metrics"],
         (
             (
-                v["ref"],
-                v["state"],
-                " ".join("@" + a for a in v["aliases"]),
-                v["created_at"][:19],
-                ", ".join(f"{k}={val:g}" for k, val in list(v["metrics"].items())[:4]),
+                v.ref,
+                v.state,
+                " ".join("@" + a for a in v.aliases),
+                table_time(v.created_at),
+                ", ".join(f"{k}={val:g}" for k, val in list(v.metrics.items())[:4]),
             )
             for v in found
         ),

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
@@ -19,37 +19,37 @@ from cairn.client.digests import DigestCache
 from cairn.client.gc import GcCalls
 from cairn.client.http import Http
 from cairn.client.lifecycle import LifecycleCalls
+from cairn.client.namespaces import NamespaceCalls
 from cairn.client.progress import Bar
 from cairn.client.provenance import capture
+from cairn.client.records import Pulled, SignatureCheck
 from cairn.client.signing import sign_folder
 from cairn.client.transfer import Downloader, Retrier, collect, parallel, send_files
 from cairn.client.trust import TrustCalls
+from cairn.client.versions import VersionCalls
 from cairn.client.webhooks import WebhookCalls
 from cairn.domain.manifest import FileEntry, manifest_digest
 from cairn.domain.paths import check_path
-from cairn.domain.references import Reference, parse_model_reference, parse_reference
+from cairn.domain.references import Reference, parse_model_reference
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
-
-OVERRIDE_HEADER = "Cairn-Override"
+from cairn.wire.versions import Version
 
 
 def _model_path(ref: Reference) -> str:
     return f"/models/{ref.namespace}/{ref.model}"
 
 
-def _selector(ref: Reference) -> str:
-    if ref.number is not None:
-        return str(ref.number)
-    return f"@{ref.alias}" if ref.alias else "latest"
-
-
-class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
+class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
     """A connection to a Cairn server.
 
     >>> with Client("http://127.0.0.1:8080") as cairn:          # doctest: +SKIP
     ...     v = cairn.push("risk/fraud", "model/", metrics={"auc": 0.93})
-    ...     cairn.set_alias("risk/fraud", "champion", v["number"])
+    ...     cairn.set_alias("risk/fraud", "champion", v.number)
     ...     cairn.pull("risk/fraud@champion", "/srv/fraud")
+
+    Calls answer typed records: the ``cairn.wire`` models of the API's answers (a version is
+    a ``cairn.wire.versions.Version``), or the SDK's own (``cairn.client.records``). Errors
+    raise the ``cairn.errors`` class of the server's code, as they would in-process.
 
     ``url`` and ``token`` default to ``CAIRN_URL`` and ``CAIRN_TOKEN``; ``http`` injects the
     ``httpx.Client`` to use (tests pass one bound to an in-process app). ``ca_bundle``
@@ -87,17 +87,7 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
     def close(self) -> None:
         self.http.close()
 
-    # Namespaces and models
-
-    def create_namespace(self, name: str, description: str = "") -> dict[str, Any]:
-        """``cairn.create_namespace("risk")``"""
-        body = {"name": name, "description": description}
-        result: dict[str, Any] = self.http.json("POST", "/namespaces", json=body)
-        return result
-
-    def namespaces(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.http.json("GET", "/namespaces")["items"]
-        return items
+    # Models
 
     def create_model(self, name: str, **fields: Any) -> dict[str, Any]:
         """``cairn.create_model("risk/fraud", description="…", owner="ml-risk")``"""
@@ -126,46 +116,7 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
     ) -> Iterator[dict[str, Any]]:
         """Every model (of ``namespace``), following pages: ``list(cairn.models("risk"))``."""
         params = {k: v for k, v in {"namespace": namespace, "filter": filter}.items() if v}
-        return self._pages("/models", params)
-
-    # Versions
-
-    def get(self, ref: str, *, files: bool = True, override: str | None = None) -> dict[str, Any]:
-        """The version a reference names: ``cairn.get("risk/fraud@production")``. Its files
-        are what a pull fetches, so a blocked version (a failed check) raises
-        ``VersionBlocked`` unless ``override`` gives a reason (an admin's, audited);
-        ``files=False`` answers for any version."""
-        headers = {} if override is None else {OVERRIDE_HEADER: quote(override, safe="")}
-        result: dict[str, Any] = self.http.json(
-            "GET", "/resolve", params={"ref": ref, "files": str(files).lower()}, headers=headers
-        )
-        return result
-
-    def versions(self, model: str, *, page_size: int = 500) -> Iterator[dict[str, Any]]:
-        """A model's versions, newest first."""
-        ref = parse_model_reference(model)
-        return self._pages(_model_path(ref) + "/versions", {"limit": page_size})
-
-    def search(self, filter: str, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """Versions matching a filter, newest first:
-        ``cairn.search("name = 'fraud' AND metrics.auc >= 0.9")``."""
-        return self._pages("/versions", {"filter": filter, "limit": page_size})
-
-    def update_version(self, ref: str, description: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.json(
-            "PATCH", self._version_path(ref), json={"description": description}
-        )
-        return result
-
-    def delete_version(self, ref: str) -> None:
-        self.http.request("DELETE", self._version_path(ref))
-
-    def tag(self, ref: str, key: str, value: str) -> None:
-        """Tag a version (``ns/m:3``) or, given a bare model name, the model."""
-        self.http.request("PUT", self._tag_path(ref, key), json={"value": value})
-
-    def untag(self, ref: str, key: str) -> None:
-        self.http.request("DELETE", self._tag_path(ref, key))
+        return self.http.pages("/models", params)
 
     # Aliases
 
@@ -217,8 +168,12 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         idempotency_key: str | None = None,
         progress: bool | None = None,
         sign: str | Path | None = None,
-    ) -> dict[str, Any]:
-        """Push a folder or a file as a new version of ``model`` and return the version.
+    ) -> Version:
+        """Push a folder or a file as a new version of ``model`` and return the version:
+
+        >>> v = cairn.push("risk/fraud", "out/", metrics={"auc": 0.93})  # doctest: +SKIP
+        >>> v.ref, v.file_count  # doctest: +SKIP
+        ('risk/fraud:8', 3)
 
         ``sign`` names an ECDSA private key (PEM): the folder is signed in the OpenSSF
         ``model-signing`` format and the signature goes up with it as ``model.sig`` (the
@@ -228,8 +183,6 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         the server lacks are uploaded, and a file's digest is remembered while it is unchanged.
         Provenance (git commit, Python, platform, packages) is captured
         unless ``capture_provenance`` is false; keys in ``provenance`` override it.
-
-        >>> cairn.push("risk/fraud", "out/", metrics={"auc": 0.93})  # doctest: +SKIP
         """
         ref = parse_model_reference(model)
         root = Path(path)
@@ -259,12 +212,12 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
             "schema": dict(schema) if schema else None,
         }
         key = idempotency_key or uuid.uuid4().hex
-        result: dict[str, Any] = self.retrier.run(
-            lambda: self.http.json(
-                "POST", _model_path(ref) + "/versions", json=body, headers={"Idempotency-Key": key}
+        path = _model_path(ref) + "/versions"
+        return self.retrier.run(
+            lambda: self.http.record(
+                Version, "POST", path, json=body, headers={"Idempotency-Key": key}
             )
         )
-        return result
 
     def pull(
         self,
@@ -275,13 +228,18 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         trusted_keys: list[str] | None = None,
         require_signature: bool | None = None,
         override: str | None = None,
-    ) -> dict[str, Any]:
-        """Download the version ``ref`` names into the folder ``dest`` and return the version.
+    ) -> Pulled:
+        """Download the version ``ref`` names into the folder ``dest``; return the version
+        and the check of its signature made here:
+
+        >>> pulled = cairn.pull("risk/fraud@production", "/srv/fraud")  # doctest: +SKIP
+        >>> pulled.version.number, pulled.signature_check.status  # doctest: +SKIP
+        (7, 'verified')
 
         Blobs go through a content-addressed cache (``CAIRN_CACHE_DIR``); every byte is
         checked against its digest, and interrupted downloads resume where they stopped.
         A signature (``model.sig``) is verified again here, against ``trusted_keys`` (PEM) or
-        else the namespace's keys; the result is in ``version["signature_check"]``. When the
+        else the namespace's keys; the result is ``signature_check``. When the
         namespace requires signatures (or ``require_signature``), a version whose signature
         does not verify raises ``SignatureRejected`` and nothing is written to ``dest``.
 
@@ -289,25 +247,20 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
         on the server; or the signature checked here) raises ``VersionBlocked`` and writes
         nothing, unless ``override`` gives a reason: the server accepts it from an admin of the
         namespace and records it in the audit log.
-
-        >>> cairn.pull("risk/fraud@production", "/srv/fraud")  # doctest: +SKIP
         """
         version = self.retrier.run(lambda: self.get(ref, override=override))
-        entries = [
-            FileEntry(check_path(f["path"]), f["size"], f["digest"]) for f in version["files"]
-        ]
+        entries = [FileEntry(check_path(f.path), f.size, f.digest) for f in version.files or []]
         _check_listing(version, entries)
-        downloader = Downloader(self.http, self.cache_dir, self.retrier, version["namespace"])
+        downloader = Downloader(self.http, self.cache_dir, self.retrier, version.namespace)
         unique = list({e.digest: e for e in entries}.values())
         with Bar(self._show(progress), "downloading", sum(e.size for e in unique)) as bar:
             parallel(self.workers, unique, lambda e: downloader.fetch(e, bar.advance))
         check = self._check_signature(version, entries, downloader, trusted_keys, require_signature)
-        if check["status"] == "failed" and override is None:
+        if check.status == "failed" and override is None:
             raise errors.VersionBlocked(
-                f"{version['ref']}: the signature does not verify here: {check['message']}",
-                gates=[{"gate": "signature", "reason": check["message"]}],
+                f"{version.ref}: the signature does not verify here: {check.message}",
+                gates=[{"gate": "signature", "reason": check.message}],
             )
-        version["signature_check"] = check
         target = Path(dest)
         for entry in entries:
             out = target.joinpath(*entry.path.split("/"))
@@ -315,7 +268,7 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
             tmp = out.with_name(out.name + ".cairn-tmp")
             shutil.copyfile(downloader.path_of(entry.digest), tmp)
             tmp.replace(out)
-        return version
+        return Pulled(version, check)
 
     # Helpers
 
@@ -333,67 +286,46 @@ class Client(TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
 
     def _check_signature(
         self,
-        version: dict[str, Any],
+        version: Version,
         entries: list[FileEntry],
         downloader: Downloader,
         trusted_keys: list[str] | None,
         require: bool | None,
-    ) -> dict[str, Any]:
-        namespace = version["namespace"]
+    ) -> SignatureCheck:
+        namespace = version.namespace
         if require is None:
-            require = bool(self.http.json("GET", f"/namespaces/{namespace}")["require_signature"])
+            require = self.namespace(namespace).require_signature
         signature = next((e for e in entries if e.path == SIGNATURE_FILE), None)
         if signature is None:
             if require:
-                raise errors.SignatureRejected(f"{version['ref']} is not signed", status="unsigned")
-            return {"status": "unsigned"}
+                raise errors.SignatureRejected(f"{version.ref} is not signed", status="unsigned")
+            return SignatureCheck("unsigned")
         if trusted_keys is None:
-            keys = self.http.json("GET", f"/namespaces/{namespace}/keys")["items"]
-            trusted_keys = [k["public_key"] for k in keys]
+            trusted_keys = [k.public_key for k in self.keys(namespace)]
         bundle = downloader.path_of(signature.digest).read_bytes()
         files = {e.path: (e.size, e.digest) for e in entries}  # each digest checked on arrival
         result = verify_signature(bundle, trusted_keys, files, signature_path=SIGNATURE_FILE)
         if require and not result.verified:
             raise errors.SignatureRejected(
-                f"{version['ref']}: the signature does not verify: {result.message}",
+                f"{version.ref}: the signature does not verify: {result.message}",
                 reason=result.reason.value if result.reason else None,
             )
-        status = "verified" if result.verified else "failed"
-        return {"status": status, "signer": result.signer, "message": result.message}
+        status: Literal["verified", "failed"] = "verified" if result.verified else "failed"
+        return SignatureCheck(status, result.signer, result.message)
 
     def _show(self, progress: bool | None) -> bool:
         return self.progress if progress is None else progress
 
-    def _version_path(self, ref: str) -> str:
-        parsed = parse_reference(ref)
-        return _model_path(parsed) + "/versions/" + quote(_selector(parsed), safe="@")
 
-    def _tag_path(self, ref: str, key: str) -> str:
-        parsed = parse_reference(ref)
-        versioned = ":" in ref.rpartition("/")[2] or "@" in ref
-        base = self._version_path(ref) if versioned else _model_path(parsed)
-        return base + "/tags/" + quote(key, safe="")
-
-    def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        cursor: str | None = None
-        while True:
-            query = {**params, **({"cursor": cursor} if cursor else {})}
-            page = self.http.json("GET", path, params=query)
-            yield from page["items"]
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
-
-
-def _check_listing(version: Mapping[str, Any], entries: list[FileEntry]) -> None:
+def _check_listing(version: Version, entries: list[FileEntry]) -> None:
     """The files served must be the ones registered: every byte is checked against the digest
     the list names, so a list edited in the database (another blob of the same size) would
     otherwise deliver other bytes as verified. The manifest digest is under the audit log."""
     listed = manifest_digest(entries)
-    if listed != version["manifest_digest"]:
+    if listed != version.manifest_digest:
         raise errors.DigestMismatch(
-            f"the files served for {version['ref']} hash to {listed}, not to its manifest "
-            f"digest {version['manifest_digest']}: its record was changed outside Cairn",
-            expected=version["manifest_digest"],
+            f"the files served for {version.ref} hash to {listed}, not to its manifest "
+            f"digest {version.manifest_digest}: its record was changed outside Cairn",
+            expected=version.manifest_digest,
             actual=listed,
         )

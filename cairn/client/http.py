@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from cairn import errors
 from cairn.client.local_admin import LocalAdmin, is_loopback
@@ -15,6 +17,8 @@ from cairn.client.local_admin import LocalAdmin, is_loopback
 DEFAULT_URL = "http://127.0.0.1:8080"
 API = "/api/v1"
 TOKEN_HINT = "give a token with --token or CAIRN_TOKEN"  # noqa: S105 - a message
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def raise_for_error(response: httpx.Response) -> None:
@@ -101,6 +105,26 @@ class Http:
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
         return response.json() if response.content else None
+
+    def record(self, model: type[M], method: str, path: str, **kwargs: Any) -> M:
+        """The answer read into the ``cairn.wire`` model its route declares."""
+        return model.model_validate(self.json(method, path, **kwargs))
+
+    def records(self, model: type[M], method: str, path: str, **kwargs: Any) -> list[M]:
+        """The ``items`` of an answer (``wire.base.Items``), each read into ``model``."""
+        return [model.model_validate(item) for item in self.json(method, path, **kwargs)["items"]]
+
+    def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
+        """The ``items`` of every page of a list (``wire.base.Page``), asked for as they are
+        read, following ``next_cursor``."""
+        cursor: str | None = None
+        while True:
+            query = {**params, **({"cursor": cursor} if cursor else {})}
+            page = self.json("GET", path, params=query)
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
 
     def stream(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.client.stream(method, self.url + API + path, **kwargs)

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from cairn.client.http import Http
 from cairn.domain.references import Reference, parse_model_reference, parse_reference
+from cairn.wire.versions import Validation
 
 
 def version_path(ref: str) -> str:
@@ -87,11 +88,13 @@ class LifecycleCalls:
         result: dict[str, Any] = self.http.json("POST", path)
         return result
 
-    def validations(self, ref: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.http.json("GET", version_path(ref) + "/validations")[
-            "items"
-        ]
-        return items
+    def validations(self, ref: str) -> list[Validation]:
+        """Every validation of a version (Cairn's own and those posted), oldest first:
+
+        >>> [(v.name, v.status) for v in cairn.validations("risk/fraud:3")]  # doctest: +SKIP
+        [('integrity', 'passed'), ('scan', 'clean'), ('bias', 'passed')]
+        """
+        return self.http.records(Validation, "GET", version_path(ref) + "/validations")
 
     def policy(self, scope: str) -> dict[str, Any]:
         """The policy in force for ``ns`` or ``ns/model``."""

@@ -1,5 +1,5 @@
-"""The SDK's calls about trust: who am I, tokens, principals and roles, signing keys, and the
-audit log. ``Client`` has them all; they live here to keep each module one subject."""
+"""The SDK's calls about trust: who am I, tokens, principals and roles, and the audit log.
+``Client`` has them all; they live here to keep each module one subject."""
 
 from __future__ import annotations
 
@@ -148,29 +148,6 @@ class TrustCalls:
         """Prove every entry of the namespace's slice is in the signed log (see
         ``cairn.client.audit_slice``): ``cairn.verify_audit_slice("risk").ok``."""
         return verify_slice(self.http, namespace, state_file)
-
-    # Signing keys
-
-    def add_key(self, namespace: str, name: str, public_key: str) -> dict[str, Any]:
-        """``cairn.add_key("risk", "release", Path("release.pub").read_text())``"""
-        body = {"name": name, "public_key": public_key}
-        path = f"/namespaces/{quote(namespace, safe='')}/keys"
-        result: dict[str, Any] = self.http.json("POST", path, json=body)
-        return result
-
-    def keys(self, namespace: str) -> list[dict[str, Any]]:
-        path = f"/namespaces/{quote(namespace, safe='')}/keys"
-        items: list[dict[str, Any]] = self.http.json("GET", path)["items"]
-        return items
-
-    def remove_key(self, namespace: str, name: str) -> None:
-        path = f"/namespaces/{quote(namespace, safe='')}/keys/{quote(name, safe='')}"
-        self.http.request("DELETE", path)
-
-    def require_signature(self, namespace: str, required: bool = True) -> dict[str, Any]:
-        path = f"/namespaces/{quote(namespace, safe='')}/require-signature"
-        result: dict[str, Any] = self.http.json("PUT", path, json={"require_signature": required})
-        return result
 
 
 def _roles_path(name: str, namespace: str, role: str | None) -> str:

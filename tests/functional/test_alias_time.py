@@ -53,8 +53,8 @@ def test_alias_at_a_past_time_names_the_version_it_pointed_at_then(
     with pytest.raises(errors.AliasNotFound):
         sdk.alias_at("fraud", "champion", after_removal)
     named = sdk.alias_at("fraud", "champion", after_second)
-    assert named["manifest_digest"] == sdk.get("fraud:3")["manifest_digest"]
-    assert [f["digest"] for f in sdk.get("fraud:3")["files"]] == [
+    assert named["manifest_digest"] == sdk.get("fraud:3").manifest_digest
+    assert [f.digest for f in sdk.get("fraud:3").files or []] == [
         "sha256:" + hashlib.sha256(b"three").hexdigest()
     ]
 

@@ -31,7 +31,7 @@ def _push_versions(cairn: Client, tmp_path: Path, count: int) -> list[int]:
         source = tmp_path / f"v{i}"
         source.mkdir()
         (source / "model.bin").write_bytes(f"weights {i}\n".encode())
-        numbers.append(cairn.push("fraud", source, capture_provenance=False)["number"])
+        numbers.append(cairn.push("fraud", source, capture_provenance=False).number)
     return numbers
 
 
@@ -49,7 +49,7 @@ def test_an_alias_moved_three_times_has_its_whole_history(
         cairn.set_alias("fraud", "challenger", 1)  # another alias: not in champion's history
         history = cairn.alias_history("fraud", "champion")
         every = cairn.alias_history("fraud")
-        assert cairn.get("fraud@champion")["number"] == 3
+        assert cairn.get("fraud@champion").number == 3
 
     assert [(e["alias"], e["action"], e["previous"], e["version"]) for e in history] == [
         ("champion", "set", None, 1),
@@ -73,7 +73,7 @@ def test_concurrent_moves_of_one_alias_form_one_chain(server: LiveServer, tmp_pa
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda n: cairn.set_alias("fraud", "champion", n), numbers))
         history = cairn.alias_history("fraud", "champion")
-        final = cairn.get("fraud@champion")["number"]
+        final = cairn.get("fraud@champion").number
 
     assert sorted(e["version"] for e in history) == numbers
     assert [e["action"] for e in history] == ["set"] + ["move"] * 7

@@ -52,7 +52,7 @@ class Office:
         cache = self.folder / f"sdk-{who}"
         with Client(self.server.url, self.tokens[who], progress=False, cache_dir=cache) as sdk:
             version = sdk.push(model, folder, capture_provenance=False)
-            sdk.tag(version["ref"], "checked", "yes")
+            sdk.tag(version.ref, "checked", "yes")
 
 
 def _auditor(server: LiveServer) -> str:

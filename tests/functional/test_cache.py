@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from cairn.api import create_app
 from cairn.client import Client
 from cairn.services.registry import Registry
+from cairn.wire.versions import FileEntry
 from tests.conftest import bearer
 
 
@@ -25,14 +26,14 @@ def test_a_damaged_cache_entry_is_downloaded_again(sdk: Client, tmp_path: Path) 
     source = tmp_path / "model.bin"
     source.write_bytes(content)
     version = sdk.push("fraud", source, capture_provenance=False)
-    sdk.pull(version["ref"], tmp_path / "first")
-    digest = version["files"][0]["digest"]
+    sdk.pull(version.ref, tmp_path / "first")
+    digest = (version.files or [])[0].digest
     cached = tmp_path / "cache" / "blobs" / "sha256" / digest.partition(":")[2]
     assert cached.read_bytes() == content
 
     cached.chmod(0o644)
     cached.write_bytes(b"X" + content[1:])  # same size, other bytes
-    sdk.pull(version["ref"], tmp_path / "second")
+    sdk.pull(version.ref, tmp_path / "second")
 
     assert (tmp_path / "second" / "model.bin").read_bytes() == content
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == digest.partition(":")[2]
@@ -56,12 +57,12 @@ def test_a_large_file_is_hashed_while_it_goes_up_and_then_remembered(
     expected = "sha256:" + hashlib.sha256(big.read_bytes()).hexdigest()
 
     first = sdk.push("big", big, capture_provenance=False)
-    assert first["files"] == [{"path": "big.bin", "size": big.stat().st_size, "digest": expected}]
+    assert first.files == [FileEntry(path="big.bin", size=big.stat().st_size, digest=expected)]
     sent_before = _blob_bytes_received(http)
     assert sent_before >= big.stat().st_size
     second = sdk.push("big", big, capture_provenance=False)
-    assert second["manifest_digest"] == first["manifest_digest"]
-    assert second["number"] == first["number"] + 1
+    assert second.manifest_digest == first.manifest_digest
+    assert second.number == first.number + 1
     assert _blob_bytes_received(http) == sent_before
 
 

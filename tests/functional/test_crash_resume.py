@@ -84,8 +84,8 @@ def test_push_survives_a_server_killed_mid_upload(live_server: LiveServer, tmp_p
         _crash(live_server, push)
         version = push.result(timeout=120)
 
-    assert version["number"] == 1
-    assert {f["path"]: f["digest"] for f in version["files"]} == {
+    assert version.number == 1
+    assert {f.path: f.digest for f in version.files or []} == {
         path: "sha256:" + digest for path, digest in expected.items()
     }
     # The restarted server received only what had not been acknowledged before the crash.
@@ -116,9 +116,9 @@ def test_pull_survives_a_server_killed_mid_download(
         pull = pool.submit(client.pull, "big:1", dest)
         wait_for(lambda: partial.exists() and partial.stat().st_size > 0, "the first bytes")
         _crash(live_server, pull)
-        version = pull.result(timeout=120)
+        pulled = pull.result(timeout=120)
 
-    assert version["number"] == 1
+    assert pulled.version.number == 1
     assert tree_digests(dest) == expected
     # The restarted server sent only the part the client did not have: a Range resume.
     assert 0 < download_bytes(live_server.url) < big.stat().st_size

@@ -37,7 +37,7 @@ def test_a_key_replayed_with_another_description_is_a_conflict_that_changes_noth
     ) as cairn:
         first = cairn.push("fraud", folder, description="first", idempotency_key="release-7")
         retry = cairn.push("fraud", folder, description="first", idempotency_key="release-7")
-        assert (retry["number"], retry["description"]) == (first["number"], "first")
+        assert (retry.number, retry.description) == (first.number, "first")
 
         with pytest.raises(errors.IdempotencyConflict) as refused:
             cairn.push("fraud", folder, description="second", idempotency_key="release-7")
@@ -45,11 +45,11 @@ def test_a_key_replayed_with_another_description_is_a_conflict_that_changes_noth
         with pytest.raises(errors.IdempotencyConflict):
             cairn.push("fraud", folder, tags={"team": "b"}, idempotency_key="release-7")
 
-        assert [v["number"] for v in cairn.versions("fraud")] == [1]
-        assert cairn.get("fraud:1")["description"] == "first"
+        assert [v.number for v in cairn.versions("fraud")] == [1]
+        assert cairn.get("fraud:1").description == "first"
         # A new key is a new version, numbered next: the conflicts used up no number.
         again = cairn.push("fraud", folder, description="second", idempotency_key="release-8")
-        assert (again["number"], again["description"]) == (2, "second")
+        assert (again.number, again.description) == (2, "second")
 
 
 def test_the_same_body_in_another_spelling_is_the_same_request(server: LiveServer) -> None:

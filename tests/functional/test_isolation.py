@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from cairn.client import Client
+from cairn.wire.versions import Version
 from tests.conftest import LiveServer, bearer
 from tests.functional import error_code, run_cli, tree_digests, upload_bytes
 from tests.functional.oci_support import (
@@ -48,7 +49,7 @@ class World:
         cache = self.folder / f"cache-{who}-{uuid.uuid4().hex[:6]}"
         return Client(self.server.url, self.tokens[who], progress=False, cache_dir=cache)
 
-    def secret(self) -> tuple[str, Path, dict[str, object]]:
+    def secret(self) -> tuple[str, Path, Version]:
         """Team beta pushes a new model with secret weights; its name, folder and version."""
         name = f"secret-{uuid.uuid4().hex[:8]}"
         folder = self.folder / name
@@ -76,10 +77,8 @@ def world(
         yield World(server, folder, tokens)
 
 
-def _digest(version: dict[str, object], path: str) -> str:
-    files = version["files"]
-    assert isinstance(files, list)
-    return str(next(f["digest"] for f in files if f["path"] == path))
+def _digest(version: Version, path: str) -> str:
+    return next(f.digest for f in version.files or [] if f.path == path)
 
 
 def _nowhere() -> str:
@@ -131,7 +130,7 @@ def test_missing_and_head_answer_for_the_namespace_alone(world: World) -> None:
 def test_registering_another_namespaces_digest_needs_its_bytes(world: World) -> None:
     _, folder, version = world.secret()
     secret = _digest(version, "weights.bin")
-    files = version["files"]
+    files = [f.model_dump() for f in version.files or []]
     stolen = {"manifest": {"files": files}}
     with world.http("writer_a") as writer:
         refused = writer.post(f"{API}/models/alpha/stolen/versions", json=stolen)

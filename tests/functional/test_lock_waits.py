@@ -97,5 +97,5 @@ def test_a_write_behind_a_held_lock_answers_503_with_retry_after_in_bounded_time
         server.url, token=server.token, cache_dir=tmp_path / "cache", progress=False
     ) as cairn:
         pushed = cairn.push("fraud", folder, capture_provenance=False)
-        assert pushed["number"] == 2
-        assert [v["number"] for v in cairn.versions("fraud")] == [2, 1]
+        assert pushed.number == 2
+        assert [v.number for v in cairn.versions("fraud")] == [2, 1]

@@ -118,8 +118,8 @@ def test_the_mlflow_client_logs_registers_and_loads_through_cairn(
     ) as sdk:
         copy = sdk.get("doubler-copy:1")
         source = sdk.get("doubler-renamed:2")
-    assert copy["manifest_digest"] == source["manifest_digest"]
-    assert copy["provenance"]["extra"]["mlflow"]["source"] == "models:/doubler-renamed/2"
+    assert copy.manifest_digest == source.manifest_digest
+    assert copy.provenance["extra"]["mlflow"]["source"] == "models:/doubler-renamed/2"
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -52,15 +52,15 @@ def test_push_then_pull_elsewhere_is_byte_identical_and_repush_uploads_nothing(
     # Distinct blobs: the two README files share one.
     assert after_first == total - len("# fraud model\n")
     assert after_second - after_first == 0
-    assert (first["number"], second["number"]) == (1, 2)
-    assert first["manifest_digest"] == second["manifest_digest"]
-    assert first["file_count"] == second["file_count"] == len(expected)
-    assert first["size"] == total
+    assert (first.number, second.number) == (1, 2)
+    assert first.manifest_digest == second.manifest_digest
+    assert first.file_count == second.file_count == len(expected)
+    assert first.size == total
 
     dest = tmp_path / "elsewhere" / "fraud"
     with Client(live_server.url, progress=False, cache_dir=tmp_path / "cache-b") as puller:
         pulled = puller.pull("risk/fraud:1", dest)
-    assert pulled["manifest_digest"] == first["manifest_digest"]
+    assert pulled.version.manifest_digest == first.manifest_digest
     assert tree_digests(dest) == expected
 
 
@@ -72,7 +72,7 @@ def _push_with_blob(server: LiveServer, tmp_path: Path, size: int) -> tuple[str,
     model = f"corrupt-{size}"
     with Client(server.url, progress=False, cache_dir=tmp_path / "push-cache") as cairn:
         version = cairn.push(model, source, capture_provenance=False)
-    digest = next(f["digest"] for f in version["files"] if f["path"] == "model.bin")
+    digest = next(f.digest for f in version.files or [] if f.path == "model.bin")
     assert digest == "sha256:" + sha256_of(source / "model.bin")
     return digest, model
 

@@ -58,7 +58,7 @@ def test_push_then_pull_through_s3_is_byte_identical(s3_server: S3Server, tmp_pa
     finally:
         server.stop()
 
-    digests = {f["digest"].removeprefix("sha256:") for f in version["files"]}
+    digests = {f.digest.removeprefix("sha256:") for f in version.files or []}
     keys = s3_server.keys(prefix + "/")
     blobs = {k.rsplit("/", 1)[1] for k in keys if k.startswith("blobs/") and ".put-" not in k}
     assert blobs == digests
@@ -77,8 +77,8 @@ def test_push_then_pull_through_s3_is_byte_identical(s3_server: S3Server, tmp_pa
         assert upload_bytes(again.url) == 0  # every blob was there already
     finally:
         again.stop()
-    assert pulled["manifest_digest"] == version["manifest_digest"]
-    assert repushed["manifest_digest"] == version["manifest_digest"]
+    assert pulled.version.manifest_digest == version.manifest_digest
+    assert repushed.manifest_digest == version.manifest_digest
     assert tree_digests(dest) == expected
 
 
@@ -91,7 +91,7 @@ def test_presigned_downloads_redirect_to_the_store_and_the_sdk_follows(
     try:
         with Client(server.url, token=server.token, progress=False, cache_dir=tmp_path / "a") as c:
             version = c.push("default/fraud", source)
-        digest = version["files"][0]["digest"]
+        digest = (version.files or [])[0].digest
         answer = httpx.get(
             f"{server.url}/api/v1/namespaces/default/blobs/{digest}", headers=server.headers
         )

@@ -134,7 +134,7 @@ def test_push_and_pull_over_https_with_the_authority_trusted(
         sdk.create_namespace("risk")
         pushed = sdk.push("risk/fraud", source)
         sdk.pull("risk/fraud:1", tmp_path / "pulled-sdk")
-    assert pushed["number"] == 1
+    assert pushed.number == 1
     assert tree_digests(tmp_path / "pulled-sdk") == tree_digests(source)
 
     # The CLI, with --ca-bundle, and with the standard SSL_CERT_FILE instead.

@@ -1,0 +1,108 @@
+"""``cairn --json`` prints the server's answer as the server wrote it (keys, values, times),
+though the SDK underneath reads it into typed records: scripts parse that output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.conftest import LiveServer
+from tests.functional import run_cli, wait_for
+
+API = "/api/v1"
+
+
+def _printed(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _as_printed(answer: Any) -> str:
+    """The server's JSON as ``--json`` printed it when the SDK handed out the server's dicts."""
+    return json.dumps(answer, indent=2, sort_keys=True) + "\n"
+
+
+def _public_key(path: Path) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    path.write_bytes(key.public_bytes(serialization.Encoding.PEM, spki))
+    return path
+
+
+def test_namespace_and_key_commands_print_the_servers_answer(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    url = live_server.url
+    with httpx.Client(base_url=url + API, headers=live_server.headers) as api:
+        created = _printed(run_cli(url, "--json", "namespace", "create", "risk"))
+        assert created == _as_printed(api.get("/namespaces/risk").json())
+        pem = _public_key(tmp_path / "release.pub")
+        added = _printed(run_cli(url, "--json", "keys", "add", "risk", "release", str(pem)))
+        assert added == _as_printed(api.get("/namespaces/risk/keys").json()["items"][0])
+        required = _printed(run_cli(url, "--json", "namespace", "require-signature", "risk"))
+        assert json.loads(required)["require_signature"] is True
+        assert required == _as_printed(api.get("/namespaces/risk").json())
+
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            listed, keys, dropped = pool.map(
+                lambda argv: _printed(run_cli(url, "--json", *argv)),
+                [
+                    ("namespace", "ls"),
+                    ("keys", "list", "risk"),
+                    ("namespace", "require-signature", "default", "--off"),
+                ],
+            )
+        assert listed == _as_printed(api.get("/namespaces").json()["items"])
+        assert keys == _as_printed(api.get("/namespaces/risk/keys").json()["items"])
+        assert dropped == _as_printed(api.get("/namespaces/default").json())
+
+
+def test_version_commands_print_the_servers_answer(live_server: LiveServer, tmp_path: Path) -> None:
+    url = live_server.url
+    source = tmp_path / "source"
+    (source / "conf").mkdir(parents=True)
+    (source / "weights.bin").write_bytes(b"weights " * 1000)
+    (source / "conf" / "config.json").write_text('{"layers": 4}\n')
+    pushed = _printed(
+        run_cli(
+            url, "--json", "push", "fraud", str(source), "--metric", "auc=0.93",
+            "--param", "lr=0.01", "--tag", "team=risk", "--description", "naïve ✓",
+            cache_dir=tmp_path / "cache",
+        )
+    )  # fmt: skip
+    with httpx.Client(base_url=url + API, headers=live_server.headers) as api:
+        version = api.get("/models/default/fraud/versions/1")
+        answer = version.json()
+        # The registration's answer is the version before its validations are read.
+        assert pushed == _as_printed({k: v for k, v in answer.items() if k != "validations"})
+        wait_for(
+            lambda: "pending" not in api.get("/resolve", params={"ref": "fraud:1"}).text or None,
+            "the version's validations",
+        )
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            shown, listed, found, validations, pulled = pool.map(
+                lambda argv: _printed(run_cli(url, "--json", *argv, cache_dir=tmp_path / "pull")),
+                [
+                    ("show", "fraud:1"),
+                    ("ls", "default/fraud"),
+                    ("search", "name = 'fraud' AND metrics.auc >= 0.9"),
+                    ("validations", "fraud:1"),
+                    ("pull", "fraud:1", str(tmp_path / "dest")),
+                ],
+            )
+        resolved = api.get("/resolve", params={"ref": "fraud:1"}).json()
+        assert shown == _as_printed(resolved)
+        listing = api.get("/models/default/fraud/versions").json()["items"]
+        assert listed == _as_printed(listing)
+        search = api.get("/versions", params={"filter": "name = 'fraud'"}).json()["items"]
+        assert found == _as_printed(search)
+        checks = api.get("/models/default/fraud/versions/1/validations").json()["items"]
+        assert validations == _as_printed(checks)
+        assert pulled == _as_printed({**resolved, "signature_check": {"status": "unsigned"}})
