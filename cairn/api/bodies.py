@@ -64,7 +64,7 @@ class FastJSON(JSONResponse):
 
 
 def ok(
-    content: BaseModel | dict[str, Any],
+    content: BaseModel | dict[str, Any] | None,
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:

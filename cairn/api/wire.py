@@ -10,23 +10,15 @@ from typing import Any
 import orjson
 from starlette.responses import JSONResponse
 
-from cairn.domain.audit import checkpoint_text, entry_time
 from cairn.domain.records import (
     AliasEvent,
-    AuditEntry,
-    Checkpoint,
-    Delivery,
     Model,
     Namespace,
     NamespaceKey,
     Page,
-    Principal,
-    Token,
     UploadSession,
     Version,
-    Webhook,
 )
-from cairn.services.auth import Actor, Role
 from cairn.storage.blobs import BlobStat
 from cairn.wire import versions as wire_versions
 
@@ -90,107 +82,6 @@ def upload(s: UploadSession) -> dict[str, Any]:
 
 def blob(b: BlobStat) -> dict[str, Any]:
     return {"digest": b.digest, "size": b.size}
-
-
-def audit_entry(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "index": e.leaf_index,
-        "at": entry_time(e.at),  # to the microsecond, as the leaf hashed it
-        "actor": e.actor,
-        "action": e.action,
-        "subject": e.subject,
-        "payload": e.payload,
-        "request_id": e.request_id,
-        "records": e.records,
-        "leaf_hash": e.leaf_hash,
-    }
-
-
-def checkpoint(c: Checkpoint) -> dict[str, Any]:
-    return {
-        "size": c.size,
-        "root": c.root,
-        "key_id": c.key_id,
-        "signature": c.signature,
-        "signed_text": checkpoint_text(c.size, c.root).decode(),
-        "at": c.at,
-    }
-
-
-def webhook(h: Webhook) -> dict[str, Any]:
-    return {
-        "id": h.id,
-        "namespace": h.namespace,
-        "url": h.url,
-        "event_types": h.event_types,
-        "enabled": h.enabled,
-        "disabled_reason": h.disabled_reason,
-        "consecutive_failures": h.consecutive_failures,
-        "created_by": h.created_by,
-        "created_at": h.created_at,
-    }
-
-
-def delivery(d: Delivery) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "webhook": d.webhook_id,
-        "event": d.event_id,
-        "event_type": d.event_type,
-        "subject": d.subject,
-        "status": d.status,
-        "attempts": d.attempts,
-        "next_attempt_at": d.next_attempt_at,
-        "last_status": d.last_status,
-        "last_error": d.last_error,
-        "created_at": d.created_at,
-        "updated_at": d.updated_at,
-        "log": [
-            {"at": a.at, "status": a.status, "error": a.error, "duration_ms": a.duration_ms}
-            for a in d.log
-        ],
-    }
-
-
-def principal(p: Principal) -> dict[str, Any]:
-    return {
-        "name": p.name,
-        "kind": p.kind,
-        "description": p.description,
-        "disabled": p.disabled,
-        "roles": p.roles,
-        "created_by": p.created_by,
-        "created_at": p.created_at,
-    }
-
-
-def token(t: Token) -> dict[str, Any]:
-    """A token as stored: its public id and facts, never its secret."""
-    return {
-        "token_id": t.token_id,
-        "principal": t.principal,
-        "name": t.name,
-        "scopes": t.scopes,
-        "created_by": t.created_by,
-        "created_at": t.created_at,
-        "expires_at": t.expires_at,
-        "last_used_at": t.last_used_at,
-        "revoked_at": t.revoked_at,
-    }
-
-
-def actor(a: Actor) -> dict[str, Any]:
-    roles = {ns: _role_names(held) for ns, held in sorted(a.roles.items()) if held}
-    if a.global_roles:
-        roles["*"] = _role_names(a.global_roles)
-    scopes = None
-    if a.scopes is not None:
-        scopes = {ns: _role_names(held) for ns, held in sorted(a.scopes.items())}
-    return {"name": a.name, "roles": roles, "token_id": a.token_id, "scopes": scopes}
-
-
-def _role_names(roles: frozenset[Role]) -> list[str]:
-    return sorted(r.value for r in roles)
 
 
 def page(p: Page[Any], draw: Any) -> dict[str, Any]:

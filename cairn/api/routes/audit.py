@@ -8,17 +8,26 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from cairn.api import wire
-from cairn.api.bodies import StrictBodyRoute
+from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, LogIndex, Reg, SignedIn
 from cairn.api.routes import API_PREFIX
 from cairn.domain.numbers import INDEX_MAX
+from cairn.wire.audit import (
+    AuditEntry,
+    ChainKey,
+    Checkpoint,
+    ConsistencyProof,
+    InclusionProof,
+    KeyRotation,
+    SigningKey,
+)
+from cairn.wire.base import Items
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX + "/audit", tags=["audit"])
 
 
-@router.get("/entries")
-def list_entries(
+@router.get("/entries", response_model=Items[AuditEntry])
+def list_audit_entries(
     reg: Reg,
     actor: Admin,
     subject: str | None = None,
@@ -32,39 +41,39 @@ def list_entries(
     found = reg.audit.entries(
         actor, subject=subject, who=actor_name, action=action, after=after, limit=limit
     )
-    return wire.ok({"items": [wire.audit_entry(e) for e in found]})
+    return ok(Items[AuditEntry](items=[AuditEntry.of(e) for e in found]))
 
 
-@router.get("/checkpoint")
+@router.get("/checkpoint", response_model=Checkpoint | None)
 async def latest_checkpoint(reg: Reg, actor: SignedIn) -> Response:
-    """The latest signed checkpoint (tree size and root); every committed entry is in it."""
+    """The latest signed checkpoint (tree size and root); every committed entry is in it.
+    Null while the log is empty."""
     found = await run_in_threadpool(reg.audit.checkpoint, actor)
-    return wire.ok(None if found is None else wire.checkpoint(found))
+    return ok(None if found is None else Checkpoint.of(found))
 
 
-@router.get("/key")
+@router.get("/key", response_model=SigningKey)
 def signing_key(reg: Reg, actor: SignedIn) -> Response:
     """The public key that signs checkpoints now (the last of ``/audit/keys``)."""
     chain = reg.audit.key_chain(actor)
-    return wire.ok({"key_id": chain[-1]["key_id"], "public_key": chain[-1]["public_key"]})
+    return ok(SigningKey.of(chain[-1]))
 
 
-@router.get("/keys")
-def key_chain(reg: Reg, actor: SignedIn) -> Response:
+@router.get("/keys", response_model=Items[ChainKey])
+def list_audit_keys(reg: Reg, actor: SignedIn) -> Response:
     """Every key that has signed checkpoints, oldest first, each after the first with the
     rotation entry (leaf ``index``) that announced it and its predecessor's endorsement."""
-    return wire.ok({"items": reg.audit.key_chain(actor)})
+    return ok(Items[ChainKey](items=[ChainKey.of(k) for k in reg.audit.key_chain(actor)]))
 
 
-@router.post("/keys", status_code=201)
-def rotate_key(reg: Reg, actor: Admin) -> Response:
+@router.post("/keys", status_code=201, response_model=KeyRotation)
+def rotate_audit_key(reg: Reg, actor: Admin) -> Response:
     """Rotate the checkpoint key (global admins): a new key, announced in the log and endorsed
     by the key in force, which signs the handover checkpoint; later ones use the new key."""
-    rotation = reg.audit.rotate_key(actor)
-    return wire.ok({"index": rotation.index, **rotation.payload()}, 201)
+    return ok(KeyRotation.of(reg.audit.rotate_key(actor)), 201)
 
 
-@router.get("/checkpoints")
+@router.get("/checkpoints", response_model=Items[Checkpoint])
 def list_checkpoints(
     reg: Reg,
     actor: SignedIn,
@@ -73,16 +82,18 @@ def list_checkpoints(
 ) -> Response:
     """Signed checkpoints of sizes above ``after``, smallest first; each names its key."""
     found = reg.audit.checkpoints(actor, after, limit)
-    return wire.ok({"items": [wire.checkpoint(c) for c in found]})
+    return ok(Items[Checkpoint](items=[Checkpoint.of(c) for c in found]))
 
 
-@router.get("/proofs/inclusion")
+@router.get("/proofs/inclusion", response_model=InclusionProof)
 def inclusion_proof(reg: Reg, actor: SignedIn, index: LogIndex, size: LogIndex) -> Response:
+    """Proof that the entry at leaf ``index`` is in the tree of ``size`` (a signed size)."""
     leaf, proof = reg.audit.inclusion_proof(actor, index, size)
-    return wire.ok({"index": index, "size": size, "leaf_hash": leaf, "proof": proof})
+    return ok(InclusionProof(index=index, size=size, leaf_hash=leaf, proof=proof))
 
 
-@router.get("/proofs/consistency")
+@router.get("/proofs/consistency", response_model=ConsistencyProof)
 def consistency_proof(reg: Reg, actor: SignedIn, old: LogIndex, new: LogIndex) -> Response:
+    """Proof that the tree of size ``new`` extends the tree of size ``old``."""
     proof = reg.audit.consistency_proof(actor, old, new)
-    return wire.ok({"old_size": old, "new_size": new, "proof": proof})
+    return ok(ConsistencyProof(old_size=old, new_size=new, proof=proof))

@@ -2,106 +2,114 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 
-from cairn.api import wire
-from cairn.api.bodies import StrictBodyRoute
-from cairn.api.deps import Admin, Body, Reg, SignedIn, reading
+from cairn.api.bodies import StrictBodyRoute, ok
+from cairn.api.deps import Admin, Reg, SignedIn, reading
 from cairn.api.routes import API_PREFIX
-from cairn.errors import InvalidInput
+from cairn.services.auth import Actor, Role
+from cairn.wire.base import Items
+from cairn.wire.identity import (
+    Caller,
+    IssuedToken,
+    NewPrincipal,
+    NewToken,
+    OneRole,
+    Principal,
+    PrincipalUpdate,
+    RoleList,
+    Token,
+)
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["identity"])
 
 
-@router.get("/whoami")
+@router.get("/whoami", response_model=Caller)
 async def whoami(actor: SignedIn) -> Response:
-    return wire.ok(wire.actor(actor))
+    """Who the token speaks for: the principal's roles and the token's scopes."""
+    return ok(_caller(actor))
 
 
-@router.post("/tokens", status_code=201)
-def create_token(reg: Reg, actor: SignedIn, body: Body) -> Response:
-    """A new token: ``{name, scopes?: {namespace|"*": role}, days?, principal?}``. The secret is
-    in this response and nowhere else, ever."""
-    fields = _object(body, {"name", "scopes", "days", "principal"}, "a token request")
+@router.post("/tokens", status_code=201, response_model=IssuedToken)
+def create_token(reg: Reg, actor: SignedIn, body: NewToken) -> Response:
+    """A new token, for the caller or (global admins) for another principal. The secret is in
+    this response and nowhere else, ever."""
     issued = reg.identity.create_token(
-        actor,
-        name=fields.get("name"),  # type: ignore[arg-type]  # checked by the service
-        scopes=fields.get("scopes"),
-        days=fields.get("days"),
-        principal=fields.get("principal"),
+        actor, name=body.name, scopes=body.scopes, days=body.days, principal=body.principal
     )
-    return wire.ok({"token": wire.token(issued.token), "secret": issued.secret}, 201)
+    return ok(IssuedToken.of(issued.token, issued.secret), 201)
 
 
-@router.get("/tokens")
+@router.get("/tokens", response_model=Items[Token])
 async def list_tokens(reg: Reg, actor: SignedIn, principal: str | None = None) -> Response:
     """The caller's tokens; a global admin may name a principal, or ``*`` for all."""
     found = await reading(reg, reg.identity.tokens, actor, principal)
-    return wire.ok({"items": [wire.token(t) for t in found]})
+    return ok(Items[Token](items=[Token.of(t) for t in found]))
 
 
-@router.delete("/tokens/{token_id}")
+@router.delete("/tokens/{token_id}", response_model=Token)
 def revoke_token(reg: Reg, actor: SignedIn, token_id: str) -> Response:
-    return wire.ok(wire.token(reg.identity.revoke_token(actor, token_id)))
+    """Revoke a token: it stops working at once."""
+    return ok(Token.of(reg.identity.revoke_token(actor, token_id)))
 
 
-@router.post("/principals", status_code=201)
-def create_principal(reg: Reg, actor: Admin, body: Body) -> Response:
-    fields = _object(body, {"name", "kind", "description"}, "a principal")
-    kind, description = fields.get("kind", "user"), fields.get("description", "")
-    if not isinstance(kind, str) or not isinstance(description, str):
-        raise InvalidInput("kind and description are strings")
-    created = reg.identity.create_principal(actor, fields.get("name"), kind, description)
-    return wire.ok(wire.principal(created), 201)
+@router.post("/principals", status_code=201, response_model=Principal)
+def create_principal(reg: Reg, actor: Admin, body: NewPrincipal) -> Response:
+    """A new user or service account, holding no role yet."""
+    created = reg.identity.create_principal(actor, body.name, body.kind, body.description)
+    return ok(Principal.of(created), 201)
 
 
-@router.get("/principals")
+@router.get("/principals", response_model=Items[Principal])
 async def list_principals(reg: Reg, actor: Admin, kind: str | None = None) -> Response:
     found = await reading(reg, reg.identity.principals, actor, kind)
-    return wire.ok({"items": [wire.principal(p) for p in found]})
+    return ok(Items[Principal](items=[Principal.of(p) for p in found]))
 
 
-@router.patch("/principals/{name}")
-def update_principal(reg: Reg, actor: Admin, name: str, body: Body) -> Response:
-    fields = _object(body, {"disabled"}, "a principal update")
-    if type(fields.get("disabled")) is not bool:
-        raise InvalidInput('update a principal with {"disabled": true|false}')
-    return wire.ok(wire.principal(reg.identity.set_disabled(actor, name, fields["disabled"])))
+@router.patch("/principals/{name}", response_model=Principal)
+def update_principal(reg: Reg, actor: Admin, name: str, body: PrincipalUpdate) -> Response:
+    """Disable a principal (its tokens stop working at once) or enable it again."""
+    return ok(Principal.of(reg.identity.set_disabled(actor, name, body.disabled)))
 
 
-@router.put("/principals/{name}/roles/{namespace}/{role}")
+@router.put("/principals/{name}/roles/{namespace}/{role}", response_model=Principal)
 def grant_role(reg: Reg, actor: Admin, name: str, namespace: str, role: str) -> Response:
     """Add ``role`` to what a principal holds in a namespace (``*``: every namespace); the
     roles it held there stay."""
-    return wire.ok(wire.principal(reg.identity.grant(actor, name, namespace, role)))
+    return ok(Principal.of(reg.identity.grant(actor, name, namespace, role)))
 
 
-@router.delete("/principals/{name}/roles/{namespace}/{role}")
+@router.delete("/principals/{name}/roles/{namespace}/{role}", response_model=Principal)
 def revoke_role(reg: Reg, actor: Admin, name: str, namespace: str, role: str) -> Response:
     """Take ``role`` out of what a principal holds in a namespace; its other roles stay."""
-    return wire.ok(wire.principal(reg.identity.revoke(actor, name, namespace, role)))
+    return ok(Principal.of(reg.identity.revoke(actor, name, namespace, role)))
 
 
-@router.put("/principals/{name}/roles/{namespace}")
-def set_roles(reg: Reg, actor: Admin, name: str, namespace: str, body: Body) -> Response:
-    """Make ``{"roles": [...]}`` exactly the roles a principal holds in a namespace
-    (``{"role": "x"}``: that one role only)."""
-    fields = _object(body, {"role", "roles"}, "a principal's roles")
-    if len(fields) != 1:
-        raise InvalidInput('send {"roles": [role, ...]} or {"role": role}')
-    roles = fields["roles"] if "roles" in fields else [fields["role"]]
-    return wire.ok(wire.principal(reg.identity.set_roles(actor, name, namespace, roles)))
+@router.put("/principals/{name}/roles/{namespace}", response_model=Principal)
+def set_roles(
+    reg: Reg, actor: Admin, name: str, namespace: str, body: RoleList | OneRole
+) -> Response:
+    """Make ``roles`` exactly the roles a principal holds in a namespace (``role``: that one
+    role only)."""
+    return ok(Principal.of(reg.identity.set_roles(actor, name, namespace, body.wanted())))
 
 
-@router.delete("/principals/{name}/roles/{namespace}")
+@router.delete("/principals/{name}/roles/{namespace}", response_model=Principal)
 def revoke_roles(reg: Reg, actor: Admin, name: str, namespace: str) -> Response:
     """Take every role a principal holds in a namespace away."""
-    return wire.ok(wire.principal(reg.identity.set_roles(actor, name, namespace, [])))
+    return ok(Principal.of(reg.identity.set_roles(actor, name, namespace, [])))
 
 
-def _object(body: Any, allowed: set[str], what: str) -> dict[str, Any]:
-    if not isinstance(body, dict) or set(body) - allowed:
-        raise InvalidInput(f"{what} is a JSON object with fields {', '.join(sorted(allowed))}")
-    return body
+def _caller(actor: Actor) -> Caller:
+    """The caller as the wire draws it: ``cairn.wire`` does not know the services' ``Actor``."""
+    roles = {ns: _names(held) for ns, held in sorted(actor.roles.items()) if held}
+    if actor.global_roles:
+        roles["*"] = _names(actor.global_roles)
+    scopes = None
+    if actor.scopes is not None:
+        scopes = {ns: _names(held) for ns, held in sorted(actor.scopes.items())}
+    return Caller(name=actor.name, roles=roles, token_id=actor.token_id, scopes=scopes)
+
+
+def _names(roles: frozenset[Role]) -> list[str]:
+    return sorted(r.value for r in roles)

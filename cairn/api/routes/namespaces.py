@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from cairn.api import wire
 from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Reader, Reg, reading
 from cairn.api.params import NamespaceName
 from cairn.api.routes import API_PREFIX
 from cairn.domain.numbers import INDEX_MAX
+from cairn.wire.audit import AuditEntry
 from cairn.wire.base import Items
 from cairn.wire.namespaces import (
     Namespace,
@@ -79,8 +79,8 @@ def remove_key(reg: Reg, actor: Admin, namespace: NamespaceName, name: str) -> R
     return Response(status_code=204)
 
 
-@router.get("/{namespace}/audit/entries", tags=["audit"])
-def audit_entries(
+@router.get("/{namespace}/audit/entries", tags=["audit"], response_model=Items[AuditEntry])
+def list_namespace_audit_entries(
     reg: Reg,
     actor: Reader,
     namespace: NamespaceName,
@@ -97,4 +97,4 @@ def audit_entries(
     found = reg.audit.namespace_entries(
         actor, namespace, subject=subject, who=actor_name, action=action, after=after, limit=limit
     )
-    return wire.ok({"items": [wire.audit_entry(e) for e in found]})
+    return ok(Items[AuditEntry](items=[AuditEntry.of(e) for e in found]))
