@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -61,32 +62,42 @@ CRASH_CODE = "internal_error"
 
 
 def refused_code(request: Request, where: Sequence[Any]) -> str | None:
-    """The code a body field declares for its failed validation (``wire.base.Refused``),
-    found by walking the route's body model along the error's path; else the code the body
-    parameter itself declares (``body: Annotated[Changes, Refused(InvalidMetadata)]``), which
-    also covers a key the model does not name and a body of the wrong JSON type; ``None``:
-    none."""
+    """The code a body declares for its failed validation (``wire.base.Refused``), found by
+    walking the route's body model along the error's path: the innermost mark wins (a dict
+    value's or list item's, a field's), else the code the body parameter itself declares
+    (``body: Annotated[Changes, Refused(InvalidMetadata)]``), which also covers a key the
+    model does not name and a body of the wrong JSON type; ``None``: none."""
     route = request.scope.get("route")
     if len(where) == 2 and where[0] in ("path", "query", "header"):
         return _parameter_code(route, where[0], where[1])
     body = getattr(route, "body_field", None)
     if body is None or not where or where[0] != "body":
         return None
-    whole = next((m.error.code for m in body.field_info.metadata if isinstance(m, Refused)), None)
+    found = next((m for m in body.field_info.metadata if isinstance(m, Refused)), None)
     shape: Any = body.field_info.annotation
     for part in where[1:]:
-        if isinstance(part, int):
-            continue
-        fields = getattr(shape, "model_fields", None)
-        if fields is None or part not in fields:
-            return whole
-        info = fields[part]
-        for mark in info.metadata:
-            if isinstance(mark, Refused):
-                return mark.error.code
-        shape = next((a for a in get_args(info.annotation) if hasattr(a, "model_fields")), None)
-        shape = shape or info.annotation
-    return whole
+        shape, marks = _step(shape, part)
+        found = next((m for m in marks if isinstance(m, Refused)), found)
+        if shape is None:
+            break
+    return found.error.code if found else None
+
+
+def _step(shape: Any, part: Any) -> tuple[Any, Sequence[Any]]:
+    """The annotation one step down an error's path, and the marks on that step; ``None``
+    past what the models describe (a key a model does not name)."""
+    if get_origin(shape) in (Union, UnionType):  # ``X | None``: the X
+        shape = next((a for a in get_args(shape) if a is not type(None)), None)
+    fields = getattr(shape, "model_fields", None)
+    if fields is not None:
+        info = fields.get(part)
+        return (info.annotation, info.metadata) if info is not None else (None, ())
+    if get_origin(shape) is dict or (get_origin(shape) is list and isinstance(part, int)):
+        inner = get_args(shape)[-1]
+        if get_origin(inner) is Annotated:
+            return get_args(inner)[0], inner.__metadata__
+        return inner, ()
+    return None, ()
 
 
 def _parameter_code(route: Any, where: str, name: object) -> str | None:

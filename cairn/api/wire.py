@@ -11,8 +11,6 @@ import orjson
 from starlette.responses import JSONResponse
 
 from cairn.domain.records import (
-    AliasEvent,
-    Model,
     Namespace,
     NamespaceKey,
     Page,
@@ -33,22 +31,6 @@ def namespace(ns: Namespace) -> dict[str, Any]:
     }
 
 
-def model(m: Model) -> dict[str, Any]:
-    return {
-        "namespace": m.namespace,
-        "name": m.name,
-        "ref": m.ref,
-        "description": m.description,
-        "card": m.card,
-        "owner": m.owner,
-        "tags": m.tags,
-        "aliases": m.aliases,
-        "latest_version": m.latest_number,
-        "created_at": m.created_at,
-        "updated_at": m.updated_at,
-    }
-
-
 def version(v: Version) -> dict[str, Any]:
     """Kept for the routes not yet given response models; the shape is ``cairn.wire``'s."""
     return wire_versions.Version.of(v).model_dump(mode="python")
@@ -62,17 +44,6 @@ def namespace_key(k: NamespaceKey) -> dict[str, Any]:
         "fingerprint": k.fingerprint,
         "added_by": k.added_by,
         "created_at": k.created_at,
-    }
-
-
-def alias_event(e: AliasEvent) -> dict[str, Any]:
-    return {
-        "alias": e.alias,
-        "action": e.action,
-        "version": e.number,
-        "previous": e.previous_number,
-        "actor": e.actor,
-        "at": e.at,
     }
 
 

@@ -11,6 +11,7 @@ from cairn.domain.cursors import decode_int_cursor
 from cairn.domain.filters import Node, Target, check_target, parse_filter
 from cairn.domain.metadata import (
     CARD_MAX,
+    DESCRIPTION_MAX,
     check_required_fields,
     parse_tags,
     parse_text,
@@ -224,7 +225,7 @@ def _model_values(
     if unknown:
         raise InvalidMetadata(f"unknown model fields: {', '.join(sorted(unknown))}")
     values = {
-        f: parse_text(fields[f], f, CARD_MAX if f == "card" else 100_000)
+        f: parse_text(fields[f], f, CARD_MAX if f == "card" else DESCRIPTION_MAX)
         for f in MODEL_FIELDS
         if f in fields and (creating or fields[f] is not None)
     }

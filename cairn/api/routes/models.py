@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
-from cairn.api import wire
-from cairn.api.bodies import StrictBodyRoute
-from cairn.api.deps import Admin, Body, Deployer, Reader, Reg, Writer, reading
+from cairn.api.bodies import StrictBodyRoute, ok
+from cairn.api.deps import Admin, Deployer, Reader, Reg, Writer, reading
+from cairn.api.params import AliasName, ModelName, NamespaceName
 from cairn.api.routes import API_PREFIX
 from cairn.domain.names import normalize_alias
 from cairn.domain.references import model_ref
-from cairn.errors import InvalidInput
+from cairn.errors import InvalidInput, InvalidMetadata
+from cairn.wire.aliases import Aliases, AliasMove, AliasTarget
+from cairn.wire.base import Items, Page, Refused
+from cairn.wire.models import Model, ModelChanges, NewModel
+from cairn.wire.tags import TagValue
+from cairn.wire.versions import Version
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["models"])
 MODEL = "/models/{namespace}/{model}"
+AT = Annotated[
+    str | None,
+    Query(
+        description="A past time (ISO 8601, with its zone): the version the alias named then.",
+        examples=["2026-03-03T14:00:00Z"],
+    ),
+]
+# A key neither model body names, or a body that is not an object, is refused as metadata
+# (``invalid_metadata``), as the services refuse an unknown model field.
+NewModelBody = Annotated[NewModel, Refused(InvalidMetadata)]
+ModelChangesBody = Annotated[ModelChanges, Refused(InvalidMetadata)]
 
 
-@router.get("/models")
+@router.get("/models", response_model=Page[Model])
 async def list_models(
     reg: Reg,
     actor: Reader,
@@ -30,91 +46,120 @@ async def list_models(
 ) -> Response:
     """Models, oldest first, optionally in one namespace and matching a filter."""
     page = await reading(reg, reg.models.page, actor, namespace, filter, cursor, limit)
-    return wire.ok(wire.page(page, wire.model))
+    return ok(Page[Model](items=[Model.of(m) for m in page.items], next_cursor=page.next_cursor))
 
 
-@router.post("/models/{namespace}", status_code=201)
-def create_model(reg: Reg, actor: Writer, namespace: str, body: Body) -> Response:
-    if not isinstance(body, dict):
-        raise InvalidInput("a model is a JSON object with at least a name")
-    return wire.ok(wire.model(reg.models.create(actor, namespace, body.get("name"), body)), 201)
+@router.post("/models/{namespace}", status_code=201, response_model=Model)
+def create_model(reg: Reg, actor: Writer, namespace: NamespaceName, body: NewModelBody) -> Response:
+    """Create an empty model in the namespace; its versions come by registration."""
+    created = reg.models.create(actor, namespace, body.name, body.model_dump(exclude_none=True))
+    return ok(Model.of(created), 201)
 
 
-@router.get(MODEL)
-async def get_model(reg: Reg, actor: Reader, namespace: str, model: str) -> Response:
-    return wire.ok(wire.model(await reading(reg, reg.models.get, actor, namespace, model)))
+@router.get(MODEL, response_model=Model)
+async def get_model(
+    reg: Reg, actor: Reader, namespace: NamespaceName, model: ModelName
+) -> Response:
+    """The model, with its tags, its aliases and the number of its newest version."""
+    return ok(Model.of(await reading(reg, reg.models.get, actor, namespace, model)))
 
 
-@router.patch(MODEL)
-def update_model(reg: Reg, actor: Writer, namespace: str, model: str, body: Body) -> Response:
-    return wire.ok(wire.model(reg.models.update(actor, namespace, model, body)))
+@router.patch(MODEL, response_model=Model)
+def update_model(
+    reg: Reg, actor: Writer, namespace: NamespaceName, model: ModelName, body: ModelChangesBody
+) -> Response:
+    """Change a model's description, card or owner, or set some of its tags."""
+    changes = body.model_dump(exclude_none=True)
+    return ok(Model.of(reg.models.update(actor, namespace, model, changes)))
 
 
 @router.delete(MODEL, status_code=204)
-def delete_model(reg: Reg, actor: Admin, namespace: str, model: str) -> Response:
+def delete_model(reg: Reg, actor: Admin, namespace: NamespaceName, model: ModelName) -> Response:
+    """Delete a model that has no versions left."""
     reg.models.delete(actor, namespace, model)
     return Response(status_code=204)
 
 
 @router.put(MODEL + "/tags/{key:path}", status_code=204)
 def set_model_tag(
-    reg: Reg, actor: Writer, namespace: str, model: str, key: str, body: Body
+    reg: Reg, actor: Writer, namespace: NamespaceName, model: ModelName, key: str, body: TagValue
 ) -> Response:
-    reg.models.set_tag(actor, namespace, model, key, tag_value(body))
+    """Set a tag on the model (``key`` may contain slashes)."""
+    reg.models.set_tag(actor, namespace, model, key, body.value)
     return Response(status_code=204)
 
 
 @router.delete(MODEL + "/tags/{key:path}", status_code=204)
-def delete_model_tag(reg: Reg, actor: Writer, namespace: str, model: str, key: str) -> Response:
+def delete_model_tag(
+    reg: Reg, actor: Writer, namespace: NamespaceName, model: ModelName, key: str
+) -> Response:
+    """Remove a tag from the model (removing one it does not have is not an error)."""
     reg.models.delete_tag(actor, namespace, model, key)
     return Response(status_code=204)
 
 
-@router.get(MODEL + "/aliases")
-async def list_aliases(reg: Reg, actor: Reader, namespace: str, model: str) -> Response:
-    return wire.ok({"aliases": await reading(reg, reg.aliases.current, actor, namespace, model)})
-
-
-@router.get(MODEL + "/aliases/{alias}")
-async def resolve_alias(
-    reg: Reg, actor: Reader, namespace: str, model: str, alias: str, at: str | None = None
+@router.get(MODEL + "/aliases", response_model=Aliases)
+async def list_aliases(
+    reg: Reg, actor: Reader, namespace: NamespaceName, model: ModelName
 ) -> Response:
-    """The version the alias names now, or named at the time ``at`` (ISO 8601, with zone)."""
+    """Each alias of the model and the number of the version it names."""
+    found = await reading(reg, reg.aliases.current, actor, namespace, model)
+    return ok(Aliases(aliases=found))
+
+
+@router.get(MODEL + "/aliases/{alias}", response_model=Version)
+async def resolve_alias(
+    reg: Reg,
+    actor: Reader,
+    namespace: NamespaceName,
+    model: ModelName,
+    alias: AliasName,
+    at: AT = None,
+) -> Response:
+    """The version the alias names now (without its files), or named at the time ``at``."""
     if at is None:
         ref = model_ref(namespace, model, alias=normalize_alias(alias))
     else:
         when = parse_time(at)
         number = await reading(reg, reg.aliases.at, actor, namespace, model, alias, when)
         ref = model_ref(namespace, model, number=number)
-    return wire.ok(wire.version(await reading(reg, reg.versions.get, actor, ref, with_files=False)))
+    return ok(Version.of(await reading(reg, reg.versions.get, actor, ref, with_files=False)))
 
 
-@router.put(MODEL + "/aliases/{alias}")
+@router.put(MODEL + "/aliases/{alias}", response_model=Version)
 def set_alias(
-    reg: Reg, actor: Deployer, namespace: str, model: str, alias: str, body: Body
+    reg: Reg,
+    actor: Deployer,
+    namespace: NamespaceName,
+    model: ModelName,
+    alias: AliasName,
+    body: AliasTarget,
 ) -> Response:
-    """``{"version": N, "override"?: "reason"}``: a blocked version is refused (409
-    ``version_blocked``) unless an admin of the namespace gives a reason to override it."""
-    number = body.get("version") if isinstance(body, dict) else None
-    if type(number) is not int or number < 1:
-        raise InvalidInput('set an alias with {"version": <number>}')
-    found = reg.aliases.set(actor, namespace, model, alias, number, body.get("override"))
-    return wire.ok(wire.version(found))
+    """Point the alias at a version (creating or moving it); answers that version."""
+    found = reg.aliases.set(actor, namespace, model, alias, body.version, body.override)
+    return ok(Version.of(found))
 
 
 @router.delete(MODEL + "/aliases/{alias}", status_code=204)
-def delete_alias(reg: Reg, actor: Deployer, namespace: str, model: str, alias: str) -> Response:
+def delete_alias(
+    reg: Reg, actor: Deployer, namespace: NamespaceName, model: ModelName, alias: AliasName
+) -> Response:
+    """Remove the alias (its history keeps the move)."""
     reg.aliases.delete(actor, namespace, model, alias)
     return Response(status_code=204)
 
 
-@router.get(MODEL + "/alias-history")
+@router.get(MODEL + "/alias-history", response_model=Items[AliasMove])
 async def alias_history(
-    reg: Reg, actor: Reader, namespace: str, model: str, alias: str | None = None
+    reg: Reg,
+    actor: Reader,
+    namespace: NamespaceName,
+    model: ModelName,
+    alias: str | None = None,
 ) -> Response:
     """Every move of the model's aliases (or of one), oldest first."""
     events = await reading(reg, reg.aliases.history, actor, namespace, model, alias)
-    return wire.ok({"items": [wire.alias_event(e) for e in events]})
+    return ok(Items[AliasMove](items=[AliasMove.of(e) for e in events]))
 
 
 def parse_time(raw: str) -> datetime:
@@ -122,12 +167,3 @@ def parse_time(raw: str) -> datetime:
         return datetime.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput("a time is ISO 8601, e.g. 2026-03-03T14:00:00Z", value=raw[:60]) from exc
-
-
-def tag_value(body: Any) -> str:
-    if not isinstance(body, dict) or set(body) != {"value"}:
-        raise InvalidInput('a tag is set with {"value": "..."}')
-    value = body["value"]
-    if not isinstance(value, str):
-        raise InvalidInput("a tag value is a string")
-    return value
