@@ -522,8 +522,10 @@ class CairnAdapter(RegistryAdapter):
             )
         from sqlalchemy import func, insert, select, update
 
+        from cairn.domain.manifest import parse_manifest
         from cairn.domain.metadata import DEFAULT_REQUIRED_FIELDS, completeness
-        from cairn.services.versions import INITIAL_STATE, parse_registration
+        from cairn.domain.registrations import parse_metadata
+        from cairn.services.versions import INITIAL_STATE
         from cairn.storage.sql.engine import WRITE
         from cairn.storage.sql.tables import (
             models,
@@ -554,7 +556,7 @@ class CairnAdapter(RegistryAdapter):
 
         tb = time.perf_counter()
         engine = self._db()
-        manifest, _ = parse_registration({"manifest": self._manifest()})
+        manifest = parse_manifest(self._manifest())
         files = manifest.files
         author = "admin"  # the principal whose token the adapter uses
         names = [model_name(mi) for mi in range(n_models)]
@@ -600,13 +602,10 @@ class CairnAdapter(RegistryAdapter):
             for vi in range(start, versions_per_model + 1):
                 seq += 1
                 at = base + timedelta(milliseconds=seq)
-                _, meta = parse_registration(
-                    {
-                        "manifest": self._manifest(),
-                        "tags": {k: str(v) for k, v in version_tags(mi, vi).items()},
-                        "params": {"source": source_fn(mi, vi)},
-                    }
-                )
+                meta = parse_metadata(
+                    tags={k: str(v) for k, v in version_tags(mi, vi).items()},
+                    params={"source": source_fn(mi, vi)},
+                ).document()
                 score, missing = completeness(meta, required)
                 v_rows.append(
                     {

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cairn.client.signing import sign_folder
 from cairn.config import load_settings
 from cairn.domain.manifest import parse_manifest
+from cairn.domain.registrations import Registration
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
 from cairn.services.auth import EVERYWHERE, LOCAL_ADMIN, SYSTEM, Permission
 from cairn.services.registry import Registry
@@ -143,7 +144,7 @@ def signing_and_scanning(root: Path, size_mib: int) -> dict[str, float]:
         hash_s, _ = timed(lambda: _sha256(folder / "model.safetensors"), 1)
         register_s, _ = timed(
             lambda: reg.versions.register(
-                LOCAL_ADMIN, "default", "big", {"manifest": {"files": entries}}
+                LOCAL_ADMIN, "default", "big", Registration(parse_manifest(entries))
             ),
             repeat=3,
         )

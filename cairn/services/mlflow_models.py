@@ -10,16 +10,17 @@ from (source, run, logged model) is kept in its immutable provenance.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cairn.domain.filters import And, Compare, Field
-from cairn.domain.manifest import FileEntry
+from cairn.domain.manifest import FileEntry, parse_manifest
+from cairn.domain.metadata import parse_provenance
 from cairn.domain.names import normalize_alias, normalize_name
 from cairn.domain.numbers import parse_id
 from cairn.domain.records import Model, Version
 from cairn.domain.references import Reference, parse_selector
+from cairn.domain.registrations import Registration, VersionMetadata
 from cairn.domain.tracking import (
     VERSION_TREE,
     ArtifactEntry,
@@ -33,6 +34,7 @@ from cairn.services.auth import Actor
 from cairn.services.blobs import BlobRead, BlobService
 from cairn.services.lifecycle import LifecycleService
 from cairn.services.models import ModelService
+from cairn.services.registrations import RegistrationHook
 from cairn.services.resolve import get_model
 from cairn.services.tracking import (
     TrackingService,
@@ -114,7 +116,7 @@ class MlflowModels:
         source: object,
         run_id: object,
         model_id: object,
-        extra: dict[str, Any],
+        metadata: VersionMetadata,
     ) -> Version:
         """A new version of ``name`` holding the files ``source`` names (``models:/<id>``,
         ``models:/<name>/<version>``, ``runs:/<run>/<path>`` or ``mlflow-artifacts:/<path>``).
@@ -132,21 +134,12 @@ class MlflowModels:
         if found.run_id:
             run = self.tracking.run(actor, found.run_id)
             provenance["run"] = {"id": run.id, "experiment": str(run.experiment_id)}
-        body = {
-            "manifest": {"files": [f.to_dict() for f in found.files]},
-            "provenance": provenance,
-            **extra,
-        }
-        note = None if found.model is None else _noting_on(found.model.id)
-        version, _ = self.versions.register(
-            actor,
-            self.namespace,
-            name,
-            body,
-            attach=note,
-            link_first=lambda uow: link_logged_files(uow, self.namespace, found.files),
+        registration = Registration(
+            parse_manifest([f.to_dict() for f in found.files]),
+            replace(metadata, provenance=parse_provenance(provenance)),
         )
-        return version
+        hook = _FromLoggedFiles(self.namespace, found.files, found.model)
+        return self.versions.register(actor, self.namespace, name, registration, hook).version
 
     def transition(
         self, actor: Actor, name: str, number: int, stage: object, archive_existing: bool
@@ -355,12 +348,23 @@ class MlflowModels:
         return Source([], run.id, None)
 
 
-def _noting_on(model_id: str) -> Callable[[UnitOfWork, Model, Version], None]:
-    """What a registration from logged model ``model_id`` also does in its transaction, as
-    MLflow's server does: the logged model lists the versions made from it."""
+class _FromLoggedFiles(RegistrationHook[None]):
+    """A registration from files logged through MLflow's tracking API: their blobs are linked
+    into the namespace first, and the logged model they came from (if any) lists the version,
+    as MLflow's server does."""
 
-    def note(uow: UnitOfWork, _model: Model, version: Version) -> None:
-        logged = uow.store.tracking.logged_model(model_id, lock=True)
+    def __init__(self, namespace: str, files: list[FileEntry], model: LoggedModel | None) -> None:
+        self.namespace, self.files, self.model = namespace, files, model
+
+    def link_blobs(self, uow: UnitOfWork) -> None:
+        link_logged_files(uow, self.namespace, self.files)
+
+    def within(self, uow: UnitOfWork, model: Model, version: Version) -> None:
+        logged = (
+            None
+            if self.model is None
+            else uow.store.tracking.logged_model(self.model.id, lock=True)
+        )
         if logged is None:
             return
         try:
@@ -370,5 +374,3 @@ def _noting_on(model_id: str) -> Callable[[UnitOfWork, Model, Version], None]:
         listed = listed if isinstance(listed, list) else []
         listed.append({"name": version.model, "version": version.number})
         update_model_tags(uow, logged, {MODEL_VERSIONS_TAG: json.dumps(listed)})
-
-    return note

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from cairn.domain.cursors import decode_int_cursor
 from cairn.domain.filters import Node
-from cairn.domain.manifest import Manifest, parse_manifest
-from cairn.domain.metadata import (
-    DEFAULT_REQUIRED_FIELDS,
-    completeness,
-    parse_metrics,
-    parse_params,
-    parse_provenance,
-    parse_signature,
-    parse_tags,
-    parse_text,
-    request_digest,
-)
-from cairn.domain.names import check_tag, normalize_name
+from cairn.domain.metadata import DEFAULT_REQUIRED_FIELDS, completeness, parse_text
+from cairn.domain.names import check_tag
 from cairn.domain.records import Model, Page, Validation, Version
 from cairn.domain.references import Reference
+from cairn.domain.registrations import Registration
 from cairn.errors import (
     BlobNotFound,
     IdempotencyConflict,
     InvalidMetadata,
     InvalidRange,
-    MissingBlobs,
-    SizeMismatch,
     VersionInUse,
 )
 from cairn.faults import crash_point
@@ -38,69 +26,20 @@ from cairn.services.checks import VersionChecks
 from cairn.services.gates import allow_pull, version_blocks
 from cairn.services.lineage import record_parents
 from cairn.services.manifests import ManifestCache
-from cairn.services.models import clamp, create_model, listing_request
-from cairn.services.resolve import (
-    get_model,
-    get_namespace,
-    get_version,
-    model_key,
-    namespace_key,
+from cairn.services.models import clamp, listing_request
+from cairn.services.registrations import (
+    Registered,
+    RegistrationHook,
+    model_for_registration,
+    require_blobs,
 )
+from cairn.services.resolve import get_model, get_version
 from cairn.services.uow import Database, UnitOfWork
 from cairn.services.validations import counted_statuses
 from cairn.storage.sql.filters import compile_version_filter
-from cairn.storage.sql.store import MetadataStore
 
-REGISTER_FIELDS = frozenset(
-    {
-        "manifest",
-        "description",
-        "tags",
-        "metrics",
-        "params",
-        "provenance",
-        "schema",
-        "idempotency_key",
-    }
-)
+T = TypeVar("T")
 INITIAL_STATE = "registered"
-
-
-def parse_registration(body: Mapping[str, Any]) -> tuple[Manifest, dict[str, Any]]:
-    """Validate a registration request into its manifest and the version's metadata."""
-    if not isinstance(body, Mapping):
-        raise InvalidMetadata("a registration is a JSON object")
-    unknown = set(body) - REGISTER_FIELDS
-    if unknown:
-        raise InvalidMetadata(f"unknown registration fields: {', '.join(sorted(unknown))}")
-    if "manifest" not in body:
-        raise InvalidMetadata("a registration needs a manifest", field="manifest")
-    meta = {
-        "description": parse_text(body.get("description"), "description"),
-        "tags": parse_tags(body.get("tags")),
-        "metrics": parse_metrics(body.get("metrics")),
-        "params": parse_params(body.get("params")),
-        "provenance": parse_provenance(body.get("provenance")),
-        "schema": parse_signature(body.get("schema")),
-    }
-    return parse_manifest(body["manifest"]), meta
-
-
-# A registration of at most this many files and bytes is small: reading its files for the
-# inline scan and inserting its rows take a fraction of a millisecond.
-SMALL_FILES = 64
-SMALL_BYTES = 1 << 20
-
-
-def is_small_registration(body: object) -> bool:
-    """Whether a registration request (not yet validated) names few files of few bytes."""
-    try:
-        files = body["manifest"]  # type: ignore[index]
-        if isinstance(files, Mapping):  # {"files": [...]} or the bare list
-            files = files["files"]
-        return len(files) <= SMALL_FILES and sum(f["size"] for f in files) <= SMALL_BYTES
-    except (TypeError, KeyError, IndexError):
-        return False
 
 
 class VersionService:
@@ -113,26 +52,34 @@ class VersionService:
         self.page_default = page_default
         self.page_max = page_max
 
+    @overload
+    def register(
+        self, actor: Actor, namespace: str, model: str, registration: Registration
+    ) -> Registered[None]: ...
+
+    @overload
     def register(
         self,
         actor: Actor,
         namespace: str,
         model: str,
-        body: Mapping[str, Any],
-        idempotency_key: str | None = None,
-        attach: Callable[[UnitOfWork, Model, Version], None] | None = None,
-        link_first: Callable[[UnitOfWork], None] | None = None,
-    ) -> tuple[Version, bool]:
-        """Register a new version; ``(version, False)`` when ``idempotency_key`` names one
-        registered before with the same content. Creates the model if it does not exist.
-        ``attach`` runs in the registration's transaction, with the version (new or found),
-        for what must commit with it or not at all (the OCI manifest it was pushed as).
-        ``link_first`` runs in it before the namespace's blobs are checked, for blobs another
-        record of the namespace vouches for (files logged through MLflow's tracking API)."""
-        manifest, meta = parse_registration(body)
-        key = idempotency_key or body.get("idempotency_key")
-        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
-            raise InvalidMetadata("an idempotency key is a string of 1-200 characters")
+        registration: Registration,
+        hook: RegistrationHook[T],
+    ) -> Registered[T]: ...
+
+    def register(
+        self,
+        actor: Actor,
+        namespace: str,
+        model: str,
+        registration: Registration,
+        hook: RegistrationHook[Any] | None = None,
+    ) -> Registered[Any]:
+        """Register a new version of ``model`` (created if it does not exist), or find the
+        one an earlier request with the same idempotency key and content registered
+        (``created`` false). ``hook`` does what the surface also needs done in the
+        registration's transaction, and answers with what the surface needs back."""
+        manifest, key = registration.manifest, registration.idempotency_key
         # The checks read blobs before the transaction, so a scan never holds the write lock;
         # nobody without the right to register gets the server to read anything. A blob that
         # is missing or of another size is reported precisely by the transaction's own check.
@@ -142,26 +89,24 @@ class VersionService:
         except (BlobNotFound, InvalidRange):
             outcomes = []
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
-            found = self._model_for_registration(uow, namespace, model)
-            digest = request_digest(manifest.digest, meta)
+            found = model_for_registration(uow, namespace, model)
             if key is not None:
                 earlier = uow.store.versions.by_idempotency_key(found.id, key)
                 if earlier is not None:
-                    same = _same_request(uow, earlier, manifest, digest)
-                    if attach is not None:
-                        attach(uow, found, same)
-                    return same, False
-            if link_first is not None:
-                link_first(uow)
-            _check_blobs(uow.store, namespace_key(found.namespace), manifest)
+                    same = _same_request(uow, earlier, registration)
+                    return Registered(
+                        same, False, None if hook is None else hook.within(uow, found, same)
+                    )
+            if hook is not None:
+                hook.link_blobs(uow)
+            require_blobs(uow.store, found.namespace, manifest.files)
             self.checks.enforce(uow, namespace, outcomes)
-            version = self._insert(uow, found, manifest, meta, (key, digest))
+            version = self._insert(uow, found, registration)
             settled = self.checks.at_registration(
                 manifest, version.completeness, version.missing_fields
             )
             self.checks.record(uow, version.id, settled + outcomes)
-            if attach is not None:
-                attach(uow, found, version)
+            answer = None if hook is None else hook.within(uow, found, version)
             uow.record(
                 "version.register",
                 version.ref,
@@ -173,7 +118,7 @@ class VersionService:
             )
             crash_point("register-uncommitted")
         crash_point("register-committed")
-        return version, True
+        return Registered(version, True, answer)
 
     def get(
         self,
@@ -285,34 +230,16 @@ class VersionService:
             return removed
 
     @staticmethod
-    def _model_for_registration(uow: UnitOfWork, namespace: str, model: str) -> Model:
-        """The model, locked for this transaction (created first if it does not exist)."""
-        name = normalize_name(model, kind="model")
-        keys = namespace_key(namespace), model_key(name)
-        found = uow.store.models.get(*keys, lock=True)
-        if found is not None:
-            return found
-        # Concurrent first registrations queue on the namespace's row; all but the first then
-        # find the model the first one created, instead of failing to create it again.
-        ns = get_namespace(uow.store, namespace, lock=True)
-        found = uow.store.models.get(*keys, lock=True)
-        if found is not None:
-            return found
-        model_id = create_model(uow, ns.name, name, {})
-        return uow.store.models.get_by_id(model_id)
-
-    @staticmethod
-    def _insert(
-        uow: UnitOfWork,
-        model: Model,
-        manifest: Manifest,
-        meta: dict[str, Any],
-        keyed: tuple[str | None, str],
-    ) -> Version:
+    def _insert(uow: UnitOfWork, model: Model, registration: Registration) -> Version:
+        manifest, meta, key = (
+            registration.manifest,
+            registration.metadata,
+            registration.idempotency_key,
+        )
         required = (
             DEFAULT_REQUIRED_FIELDS if model.required_fields is None else model.required_fields
         )
-        score, missing = completeness(meta, required)
+        score, missing = completeness(meta.document(), required)
         number = uow.store.versions.allocate_number(model.id)
         values = {
             "model_id": model.id,
@@ -321,21 +248,21 @@ class VersionService:
             "size": manifest.total_size,
             "file_count": len(manifest.files),
             "state": INITIAL_STATE,
-            "description": meta["description"],
+            "description": meta.description,
             "author": uow.actor.name,
-            "provenance": meta["provenance"],
-            "io_schema": meta["schema"],
-            "metrics": meta["metrics"],
-            "params": meta["params"],
+            "provenance": meta.provenance,
+            "io_schema": meta.schema,
+            "metrics": meta.metrics,
+            "params": meta.params,
             "completeness": score,
             "missing_fields": missing,
-            "idempotency_key": keyed[0],
-            "request_digest": keyed[1] if keyed[0] is not None else None,
+            "idempotency_key": key,
+            "request_digest": registration.request_digest if key is not None else None,
             "created_at": uow.now,
             "updated_at": uow.now,
         }
-        version_id = uow.store.versions.insert(values, manifest.files, meta["tags"])
-        record_parents(uow.store, version_id, meta["provenance"])
+        version_id = uow.store.versions.insert(values, manifest.files, meta.tags)
+        record_parents(uow.store, version_id, meta.provenance)
         return Version(
             id=version_id,
             namespace=model.namespace,
@@ -345,49 +272,30 @@ class VersionService:
             size=manifest.total_size,
             file_count=len(manifest.files),
             state=INITIAL_STATE,
-            description=meta["description"],
+            description=meta.description,
             author=uow.actor.name,
-            provenance=meta["provenance"],
-            schema=meta["schema"],
-            metrics=meta["metrics"],
-            params=meta["params"],
+            provenance=meta.provenance,
+            schema=meta.schema,
+            metrics=meta.metrics,
+            params=meta.params,
             completeness=score,
             missing_fields=missing,
             created_at=uow.now,
             updated_at=uow.now,
-            tags=meta["tags"],
+            tags=meta.tags,
             files=manifest.files,
         )
 
 
-def _check_blobs(store: MetadataStore, namespace: str, manifest: Manifest) -> None:
-    # Only blobs the namespace holds count: naming another namespace's digest, without
-    # uploading its bytes here, must not make them readable through this one (DESIGN §2.11).
-    # hold: the blob rows stay until commit, so a garbage collection cannot take them between
-    # this check and the version's insert (PostgreSQL; SQLite has one writer anyway).
-    known = store.blobs.held(namespace, (f.digest for f in manifest.files), hold=True)
-    missing = sorted({f.digest for f in manifest.files if f.digest not in known})
-    if missing:
-        raise MissingBlobs(
-            f"{len(missing)} blobs of this manifest have not been uploaded to this namespace",
-            missing=missing[:100],
-        )
-    for f in manifest.files:
-        if known[f.digest] != f.size:
-            raise SizeMismatch(
-                f"{f.path}: declared {f.size} bytes, but blob {f.digest} has {known[f.digest]}",
-                path=f.path,
-            )
-
-
-def _same_request(uow: UnitOfWork, earlier: Version, manifest: Manifest, digest: str) -> Version:
+def _same_request(uow: UnitOfWork, earlier: Version, registration: Registration) -> Version:
     """The version ``earlier`` if this request is the one it was registered from (a retry);
     ``IdempotencyConflict`` if the key comes back with another body, whose difference would
     otherwise be lost without a word (DESIGN invariant 4)."""
     # Versions registered before request digests were kept have none: their content decides.
     stored = uow.store.versions.request_digest(earlier.id)
-    if earlier.manifest_digest != manifest.digest or stored not in (None, digest):
-        what = "other content" if earlier.manifest_digest != manifest.digest else "other metadata"
+    content = registration.manifest.digest
+    if earlier.manifest_digest != content or stored not in (None, registration.request_digest):
+        what = "other content" if earlier.manifest_digest != content else "other metadata"
         raise IdempotencyConflict(
             f"this idempotency key registered {earlier.ref} from another request ({what}); "
             "send a new key for a new version",

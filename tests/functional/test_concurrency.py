@@ -16,6 +16,15 @@ import pytest
 
 from cairn.client.local_admin import local_admin_token
 from tests.conftest import LiveServer, bearer, start_live_server
+from tests.functional.oci_support import (
+    EMPTY,
+    IMAGE_MANIFEST,
+    as_bytes,
+    client_for,
+    digest_of,
+    image_manifest,
+    push_blob,
+)
 
 T = TypeVar("T")
 WRITERS = 16
@@ -132,3 +141,38 @@ def test_concurrent_first_retries_with_one_key_make_one_version(
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 7 + [201], [r.text for r in responses]
     assert {r.json()["number"] for r in responses} == {1}
+
+
+def test_concurrent_first_pushes_of_a_new_model_over_oci_make_one_model(
+    server: LiveServer,
+) -> None:
+    # A model's first pushes race to create it: by tag (a version each) and by digest (an
+    # index's children, a signature), every one is accepted and they make one model.
+    repo = "default/fresh"
+    layers = [(f"weights {i}".encode(), f"w{i}.bin") for i in range(WRITERS)]
+    with client_for(server) as client:
+        push_blob(client, repo, EMPTY)
+        for data, _ in layers:
+            push_blob(client, repo, data)
+    manifests = [as_bytes(image_manifest([layer])) for layer in layers]
+
+    def push(i: int) -> httpx.Response:
+        reference = "latest" if i % 2 else digest_of(manifests[i])
+        with client_for(server) as client:
+            return client.put(
+                f"/v2/{repo}/manifests/{reference}",
+                content=manifests[i],
+                headers={"Content-Type": IMAGE_MANIFEST},
+            )
+
+    responses = _all_at_once(WRITERS, push)
+
+    assert [r.status_code for r in responses] == [201] * WRITERS, [r.text for r in responses]
+    models = httpx.get(
+        server.url + "/api/v1/models", params={"namespace": "default"}, headers=server.headers
+    ).json()["items"]
+    assert [m["name"] for m in models] == ["fresh"]
+    versions = httpx.get(
+        f"{server.url}/api/v1/models/{repo}/versions", headers=server.headers
+    ).json()["items"]
+    assert sorted(v["number"] for v in versions) == list(range(1, WRITERS // 2 + 1))

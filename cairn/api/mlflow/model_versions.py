@@ -13,6 +13,7 @@ from cairn.api.deps import Admin, Body, Reader, Reg, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
 from cairn.domain.references import Reference
+from cairn.domain.registrations import parse_metadata
 from cairn.services.mlflow_search import Search
 from cairn.services.registry import Registry
 
@@ -30,17 +31,12 @@ def _ref(reg: Registry, name: object, version: object) -> Reference:
 def create_model_version(reg: Reg, actor: Writer, body: Body) -> Response:
     """Register the files ``source`` names as a new version of an existing registered model."""
     name = w.model_name(w.body_field(body, "name"))
-    extra: dict[str, Any] = {"tags": w.tags_of(body.get("tags"))}
-    if body.get("description"):
-        extra["description"] = body["description"]
-    version = reg.mlflow.register(
-        actor,
-        name,
-        w.body_field(body, "source"),
-        body.get("run_id"),
-        body.get("model_id"),
-        extra,
+    metadata = parse_metadata(
+        description=body.get("description") or None, tags=w.tags_of(body.get("tags"))
     )
+    source = w.body_field(body, "source")
+    run_id, model_id = body.get("run_id"), body.get("model_id")
+    version = reg.mlflow.register(actor, name, source, run_id, model_id, metadata)
     return cairn_wire.ok({MV: w.model_version(version)})
 
 

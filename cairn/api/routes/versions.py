@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from cairn.api.bodies import StrictBodyRoute, ok
-from cairn.api.deps import Admin, Body, Override, Reader, Reg, Writer, gated, reading, writing
+from cairn.api.deps import Admin, Override, Reader, Reg, Writer, gated, reading, writing
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL
 from cairn.domain import records
 from cairn.domain.references import Reference, model_ref, parse_reference, parse_selector
 from cairn.errors import InvalidMetadata
-from cairn.services.versions import is_small_registration
 from cairn.wire.base import Items, Page, Refused
+from cairn.wire.registrations import NewVersion
 from cairn.wire.tags import TagValue
 from cairn.wire.versions import Validation, Version, VersionChanges
 
@@ -43,29 +43,20 @@ async def register_version(
     actor: Writer,
     namespace: str,
     model: str,
-    body: Body,
+    body: Annotated[NewVersion, Refused(InvalidMetadata)],
     idempotency_key: str | None = Header(default=None),
 ) -> Response:
-    """Register a version from uploaded blobs. 201 when created; 200 when the idempotency key
-    names an earlier registration of the same content."""
-    version, created = await writing(
+    """Register a version from blobs uploaded to the namespace; the model is created with its
+    first version. 201 when created; 200 when the idempotency key names an earlier
+    registration of the same request."""
+    registered = await writing(
         reg,
-        is_small_registration(body),
-        reg.versions.register,
-        actor,
-        namespace,
-        model,
-        body,
-        idempotency_key,
+        body.is_small,
+        lambda: reg.versions.register(actor, namespace, model, body.registration(idempotency_key)),
     )
-    return ok(
-        Version.of(version),
-        201 if created else 200,
-        headers={
-            "Location": f"/api/v1/models/{version.namespace}/"
-            f"{version.model}/versions/{version.number}"
-        },
-    )
+    version = registered.version
+    location = f"{API_PREFIX}/models/{version.namespace}/{version.model}/versions/{version.number}"
+    return ok(Version.of(version), 201 if registered.created else 200, {"Location": location})
 
 
 @router.get(MODEL + "/versions", response_model=Page[Version])

@@ -3,40 +3,31 @@
 * ``PUT manifests/<tag>`` with an image manifest registers a Cairn version whose files are its
   layers (named by their title annotation) through ``VersionService.register`` — checks,
   scans and audit included — and stores the pushed bytes as that version's own manifest, in
-  the same transaction. The same bytes pushed again find the same version (the manifest's
-  digest is the idempotency key). The tag ``latest`` needs nothing more; any other tag is an
-  alias, moved to the version (which takes the deploy permission). Version numbers and view
-  tags are Cairn's to give and cannot be pushed to.
+  the same transaction (``_StoreAndTag``, the registration's hook). The same bytes pushed
+  again find the same version (the manifest's digest is the idempotency key). The tag
+  ``latest`` needs nothing more; any other tag is an alias, moved to the version (which takes
+  the deploy permission). Version numbers and view tags are Cairn's to give and cannot be
+  pushed to.
 * ``PUT manifests/<digest>`` stores the manifest in the repository without making a version:
   signatures, attestations and other referrers, an index and its children.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from cairn.domain.digests import digest_bytes, parse_digest
 from cairn.domain.oci import OWN, Repository, parse_repository, parse_tag
 from cairn.domain.oci_manifest import MANIFEST_MAX, PushedManifest, parse_pushed
 from cairn.domain.records import Model, OciManifest, Version
-from cairn.errors import (
-    Conflict,
-    DigestMismatch,
-    InvalidReference,
-    MissingBlobs,
-    ModelNotFound,
-    PayloadTooLarge,
-    SizeMismatch,
-)
+from cairn.domain.registrations import Registration, parse_metadata
+from cairn.errors import Conflict, DigestMismatch, InvalidReference, PayloadTooLarge
 from cairn.services.aliases import check_protected, move_alias
 from cairn.services.auth import Actor, Permission, authorize
-from cairn.services.models import create_model
 from cairn.services.oci.views import ROLES, manifest_values
-from cairn.services.resolve import get_model, namespace_key
+from cairn.services.registrations import RegistrationHook, model_for_registration, require_blobs
 from cairn.services.uow import Database, UnitOfWork
 from cairn.services.versions import VersionService
-from cairn.storage.sql.store import MetadataStore
 
 DESCRIPTION = "org.opencontainers.image.description"
 
@@ -83,50 +74,21 @@ class OciPushes:
             )
         if tag.alias is not None:
             authorize(actor, Permission.DEPLOY, repo.namespace)
-        files = [f.to_dict() for f in parsed.files().files]
-        body_fields: dict[str, object] = {"manifest": {"files": files}}
-        if DESCRIPTION in parsed.annotations:
-            body_fields["description"] = parsed.annotations[DESCRIPTION]
-        stored: list[OciManifest] = []
-        version, _ = self.versions.register(
-            actor,
-            repo.namespace,
-            repo.model,
-            body_fields,
+        registration = Registration(
+            parsed.files(),
+            parse_metadata(description=parsed.annotations.get(DESCRIPTION)),
             idempotency_key=f"oci:{digest_bytes(body)}",
-            attach=self._attacher(body, parsed, tag.alias, stored),
         )
-        return PushResult(stored[0], version)
-
-    @staticmethod
-    def _attacher(
-        body: bytes, parsed: PushedManifest, alias: str | None, stored: list[OciManifest]
-    ) -> Callable[[UnitOfWork, Model, Version], None]:
-        def attach(uow: UnitOfWork, model: Model, version: Version) -> None:
-            _require_blobs(uow.store, model.namespace, parsed)
-            role = ROLES[OWN]
-            row = uow.store.oci.by_role(version.id, role)
-            if row is None:
-                values = manifest_values(model.id, body, parsed)
-                row = uow.store.oci.add(values, [d.digest for d in parsed.blobs], uow.now)
-                if row.version_id is None:  # the same bytes were pushed by digest before
-                    row = uow.store.oci.claim(row.id, version.id, role)
-                uow.record("oci.push", version.ref, digest=row.digest, event=False)
-            if row.digest != digest_bytes(body):
-                raise Conflict(f"{version.ref} was pushed as another manifest", ref=version.ref)
-            if alias is not None:
-                check_protected(uow, model, alias, version)
-                move_alias(uow, model, alias, version)
-            stored.append(row)
-
-        return attach
+        hook = _StoreAndTag(body, parsed, tag.alias)
+        registered = self.versions.register(actor, repo.namespace, repo.model, registration, hook)
+        return PushResult(registered.answer, registered.version)
 
     def _store(
         self, actor: Actor, repo: Repository, body: bytes, parsed: PushedManifest
     ) -> OciManifest:
         with self.db.write(actor, Permission.WRITE, repo.namespace) as uow:
-            model = _model_for_push(uow, repo)
-            _require_blobs(uow.store, repo.namespace, parsed)
+            model = model_for_registration(uow, repo.namespace, repo.model)
+            require_blobs(uow.store, repo.namespace, parsed.blobs)
             values = manifest_values(model.id, body, parsed)
             row = uow.store.oci.add(values, [d.digest for d in parsed.blobs], uow.now)
             uow.record(
@@ -139,28 +101,26 @@ class OciPushes:
             return row
 
 
-def _model_for_push(uow: UnitOfWork, repo: Repository) -> Model:
-    try:
-        return get_model(uow.store, repo.namespace, repo.model, lock=True)
-    except ModelNotFound:
-        model_id = create_model(uow, repo.namespace, repo.model, {})
-        return uow.store.models.get_by_id(model_id)
+class _StoreAndTag(RegistrationHook[OciManifest]):
+    """A push by tag, in its registration's transaction: the pushed bytes become the
+    version's own manifest, and an alias tag moves to the version."""
 
+    def __init__(self, body: bytes, parsed: PushedManifest, alias: str | None) -> None:
+        self.body, self.parsed, self.alias = body, parsed, alias
 
-def _require_blobs(store: MetadataStore, namespace: str, parsed: PushedManifest) -> None:
-    """Every blob the manifest names is held by ``namespace``, at the size it says (its
-    subject need not be)."""
-    wanted = parsed.blobs
-    known = store.blobs.held(namespace_key(namespace), (d.digest for d in wanted), hold=True)
-    missing = sorted({d.digest for d in wanted if d.digest not in known})
-    if missing:
-        raise MissingBlobs(
-            f"{len(missing)} blobs this manifest names have not been pushed",
-            missing=missing[:100],
-        )
-    for d in wanted:
-        if known[d.digest] != d.size:
-            raise SizeMismatch(
-                f"blob {d.digest} has {known[d.digest]} bytes, the manifest says {d.size}",
-                digest=d.digest,
-            )
+    def within(self, uow: UnitOfWork, model: Model, version: Version) -> OciManifest:
+        require_blobs(uow.store, model.namespace, self.parsed.blobs)
+        role = ROLES[OWN]
+        row = uow.store.oci.by_role(version.id, role)
+        if row is None:
+            values = manifest_values(model.id, self.body, self.parsed)
+            row = uow.store.oci.add(values, [d.digest for d in self.parsed.blobs], uow.now)
+            if row.version_id is None:  # the same bytes were pushed by digest before
+                row = uow.store.oci.claim(row.id, version.id, role)
+            uow.record("oci.push", version.ref, digest=row.digest, event=False)
+        if row.digest != digest_bytes(self.body):
+            raise Conflict(f"{version.ref} was pushed as another manifest", ref=version.ref)
+        if self.alias is not None:
+            check_protected(uow, model, self.alias, version)
+            move_alias(uow, model, self.alias, version)
+        return row

@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from cairn import errors
+from cairn.domain.manifest import parse_manifest
 from cairn.domain.references import Reference
+from cairn.domain.registrations import Registration
 from cairn.services.auth import EVERYWHERE, LOCAL_ADMIN, Actor, Permission, Role
 from cairn.services.gc import GarbageCollector, GcReport
 from cairn.services.registry import Registry
@@ -45,8 +47,10 @@ def upload(reg: Registry, data: bytes) -> BlobStat:
 
 def register(reg: Registry, model: str, *blobs: bytes) -> Reference:
     files = [{"path": f"f{i}.bin", "size": len(b), "digest": sha(b)} for i, b in enumerate(blobs)]
-    version, _ = reg.versions.register(LOCAL_ADMIN, "default", model, {"manifest": files})
-    return Reference("default", model, number=version.number)
+    registered = reg.versions.register(
+        LOCAL_ADMIN, "default", model, Registration(parse_manifest(files))
+    )
+    return Reference("default", model, number=registered.version.number)
 
 
 def collector(reg: Registry, clock: Callable[[], datetime]) -> GarbageCollector:

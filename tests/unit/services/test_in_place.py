@@ -15,10 +15,10 @@ import pytest
 
 from cairn import errors
 from cairn.api.deps import writing
+from cairn.domain.registrations import SMALL_BYTES, SMALL_FILES, looks_small
 from cairn.services.auth import LOCAL_ADMIN, Permission
 from cairn.services.registry import Registry
 from cairn.services.uow import WriterBusy
-from cairn.services.versions import SMALL_BYTES, SMALL_FILES, is_small_registration
 from tests.conftest import make_settings
 
 DIGEST = "sha256:" + "ab" * 32
@@ -29,27 +29,26 @@ def _files(count: int, size: int) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize(
-    ("body", "small"),
+    ("manifest", "small"),
     [
-        ({"manifest": {"files": _files(1, 64)}}, True),
-        ({"manifest": {"files": _files(SMALL_FILES, SMALL_BYTES // SMALL_FILES)}}, True),
-        ({"manifest": {"files": _files(SMALL_FILES + 1, 1)}}, False),
-        ({"manifest": {"files": _files(2, SMALL_BYTES // 2 + 1)}}, False),
-        ({"manifest": _files(1, 64)}, True),  # the manifest may be the bare list
-        # Anything malformed goes to a thread; the service rejects it there as before.
-        ({"manifest": {"files": [{"path": "a", "size": "64", "digest": DIGEST}]}}, False),
-        ({"manifest": {"files": [{"path": "a"}]}}, False),
-        ({"manifest": {"files": 3}}, False),
-        ({"manifest": "files"}, False),
+        ({"files": _files(1, 64)}, True),
+        ({"files": _files(SMALL_FILES, SMALL_BYTES // SMALL_FILES)}, True),
+        ({"files": _files(SMALL_FILES + 1, 1)}, False),
+        ({"files": _files(2, SMALL_BYTES // 2 + 1)}, False),
+        (_files(1, 64), True),  # the manifest may be the bare list
+        # Anything malformed goes to a thread; the registration refuses it there.
+        ({"files": [{"path": "a", "size": "64", "digest": DIGEST}]}, False),
+        ({"files": [{"path": "a"}]}, False),
+        ({"files": 3}, False),
         ({}, False),
-        ([], False),
+        ("files", False),
         (None, False),
     ],
 )
 def test_a_registration_is_small_when_it_names_few_files_of_few_bytes(
-    body: object, small: bool
+    manifest: object, small: bool
 ) -> None:
-    assert is_small_registration(body) is small
+    assert looks_small(manifest) is small
 
 
 def test_writes_stay_in_place_only_when_everything_is_local_to_one_process(

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 
 from cairn import errors
+from cairn.domain.manifest import FileEntry, Manifest
 from cairn.domain.references import Reference
+from cairn.domain.registrations import Registration, VersionMetadata
 from cairn.services.auth import ANONYMOUS, LOCAL_ADMIN, Actor, Role
 from cairn.services.registry import Registry
 from cairn.storage.sql.tables import audit_log, metadata
@@ -19,7 +22,7 @@ BLOB = b"weights"
 DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
 OTHER = b"other weights"
 OTHER_DIGEST = "sha256:" + hashlib.sha256(OTHER).hexdigest()
-BODY = {"manifest": {"files": [{"path": "w.bin", "size": len(BLOB), "digest": DIGEST}]}}
+BODY = Registration(Manifest((FileEntry("w.bin", len(BLOB), DIGEST),)))
 V1 = Reference("default", "m", number=1)
 
 READER = Actor("r", roles={"default": frozenset({Role.READER})})
@@ -86,7 +89,8 @@ def reg(registry: Registry) -> Registry:
     """A registry holding default/m:1, tagged (model: team, version: stage) and aliased @prod."""
     registry.blobs.put(LOCAL_ADMIN, "default", [BLOB], DIGEST, len(BLOB))
     registry.models.create(LOCAL_ADMIN, "default", "m", {"tags": {"team": "a"}})
-    registry.versions.register(LOCAL_ADMIN, "default", "m", {**BODY, "tags": {"stage": "dev"}})
+    tagged = replace(BODY, metadata=VersionMetadata(tags={"stage": "dev"}))
+    registry.versions.register(LOCAL_ADMIN, "default", "m", tagged)
     registry.aliases.set(LOCAL_ADMIN, "default", "m", "prod", 1)
     return registry
 
@@ -177,11 +181,11 @@ FAILURES: list[tuple[Attempt, type[errors.CairnError]]] = [
     (lambda r, a: r.models.update(a, "default", "ghost", {}), errors.ModelNotFound),
     (lambda r, a: r.versions.update(a, V1, {"state": "production"}), errors.InvalidMetadata),
     (
-        lambda r, a: r.versions.register(a, "default", "m", {"manifest": [_file(OTHER_DIGEST)]}),
+        lambda r, a: r.versions.register(a, "default", "m", _files(OTHER_DIGEST)),
         errors.MissingBlobs,
     ),
     (
-        lambda r, a: r.versions.register(a, "default", "n", {"manifest": [_file(DIGEST, 9)]}),
+        lambda r, a: r.versions.register(a, "default", "n", _files(DIGEST, 9)),
         errors.SizeMismatch,
     ),
     (lambda r, a: r.blobs.put(a, "default", [b"lies"], OTHER_DIGEST, 4), errors.DigestMismatch),
@@ -190,8 +194,8 @@ FAILURES: list[tuple[Attempt, type[errors.CairnError]]] = [
 ]
 
 
-def _file(digest: str, size: int = 1) -> dict[str, object]:
-    return {"path": "x", "size": size, "digest": digest}
+def _files(digest: str, size: int = 1) -> Registration:
+    return Registration(Manifest((FileEntry("x", size, digest),)))
 
 
 def test_a_failed_mutation_leaves_no_trace(reg: Registry) -> None:
