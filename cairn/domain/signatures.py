@@ -139,6 +139,8 @@ class _Statement:
 
 def trusted_key(public_key_pem: bytes | str) -> TrustedKey:
     """Load a public key a namespace may trust; raise ``InvalidInput`` if it cannot sign here."""
+    if isinstance(public_key_pem, str) and not public_key_pem.isascii():
+        raise InvalidInput("a trusted signing key must be a public key in PEM form (ASCII)")
     pem = public_key_pem.encode("ascii") if isinstance(public_key_pem, str) else public_key_pem
     try:
         key = serialization.load_pem_public_key(pem)

@@ -232,3 +232,14 @@ def test_keys_are_vetted_when_added(server: LiveServer, tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.pub"
     garbage.write_text("not a key")
     assert run_cli(server.url, "keys", "add", "default", "g", str(garbage)).returncode == 2
+
+
+def test_a_key_that_is_not_ascii_is_refused_not_a_crash(server: LiveServer) -> None:
+    """Found by the fuzz: PEM is ASCII, and a key in other characters was a 500."""
+    url = f"{server.url}/api/v1/namespaces/default/keys"
+    for text in ["µ", "-----BEGIN PUBLIC KEY-----\nÝ\n-----END PUBLIC KEY-----\n", "\U000ebdcd"]:
+        answer = httpx.post(url, json={"name": "k", "public_key": text}, headers=server.headers)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["code"] == "invalid_input"
+    names = [k["name"] for k in httpx.get(url, headers=server.headers).json()["items"]]
+    assert "k" not in names
