@@ -99,7 +99,9 @@ class TensorSpec(_Strict):
         return value
 
 
-class Signature(_Strict):
+class IOSchema(_Strict):
+    """A model's inputs and outputs, as a version's ``schema`` describes them."""
+
     inputs: list[TensorSpec] = Field(default_factory=list, max_length=10_000)
     outputs: list[TensorSpec] = Field(default_factory=list, max_length=10_000)
 
@@ -146,11 +148,11 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def parse_signature(raw: object) -> dict[str, Any]:
+def parse_io_schema(raw: object) -> dict[str, Any]:
     if raw is None:
         return {}
     try:
-        parsed = Signature.model_validate(raw)
+        parsed = IOSchema.model_validate(raw)
     except ValidationError as exc:
         raise _explain(exc, "schema") from exc
     dumped: dict[str, Any] = parsed.model_dump(exclude_none=True)

@@ -64,7 +64,7 @@ def parse_metadata(
         metrics=rules.parse_metrics(metrics),
         params=rules.parse_params(params),
         provenance=rules.parse_provenance(provenance),
-        schema=rules.parse_signature(schema),
+        schema=rules.parse_io_schema(schema),
     )
 
 

@@ -68,7 +68,7 @@ Tags = Annotated[dict[str, str], _read(metadata.parse_tags, dict[str, str])]
 Metrics = Annotated[dict[str, float], _read(metadata.parse_metrics, dict[str, float])]
 Params = Annotated[dict[str, str], _read(metadata.parse_params, dict[str, str | float | bool])]
 Provenance = Annotated[dict[str, Any], _read(metadata.parse_provenance, metadata.Provenance)]
-IOSchema = Annotated[dict[str, Any], _read(metadata.parse_signature, metadata.Signature)]
+IOSchema = Annotated[dict[str, Any], _read(metadata.parse_io_schema, metadata.IOSchema)]
 IdempotencyKey = Annotated[str | None, _read(parse_idempotency_key, Key)]
 
 

@@ -8,10 +8,10 @@ from cairn.domain.metadata import (
     MAX_ENTRIES,
     check_required_fields,
     completeness,
+    parse_io_schema,
     parse_metrics,
     parse_params,
     parse_provenance,
-    parse_signature,
     parse_tags,
     parse_text,
 )
@@ -132,18 +132,18 @@ def test_too_many_datasets_are_refused() -> None:
 # --- schema -----------------------------------------------------------------------------------
 
 
-def test_a_signature_is_kept() -> None:
+def test_an_io_schema_is_kept() -> None:
     raw = {
         "inputs": [{"name": "x", "type": "float32", "shape": [-1, 28, 28]}],
         "outputs": [{"type": "int64", "shape": [0]}],
     }
-    assert parse_signature(raw) == raw
+    assert parse_io_schema(raw) == raw
 
 
-def test_a_signature_gets_empty_inputs_and_outputs() -> None:
-    assert parse_signature(None) == {}
-    assert parse_signature({}) == {"inputs": [], "outputs": []}
-    assert parse_signature({"inputs": [{"type": "str"}]}) == {
+def test_an_io_schema_gets_empty_inputs_and_outputs() -> None:
+    assert parse_io_schema(None) == {}
+    assert parse_io_schema({}) == {"inputs": [], "outputs": []}
+    assert parse_io_schema({"inputs": [{"type": "str"}]}) == {
         "inputs": [{"type": "str"}],
         "outputs": [],
     }
@@ -163,9 +163,9 @@ def test_a_signature_gets_empty_inputs_and_outputs() -> None:
         ([], "schema"),
     ],
 )
-def test_a_badly_shaped_signature_is_refused(raw: object, field: str) -> None:
+def test_a_badly_shaped_io_schema_is_refused(raw: object, field: str) -> None:
     with raises_exactly(InvalidMetadata) as info:
-        parse_signature(raw)
+        parse_io_schema(raw)
     assert info.value.details["field"] == field
 
 
