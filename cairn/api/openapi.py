@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -160,7 +161,7 @@ def _error_statuses(
 def _describe_error(response: dict[str, Any], status: int, codes: list[str], schema: str) -> None:
     listed = ", ".join(f"`{c}`" for c in codes)
     text = response.get("description") or DESCRIPTIONS.get(status, "An error.")
-    if text == "Successful Response" or text == "Additional Response":
+    if text in ("Successful Response", "Additional Response", HTTPStatus(status).phrase):
         text = DESCRIPTIONS.get(status, "An error.")
     response["description"] = f"{text} Codes: {listed}." if listed else text
     response["content"] = {"application/json": {"schema": {"$ref": schema}}}

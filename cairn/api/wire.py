@@ -14,11 +14,7 @@ from cairn.domain.records import (
     Namespace,
     NamespaceKey,
     Page,
-    UploadSession,
-    Version,
 )
-from cairn.storage.blobs import BlobStat
-from cairn.wire import versions as wire_versions
 
 
 def namespace(ns: Namespace) -> dict[str, Any]:
@@ -31,11 +27,6 @@ def namespace(ns: Namespace) -> dict[str, Any]:
     }
 
 
-def version(v: Version) -> dict[str, Any]:
-    """Kept for the routes not yet given response models; the shape is ``cairn.wire``'s."""
-    return wire_versions.Version.of(v).model_dump(mode="python")
-
-
 def namespace_key(k: NamespaceKey) -> dict[str, Any]:
     return {
         "name": k.name,
@@ -45,14 +36,6 @@ def namespace_key(k: NamespaceKey) -> dict[str, Any]:
         "added_by": k.added_by,
         "created_at": k.created_at,
     }
-
-
-def upload(s: UploadSession) -> dict[str, Any]:
-    return {"id": s.id, "offset": s.offset, "expires_at": s.expires_at}
-
-
-def blob(b: BlobStat) -> dict[str, Any]:
-    return {"digest": b.digest, "size": b.size}
 
 
 def page(p: Page[Any], draw: Any) -> dict[str, Any]:

@@ -8,7 +8,9 @@ import re
 from cairn.errors import InvalidDigest
 
 ALGORITHM = "sha256"
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+DIGEST_PATTERN = "sha256:[0-9a-f]{64}"
+_DIGEST = re.compile(DIGEST_PATTERN)
+MISSING_MAX = 10_000  # the digests one "which are missing?" question may name
 
 
 def parse_digest(raw: object) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from cairn.domain.digests import parse_digest
+from cairn.domain.digests import MISSING_MAX, parse_digest
 from cairn.domain.records import UploadSession
 from cairn.errors import (
     BlobCorrupt,
@@ -38,7 +38,6 @@ from cairn.storage.blobs.base import check_session_id
 from cairn.storage.blobs.hashing import StreamHasher
 
 log = logging.getLogger("cairn.blobs")
-MISSING_MAX = 10_000
 VERIFY_UP_FRONT = 8 << 20
 
 

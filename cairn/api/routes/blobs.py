@@ -12,53 +12,108 @@ honour ``Range`` and carry the digest in ``Cairn-Digest``.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from cairn.api import wire
-from cairn.api.bodies import StrictBodyRoute
-from cairn.api.deps import Body, Reader, Reg, Writer, content_length
+from cairn.api.bodies import StrictBodyRoute, ok
+from cairn.api.deps import Reader, Reg, Writer, content_length
+from cairn.api.params import Digest, NamespaceName
 from cairn.api.ranges import content_range, native_range
 from cairn.api.routes import API_PREFIX
 from cairn.api.streams import consume_body
-from cairn.domain.records import UploadSession
+from cairn.domain import records
 from cairn.errors import InvalidInput
+from cairn.wire.blobs import Blob, DigestList, MissingBlobs, UploadSession
 
 router = APIRouter(
     route_class=StrictBodyRoute, prefix=API_PREFIX + "/namespaces/{namespace}", tags=["blobs"]
 )
+BYTES = {"schema": {"type": "string", "format": "binary"}}
+RAW_BODY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"application/octet-stream": BYTES}}
+}
 
 
-@router.post("/blobs/missing")
-def missing_blobs(reg: Reg, actor: Writer, namespace: str, body: Body) -> Response:
-    if not isinstance(body, dict) or set(body) != {"digests"}:
-        raise InvalidInput('ask with {"digests": ["sha256:…", …]}')
-    return wire.ok({"missing": reg.blobs.missing(actor, namespace, body["digests"])})
+def _headers(**described: str) -> dict[str, Any]:
+    return {
+        name.replace("_", "-").title(): {"description": text, "schema": {"type": "string"}}
+        for name, text in described.items()
+    }
 
 
-@router.put("/blobs/{digest}", status_code=201)
+BLOB_HEADERS = _headers(
+    cairn_digest="The blob's digest; check the bytes against it.",
+    content_length="The bytes sent.",
+)
+SESSION = {
+    "headers": _headers(
+        location="The session's URL.", upload_offset="The bytes held so far (as ``offset``)."
+    )
+}
+DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The blob's bytes.",
+        "content": {"application/octet-stream": BYTES},
+        "headers": BLOB_HEADERS,
+    },
+    206: {
+        "description": "The bytes of the range asked for (see `Content-Range`).",
+        "content": {"application/octet-stream": BYTES},
+        "headers": {**BLOB_HEADERS, **_headers(content_range="`bytes a-b/size`")},
+    },
+    307: {
+        "description": "Fetch the bytes from the object store at `Location` (presigned).",
+        "headers": _headers(location="A presigned URL of the blob."),
+    },
+    416: {},
+}
+
+
+@router.post("/blobs/missing", response_model=MissingBlobs)
+def missing_blobs(reg: Reg, actor: Writer, namespace: NamespaceName, body: DigestList) -> Response:
+    """Which of these digests the namespace does not hold yet: the blobs to upload before
+    registering a version that names them."""
+    return ok(MissingBlobs(missing=reg.blobs.missing(actor, namespace, body.digests)))
+
+
+@router.put(
+    "/blobs/{digest}",
+    status_code=201,
+    response_model=Blob,
+    openapi_extra=RAW_BODY,
+    responses={507: {}},
+)
 async def put_blob(
-    reg: Reg, actor: Writer, namespace: str, digest: str, request: Request
+    reg: Reg, actor: Writer, namespace: NamespaceName, digest: Digest, request: Request
 ) -> Response:
-    """Upload a whole blob in one request; the body must hash to ``digest``."""
+    """Upload a whole blob in one request (with its ``Content-Length``); the bytes must hash
+    to ``digest``."""
     size = content_length(request, reg.settings.max_blob_bytes)
     stat = await consume_body(
         request, lambda chunks: reg.blobs.put(actor, namespace, chunks, digest, size)
     )
-    return wire.ok(wire.blob(stat), 201)
+    return ok(Blob.of(stat), 201)
 
 
-@router.head("/blobs/{digest}")
-def head_blob(reg: Reg, actor: Reader, namespace: str, digest: str) -> Response:
+@router.head("/blobs/{digest}", response_class=Response, responses={200: {"headers": BLOB_HEADERS}})
+def head_blob(reg: Reg, actor: Reader, namespace: NamespaceName, digest: Digest) -> Response:
+    """Whether the namespace holds the blob (200) or not (404), and its size."""
     stat = reg.blobs.stat(actor, namespace, digest)
     return Response(headers=_blob_headers(stat.digest, stat.size))
 
 
-@router.get("/blobs/{digest}", response_model=None)
+@router.get(
+    "/blobs/{digest}", response_model=None, response_class=StreamingResponse, responses=DOWNLOAD
+)
 def get_blob(
-    reg: Reg, actor: Reader, namespace: str, digest: str, range: str | None = Header(default=None)
+    reg: Reg,
+    actor: Reader,
+    namespace: NamespaceName,
+    digest: Digest,
+    range: str | None = Header(default=None),
 ) -> StreamingResponse | RedirectResponse:
     """The blob's bytes; ``Range: bytes=a-b`` gives part of them (206). With presigned
     downloads configured, a 307 to the object store instead (the client checks the digest)."""
@@ -77,22 +132,29 @@ def get_blob(
     )
 
 
-@router.post("/uploads", status_code=201)
-def start_upload(reg: Reg, actor: Writer, namespace: str) -> Response:
+@router.post("/uploads", status_code=201, response_model=UploadSession, responses={201: SESSION})
+def start_upload(reg: Reg, actor: Writer, namespace: NamespaceName) -> Response:
+    """Open an upload session, for a blob too large to send in one request."""
     session = reg.blobs.start_upload(actor, namespace)
     return _session_response(namespace, session, 201)
 
 
-@router.get("/uploads/{session_id}")
-def upload_status(reg: Reg, actor: Writer, namespace: str, session_id: str) -> Response:
+@router.get("/uploads/{session_id}", response_model=UploadSession, responses={200: SESSION})
+def upload_status(reg: Reg, actor: Writer, namespace: NamespaceName, session_id: str) -> Response:
+    """How many bytes the session holds: where to resume after an interruption."""
     return _session_response(namespace, reg.blobs.upload_status(actor, namespace, session_id), 200)
 
 
-@router.patch("/uploads/{session_id}")
+@router.patch(
+    "/uploads/{session_id}",
+    response_model=UploadSession,
+    openapi_extra=RAW_BODY,
+    responses={200: SESSION, 507: {}},
+)
 async def append_upload(
     reg: Reg,
     actor: Writer,
-    namespace: str,
+    namespace: NamespaceName,
     session_id: str,
     request: Request,
     upload_offset: str = Header(),
@@ -109,23 +171,29 @@ async def append_upload(
     return _session_response(namespace, session, 200)
 
 
-@router.post("/uploads/{session_id}/finish", status_code=201)
+@router.post(
+    "/uploads/{session_id}/finish", status_code=201, response_model=Blob, responses={507: {}}
+)
 def finish_upload(
-    reg: Reg, actor: Writer, namespace: str, session_id: str, digest: str
+    reg: Reg, actor: Writer, namespace: NamespaceName, session_id: str, digest: str
 ) -> Response:
-    return wire.ok(wire.blob(reg.blobs.finish(actor, namespace, session_id, digest)), 201)
+    """Close the session: its bytes must hash to ``digest``; the blob is then the namespace's."""
+    return ok(Blob.of(reg.blobs.finish(actor, namespace, session_id, digest)), 201)
 
 
 @router.delete("/uploads/{session_id}", status_code=204)
-def cancel_upload(reg: Reg, actor: Writer, namespace: str, session_id: str) -> Response:
+def cancel_upload(reg: Reg, actor: Writer, namespace: NamespaceName, session_id: str) -> Response:
+    """Drop the session and the bytes it holds."""
     reg.blobs.cancel(actor, namespace, session_id)
     return Response(status_code=204)
 
 
-def _session_response(namespace: str, session: UploadSession, status: int) -> Response:
+def _session_response(
+    namespace: NamespaceName, session: records.UploadSession, status: int
+) -> Response:
     location = f"{API_PREFIX}/namespaces/{quote(namespace, safe='')}/uploads/{session.id}"
-    return wire.ok(
-        wire.upload(session),
+    return ok(
+        UploadSession.of(session),
         status,
         headers={"Upload-Offset": str(session.offset), "Location": location},
     )

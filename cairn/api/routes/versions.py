@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Response
 
 from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Override, Reader, Reg, Writer, gated, reading, writing
+from cairn.api.params import ModelName, NamespaceName, Selector
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL
 from cairn.domain import records
@@ -63,8 +64,8 @@ async def register_version(
 async def list_versions(
     reg: Reg,
     actor: Reader,
-    namespace: str,
-    model: str,
+    namespace: NamespaceName,
+    model: ModelName,
     cursor: str | None = None,
     limit: int | None = None,
 ) -> Response:
@@ -73,13 +74,13 @@ async def list_versions(
     return ok(version_page(page))
 
 
-@router.get(VERSION, response_model=Version)
+@router.get(VERSION, response_model=Version, responses={409: {}})
 async def get_version(
     reg: Reg,
     actor: Reader,
-    namespace: str,
-    model: str,
-    selector: str,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
     override: Override,
     files: bool = True,
 ) -> Response:
@@ -95,9 +96,9 @@ async def get_version(
 def update_version(
     reg: Reg,
     actor: Writer,
-    namespace: str,
-    model: str,
-    selector: str,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
     body: Annotated[VersionChanges, Refused(InvalidMetadata)],
 ) -> Response:
     """Change a version's description."""
@@ -106,14 +107,16 @@ def update_version(
 
 
 @router.delete(VERSION, status_code=204)
-def delete_version(reg: Reg, actor: Admin, namespace: str, model: str, selector: str) -> Response:
+def delete_version(
+    reg: Reg, actor: Admin, namespace: NamespaceName, model: ModelName, selector: Selector
+) -> Response:
     reg.versions.delete(actor, version_ref(namespace, model, selector))
     return Response(status_code=204)
 
 
 @router.get(VERSION + "/validations", response_model=Items[Validation])
 async def list_validations(
-    reg: Reg, actor: Reader, namespace: str, model: str, selector: str
+    reg: Reg, actor: Reader, namespace: NamespaceName, model: ModelName, selector: Selector
 ) -> Response:
     """Every validation of the version (signature, scan, …), oldest first."""
     ref = version_ref(namespace, model, selector)
@@ -123,7 +126,13 @@ async def list_validations(
 
 @router.put(VERSION + "/tags/{key:path}", status_code=204)
 def set_version_tag(
-    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, key: str, body: TagValue
+    reg: Reg,
+    actor: Writer,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
+    key: str,
+    body: TagValue,
 ) -> Response:
     """Set a tag on the version (``key`` may contain slashes)."""
     reg.versions.set_tag(actor, version_ref(namespace, model, selector), key, body.value)
@@ -132,13 +141,18 @@ def set_version_tag(
 
 @router.delete(VERSION + "/tags/{key:path}", status_code=204)
 def delete_version_tag(
-    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, key: str
+    reg: Reg,
+    actor: Writer,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
+    key: str,
 ) -> Response:
     reg.versions.delete_tag(actor, version_ref(namespace, model, selector), key)
     return Response(status_code=204)
 
 
-@router.get("/resolve", response_model=Version)
+@router.get("/resolve", response_model=Version, responses={404: {}, 409: {}})
 async def resolve(
     reg: Reg, actor: Reader, override: Override, ref: str, files: bool = True
 ) -> Response:
