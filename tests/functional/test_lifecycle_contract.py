@@ -162,3 +162,23 @@ def test_retention_gc_and_the_system_routes_answer_what_the_document_says(
     metrics = c.client.get("/metrics")
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")
+
+
+def test_path_parameters_say_what_they_accept_and_answer_the_services_codes(
+    contract: Contract,
+) -> None:
+    _register(contract, 1)
+    c, fraud = contract, {"namespace": "default", "model": "fraud"}
+    promote = c.doc["paths"][VERSION + "/promote"]["post"]["parameters"]
+    assert all(p["schema"].get("pattern") for p in promote), promote
+    refusals = [
+        ("POST", VERSION + "/promote", {**fraud, "selector": "0"}, "invalid_reference"),
+        ("GET", VERSION + "/deployments", {**fraud, "selector": "@"}, "invalid_reference"),
+        ("POST", MODEL + "/aliases/{alias}/rollback", {**fraud, "alias": "-x"}, "invalid_name"),
+        ("PUT", MODEL + "/policy", {**fraud, "model": "fr aud"}, "invalid_name"),
+        ("GET", NAMESPACE + "/approvals", {"namespace": ".x"}, "invalid_name"),
+    ]
+    for method, template, path, code in refusals:
+        body = {"target": "staging"} if template.endswith("/promote") else {}
+        refused = c.call(method, template, 400, path=path, json=body if method != "GET" else None)
+        assert refused["error"]["code"] == code, refused

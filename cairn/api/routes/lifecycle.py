@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 
 from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Approver, Deployer, Reader, Reg, RowId, Writer, reading
+from cairn.api.params import AliasName, ModelName, NamespaceName, Selector
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL
 from cairn.api.routes.versions import VERSION, version_ref
@@ -47,7 +48,12 @@ def _promotion(p: Promoted) -> Promotion:
 
 @router.post(VERSION + "/promote", response_model=Promotion)
 def promote_version(
-    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, body: NewPromotion
+    reg: Reg,
+    actor: Writer,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
+    body: NewPromotion,
 ) -> Response:
     """Move the version to ``target`` if its policy allows it now. When only approvals are
     missing, an approval request is opened (``request``) and the version stays. ``check``
@@ -59,7 +65,12 @@ def promote_version(
 
 @router.get(VERSION + "/decision", response_model=Promotion)
 async def get_promotion_decision(
-    reg: Reg, actor: Reader, namespace: str, model: str, selector: str, target: Target
+    reg: Reg,
+    actor: Reader,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
+    target: Target,
 ) -> Response:
     """What the policy would decide for promoting the version to ``target`` now."""
     ref = version_ref(namespace, model, selector)
@@ -69,7 +80,12 @@ async def get_promotion_decision(
 
 @router.post(VERSION + "/validations", status_code=201, response_model=Validation)
 def add_validation(
-    reg: Reg, actor: Reader, namespace: str, model: str, selector: str, body: NewValidation
+    reg: Reg,
+    actor: Reader,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
+    body: NewValidation,
 ) -> Response:
     """Record a result from CI or a validator; each post is a new run, the newest counts.
     Cairn's own checks are refused (403 ``reserved_validation``), and so is a poster the
@@ -80,7 +96,12 @@ def add_validation(
 
 @router.post(VERSION + "/validations/{name}/rerun", status_code=201, response_model=Validation)
 def rerun_validation(
-    reg: Reg, actor: Writer, namespace: str, model: str, selector: str, name: str
+    reg: Reg,
+    actor: Writer,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
+    name: str,
 ) -> Response:
     """Run one of Cairn's own validators again: integrity, completeness, signature, scan."""
     ref = version_ref(namespace, model, selector)
@@ -89,7 +110,7 @@ def rerun_validation(
 
 @router.get("/namespaces/{namespace}/approvals", response_model=Items[ApprovalRequest])
 async def list_approval_requests(
-    reg: Reg, actor: Reader, namespace: str, status: str | None = "open"
+    reg: Reg, actor: Reader, namespace: NamespaceName, status: str | None = "open"
 ) -> Response:
     """The namespace's approval requests in ``status`` (open, completed, rejected, expired;
     empty: all of them)."""
@@ -113,20 +134,24 @@ def review_approval_request(
 
 
 @router.get("/namespaces/{namespace}/policy", response_model=Policy)
-async def get_namespace_policy(reg: Reg, actor: Reader, namespace: str) -> Response:
+async def get_namespace_policy(reg: Reg, actor: Reader, namespace: NamespaceName) -> Response:
     """The namespace's policy: its newest stored revision, else the default."""
     found = await reading(reg, reg.lifecycle.policy, actor, namespace, None)
     return ok(policy_in_force(found))
 
 
 @router.put("/namespaces/{namespace}/policy", response_model=StoredPolicy)
-def set_namespace_policy(reg: Reg, actor: Admin, namespace: str, body: PolicyDocument) -> Response:
+def set_namespace_policy(
+    reg: Reg, actor: Admin, namespace: NamespaceName, body: PolicyDocument
+) -> Response:
     """Store a new revision of the namespace's policy (the body is the policy document)."""
     return ok(StoredPolicy.of(reg.lifecycle.set_policy(actor, namespace, None, body.root)))
 
 
 @router.get(MODEL + "/policy", response_model=Policy)
-async def get_model_policy(reg: Reg, actor: Reader, namespace: str, model: str) -> Response:
+async def get_model_policy(
+    reg: Reg, actor: Reader, namespace: NamespaceName, model: ModelName
+) -> Response:
     """The policy in force for the model: its override, else its namespace's, else the default."""
     found = await reading(reg, reg.lifecycle.policy, actor, namespace, model)
     return ok(policy_in_force(found))
@@ -134,14 +159,14 @@ async def get_model_policy(reg: Reg, actor: Reader, namespace: str, model: str) 
 
 @router.put(MODEL + "/policy", response_model=StoredPolicy)
 def set_model_policy(
-    reg: Reg, actor: Admin, namespace: str, model: str, body: PolicyDocument
+    reg: Reg, actor: Admin, namespace: NamespaceName, model: ModelName, body: PolicyDocument
 ) -> Response:
     """Store a new revision of the model's own policy, which overrides its namespace's."""
     return ok(StoredPolicy.of(reg.lifecycle.set_policy(actor, namespace, model, body.root)))
 
 
 @router.post("/namespaces/{namespace}/policy/test", response_model=Decision)
-def test_policy(reg: Reg, actor: Reader, namespace: str, body: PolicyTest) -> Response:
+def test_policy(reg: Reg, actor: Reader, namespace: NamespaceName, body: PolicyTest) -> Response:
     """What a policy not yet stored would decide for a version of this namespace."""
     ref = parse_reference(body.ref)
     if ref.namespace != namespace:
@@ -152,7 +177,12 @@ def test_policy(reg: Reg, actor: Reader, namespace: str, body: PolicyTest) -> Re
 
 @router.post(VERSION + "/deployments", status_code=201, response_model=Deployment)
 def record_deployment(
-    reg: Reg, actor: Deployer, namespace: str, model: str, selector: str, body: NewDeployment
+    reg: Reg,
+    actor: Deployer,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
+    body: NewDeployment,
 ) -> Response:
     """Record a step of a rollout of the version, as an orchestrator sees it."""
     ref = version_ref(namespace, model, selector)
@@ -161,7 +191,7 @@ def record_deployment(
 
 @router.get(VERSION + "/deployments", response_model=Items[Deployment])
 async def list_version_deployments(
-    reg: Reg, actor: Reader, namespace: str, model: str, selector: str
+    reg: Reg, actor: Reader, namespace: NamespaceName, model: ModelName, selector: Selector
 ) -> Response:
     """The version's deployments, newest first."""
     ref = version_ref(namespace, model, selector)
@@ -171,7 +201,11 @@ async def list_version_deployments(
 
 @router.get("/namespaces/{namespace}/deployments", response_model=Items[Deployment])
 async def list_deployments(
-    reg: Reg, actor: Reader, namespace: str, model: str | None = None, target: str | None = None
+    reg: Reg,
+    actor: Reader,
+    namespace: NamespaceName,
+    model: str | None = None,
+    target: str | None = None,
 ) -> Response:
     """The namespace's deployments, newest first: of one ``model``, on one ``target``."""
     found = await reading(reg, reg.deployments.find, actor, namespace, model=model, target=target)
@@ -180,7 +214,12 @@ async def list_deployments(
 
 @router.post(MODEL + "/aliases/{alias}/rollback", response_model=RolledBack)
 def rollback_alias(
-    reg: Reg, actor: Deployer, namespace: str, model: str, alias: str, body: Rollback
+    reg: Reg,
+    actor: Deployer,
+    namespace: NamespaceName,
+    model: ModelName,
+    alias: AliasName,
+    body: Rollback,
 ) -> Response:
     """Move the alias back (to version ``to``, or the previous eligible version), archive the
     production version it leaves, and record it as a deployment."""
@@ -189,7 +228,9 @@ def rollback_alias(
 
 
 @router.post("/namespaces/{namespace}/retention", response_model=RetentionReport)
-def apply_retention(reg: Reg, actor: Admin, namespace: str, body: RetentionRun) -> Response:
+def apply_retention(
+    reg: Reg, actor: Admin, namespace: NamespaceName, body: RetentionRun
+) -> Response:
     """Run a retention round now: archive, plan deletions, delete what was planned at least
     the grace period before (``dry_run``: list, change nothing)."""
     actions = reg.retention.apply(actor, namespace, dry_run=body.dry_run)
