@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cairn.domain.numbers import parse_id
+from cairn.domain.numbers import ID_MAX, parse_id
 from cairn.domain.paths import check_path
 from cairn.errors import InvalidInput
 
 # ``_cairn/versions/<namespace>/<model>/<number>/<file path>``: a version's manifest as a tree.
 VERSION_TREE = "_cairn/versions"
+TEXT_MAX = 1000
+TAG_VALUE_MAX = 100_000  # MLflow's own tags (the model's version list) grow long
 RUN_STATUSES = frozenset({"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"})
 MODEL_STATUSES = frozenset(
     {
@@ -80,6 +82,53 @@ class LoggedModel:
 
 
 @dataclass(frozen=True, slots=True)
+class NewExperiment:
+    name: str
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """A run to start; an empty ``name`` or ``user_id`` is left for the service to choose."""
+
+    experiment_id: int
+    name: str
+    user_id: str
+    start_time: int
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RunChange:
+    """What an update changes in a run: ``None`` (or an empty name) leaves it as it is."""
+
+    run_id: str
+    status: str | None
+    end_time: int | None
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutput:
+    """A logged model a run produced, at a step."""
+
+    model_id: str
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewLoggedModel:
+    """A logged model to create; an empty ``name`` makes its id its name."""
+
+    experiment_id: int
+    name: str
+    source_run_id: str | None
+    model_type: str
+    tags: dict[str, str]
+    params: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class ArtifactEntry:
     """One name in a folder listing: a file (with its size) or a folder."""
 
@@ -134,3 +183,51 @@ def children(prefix: str, files: list[tuple[str, int]]) -> list[ArtifactEntry]:
         if name and name not in seen:
             seen[name] = ArtifactEntry(name, True) if slash else ArtifactEntry(name, False, size)
     return [seen[n] for n in sorted(seen)]
+
+
+def plain_text(raw: object, what: str, *, required: bool = False) -> str:
+    """A short identifier or name from a request: a string of at most ``TEXT_MAX`` characters
+    without NUL ('' when absent and not ``required``)."""
+    if raw is None or raw == "":
+        if required:
+            raise InvalidInput(f"{what} is required")
+        return ""
+    if not isinstance(raw, str) or len(raw) > TEXT_MAX or "\x00" in raw:
+        raise InvalidInput(f"{what} is a string of at most {TEXT_MAX} characters")
+    return raw
+
+
+def experiment_number(raw: object) -> int:
+    """An experiment id (0 is MLflow's "Default"), as a number or its decimal string."""
+    found = 0 if raw in ("0", 0) and not isinstance(raw, bool) else parse_id(raw)
+    if found is None:
+        raise InvalidInput(
+            f"an experiment id is a whole number from 0 to {ID_MAX}, not {str(raw)[:40]!r}"
+        )
+    return found
+
+
+def millis(raw: object, what: str) -> int:
+    """A time in integer milliseconds, as a number or its decimal string."""
+    text = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise InvalidInput(f"{what} is a time in integer milliseconds")
+    return int(text)
+
+
+def tag_map(raw: object) -> dict[str, str]:
+    """MLflow's ``[{"key", "value"}]`` as a dict (the last of a repeated key wins)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, list) or len(raw) > 1000:
+        raise InvalidInput('tags are a list of {"key", "value"}')
+    out: dict[str, str] = {}
+    for tag in raw:
+        if not isinstance(tag, dict) or not isinstance(tag.get("key"), str):
+            raise InvalidInput('each tag is {"key": "…", "value": "…"}')
+        value = tag.get("value")
+        value = "" if value is None else value if isinstance(value, str) else str(value)
+        if len(value) > TAG_VALUE_MAX or "\x00" in value:
+            raise InvalidInput(f"a tag value is at most {TAG_VALUE_MAX} characters, without NUL")
+        out[plain_text(tag["key"], "a tag key", required=True)] = value
+    return out

@@ -27,6 +27,7 @@ from cairn.domain.tracking import (
     LoggedModel,
     artifact_path,
     children,
+    plain_text,
 )
 from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation, TrackingNotFound
 from cairn.services.aliases import AliasService
@@ -39,7 +40,6 @@ from cairn.services.resolve import get_model
 from cairn.services.tracking import (
     TrackingService,
     link_logged_files,
-    plain_text,
     update_model_tags,
 )
 from cairn.services.uow import UnitOfWork

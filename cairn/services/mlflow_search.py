@@ -31,7 +31,7 @@ from cairn.domain.mlflow_paging import (
     token_offset,
 )
 from cairn.domain.records import Model, Version
-from cairn.domain.tracking import LoggedModel
+from cairn.domain.tracking import LoggedModel, plain_text
 from cairn.errors import InvalidInput
 from cairn.services.auth import Actor
 from cairn.services.mlflow_models import (
@@ -40,7 +40,7 @@ from cairn.services.mlflow_models import (
     version_run_id,
     version_source,
 )
-from cairn.services.tracking import TrackingService, plain_text
+from cairn.services.tracking import TrackingService
 from cairn.services.versions import VersionService
 
 T = TypeVar("T")

@@ -15,17 +15,21 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from cairn.domain.manifest import FileEntry
-from cairn.domain.numbers import ID_MAX, parse_id
 from cairn.domain.tracking import (
-    MODEL_STATUSES,
-    RUN_STATUSES,
     ArtifactEntry,
     Experiment,
     LoggedModel,
+    NewExperiment,
+    NewLoggedModel,
+    NewRun,
     Run,
+    RunChange,
+    RunOutput,
     artifact_path,
     children,
+    experiment_number,
     experiment_of,
+    plain_text,
     upload_path,
 )
 from cairn.errors import ExperimentExists, InvalidInput, TrackingNotFound
@@ -35,9 +39,6 @@ from cairn.services.resolve import namespace_key
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.blobs import BlobStore
 from cairn.storage.sql.store import MetadataStore
-
-TEXT_MAX = 1000
-TAG_VALUE_MAX = 100_000  # MLflow's own tags (the model's version list) grow long
 
 
 class TrackingService:
@@ -49,20 +50,12 @@ class TrackingService:
 
     # Experiments
 
-    def create_experiment(
-        self, actor: Actor, name: object, tags: Mapping[str, str], artifact_location: object = None
-    ) -> Experiment:
-        """Artifacts of every experiment live in Cairn: an ``artifact_location`` is refused."""
-        if artifact_location:
-            raise InvalidInput(
-                "Cairn keeps experiments' artifacts itself: leave artifact_location out"
-            )
-        name = _text(name, "an experiment name", required=True)
+    def create_experiment(self, actor: Actor, new: NewExperiment) -> Experiment:
         with self._write(actor) as uow:
-            created = uow.store.tracking.insert_experiment(name, dict(tags), uow.now)
+            created = uow.store.tracking.insert_experiment(new.name, dict(new.tags), uow.now)
             if created is None:
-                raise ExperimentExists(f"Experiment '{name}' already exists.", name=name)
-            uow.record("mlflow.experiment.create", name, event=False, id=created.id)
+                raise ExperimentExists(f"Experiment '{new.name}' already exists.", name=new.name)
+            uow.record("mlflow.experiment.create", new.name, event=False, id=created.id)
             return created
 
     def experiment(
@@ -70,10 +63,10 @@ class TrackingService:
     ) -> Experiment:
         with self._read(actor) as store:
             if name is not None:
-                found = store.tracking.experiment(name=_text(name, "an experiment name"))
+                found = store.tracking.experiment(name=plain_text(name, "an experiment name"))
                 what = f"name={name}"
             else:
-                found = store.tracking.experiment(experiment_id=_number(experiment_id))
+                found = store.tracking.experiment(experiment_id=experiment_number(experiment_id))
                 what = f"id={experiment_id}"
         if found is None:
             raise TrackingNotFound(f"Could not find experiment with {what}")
@@ -81,103 +74,86 @@ class TrackingService:
 
     # Runs
 
-    def create_run(self, actor: Actor, fields: Mapping[str, Any]) -> Run:
-        experiment_id = _number(fields.get("experiment_id"))
+    def create_run(self, actor: Actor, new: NewRun) -> Run:
         run_id = uuid.uuid4().hex
-        tags = _tags(fields.get("tags"))
-        name = _text(fields.get("run_name") or tags.get("mlflow.runName"), "a run name")
+        name = new.name or f"run-{run_id[:8]}"
         values = {
             "id": run_id,
-            "experiment_id": experiment_id,
-            "name": name or f"run-{run_id[:8]}",
-            "user_id": _text(fields.get("user_id"), "a user id") or actor.name,
+            "experiment_id": new.experiment_id,
+            "name": name,
+            "user_id": new.user_id or actor.name,
             "status": "RUNNING",
-            "start_time": _millis(fields.get("start_time"), "start_time", default=0),
+            "start_time": new.start_time,
             "end_time": None,
             "lifecycle_stage": "active",
-            "tags": {**tags, "mlflow.runName": name or f"run-{run_id[:8]}"},
+            "tags": {**new.tags, "mlflow.runName": name},
             "outputs": [],
         }
         with self._write(actor) as uow:
-            _experiment_in(uow.store, experiment_id)
+            _experiment_in(uow.store, new.experiment_id)
             uow.store.tracking.insert_run(values)
-            uow.record("mlflow.run.create", run_id, event=False, experiment=experiment_id)
+            uow.record("mlflow.run.create", run_id, event=False, experiment=new.experiment_id)
             return _found_run(uow.store, run_id)
 
     def run(self, actor: Actor, run_id: object) -> Run:
         with self._read(actor) as store:
-            return _found_run(store, _text(run_id, "a run id", required=True))
+            return _found_run(store, plain_text(run_id, "a run id", required=True))
 
-    def update_run(self, actor: Actor, run_id: object, fields: Mapping[str, Any]) -> Run:
+    def update_run(self, actor: Actor, change: RunChange) -> Run:
         values: dict[str, Any] = {}
-        if fields.get("status") is not None:
-            if fields["status"] not in RUN_STATUSES:
-                raise InvalidInput(f"a run status is one of {', '.join(sorted(RUN_STATUSES))}")
-            values["status"] = fields["status"]
-        if fields.get("end_time") is not None:
-            values["end_time"] = _millis(fields["end_time"], "end_time")
-        if fields.get("run_name"):
-            values["name"] = _text(fields["run_name"], "a run name")
-        checked = _text(run_id, "a run id", required=True)
+        if change.status is not None:
+            values["status"] = change.status
+        if change.end_time is not None:
+            values["end_time"] = change.end_time
+        if change.name:
+            values["name"] = change.name
         with self._write(actor) as uow:
-            _found_run(uow.store, checked, lock=True)
+            _found_run(uow.store, change.run_id, lock=True)
             if values:
-                uow.store.tracking.update_run(checked, values)
-            uow.record("mlflow.run.update", checked, event=False, **values)
-            return _found_run(uow.store, checked)
+                uow.store.tracking.update_run(change.run_id, values)
+            uow.record("mlflow.run.update", change.run_id, event=False, **values)
+            return _found_run(uow.store, change.run_id)
 
-    def log_outputs(self, actor: Actor, run_id: object, models: object) -> None:
-        """Record that the run produced these logged models (``[{"model_id", "step"}]``)."""
-        if not isinstance(models, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("model_id"), str) for m in models
-        ):
-            raise InvalidInput('models is a list of {"model_id", "step"}')
-        checked = _text(run_id, "a run id", required=True)
+    def log_outputs(self, actor: Actor, run_id: str, models: list[RunOutput]) -> None:
+        """Record that the run produced these logged models (each once, the first step kept)."""
         with self._write(actor) as uow:
-            run = _found_run(uow.store, checked, lock=True)
+            run = _found_run(uow.store, run_id, lock=True)
             known = {o["model_id"] for o in run.outputs}
             added = [
-                {"model_id": m["model_id"], "step": int(m.get("step") or 0)}
-                for m in models
-                if m["model_id"] not in known
+                {"model_id": m.model_id, "step": m.step} for m in models if m.model_id not in known
             ]
-            uow.store.tracking.update_run(checked, {"outputs": [*run.outputs, *added]})
-            uow.record("mlflow.run.outputs", checked, event=False, models=len(added))
+            uow.store.tracking.update_run(run_id, {"outputs": [*run.outputs, *added]})
+            uow.record("mlflow.run.outputs", run_id, event=False, models=len(added))
 
     # Logged models
 
-    def create_logged_model(self, actor: Actor, fields: Mapping[str, Any]) -> LoggedModel:
-        experiment_id = _number(fields.get("experiment_id"))
+    def create_logged_model(self, actor: Actor, new: NewLoggedModel) -> LoggedModel:
         model_id = f"m-{uuid.uuid4().hex}"
-        raw_run = fields.get("source_run_id")
-        run_id = _text(raw_run, "a run id") if raw_run else None
         values = {
             "id": model_id,
-            "experiment_id": experiment_id,
-            "name": _text(fields.get("name"), "a model name") or model_id,
-            "source_run_id": run_id,
+            "experiment_id": new.experiment_id,
+            "name": new.name or model_id,
+            "source_run_id": new.source_run_id,
             "status": "LOGGED_MODEL_PENDING",
-            "model_type": _text(fields.get("model_type"), "a model type"),
-            "tags": _tags(fields.get("tags")),
-            "params": _tags(fields.get("params")),
+            "model_type": new.model_type,
+            "tags": new.tags,
+            "params": new.params,
         }
         with self._write(actor) as uow:
-            _experiment_in(uow.store, experiment_id)
-            if run_id is not None:
-                _found_run(uow.store, run_id)
+            _experiment_in(uow.store, new.experiment_id)
+            if new.source_run_id is not None:
+                _found_run(uow.store, new.source_run_id)
             uow.store.tracking.insert_logged_model(
                 {**values, "created_at": uow.now, "updated_at": uow.now}
             )
-            uow.record("mlflow.model.create", model_id, event=False, experiment=experiment_id)
+            uow.record("mlflow.model.create", model_id, event=False, experiment=new.experiment_id)
             return _found_model(uow.store, model_id)
 
     def logged_model(self, actor: Actor, model_id: object) -> LoggedModel:
         with self._read(actor) as store:
-            return _found_model(store, _text(model_id, "a model id", required=True))
+            return _found_model(store, plain_text(model_id, "a model id", required=True))
 
-    def update_logged_model(self, actor: Actor, model_id: str, status: object) -> LoggedModel:
-        if status not in MODEL_STATUSES:
-            raise InvalidInput(f"a logged model's status is one of {', '.join(MODEL_STATUSES)}")
+    def update_logged_model(self, actor: Actor, model_id: str, status: str) -> LoggedModel:
         with self._write(actor) as uow:
             _found_model(uow.store, model_id, lock=True)
             uow.store.tracking.update_logged_model(
@@ -186,18 +162,17 @@ class TrackingService:
             uow.record("mlflow.model.update", model_id, event=False, status=status)
             return _found_model(uow.store, model_id)
 
-    def set_logged_model_tags(self, actor: Actor, model_id: str, tags: object) -> None:
-        new = _tags(tags)
+    def set_logged_model_tags(self, actor: Actor, model_id: str, tags: Mapping[str, str]) -> None:
         with self._write(actor) as uow:
             found = _found_model(uow.store, model_id, lock=True)
-            update_model_tags(uow, found, new)
+            update_model_tags(uow, found, tags)
 
     def search_logged_models(
         self, actor: Actor, experiment_ids: object, name: str | None, offset: int, limit: int
     ) -> list[LoggedModel]:
         if not isinstance(experiment_ids, list) or not experiment_ids:
             raise InvalidInput("experiment_ids is a non-empty list of experiment ids")
-        ids = [_number(e) for e in experiment_ids]
+        ids = [experiment_number(e) for e in experiment_ids]
         with self._read(actor) as store:
             return store.tracking.logged_models(ids, name, offset, limit)
 
@@ -288,55 +263,3 @@ def _experiment_in(store: MetadataStore, experiment_id: int) -> Experiment:
     if found is None:
         raise TrackingNotFound(f"No Experiment with id={experiment_id} exists")
     return found
-
-
-def plain_text(raw: object, what: str, *, required: bool = False) -> str:
-    """A short identifier or name from a request: a string of at most ``TEXT_MAX`` characters
-    without NUL ('' when absent and not ``required``)."""
-    return _text(raw, what, required=required)
-
-
-def _text(raw: object, what: str, *, required: bool = False) -> str:
-    if raw is None or raw == "":
-        if required:
-            raise InvalidInput(f"{what} is required")
-        return ""
-    if not isinstance(raw, str) or len(raw) > TEXT_MAX or "\x00" in raw:
-        raise InvalidInput(f"{what} is a string of at most {TEXT_MAX} characters")
-    return raw
-
-
-def _number(raw: object) -> int:
-    found = 0 if raw in ("0", 0) and not isinstance(raw, bool) else parse_id(raw)
-    if found is None:
-        raise InvalidInput(
-            f"an experiment id is a whole number from 0 to {ID_MAX}, not {str(raw)[:40]!r}"
-        )
-    return found
-
-
-def _millis(raw: object, what: str, default: int | None = None) -> int:
-    if raw is None and default is not None:
-        return default
-    text = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise InvalidInput(f"{what} is a time in integer milliseconds")
-    return int(text)
-
-
-def _tags(raw: object) -> dict[str, str]:
-    """MLflow's ``[{"key", "value"}]`` as a dict (the last of a repeated key wins)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, list) or len(raw) > 1000:
-        raise InvalidInput('tags are a list of {"key", "value"}')
-    out: dict[str, str] = {}
-    for tag in raw:
-        if not isinstance(tag, dict) or not isinstance(tag.get("key"), str):
-            raise InvalidInput('each tag is {"key": "…", "value": "…"}')
-        value = tag.get("value")
-        value = "" if value is None else value if isinstance(value, str) else str(value)
-        if len(value) > TAG_VALUE_MAX or "\x00" in value:
-            raise InvalidInput(f"a tag value is at most {TAG_VALUE_MAX} characters, without NUL")
-        out[_text(tag["key"], "a tag key", required=True)] = value
-    return out

@@ -285,6 +285,10 @@ def test_errors_use_mlflow_codes_and_are_never_5xx(
         ("POST", f"{API}/logged-models/search", b'{"experiment_ids": "1"}'),
         ("POST", f"{API}/runs/outputs", b'{"run_id": "x", "models": 3}'),
         ("PATCH", f"{API}/logged-models/m-x", b'{"status": "WHATEVER"}'),
+        ("PATCH", f"{API}/logged-models/m-x", b'{"status": ["LOGGED_MODEL_READY"]}'),
+        ("POST", f"{API}/runs/update", b'{"run_id": "x", "status": ["FINISHED"]}'),
+        ("POST", f"{API}/runs/update", b'{"run_id": "x", "end_time": 1.5}'),
+        ("POST", f"{API}/logged-models", b'{"experiment_id": "1", "params": {"k": "v"}}'),
         # NUL, which PostgreSQL refuses in text, anywhere a request can carry it
         ("GET", f"{API}/registered-models/alias?name=wired&alias=%00", None),
         ("GET", f"{API}/registered-models/search?filter=name%20%3D%20%27%00%27", None),
@@ -326,6 +330,28 @@ def test_bad_input_is_a_4xx_with_an_mlflow_body(
         "RESOURCE_DOES_NOT_EXIST",
         "INVALID_STATE",
     }
+
+
+@pytest.mark.parametrize("step", ["abc", [1], {"n": 1}, 1.5, True])
+def test_a_run_s_outputs_refuse_a_step_that_is_not_a_whole_number(
+    http: TestClient, step: object
+) -> None:
+    run_id, model_id = logged_model(http)
+    models = [{"model_id": model_id, "step": step}]
+    response = http.post(f"{API}/runs/outputs", json={"run_id": run_id, "models": models})
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    run = ok(http.get(f"{API}/runs/get", params={"run_id": run_id}))["run"]
+    assert "outputs" not in run or not run["outputs"].get("model_outputs")
+
+
+def test_a_run_s_outputs_keep_each_model_once_with_its_step(http: TestClient) -> None:
+    run_id, model_id = logged_model(http)
+    for step in ("3", 7):
+        models = [{"model_id": model_id, "step": step}]
+        ok(http.post(f"{API}/runs/outputs", json={"run_id": run_id, "models": models}))
+    run = ok(http.get(f"{API}/runs/get", params={"run_id": run_id}))["run"]
+    assert run["outputs"]["model_outputs"] == [{"model_id": model_id, "step": 3}]
 
 
 def test_cairn_api_errors_keep_cairn_s_own_body(http: TestClient) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from cairn.api import wire as cairn_wire
 from cairn.api.bodies import StrictBodyRoute
 from cairn.api.deps import Body, Reader, Reg, Writer
-from cairn.api.mlflow import MLFLOW_PREFIX
+from cairn.api.mlflow import MLFLOW_PREFIX, parse
 from cairn.api.mlflow import wire as w
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=MLFLOW_PREFIX, tags=["mlflow"])
@@ -25,9 +25,7 @@ def experiment_by_name(reg: Reg, actor: Reader, experiment_name: str) -> Respons
 @router.post("/experiments/create")
 def create_experiment(reg: Reg, actor: Writer, body: Body) -> Response:
     """Artifacts of every experiment live in Cairn: an ``artifact_location`` is not taken."""
-    location = w.body_field(body, "artifact_location", required=False)
-    tags = w.tags_of(body.get("tags"))
-    created = reg.tracking.create_experiment(actor, w.body_field(body, "name"), tags, location)
+    created = reg.tracking.create_experiment(actor, parse.new_experiment(body))
     return cairn_wire.ok({"experiment_id": str(created.id)})
 
 
@@ -39,8 +37,7 @@ def get_experiment(reg: Reg, actor: Reader, experiment_id: str) -> Response:
 
 @router.post("/runs/create")
 def create_run(reg: Reg, actor: Writer, body: Body) -> Response:
-    w.body_field(body, "experiment_id")
-    return cairn_wire.ok({"run": w.run(reg.tracking.create_run(actor, body))})
+    return cairn_wire.ok({"run": w.run(reg.tracking.create_run(actor, parse.new_run(body)))})
 
 
 @router.get("/runs/get")
@@ -52,21 +49,20 @@ def get_run(
 
 @router.post("/runs/update")
 def update_run(reg: Reg, actor: Writer, body: Body) -> Response:
-    run_id = w.body_field(body, "run_id", required=False) or w.body_field(body, "run_uuid")
-    found = reg.tracking.update_run(actor, run_id, body)
+    found = reg.tracking.update_run(actor, parse.run_change(body))
     return cairn_wire.ok({"run_info": w.run(found)["info"]})
 
 
 @router.post("/runs/outputs")
 def log_outputs(reg: Reg, actor: Writer, body: Body) -> Response:
-    reg.tracking.log_outputs(actor, w.body_field(body, "run_id"), body.get("models") or [])
+    reg.tracking.log_outputs(actor, *parse.run_outputs(body))
     return cairn_wire.ok({})
 
 
 @router.post("/logged-models")
 def create_logged_model(reg: Reg, actor: Writer, body: Body) -> Response:
-    w.body_field(body, "experiment_id")
-    return cairn_wire.ok({"model": w.logged_model(reg.tracking.create_logged_model(actor, body))})
+    found = reg.tracking.create_logged_model(actor, parse.new_logged_model(body))
+    return cairn_wire.ok({"model": w.logged_model(found)})
 
 
 @router.post("/logged-models/search")
@@ -87,11 +83,11 @@ def get_logged_model(reg: Reg, actor: Reader, model_id: str) -> Response:
 
 @router.patch("/logged-models/{model_id}")
 def finalize_logged_model(reg: Reg, actor: Writer, model_id: str, body: Body) -> Response:
-    found = reg.tracking.update_logged_model(actor, model_id, w.body_field(body, "status"))
+    found = reg.tracking.update_logged_model(actor, model_id, parse.logged_model_status(body))
     return cairn_wire.ok({"model": w.logged_model(found)})
 
 
 @router.patch("/logged-models/{model_id}/tags")
 def set_logged_model_tags(reg: Reg, actor: Writer, model_id: str, body: Body) -> Response:
-    reg.tracking.set_logged_model_tags(actor, model_id, w.body_field(body, "tags"))
+    reg.tracking.set_logged_model_tags(actor, model_id, parse.logged_model_tags(body))
     return cairn_wire.ok({})
