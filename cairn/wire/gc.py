@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from cairn.wire.base import Record, Request
+from cairn.wire.blobs import Blob
 
 MAX_GRACE_HOURS = 24 * 365
 
@@ -25,15 +26,10 @@ class Collection(Request):
     )
 
 
-class CollectedBlob(Record):
-    digest: str
-    size: int
-
-
 class CollectionReport(Record):
     dry_run: bool
     cutoff: datetime = Field(description="Blobs older than this were (or would be) deleted.")
     deleted: int = Field(description="How many blobs were (or would be) deleted.")
     bytes: int = Field(description="How many bytes they held.")
-    unreferenced: list[CollectedBlob] = Field(description="Blobs no version names.")
-    orphaned: list[CollectedBlob] = Field(description="Bytes in the blob store with no record.")
+    unreferenced: list[Blob] = Field(description="Blobs no version names.")
+    orphaned: list[Blob] = Field(description="Bytes in the blob store with no record.")

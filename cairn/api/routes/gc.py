@@ -9,7 +9,8 @@ from fastapi import APIRouter, Response
 from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Reg
 from cairn.api.routes import API_PREFIX
-from cairn.wire.gc import CollectedBlob, Collection, CollectionReport
+from cairn.wire.blobs import Blob
+from cairn.wire.gc import Collection, CollectionReport
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["gc"])
 
@@ -26,7 +27,7 @@ def collect_garbage(reg: Reg, actor: Admin, body: Collection) -> Response:
             cutoff=report.cutoff,
             deleted=report.deleted,
             bytes=report.bytes,
-            unreferenced=[CollectedBlob(digest=b.digest, size=b.size) for b in report.unreferenced],
-            orphaned=[CollectedBlob(digest=b.digest, size=b.size) for b in report.orphaned],
+            unreferenced=[Blob.of(b) for b in report.unreferenced],
+            orphaned=[Blob.of(b) for b in report.orphaned],
         )
     )
