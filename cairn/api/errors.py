@@ -113,12 +113,18 @@ def _parameter_code(route: Any, where: str, name: object) -> str | None:
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route of the app takes on the request's path."""
-    methods: set[str] = set()
+    """Every method the routes of the request's path template take (RFC 9110 §15.5.6)."""
+    routes = list(iter_route_contexts(request.app.routes))
     path = request.scope["path"]
-    for route in iter_route_contexts(request.app.routes):
-        pattern = getattr(route, "path_regex", None)
-        if pattern is not None and pattern.match(path):
+    # The path's template is the first that matches it, as the router tries them: a path that
+    # two templates match (``.../blobs/missing`` and ``.../blobs/{digest}``) is the first's.
+    template = next(
+        (r.path_format for r in routes if (p := getattr(r, "path_regex", None)) and p.match(path)),
+        None,
+    )
+    methods: set[str] = set()
+    for route in routes:
+        if template is not None and route.path_format == template:
             methods |= route.methods or set()
     return ", ".join(sorted(methods))
 
