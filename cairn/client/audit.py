@@ -30,6 +30,7 @@ from cairn.domain.audit import entry_document, entry_leaf_hash
 from cairn.domain.audit_keys import ROTATE_ACTION, Rotation
 from cairn.domain.merkle import MerkleTree, verify_consistency
 from cairn.domain.record_replay import Replay
+from cairn.wire import paths
 
 PAGE = 1000
 
@@ -69,7 +70,7 @@ def verify_log(
     path = state_file or default_state_file()
     states = load_states(path)
     trusted = states.get(http.url)
-    checkpoint = http.json("GET", "/audit/checkpoint")
+    checkpoint = http.json("GET", paths.AUDIT_CHECKPOINT)
     result = AuditVerification(trusted_before=trusted["size"] if trusted else None)
     if checkpoint is None:
         if trusted:
@@ -127,7 +128,7 @@ def _anchor(
         return trusted["key_id"], trusted["public_key"]
     if rotations:
         return rotations[0].previous_key_id, rotations[0].previous_public_key
-    key = http.json("GET", "/audit/key")
+    key = http.json("GET", paths.AUDIT_KEY)
     return key["key_id"], key["public_key"] or ""
 
 
@@ -139,7 +140,7 @@ def _recomputed_leaves(
     after = -1
     while len(leaves) < size:
         params = {"after": after, "limit": min(PAGE, size - len(leaves))}
-        page = http.json("GET", "/audit/entries", params=params)["items"]
+        page = http.json("GET", paths.AUDIT_ENTRIES, params=params)["items"]
         if not page:
             problems.append(f"entries {len(leaves)} to {size - 1} are missing from the log")
             return leaves
@@ -178,7 +179,7 @@ def _check_growth(
         problems.append(
             f"the first {old} entries no longer hash to the root you trusted: history was changed"
         )
-    proof = http.json("GET", "/audit/proofs/consistency", params={"old": old, "new": new})
+    proof = http.json("GET", paths.CONSISTENCY_PROOF, params={"old": old, "new": new})
     hashes = [bytes.fromhex(h) for h in proof["proof"]]
     if not verify_consistency(
         old, new, bytes.fromhex(trusted["root"]), bytes.fromhex(checkpoint["root"]), hashes

@@ -15,6 +15,7 @@ from typing import Any
 from cairn.client.http import Http
 from cairn.domain.audit import checkpoint_signed
 from cairn.domain.audit_keys import Rotation, key_id_of, key_in_force
+from cairn.wire import paths
 
 PAGE = 1000
 
@@ -87,7 +88,7 @@ def check_checkpoints(
     after = 0
     while True:
         params = {"after": after, "limit": PAGE}
-        page = http.json("GET", "/audit/checkpoints", params=params)["items"]
+        page = http.json("GET", paths.AUDIT_CHECKPOINTS, params=params)["items"]
         for checkpoint in page:
             after = checkpoint["size"]
             if after > size:

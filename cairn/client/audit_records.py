@@ -38,6 +38,7 @@ from cairn.domain.record_state import (
     validations_fields,
     version_fields,
 )
+from cairn.wire import paths
 
 PAGE = 1000
 
@@ -80,39 +81,40 @@ def served_records(http: Http) -> dict[str, Groups]:
     API serves, as group digests."""
     served: dict[str, Groups] = {}
     names = []
-    for ns in http.json("GET", "/namespaces")["items"]:
+    for ns in http.json("GET", paths.NAMESPACES)["items"]:
         names.append(ns["name"])
         served[record_key("namespace", ns["name"])] = digests("namespace", namespace_fields(ns))
-        keys = http.json("GET", f"/namespaces/{ns['name']}/keys")["items"]
+        keys = http.json("GET", paths.namespace_keys(ns["name"]))["items"]
         if keys:
             served[record_key("keys", ns["name"])] = digests("keys", keys_fields(keys))
-        policy = http.json("GET", f"/namespaces/{ns['name']}/policy")
+        policy = http.json("GET", paths.namespace_policy(ns["name"]))
         if not policy["default"]:
             served[record_key("policy", ns["name"])] = digests("policy", policy_fields(policy))
-    for principal in http.json("GET", "/principals")["items"]:
+    for principal in http.json("GET", paths.PRINCIPALS)["items"]:
         key = record_key("principal", principal["name"])
         served[key] = digests("principal", principal_fields(principal))
-    for token in http.json("GET", "/tokens", params={"principal": "*"})["items"]:
+    for token in http.json("GET", paths.TOKENS, params={"principal": "*"})["items"]:
         served[record_key("token", token["token_id"])] = digests("token", token_fields(token))
-    for model in _pages(http, "/models"):
+    for model in _pages(http, paths.MODELS):
         ref = model["ref"]
         served[record_key("model", ref)] = digests("model", model_fields(model))
-        path = f"/models/{model['namespace']}/{model['name']}"
-        for alias, number in http.json("GET", path + "/aliases")["aliases"].items():
+        namespace, name = model["namespace"], model["name"]
+        for alias, number in http.json("GET", paths.aliases(namespace, name))["aliases"].items():
             served[record_key("alias", f"{ref}@{alias}")] = digests("alias", alias_fields(number))
-        policy = http.json("GET", path + "/policy")
+        policy = http.json("GET", paths.model_policy(namespace, name))
         if not policy["default"] and policy["model"] is not None:  # its own override
             served[record_key("policy", ref)] = digests("policy", policy_fields(policy))
     approvals = {
-        ns: http.json("GET", f"/namespaces/{ns}/approvals", params={"status": ""})["items"]
-        for ns in names
+        ns: http.json("GET", paths.approvals(ns), params={"status": ""})["items"] for ns in names
     }
-    for version in _pages(http, "/versions"):
+    for version in _pages(http, paths.VERSIONS):
         ref = version["ref"]
-        path = f"/models/{version['namespace']}/{version['model']}/versions/{version['number']}"
+        path = paths.version(version["namespace"], version["model"], version["number"])
         fields = version_fields({**version, **_content(http, path)})
         served[record_key("version", ref)] = digests("version", fields)
-        results = http.json("GET", path + "/validations")["items"]
+        results = http.json(
+            "GET", paths.validations(version["namespace"], version["model"], version["number"])
+        )["items"]
         if results:
             served[record_key("validations", ref)] = digests(
                 "validations", validations_fields(results)
@@ -152,7 +154,9 @@ def _touched_after(http: Http, last_index: int) -> tuple[set[str], set[str]]:
     renamed: set[str] = set()
     after = last_index
     while True:
-        page = http.json("GET", "/audit/entries", params={"after": after, "limit": PAGE})["items"]
+        page = http.json("GET", paths.AUDIT_ENTRIES, params={"after": after, "limit": PAGE})[
+            "items"
+        ]
         for entry in page:
             records = entry.get("records")
             if records is None:

@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from cairn.client.audit import default_state_file, document_of, load_states
 from cairn.client.http import Http
 from cairn.domain.audit import checkpoint_signed, entry_leaf_hash, entry_namespace
 from cairn.domain.merkle import verify_inclusion
 from cairn.domain.names import canonical_key, normalize_name
+from cairn.wire import paths
 
 PAGE = 1000
 
@@ -47,11 +47,11 @@ def verify_slice(http: Http, namespace: str, state_file: Path | None = None) -> 
     """Prove every entry of ``namespace``'s slice, up to the latest checkpoint, is in the
     signed log as served."""
     result = SliceVerification(namespace)
-    checkpoint = http.json("GET", "/audit/checkpoint")
+    checkpoint = http.json("GET", paths.AUDIT_CHECKPOINT)
     if checkpoint is None:
         return result
     result.size, result.root = checkpoint["size"], checkpoint["root"]
-    chain = {k["key_id"]: k["public_key"] for k in http.json("GET", "/audit/keys")["items"]}
+    chain = {k["key_id"]: k["public_key"] for k in http.json("GET", paths.AUDIT_KEYS)["items"]}
     trusted = load_states(state_file or default_state_file()).get(http.url)
     if trusted:
         if chain.get(trusted["key_id"], "").strip() != trusted["public_key"].strip():
@@ -68,7 +68,7 @@ def verify_slice(http: Http, namespace: str, state_file: Path | None = None) -> 
         result.problems.append("the latest checkpoint's signature does not verify")
         return result
     own = canonical_key(normalize_name(namespace, kind="namespace"))
-    path = f"/namespaces/{quote(namespace, safe='')}/audit/entries"
+    path = paths.namespace_audit_entries(namespace)
     after = -1
     while True:
         page = http.json("GET", path, params={"after": after, "limit": PAGE})["items"]
@@ -93,7 +93,7 @@ def _check_entry(
         problems.append(f"{what} no longer matches the hash written with it")
         return
     proof = http.json(
-        "GET", "/audit/proofs/inclusion", params={"index": index, "size": checkpoint["size"]}
+        "GET", paths.INCLUSION_PROOF, params={"index": index, "size": checkpoint["size"]}
     )
     hashes = [bytes.fromhex(h) for h in proof["proof"]]
     leaf, root = bytes.fromhex(ours), bytes.fromhex(checkpoint["root"])

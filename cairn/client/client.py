@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 import httpx
 import platformdirs
@@ -30,13 +29,10 @@ from cairn.client.versions import VersionCalls
 from cairn.client.webhooks import WebhookCalls
 from cairn.domain.manifest import FileEntry, manifest_digest
 from cairn.domain.paths import check_path
-from cairn.domain.references import Reference, parse_model_reference
+from cairn.domain.references import parse_model_reference
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
+from cairn.wire import paths
 from cairn.wire.versions import Version
-
-
-def _model_path(ref: Reference) -> str:
-    return f"/models/{ref.namespace}/{ref.model}"
 
 
 class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
@@ -93,30 +89,30 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         """``cairn.create_model("risk/fraud", description="…", owner="ml-risk")``"""
         ref = parse_model_reference(name)
         result: dict[str, Any] = self.http.json(
-            "POST", f"/models/{ref.namespace}", json={"name": ref.model, **fields}
+            "POST", paths.namespace_models(ref.namespace), json={"name": ref.model, **fields}
         )
         return result
 
     def get_model(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.json("GET", _model_path(parse_model_reference(name)))
+        result: dict[str, Any] = self.http.json("GET", paths.model_of(parse_model_reference(name)))
         return result
 
     def update_model(self, name: str, **fields: Any) -> dict[str, Any]:
         """``cairn.update_model("risk/fraud", card=open("CARD.md").read())``"""
         result: dict[str, Any] = self.http.json(
-            "PATCH", _model_path(parse_model_reference(name)), json=fields
+            "PATCH", paths.model_of(parse_model_reference(name)), json=fields
         )
         return result
 
     def delete_model(self, name: str) -> None:
-        self.http.request("DELETE", _model_path(parse_model_reference(name)))
+        self.http.request("DELETE", paths.model_of(parse_model_reference(name)))
 
     def models(
         self, namespace: str | None = None, filter: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every model (of ``namespace``), following pages: ``list(cairn.models("risk"))``."""
         params = {k: v for k, v in {"namespace": namespace, "filter": filter}.items() if v}
-        return self.http.pages("/models", params)
+        return self.http.pages(paths.MODELS, params)
 
     # Aliases
 
@@ -125,7 +121,7 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
     ) -> dict[str, Any]:
         """``cairn.set_alias("risk/fraud", "production", 7)``; a blocked version raises
         ``VersionBlocked`` unless ``override`` gives a reason (an admin's, audited)."""
-        path = _model_path(parse_model_reference(model)) + f"/aliases/{quote(alias, safe='')}"
+        path = _alias_path(model, alias)
         body: dict[str, Any] = {"version": number}
         if override is not None:
             body["override"] = override
@@ -135,18 +131,19 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
     def alias_at(self, model: str, alias: str, when: datetime) -> dict[str, Any]:
         """The version ``alias`` named at a past time:
         ``cairn.alias_at("risk/fraud", "production", datetime(2026, 3, 3, 14, tzinfo=UTC))``."""
-        path = _model_path(parse_model_reference(model)) + f"/aliases/{quote(alias, safe='')}"
+        path = _alias_path(model, alias)
         result: dict[str, Any] = self.http.json("GET", path, params={"at": when.isoformat()})
         return result
 
     def delete_alias(self, model: str, alias: str) -> None:
-        path = _model_path(parse_model_reference(model)) + f"/aliases/{quote(alias, safe='')}"
+        path = _alias_path(model, alias)
         self.http.request("DELETE", path)
 
     def alias_history(self, model: str, alias: str | None = None) -> list[dict[str, Any]]:
         """Every move of a model's aliases (or of one), oldest first, with time and actor."""
         params = {"alias": alias} if alias else {}
-        path = _model_path(parse_model_reference(model)) + "/alias-history"
+        ref = parse_model_reference(model)
+        path = paths.alias_history(ref.namespace, ref.model)
         items: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
         return items
 
@@ -212,7 +209,7 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
             "schema": dict(schema) if schema else None,
         }
         key = idempotency_key or uuid.uuid4().hex
-        path = _model_path(ref) + "/versions"
+        path = paths.model_versions(ref.namespace, ref.model)
         return self.retrier.run(
             lambda: self.http.record(
                 Version, "POST", path, json=body, headers={"Idempotency-Key": key}
@@ -315,6 +312,11 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
 
     def _show(self, progress: bool | None) -> bool:
         return self.progress if progress is None else progress
+
+
+def _alias_path(model: str, alias: str) -> str:
+    ref = parse_model_reference(model)
+    return paths.alias(ref.namespace, ref.model, alias)
 
 
 def _check_listing(version: Version, entries: list[FileEntry]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cairn.client.http import Http
+from cairn.wire import paths
 
 
 def collect_garbage(
@@ -15,7 +16,7 @@ def collect_garbage(
     body: dict[str, Any] = {"dry_run": dry_run}
     if grace_hours is not None:
         body["grace_hours"] = grace_hours
-    result: dict[str, Any] = http.json("POST", "/gc", json=body)
+    result: dict[str, Any] = http.json("POST", paths.GC, json=body)
     return result
 
 

@@ -13,9 +13,10 @@ from pydantic import BaseModel
 
 from cairn import errors
 from cairn.client.local_admin import LocalAdmin, is_loopback
+from cairn.wire import paths
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-API = "/api/v1"
+API = paths.API_PREFIX
 TOKEN_HINT = "give a token with --token or CAIRN_TOKEN"  # noqa: S105 - a message
 
 M = TypeVar("M", bound=BaseModel)

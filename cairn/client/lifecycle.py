@@ -4,26 +4,17 @@ deployments and rollback. ``Client`` has them all."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from cairn.client.http import Http
-from cairn.domain.references import Reference, parse_model_reference, parse_reference
+from cairn.domain.references import parse_model_reference, parse_reference
+from cairn.wire import paths
 from cairn.wire.versions import Validation
 
 
-def version_path(ref: str) -> str:
+def _version(ref: str) -> tuple[str, str, str]:
+    """The namespace, model and selector of the version ``ref`` names."""
     parsed = parse_reference(ref)
-    return f"{model_path(parsed)}/versions/{quote(_selector(parsed), safe='@')}"
-
-
-def model_path(ref: Reference) -> str:
-    return f"/models/{quote(ref.namespace, safe='')}/{quote(ref.model, safe='')}"
-
-
-def _selector(ref: Reference) -> str:
-    if ref.number is not None:
-        return str(ref.number)
-    return f"@{ref.alias}" if ref.alias else "latest"
+    return parsed.namespace, parsed.model, paths.selector_of(parsed)
 
 
 class LifecycleCalls:
@@ -37,7 +28,7 @@ class LifecycleCalls:
         approval request a promotion that needs approvals opened. A denial raises
         ``PolicyViolation`` with the decision in its details."""
         body = {"target": target, "reason": reason, "check": check}
-        result: dict[str, Any] = self.http.json("POST", version_path(ref) + "/promote", json=body)
+        result: dict[str, Any] = self.http.json("POST", paths.promote(*_version(ref)), json=body)
         return result
 
     def archive(self, ref: str, *, reason: str = "") -> dict[str, Any]:
@@ -45,19 +36,19 @@ class LifecycleCalls:
 
     def approvals(self, namespace: str, status: str | None = "open") -> list[dict[str, Any]]:
         params = {"status": status or ""}
-        path = f"/namespaces/{quote(namespace, safe='')}/approvals"
+        path = paths.approvals(namespace)
         items: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
         return items
 
     def approve(self, request_id: int, comment: str = "") -> dict[str, Any]:
         result: dict[str, Any] = self.http.json(
-            "POST", f"/approvals/{request_id}/approve", json={"comment": comment}
+            "POST", paths.approval(request_id, "approve"), json={"comment": comment}
         )
         return result
 
     def reject(self, request_id: int, comment: str = "") -> dict[str, Any]:
         result: dict[str, Any] = self.http.json(
-            "POST", f"/approvals/{request_id}/reject", json={"comment": comment}
+            "POST", paths.approval(request_id, "reject"), json={"comment": comment}
         )
         return result
 
@@ -78,13 +69,13 @@ class LifecycleCalls:
         if details:
             body["details"] = details
         result: dict[str, Any] = self.http.json(
-            "POST", version_path(ref) + "/validations", json=body
+            "POST", paths.validations(*_version(ref)), json=body
         )
         return result
 
     def rerun_validation(self, ref: str, name: str) -> dict[str, Any]:
         """Run Cairn's own ``integrity``, ``completeness``, ``signature`` or ``scan`` again."""
-        path = f"{version_path(ref)}/validations/{quote(name, safe='')}/rerun"
+        path = paths.rerun_validation(*_version(ref), name)
         result: dict[str, Any] = self.http.json("POST", path)
         return result
 
@@ -94,7 +85,7 @@ class LifecycleCalls:
         >>> [(v.name, v.status) for v in cairn.validations("risk/fraud:3")]  # doctest: +SKIP
         [('integrity', 'passed'), ('scan', 'clean'), ('bias', 'passed')]
         """
-        return self.http.records(Validation, "GET", version_path(ref) + "/validations")
+        return self.http.records(Validation, "GET", paths.validations(*_version(ref)))
 
     def policy(self, scope: str) -> dict[str, Any]:
         """The policy in force for ``ns`` or ``ns/model``."""
@@ -108,7 +99,7 @@ class LifecycleCalls:
     def test_policy(self, ref: str, target: str, document: dict[str, Any]) -> dict[str, Any]:
         parsed = parse_reference(ref)
         body = {"document": document, "ref": ref, "target": target}
-        path = f"/namespaces/{quote(parsed.namespace, safe='')}/policy/test"
+        path = paths.policy_test(parsed.namespace)
         result: dict[str, Any] = self.http.json("POST", path, json=body)
         return result
 
@@ -119,7 +110,7 @@ class LifecycleCalls:
         ``override="reason"`` (an admin's, audited)."""
         body = {"target": target, **{k: v for k, v in fields.items() if v is not None}}
         result: dict[str, Any] = self.http.json(
-            "POST", version_path(ref) + "/deployments", json=body
+            "POST", paths.version_deployments(*_version(ref)), json=body
         )
         return result
 
@@ -127,16 +118,16 @@ class LifecycleCalls:
         self, namespace: str, *, ref: str | None = None, target: str | None = None
     ) -> list[dict[str, Any]]:
         if ref is not None and (":" in ref.rpartition("/")[2] or "@" in ref):
-            items: list[dict[str, Any]] = self.http.json("GET", version_path(ref) + "/deployments")[
-                "items"
-            ]
+            items: list[dict[str, Any]] = self.http.json(
+                "GET", paths.version_deployments(*_version(ref))
+            )["items"]
             return items
         params: dict[str, str] = {}
         if ref is not None:
             params["model"] = parse_reference(ref).model
         if target is not None:
             params["target"] = target
-        path = f"/namespaces/{quote(namespace, safe='')}/deployments"
+        path = paths.namespace_deployments(namespace)
         found: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
         return found
 
@@ -145,7 +136,7 @@ class LifecycleCalls:
         deletions it opts in to, and carry out those planned at least the grace period before
         (``dry_run``: only list). ``actions``: ``{action: archive|plan|delete|unplan, ref,
         reason}``."""
-        path = f"/namespaces/{quote(namespace, safe='')}/retention"
+        path = paths.retention(namespace)
         result: dict[str, Any] = self.http.json("POST", path, json={"dry_run": dry_run})
         return result
 
@@ -155,7 +146,7 @@ class LifecycleCalls:
         parsed = parse_reference(ref)
         if parsed.alias is None:
             raise ValueError("roll back an alias: ns/model@alias")
-        path = f"{model_path(parsed)}/aliases/{quote(parsed.alias, safe='')}/rollback"
+        path = paths.rollback(parsed.namespace, parsed.model, parsed.alias)
         result: dict[str, Any] = self.http.json("POST", path, json={"to": to} if to else {})
         return result
 
@@ -163,5 +154,6 @@ class LifecycleCalls:
 def _policy_path(scope: str) -> str:
     """A namespace's policy (``ns``) or a model's (``ns/model``, never a version of it)."""
     if "/" in scope:
-        return model_path(parse_model_reference(scope)) + "/policy"
-    return f"/namespaces/{quote(scope, safe='')}/policy"
+        ref = parse_model_reference(scope)
+        return paths.model_policy(ref.namespace, ref.model)
+    return paths.namespace_policy(scope)

@@ -22,9 +22,10 @@ import httpx
 
 from cairn.domain import server_identity
 from cairn.locations import ADMIN_TOKEN_FILE, SERVER_KEY_FILE, default_data_dir
+from cairn.wire import paths
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-SERVER_PATH = "/api/v1/server"
+SERVER_PATH = paths.API_PREFIX + paths.SERVER
 CHECK_TIMEOUT_SECONDS = 10.0
 
 

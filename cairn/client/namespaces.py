@@ -3,14 +3,9 @@ them all; each answers the ``cairn.wire.namespaces`` record its route declares."
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from cairn.client.http import Http
+from cairn.wire import paths
 from cairn.wire.namespaces import Namespace, NamespaceKey
-
-
-def _path(namespace: str) -> str:
-    return f"/namespaces/{quote(namespace, safe='')}"
 
 
 class NamespaceCalls:
@@ -23,7 +18,7 @@ class NamespaceCalls:
         datetime.datetime(2026, 3, 3, 14, 0, 12, tzinfo=TzInfo(0))
         """
         body = {"name": name, "description": description}
-        return self.http.record(Namespace, "POST", "/namespaces", json=body)
+        return self.http.record(Namespace, "POST", paths.NAMESPACES, json=body)
 
     def namespaces(self) -> list[Namespace]:
         """The namespaces the caller may read, by name:
@@ -31,7 +26,7 @@ class NamespaceCalls:
         >>> [ns.name for ns in cairn.namespaces()]  # doctest: +SKIP
         ['default', 'risk']
         """
-        return self.http.records(Namespace, "GET", "/namespaces")
+        return self.http.records(Namespace, "GET", paths.NAMESPACES)
 
     def namespace(self, name: str) -> Namespace:
         """One namespace, with the fields its versions must carry and whether it requires
@@ -40,7 +35,7 @@ class NamespaceCalls:
         >>> cairn.namespace("risk").require_signature  # doctest: +SKIP
         False
         """
-        return self.http.record(Namespace, "GET", _path(name))
+        return self.http.record(Namespace, "GET", paths.namespace(name))
 
     def require_signature(self, namespace: str, required: bool = True) -> Namespace:
         """Refuse (or, ``required=False``, accept again) versions of ``namespace`` whose
@@ -50,9 +45,7 @@ class NamespaceCalls:
         True
         """
         body = {"require_signature": required}
-        return self.http.record(
-            Namespace, "PUT", _path(namespace) + "/require-signature", json=body
-        )
+        return self.http.record(Namespace, "PUT", paths.require_signature(namespace), json=body)
 
     def add_key(self, namespace: str, name: str, public_key: str) -> NamespaceKey:
         """Trust a public key (ECDSA, PEM) to sign the namespace's models:
@@ -62,7 +55,7 @@ class NamespaceCalls:
         'sha256:9f86d0…'
         """
         body = {"name": name, "public_key": public_key}
-        return self.http.record(NamespaceKey, "POST", _path(namespace) + "/keys", json=body)
+        return self.http.record(NamespaceKey, "POST", paths.namespace_keys(namespace), json=body)
 
     def keys(self, namespace: str) -> list[NamespaceKey]:
         """The keys the namespace trusts:
@@ -70,11 +63,11 @@ class NamespaceCalls:
         >>> [k.name for k in cairn.keys("risk")]  # doctest: +SKIP
         ['release']
         """
-        return self.http.records(NamespaceKey, "GET", _path(namespace) + "/keys")
+        return self.http.records(NamespaceKey, "GET", paths.namespace_keys(namespace))
 
     def remove_key(self, namespace: str, name: str) -> None:
         """Stop trusting a key; versions it signed no longer verify:
 
         >>> cairn.remove_key("risk", "release")  # doctest: +SKIP
         """
-        self.http.request("DELETE", f"{_path(namespace)}/keys/{quote(name, safe='')}")
+        self.http.request("DELETE", paths.namespace_key(namespace, name))

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 
@@ -25,6 +24,7 @@ from cairn.client.http import Http, raise_for_error
 from cairn.client.progress import Bar
 from cairn.domain.manifest import FileEntry
 from cairn.domain.paths import check_path
+from cairn.wire import paths
 
 READ_SIZE = 1 << 20
 SINGLE_MAX = 32 << 20  # larger files go up through a resumable session
@@ -146,18 +146,13 @@ class _RunningHash:
         return "sha256:" + self.hasher.hexdigest()
 
 
-def namespace_path(namespace: str) -> str:
-    """Where a namespace's blobs and uploads live: each namespace answers only for its own."""
-    return f"/namespaces/{quote(namespace, safe='')}"
-
-
 class Uploader:
     """Uploads blobs into ``namespace``."""
 
     def __init__(self, http: Http, retrier: Retrier, namespace: str, chunk: int = CHUNK) -> None:
         self.http = http
         self.retrier = retrier
-        self.base = namespace_path(namespace)
+        self.namespace = namespace
         self.chunk = chunk
 
     def upload(self, item: LocalFile, progress: Progress | None) -> None:
@@ -169,7 +164,7 @@ class Uploader:
     def _put_whole(self, item: LocalFile, progress: Progress | None) -> None:
         self.http.request(
             "PUT",
-            f"{self.base}/blobs/{item.digest}",
+            paths.blob(self.namespace, item.digest),
             content=_file_range(item.source, 0, item.size, progress),
             headers={"Content-Length": str(item.size), "Content-Type": "application/octet-stream"},
         )
@@ -182,7 +177,9 @@ class Uploader:
     def _put_session(
         self, source: Path, size: int, digest: str | None, progress: Progress | None
     ) -> str:
-        session = self.retrier.run(lambda: self.http.json("POST", f"{self.base}/uploads"))["id"]
+        session = self.retrier.run(lambda: self.http.json("POST", paths.uploads(self.namespace)))[
+            "id"
+        ]
         running = _RunningHash() if digest is None else None
         offset, stalled = 0, 0
         while offset < size:
@@ -191,7 +188,7 @@ class Uploader:
             try:
                 self.http.request(
                     "PATCH",
-                    f"{self.base}/uploads/{session}",
+                    paths.upload(self.namespace, session),
                     content=running.feed(blocks, offset) if running else blocks,
                     headers={
                         "Upload-Offset": str(offset),
@@ -209,13 +206,15 @@ class Uploader:
         final = running.digest() if running is not None else str(digest)
         self.retrier.run(
             lambda: self.http.request(
-                "POST", f"{self.base}/uploads/{session}/finish", params={"digest": final}
+                "POST", paths.finish_upload(self.namespace, session), params={"digest": final}
             )
         )
         return final
 
     def _where(self, session: str) -> int:
-        status = self.retrier.run(lambda: self.http.json("GET", f"{self.base}/uploads/{session}"))
+        status = self.retrier.run(
+            lambda: self.http.json("GET", paths.upload(self.namespace, session))
+        )
         return int(status["offset"])
 
 
@@ -255,7 +254,7 @@ def send_files(
     missing: set[str] = set()
     if local:
         body = {"digests": [f.digest for f in local]}
-        path = namespace_path(namespace) + "/blobs/missing"
+        path = paths.missing_blobs(namespace)
         missing = set(retrier.run(lambda: http.json("POST", path, json=body))["missing"])
     todo: list[LocalFile | tuple[str, Path]] = [
         *{f.digest: f for f in local if f.digest in missing}.values(),
@@ -287,7 +286,7 @@ class Downloader:
         self.http = http
         self.cache = cache
         self.retrier = retrier
-        self.base = namespace_path(namespace)
+        self.namespace = namespace
 
     def path_of(self, digest: str) -> Path:
         return self.cache / "blobs" / "sha256" / digest.partition(":")[2]
@@ -335,7 +334,7 @@ class Downloader:
         headers = {"Range": f"bytes={have}-"} if have else {}
         # A server with presigned downloads redirects to the object store; httpx drops the
         # Authorization header for the other origin, and the digest is checked here anyway.
-        path = f"{self.base}/blobs/{entry.digest}"
+        path = paths.blob(self.namespace, entry.digest)
         with self.http.stream("GET", path, headers=headers, follow_redirects=True) as response:
             if response.status_code >= 400:
                 response.read()

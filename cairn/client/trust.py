@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from cairn.client.audit import AuditVerification, verify_log
 from cairn.client.audit_slice import SliceVerification, verify_slice
 from cairn.client.http import Http
+from cairn.wire import paths
 
 
 class TrustCalls:
@@ -20,7 +20,7 @@ class TrustCalls:
 
     def whoami(self) -> dict[str, Any]:
         """``cairn.whoami()["roles"]``: the caller's name, roles and token scopes."""
-        result: dict[str, Any] = self.http.json("GET", "/whoami")
+        result: dict[str, Any] = self.http.json("GET", paths.WHOAMI)
         return result
 
     def create_token(
@@ -39,17 +39,17 @@ class TrustCalls:
         for key, value in (("scopes", scopes), ("days", days), ("principal", principal)):
             if value is not None:
                 body[key] = value
-        result: dict[str, Any] = self.http.json("POST", "/tokens", json=body)
+        result: dict[str, Any] = self.http.json("POST", paths.TOKENS, json=body)
         return result
 
     def tokens(self, principal: str | None = None) -> list[dict[str, Any]]:
         """The caller's tokens; admins may name a principal (``"*"``: everyone's)."""
         params = {"principal": principal} if principal else {}
-        items: list[dict[str, Any]] = self.http.json("GET", "/tokens", params=params)["items"]
+        items: list[dict[str, Any]] = self.http.json("GET", paths.TOKENS, params=params)["items"]
         return items
 
     def revoke_token(self, token_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.json("DELETE", f"/tokens/{quote(token_id, safe='')}")
+        result: dict[str, Any] = self.http.json("DELETE", paths.token(token_id))
         return result
 
     def create_principal(
@@ -57,16 +57,18 @@ class TrustCalls:
     ) -> dict[str, Any]:
         """``cairn.create_principal("ci-bot", kind="service")``"""
         body = {"name": name, "kind": kind, "description": description}
-        result: dict[str, Any] = self.http.json("POST", "/principals", json=body)
+        result: dict[str, Any] = self.http.json("POST", paths.PRINCIPALS, json=body)
         return result
 
     def principals(self, kind: str | None = None) -> list[dict[str, Any]]:
         params = {"kind": kind} if kind else {}
-        items: list[dict[str, Any]] = self.http.json("GET", "/principals", params=params)["items"]
+        items: list[dict[str, Any]] = self.http.json("GET", paths.PRINCIPALS, params=params)[
+            "items"
+        ]
         return items
 
     def set_disabled(self, name: str, disabled: bool) -> dict[str, Any]:
-        path = f"/principals/{quote(name, safe='')}"
+        path = paths.principal(name)
         result: dict[str, Any] = self.http.json("PATCH", path, json={"disabled": disabled})
         return result
 
@@ -111,9 +113,9 @@ class TrustCalls:
         ):
             if value is not None:
                 params[key] = value
-        path = "/audit/entries"
+        path = paths.AUDIT_ENTRIES
         if namespace is not None:
-            path = f"/namespaces/{quote(namespace, safe='')}/audit/entries"
+            path = paths.namespace_audit_entries(namespace)
         items: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
         return items
 
@@ -133,13 +135,13 @@ class TrustCalls:
 
     def audit_keys(self) -> list[dict[str, Any]]:
         """The checkpoint keys, oldest first, each after the first with its rotation entry."""
-        items: list[dict[str, Any]] = self.http.json("GET", "/audit/keys")["items"]
+        items: list[dict[str, Any]] = self.http.json("GET", paths.AUDIT_KEYS)["items"]
         return items
 
     def rotate_audit_key(self) -> dict[str, Any]:
         """``cairn.rotate_audit_key()["key_id"]``: a new checkpoint key, announced in the log
         and endorsed by the old one (global admins)."""
-        result: dict[str, Any] = self.http.json("POST", "/audit/keys")
+        result: dict[str, Any] = self.http.json("POST", paths.AUDIT_KEYS)
         return result
 
     def verify_audit_slice(
@@ -151,5 +153,6 @@ class TrustCalls:
 
 
 def _roles_path(name: str, namespace: str, role: str | None) -> str:
-    path = f"/principals/{quote(name, safe='')}/roles/{quote(namespace, safe='')}"
-    return path if role is None else f"{path}/{quote(role, safe='')}"
+    if role is None:
+        return paths.principal_roles(name, namespace)
+    return paths.principal_role(name, namespace, role)

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 from cairn.client.http import Http
-from cairn.client.lifecycle import model_path, version_path
 from cairn.domain.references import parse_model_reference, parse_reference
+from cairn.wire import paths
 from cairn.wire.versions import Version
 
 OVERRIDE_HEADER = "Cairn-Override"
@@ -30,7 +30,7 @@ class VersionCalls:
         ``files=False`` answers for any version, and leaves ``files`` ``None``."""
         headers = {} if override is None else {OVERRIDE_HEADER: quote(override, safe="")}
         params = {"ref": ref, "files": str(files).lower()}
-        return self.http.record(Version, "GET", "/resolve", params=params, headers=headers)
+        return self.http.record(Version, "GET", paths.RESOLVE, params=params, headers=headers)
 
     def versions(self, model: str, *, page_size: int = 500) -> Iterator[Version]:
         """A model's versions, newest first, following pages as they are read:
@@ -38,7 +38,8 @@ class VersionCalls:
         >>> [(v.number, v.state) for v in cairn.versions("risk/fraud")]  # doctest: +SKIP
         [(2, 'registered'), (1, 'production')]
         """
-        path = model_path(parse_model_reference(model)) + "/versions"
+        ref = parse_model_reference(model)
+        path = paths.model_versions(ref.namespace, ref.model)
         return map(Version.model_validate, self.http.pages(path, {"limit": page_size}))
 
     def search(self, filter: str, *, page_size: int = 100) -> Iterator[Version]:
@@ -49,7 +50,7 @@ class VersionCalls:
         risk/fraud:7 0.93
         """
         params = {"filter": filter, "limit": page_size}
-        return map(Version.model_validate, self.http.pages("/versions", params))
+        return map(Version.model_validate, self.http.pages(paths.VERSIONS, params))
 
     def update_version(self, ref: str, description: str) -> Version:
         """Change a version's description (its files and metrics never change):
@@ -59,14 +60,14 @@ class VersionCalls:
         'retrained in March'
         """
         body = {"description": description}
-        return self.http.record(Version, "PATCH", version_path(ref), json=body)
+        return self.http.record(Version, "PATCH", _version_path(ref), json=body)
 
     def delete_version(self, ref: str) -> None:
         """Delete a version (admins); its number is never given again:
 
         >>> cairn.delete_version("risk/fraud:3")  # doctest: +SKIP
         """
-        self.http.request("DELETE", version_path(ref))
+        self.http.request("DELETE", _version_path(ref))
 
     def tag(self, ref: str, key: str, value: str) -> None:
         """Tag a version (``ns/m:3``) or, given a bare model name, the model:
@@ -85,7 +86,12 @@ class VersionCalls:
         self.http.request("DELETE", _tag_path(ref, key))
 
 
+def _version_path(ref: str) -> str:
+    return paths.version_of(parse_reference(ref))
+
+
 def _tag_path(ref: str, key: str) -> str:
-    versioned = ":" in ref.rpartition("/")[2] or "@" in ref
-    base = version_path(ref) if versioned else model_path(parse_reference(ref))
-    return base + "/tags/" + quote(key, safe="")
+    parsed = parse_reference(ref)
+    if ":" in ref.rpartition("/")[2] or "@" in ref:
+        return paths.version_tag(parsed.namespace, parsed.model, paths.selector_of(parsed), key)
+    return paths.model_tag(parsed.namespace, parsed.model, key)
