@@ -117,7 +117,7 @@ class MlflowSearch:
         return Found(*page_of(ordered(found, order), size, offset))
 
     def logged_models(
-        self, actor: Actor, experiment_ids: object, search: Search
+        self, actor: Actor, experiment_ids: list[int], search: Search
     ) -> Found[LoggedModel]:
         """Logged models of some experiments, newest first, optionally ``name = '…'``."""
         clauses = parse_mlflow_filter(search.filter, frozenset(), fold_names=False)

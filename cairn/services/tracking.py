@@ -59,7 +59,7 @@ class TrackingService:
             return created
 
     def experiment(
-        self, actor: Actor, *, experiment_id: object = None, name: object = None
+        self, actor: Actor, *, experiment_id: str | None = None, name: str | None = None
     ) -> Experiment:
         with self._read(actor) as store:
             if name is not None:
@@ -95,7 +95,7 @@ class TrackingService:
             uow.record("mlflow.run.create", run_id, event=False, experiment=new.experiment_id)
             return _found_run(uow.store, run_id)
 
-    def run(self, actor: Actor, run_id: object) -> Run:
+    def run(self, actor: Actor, run_id: str | None) -> Run:
         with self._read(actor) as store:
             return _found_run(store, plain_text(run_id, "a run id", required=True))
 
@@ -149,7 +149,7 @@ class TrackingService:
             uow.record("mlflow.model.create", model_id, event=False, experiment=new.experiment_id)
             return _found_model(uow.store, model_id)
 
-    def logged_model(self, actor: Actor, model_id: object) -> LoggedModel:
+    def logged_model(self, actor: Actor, model_id: str) -> LoggedModel:
         with self._read(actor) as store:
             return _found_model(store, plain_text(model_id, "a model id", required=True))
 
@@ -168,13 +168,10 @@ class TrackingService:
             update_model_tags(uow, found, tags)
 
     def search_logged_models(
-        self, actor: Actor, experiment_ids: object, name: str | None, offset: int, limit: int
+        self, actor: Actor, experiment_ids: list[int], name: str | None, offset: int, limit: int
     ) -> list[LoggedModel]:
-        if not isinstance(experiment_ids, list) or not experiment_ids:
-            raise InvalidInput("experiment_ids is a non-empty list of experiment ids")
-        ids = [experiment_number(e) for e in experiment_ids]
         with self._read(actor) as store:
-            return store.tracking.logged_models(ids, name, offset, limit)
+            return store.tracking.logged_models(experiment_ids, name, offset, limit)
 
     # Artifact files
 

@@ -91,6 +91,14 @@ def new_logged_model(body: Any) -> NewLoggedModel:
     )
 
 
+def experiment_ids(body: Any) -> list[int]:
+    """The experiments a logged-model search looks in: at least one."""
+    raw = body_field(body, "experiment_ids", required=False)
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("experiment_ids is a non-empty list of experiment ids")
+    return [experiment_number(e) for e in raw]
+
+
 def logged_model_status(body: Any) -> str:
     status = body_field(body, "status")
     if not isinstance(status, str) or status not in MODEL_STATUSES:

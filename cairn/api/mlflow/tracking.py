@@ -69,7 +69,7 @@ def create_logged_model(reg: Reg, actor: Writer, body: Body) -> Response:
 def search_logged_models(reg: Reg, actor: Reader, body: Body) -> Response:
     """Logged models of some experiments, newest first, optionally ``name = '…'``."""
     search = w.logged_model_search(body)
-    found = reg.mlflow_search.logged_models(actor, body.get("experiment_ids"), search)
+    found = reg.mlflow_search.logged_models(actor, parse.experiment_ids(body), search)
     out: dict[str, Any] = {"models": [w.logged_model(m) for m in found.items]}
     if found.next_page_token:
         out["next_page_token"] = found.next_page_token
