@@ -58,7 +58,7 @@ class CreatedWebhook(Record):
         return cls(webhook=Webhook.of(h), secret=secret)
 
 
-class Attempt(Record):
+class DeliveryAttempt(Record):
     at: datetime
     status: int | None = Field(description="The HTTP status answered; null: no answer.")
     error: str | None
@@ -80,7 +80,7 @@ class Delivery(Record):
     last_error: str | None
     created_at: datetime
     updated_at: datetime
-    log: list[Attempt]
+    log: list[DeliveryAttempt]
 
     @classmethod
     def of(cls, d: records.Delivery) -> Delivery:
@@ -98,7 +98,7 @@ class Delivery(Record):
             created_at=d.created_at,
             updated_at=d.updated_at,
             log=[
-                Attempt(at=a.at, status=a.status, error=a.error, duration_ms=a.duration_ms)
+                DeliveryAttempt(at=a.at, status=a.status, error=a.error, duration_ms=a.duration_ms)
                 for a in d.log
             ],
         )
