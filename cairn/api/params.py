@@ -8,7 +8,7 @@ read by ``api.errors``), so a caller sees the same error whichever check caught 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Path
 
@@ -44,4 +44,17 @@ Digest = Annotated[
     str,
     Path(pattern=r"^sha256:[0-9a-f]{64}$", description="A blob's digest, sha256:<64 hex>."),
     Refused(InvalidDigest),
+]
+Scope = Annotated[
+    str,
+    Path(
+        pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9._-]*)$",
+        max_length=NAME_MAX,
+        description="A namespace's name, or `*`: every namespace.",
+    ),
+    Refused(InvalidName),
+]
+RoleName = Annotated[
+    Literal["reader", "writer", "approver", "deployer", "admin"],
+    Path(description="A role (`cairn.services.auth.Role`)."),
 ]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Reg, SignedIn, reading
+from cairn.api.params import RoleName, Scope
 from cairn.api.routes import API_PREFIX
 from cairn.services.auth import Actor, Role
 from cairn.wire.base import Items
@@ -73,21 +74,21 @@ def update_principal(reg: Reg, actor: Admin, name: str, body: PrincipalUpdate) -
 
 
 @router.put("/principals/{name}/roles/{namespace}/{role}", response_model=Principal)
-def grant_role(reg: Reg, actor: Admin, name: str, namespace: str, role: str) -> Response:
+def grant_role(reg: Reg, actor: Admin, name: str, namespace: Scope, role: RoleName) -> Response:
     """Add ``role`` to what a principal holds in a namespace (``*``: every namespace); the
     roles it held there stay."""
     return ok(Principal.of(reg.identity.grant(actor, name, namespace, role)))
 
 
 @router.delete("/principals/{name}/roles/{namespace}/{role}", response_model=Principal)
-def revoke_role(reg: Reg, actor: Admin, name: str, namespace: str, role: str) -> Response:
+def revoke_role(reg: Reg, actor: Admin, name: str, namespace: Scope, role: RoleName) -> Response:
     """Take ``role`` out of what a principal holds in a namespace; its other roles stay."""
     return ok(Principal.of(reg.identity.revoke(actor, name, namespace, role)))
 
 
 @router.put("/principals/{name}/roles/{namespace}", response_model=Principal)
 def set_roles(
-    reg: Reg, actor: Admin, name: str, namespace: str, body: RoleList | OneRole
+    reg: Reg, actor: Admin, name: str, namespace: Scope, body: RoleList | OneRole
 ) -> Response:
     """Make ``roles`` exactly the roles a principal holds in a namespace (``role``: that one
     role only)."""
@@ -95,7 +96,7 @@ def set_roles(
 
 
 @router.delete("/principals/{name}/roles/{namespace}", response_model=Principal)
-def revoke_roles(reg: Reg, actor: Admin, name: str, namespace: str) -> Response:
+def revoke_roles(reg: Reg, actor: Admin, name: str, namespace: Scope) -> Response:
     """Take every role a principal holds in a namespace away."""
     return ok(Principal.of(reg.identity.set_roles(actor, name, namespace, [])))
 

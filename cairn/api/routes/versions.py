@@ -42,8 +42,8 @@ def version_page(page: records.Page[records.Version]) -> Page[Version]:
 async def register_version(
     reg: Reg,
     actor: Writer,
-    namespace: str,
-    model: str,
+    namespace: NamespaceName,
+    model: ModelName,
     body: Annotated[NewVersion, Refused(InvalidMetadata)],
     idempotency_key: str | None = Header(default=None),
 ) -> Response:
