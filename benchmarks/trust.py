@@ -128,18 +128,18 @@ def signing_and_scanning(root: Path, size_mib: int) -> dict[str, float]:
         entries.append(put_file(reg, root / SIGNATURE_FILE))
         manifest = parse_manifest({"files": entries})
         reg.keys.add(LOCAL_ADMIN, "default", "release", public.decode())
-        check_s, outcome = timed(lambda: reg.checks.signature("default", manifest))
+        check_s, outcome = timed(lambda: reg.builtin_validations.signature("default", manifest))
         assert outcome.status == "verified", outcome  # type: ignore[attr-defined]
         files = {f.path: (f.size, f.digest) for f in manifest.files}
         pull_s, result = timed(lambda: verify_signature(bundle, [public], files))  # type: ignore[arg-type]
         assert result.verified  # type: ignore[attr-defined]
-        scan_s, scanned = timed(lambda: reg.checks.scan(manifest.files))
+        scan_s, scanned = timed(lambda: reg.builtin_validations.scan(manifest.files))
         assert scanned.status == "clean", scanned  # type: ignore[attr-defined]
         torch = root / "torch"
         torch.mkdir()
         torch_zip(torch / "model.pt", size_mib * MiB)
         torch_manifest = parse_manifest({"files": [put_file(reg, torch / "model.pt")]})
-        torch_s, torch_scan = timed(lambda: reg.checks.scan(torch_manifest.files))
+        torch_s, torch_scan = timed(lambda: reg.builtin_validations.scan(torch_manifest.files))
         assert torch_scan.status == "clean", torch_scan  # type: ignore[attr-defined]
         hash_s, _ = timed(lambda: _sha256(folder / "model.safetensors"), 1)
         register_s, _ = timed(

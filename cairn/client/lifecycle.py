@@ -74,13 +74,14 @@ class LifecycleCalls:
         return result
 
     def rerun_validation(self, ref: str, name: str) -> dict[str, Any]:
-        """Run Cairn's own ``integrity``, ``completeness``, ``signature`` or ``scan`` again."""
+        """Run one of Cairn's built-in validations again: ``integrity``, ``completeness``,
+        ``signature`` or ``scan``."""
         path = paths.rerun_validation(*_version(ref), name)
         result: dict[str, Any] = self.http.json("POST", path)
         return result
 
     def validations(self, ref: str) -> list[Validation]:
-        """Every validation of a version (Cairn's own and those posted), oldest first:
+        """Every validation of a version (Cairn's built-in ones and those posted), oldest first:
 
         >>> [(v.name, v.status) for v in cairn.validations("risk/fraud:3")]  # doctest: +SKIP
         [('integrity', 'passed'), ('scan', 'clean'), ('bias', 'passed')]

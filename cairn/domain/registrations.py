@@ -3,7 +3,7 @@
 Every surface that registers versions (Cairn's own API, MLflow's model-version creation, OCI
 pushes by tag) turns its request into a ``Registration`` at its edge, and
 ``VersionService.register`` takes nothing else: the request's shape stays with its surface,
-and the checks, numbering, scans and audit record are written once.
+and the built-in validations, numbering, scans and audit record are written once.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Who may post a validation: Cairn's own checks, and the posters a policy names.
+"""Who may post a validation: Cairn's built-in validations, and the posters a policy names.
 
-Cairn writes ``CAIRN_CHECKS`` itself (at registration, on a re-run, in the background); nobody
-posts them, not even a global admin, so a policy that requires one reads Cairn's result. A
-policy's ``validators`` names, per validation, the principals and roles that may post it::
+Cairn writes ``BUILTIN_VALIDATIONS`` itself (at registration, on a re-run, in the
+background); nobody posts them, not even a global admin, so a policy that requires one reads
+Cairn's result. A policy's ``validators`` names, per validation, the principals and roles that
+may post it::
 
     "validators": {"fairness": {"principals": ["ci-bot"], "roles": ["approver"]}}
 
@@ -12,7 +13,7 @@ in any state, names here, or a rule of it could read), whoever else she is.
 
 A validation's name is a name like a model's (lower-cased ``[a-z0-9][a-z0-9._-]*``), so no case,
 space, invisible or look-alike variant of another (``Scan``, ``scan ``, ``scan`` spelt with a
-Cyrillic letter) can stand beside it in a listing: ``Scan`` *is* ``scan``, Cairn's own.
+Cyrillic letter) can stand beside it in a listing: ``Scan`` *is* ``scan``, a built-in one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from cairn.domain.names import canonical_key, normalize_name
 from cairn.errors import InvalidInput, InvalidName
 
-CAIRN_CHECKS = ("integrity", "completeness", "signature", "scan")
+BUILTIN_VALIDATIONS = ("integrity", "completeness", "signature", "scan")
 ROLE_NAMES = ("reader", "writer", "approver", "deployer", "admin")
 VALIDATION_NAME_MAX = 100
 POSTERS_MAX = 100
@@ -57,8 +58,10 @@ def parse_validators(raw: object) -> Mapping[str, Posters]:
     found: dict[str, Posters] = {}
     for name, posters in raw.items():
         name = check_validation_name(name, "validators")
-        if name in CAIRN_CHECKS:
-            raise InvalidInput(f"validators: {name} is Cairn's own check; nobody else posts it")
+        if name in BUILTIN_VALIDATIONS:
+            raise InvalidInput(
+                f"validators: {name} is one of Cairn's built-in validations; nobody else posts it"
+            )
         found[name] = _posters(name, posters)
     return found
 

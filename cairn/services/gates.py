@@ -1,5 +1,5 @@
 """The gates bind everyone downstream (DESIGN §2.10): aliases, deployment records and pulls
-consult the version's checks and its policy (``cairn.domain.gates`` says when a version is
+consult the version's validations and its policy (``cairn.domain.gates`` says when a version is
 blocked), and refuse a blocked version with ``VersionBlocked`` unless an override is given.
 
 An override is explicit and audited: a reason (text), accepted only from an admin of the

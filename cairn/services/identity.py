@@ -50,7 +50,7 @@ KINDS = ("user", "service")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 BOOTSTRAP_ADMIN = "admin"
 # The names Cairn acts under itself: a principal so named would pass for Cairn in the audit
-# log and in every record's ``created_by`` (its own checks are the ones by ``cairn``).
+# log and in every record's ``created_by`` (its built-in validations are the ones by ``cairn``).
 RESERVED_PRINCIPALS = frozenset(canonical_key(a.name) for a in (SYSTEM, ANONYMOUS, LOCAL_ADMIN))
 
 

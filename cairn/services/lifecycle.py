@@ -22,7 +22,7 @@ from cairn.domain.references import Reference
 from cairn.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation
 from cairn.services.aliases import remove_alias
 from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
-from cairn.services.checks import VersionChecks
+from cairn.services.builtin_validations import BuiltinValidations
 from cairn.services.policies import policy_for, policy_revision
 from cairn.services.resolve import get_model, get_namespace, get_version
 from cairn.services.uow import Database, UnitOfWork
@@ -41,9 +41,11 @@ class Promotion:
 
 
 class LifecycleService:
-    def __init__(self, db: Database, checks: VersionChecks, approval_ttl: timedelta) -> None:
+    def __init__(
+        self, db: Database, builtin_validations: BuiltinValidations, approval_ttl: timedelta
+    ) -> None:
         self.db = db
-        self.checks = checks
+        self.builtin_validations = builtin_validations
         self.approval_ttl = approval_ttl
 
     # ------------------------------------------------------------------ promotion

@@ -12,7 +12,7 @@ from cairn.services.aliases import AliasService
 from cairn.services.audit import AuditService, KeyRing
 from cairn.services.auth import SYSTEM
 from cairn.services.blobs import BlobService
-from cairn.services.checks import VersionChecks
+from cairn.services.builtin_validations import BuiltinValidations
 from cairn.services.deployments import DeploymentService
 from cairn.services.gc import GarbageCollector
 from cairn.services.identity import IdentityService
@@ -64,8 +64,10 @@ class Registry:
         pages = (settings.page_size_default, settings.page_size_max)
         self.namespaces = NamespaceService(database)
         self.models = ModelService(database, *pages)
-        self.checks = VersionChecks(database, blob_store, settings.scan_inline_bytes)
-        self.versions = VersionService(database, self.checks, *pages)
+        self.builtin_validations = BuiltinValidations(
+            database, blob_store, settings.scan_inline_bytes
+        )
+        self.versions = VersionService(database, self.builtin_validations, *pages)
         self.aliases = AliasService(database)
         self.identity = IdentityService(
             database, settings.token_days_default, settings.token_days_max
@@ -84,9 +86,9 @@ class Registry:
         self.gc = GarbageCollector(database, blob_store)
         self.schedule = Schedule(database)
         self.lifecycle = LifecycleService(
-            database, self.checks, timedelta(hours=settings.approval_ttl_hours)
+            database, self.builtin_validations, timedelta(hours=settings.approval_ttl_hours)
         )
-        self.validations = ValidationService(database, self.checks)
+        self.validations = ValidationService(database, self.builtin_validations)
         self.deployments = DeploymentService(database)
         self.retention = RetentionService(database, settings.retention_grace_hours)
         self.tracking = TrackingService(database, blob_store, self.blobs, settings.mlflow_namespace)
@@ -137,10 +139,10 @@ class Registry:
         and the leftovers of interrupted writes. Safe to run from several processes at once."""
         sessions = self.blobs.purge_expired(SYSTEM)
         stale = self.blob_store.purge_stale(STALE_WRITE_SECONDS)
-        self.checks.release_stale(STALE_SCAN)
+        self.builtin_validations.release_stale(STALE_SCAN)
         expired = self.lifecycle.expire_requests()
         retained = self.retention.apply_everywhere(SYSTEM)
-        scanned = self.checks.work_pending()
+        scanned = self.builtin_validations.work_pending()
         checkpoint = self.audit.sequence()
         collected = self.collect_garbage_when_due()
         return {
@@ -166,7 +168,7 @@ class Registry:
     def work(self) -> dict[str, int]:
         """The background work every server process does every few seconds: scan a version
         waiting for its scan, and sign a checkpoint of the audit log if it grew."""
-        scanned = self.checks.work_pending(limit=1)
+        scanned = self.builtin_validations.work_pending(limit=1)
         checkpoint = self.audit.sequence()
         dispatched = self.webhooks.dispatch()
         sent = self.webhooks.send_due()

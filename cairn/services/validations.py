@@ -1,11 +1,12 @@
-"""Validations: results posted about a version by CI or a validator, and Cairn's own re-runs.
+"""Validations: results posted about a version by CI or a validator, and Cairn's re-runs of
+its built-in ones.
 
-Who may post what (DESIGN §2.10): Cairn's own checks (``CAIRN_CHECKS``) are written by Cairn
-alone; a validation the policy names in ``validators`` only by the principals and roles it
-names (even without the writer role: a CI account needs no other right); any other by a
-writer. The version's author never posts a validation the policy governs. And what a policy
-reads follows the same rule (``counted``), so a result written before a policy changed, or
-into the database by an older server, cannot satisfy it either.
+Who may post what (DESIGN §2.10): Cairn's built-in validations (``BUILTIN_VALIDATIONS``) are
+written by Cairn alone; a validation the policy names in ``validators`` only by the principals
+and roles it names (even without the writer role: a CI account needs no other right); any
+other by a writer. The version's author never posts a validation the policy governs. And what
+a policy reads follows the same rule (``counted``), so a result written before a policy
+changed, or into the database by an older server, cannot satisfy it either.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from cairn.domain.metadata import DEFAULT_REQUIRED_FIELDS, completeness
 from cairn.domain.names import canonical_key
 from cairn.domain.records import Validation, Version
 from cairn.domain.references import Reference
-from cairn.domain.validators import CAIRN_CHECKS, check_validation_name
+from cairn.domain.validators import BUILTIN_VALIDATIONS, check_validation_name
 from cairn.errors import InvalidInput, ReservedValidation, ValidatorNotAllowed
 from cairn.services.auth import GRANTS, SYSTEM, Actor, Permission, Role, authorize
-from cairn.services.checks import COMPLETENESS, OWN, Outcome, VersionChecks
+from cairn.services.builtin_validations import COMPLETENESS, BuiltinValidations, Outcome
 from cairn.services.policies import policy_for
 from cairn.services.resolve import get_model, get_version
 from cairn.services.uow import Database
@@ -32,9 +33,9 @@ _FIELDS = frozenset({"name", "status", "metrics", "link", "details"})
 
 
 class ValidationService:
-    def __init__(self, db: Database, checks: VersionChecks) -> None:
+    def __init__(self, db: Database, builtin_validations: BuiltinValidations) -> None:
         self.db = db
-        self.checks = checks
+        self.builtin_validations = builtin_validations
 
     def add(self, actor: Actor, ref: Reference, fields: Mapping[str, Any]) -> Validation:
         """Record a result about a version (CI, a validator): ``{name, status, metrics?,
@@ -63,16 +64,18 @@ class ValidationService:
             return uow.store.validations.history(version.id)[-1]
 
     def rerun(self, actor: Actor, ref: Reference, name: str) -> Validation:
-        """Run one of Cairn's own validators again (integrity, completeness, signature, scan);
-        the new result joins the history. Large versions' byte-reading checks are queued."""
-        if name not in OWN:
-            raise InvalidInput(f"Cairn re-runs {', '.join(OWN)}; CI posts its own results")
+        """Run one of Cairn's built-in validations again (integrity, completeness, signature, scan);
+        the new result joins the history. Large versions' byte-reading validations are queued."""
+        if name not in BUILTIN_VALIDATIONS:
+            raise InvalidInput(
+                f"Cairn re-runs {', '.join(BUILTIN_VALIDATIONS)}; CI posts its own results"
+            )
         authorize(actor, Permission.WRITE, ref.namespace)
         with self.db.read(actor, ref.namespace) as store:
             version = get_version(store, ref)
         outcome = None
         if name != COMPLETENESS:
-            outcome = self.checks.rerun(name, version.namespace, version.files or ())
+            outcome = self.builtin_validations.rerun(name, version.namespace, version.files or ())
         with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
             if outcome is None:
                 model = get_model(uow.store, version.namespace, version.model)
@@ -81,17 +84,18 @@ class ValidationService:
                 score, missing = completeness(_metadata(version), fields)
                 status = "passed" if not missing else "failed"
                 outcome = Outcome(COMPLETENESS, status, {"score": score, "missing": missing})
-            self.checks.record(uow, version.id, [outcome])
+            self.builtin_validations.record(uow, version.id, [outcome])
             uow.record("validation.rerun", version.ref, name=name, status=outcome.status)
             return uow.store.validations.history(version.id)[-1]
 
 
 def counted(history: Sequence[Validation], author: str, policy: Policy) -> dict[str, Validation]:
-    """The newest result of each name that the policy may count: Cairn's own checks only as
-    Cairn wrote them, and a governed validation never as the version's author posted it."""
+    """The newest result of each name that the policy may count: Cairn's built-in validations
+    only as Cairn wrote them, and a governed validation never as the version's author posted
+    it."""
     latest: dict[str, Validation] = {}
     for v in history:
-        if v.name in CAIRN_CHECKS and v.created_by != SYSTEM.name:
+        if v.name in BUILTIN_VALIDATIONS and v.created_by != SYSTEM.name:
             continue
         if policy.governs(v.name) and _same(v.created_by, author):
             continue
@@ -144,10 +148,11 @@ def _parse(fields: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
     if not isinstance(fields, Mapping) or set(fields) - _FIELDS:
         raise InvalidInput(f"a validation is {{{', '.join(sorted(_FIELDS))}}}")
     name = check_validation_name(fields.get("name"), "a validation")
-    if name in CAIRN_CHECKS:
+    if name in BUILTIN_VALIDATIONS:
         raise ReservedValidation(
-            f"{name} is one of Cairn's own checks ({', '.join(CAIRN_CHECKS)}): only Cairn "
-            f"writes it; ask for a new run with POST …/validations/{name}/rerun",
+            f"{name} is one of Cairn's built-in validations "
+            f"({', '.join(BUILTIN_VALIDATIONS)}): only Cairn writes it; "
+            f"ask for a new run with POST …/validations/{name}/rerun",
             name=name,
         )
     status = fields.get("status")

@@ -22,7 +22,7 @@ from cairn.errors import (
 )
 from cairn.faults import crash_point
 from cairn.services.auth import Actor, Permission, authorize, readable
-from cairn.services.checks import VersionChecks
+from cairn.services.builtin_validations import BuiltinValidations
 from cairn.services.gates import allow_pull, version_blocks
 from cairn.services.lineage import record_parents
 from cairn.services.manifests import ManifestCache
@@ -44,10 +44,14 @@ INITIAL_STATE = "registered"
 
 class VersionService:
     def __init__(
-        self, db: Database, checks: VersionChecks, page_default: int = 100, page_max: int = 1000
+        self,
+        db: Database,
+        builtin_validations: BuiltinValidations,
+        page_default: int = 100,
+        page_max: int = 1000,
     ) -> None:
         self.db = db
-        self.checks = checks
+        self.builtin_validations = builtin_validations
         self.manifests = ManifestCache()
         self.page_default = page_default
         self.page_max = page_max
@@ -80,12 +84,12 @@ class VersionService:
         (``created`` false). ``hook`` does what the surface also needs done in the
         registration's transaction, and answers with what the surface needs back."""
         manifest, key = registration.manifest, registration.idempotency_key
-        # The checks read blobs before the transaction, so a scan never holds the write lock;
-        # nobody without the right to register gets the server to read anything. A blob that
-        # is missing or of another size is reported precisely by the transaction's own check.
+        # The built-in validations read blobs before the transaction, so a scan never holds the
+        # write lock; nobody without the right to register gets the server to read anything. A
+        # blob that is missing or of another size is reported precisely by the transaction.
         authorize(actor, Permission.WRITE, namespace)
         try:
-            outcomes = self.checks.run(namespace, manifest)
+            outcomes = self.builtin_validations.run(namespace, manifest)
         except (BlobNotFound, InvalidRange):
             outcomes = []
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
@@ -100,12 +104,12 @@ class VersionService:
             if hook is not None:
                 hook.link_blobs(uow)
             require_blobs(uow.store, found.namespace, manifest.files)
-            self.checks.enforce(uow, namespace, outcomes)
+            self.builtin_validations.enforce(uow, namespace, outcomes)
             version = self._insert(uow, found, registration)
-            settled = self.checks.at_registration(
+            settled = self.builtin_validations.at_registration(
                 manifest, version.completeness, version.missing_fields
             )
-            self.checks.record(uow, version.id, settled + outcomes)
+            self.builtin_validations.record(uow, version.id, settled + outcomes)
             answer = None if hook is None else hook.within(uow, found, version)
             uow.record(
                 "version.register",

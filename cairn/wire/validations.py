@@ -14,7 +14,7 @@ ValidationStatus = Literal["passed", "failed", "error", "pending", "running", "s
 
 class NewValidation(Request):
     """A result from CI or a validator. The version's policy decides who may post which
-    name; Cairn's own checks are refused (re-run them instead)."""
+    name; Cairn's built-in validations are refused (re-run them instead)."""
 
     name: str = Field(examples=["bias"], description="1-100 characters, a name's characters.")
     status: ValidationStatus = Field(examples=["passed"])

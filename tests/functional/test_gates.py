@@ -1,4 +1,4 @@
-"""Failed checks stop consumers (DESIGN §2.10), played by a team with separate tokens against a
+"""Failed validations stop consumers (DESIGN §2.10), played by a team with separate tokens against a
 live server: a version whose signature failed is not promoted, a flagged version gets no alias,
 no rollout and no pull — through the CLI, the SDK, ``/api/v1``, ``/v2/`` and the MLflow routes —
 unless an admin of the namespace overrides it with a reason, which the audit log keeps; and a

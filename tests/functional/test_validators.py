@@ -1,7 +1,7 @@
 """Who may post a validation, played by the people who would try to get around it: a writer who
-overwrites Cairn's own checks, the author who validates her own version, an admin who is not
-named, and the CI account the policy names — each with their own token, through the CLI (which
-is the SDK) against a live server, on SQLite and PostgreSQL."""
+overwrites Cairn's built-in validations, the author who validates her own version, an admin who
+is not named, and the CI account the policy names — each with their own token, through the CLI
+(which is the SDK) against a live server, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_nobody_writes_cairn_s_own_checks_and_a_forged_one_cannot_pass_a_gate(
     shown = team.json("alice", "show", ref)
     assert shown["completeness"]["score"] < 0.5 and shown["validations"]["completeness"] == "failed"
 
-    # The writer, and even the global admin, are refused on every one of Cairn's own checks.
+    # The writer, and even the global admin, are refused on every built-in validation.
     for who in ("alice", "admin"):
         for name in ("completeness", "integrity", "scan", "signature"):
             refused = team.cli(who, "validate", ref, name, "passed", code=5)

@@ -88,7 +88,7 @@ def add_validation(
     body: NewValidation,
 ) -> Response:
     """Record a result from CI or a validator; each post is a new run, the newest counts.
-    Cairn's own checks are refused (403 ``reserved_validation``), and so is a poster the
+    Cairn's built-in validations are refused (403 ``reserved_validation``), and so is a poster the
     policy does not allow (403 ``validator_not_allowed``); the policy decides who else."""
     added = reg.validations.add(actor, version_ref(namespace, model, selector), body.model_dump())
     return ok(Validation.of(added), 201)
@@ -103,7 +103,7 @@ def rerun_validation(
     selector: Selector,
     name: str,
 ) -> Response:
-    """Run one of Cairn's own validators again: integrity, completeness, signature, scan."""
+    """Run one of Cairn's built-in validations again: integrity, completeness, signature, scan."""
     ref = version_ref(namespace, model, selector)
     return ok(Validation.of(reg.validations.rerun(actor, ref, name)), 201)
 

@@ -38,7 +38,7 @@ EXPECTED_STATUS = {
     errors.IntegrityError: 500,
     errors.Unauthenticated: 401,
     errors.PermissionDenied: 403,
-    errors.ReservedValidation: 403,  # Cairn's own checks: nobody else writes them
+    errors.ReservedValidation: 403,  # Cairn's built-in validations: nobody else writes them
     errors.ValidatorNotAllowed: 403,
     errors.StorageUnavailable: 503,  # the blob store is down: try again later
     errors.DatabaseUnavailable: 503,  # the database is down: try again later

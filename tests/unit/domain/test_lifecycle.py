@@ -126,7 +126,7 @@ def test_a_bad_policy_is_refused_with_a_reason(document: Any) -> None:
 @pytest.mark.parametrize(
     "validators",
     [
-        {"completeness": {"roles": ["writer"]}},  # Cairn's own: nobody else posts it
+        {"completeness": {"roles": ["writer"]}},  # built in: nobody else posts it
         {"fairness": {}},
         {"fairness": {"principals": [], "roles": []}},
         {"fairness": {"roles": ["ci"]}},
@@ -185,7 +185,7 @@ def test_a_validation_name_is_normalised_and_has_no_look_alike() -> None:
     for bad in ("scan ", "\u0455can", "scan\u200b", "a/b", "-x"):
         with pytest.raises(InvalidInput):
             parse_policy({"states": {"staging": {"required_validations": [bad]}}})
-    with pytest.raises(InvalidInput, match="Cairn's own"):
+    with pytest.raises(InvalidInput, match="Cairn's built-in validations"):
         parse_policy({"validators": {"Scan": {"roles": ["approver"]}}})
 
 

@@ -116,9 +116,10 @@ namespace_keys = Table(
     UniqueConstraint("namespace_id", "fingerprint"),
 )
 
-# Results about a version: Cairn's own checks (signature, scan) and, later, CI's. Every run is
-# a new row, so the history is kept; the newest row of a name is the current result. A row
-# with status "pending" is work waiting for a background worker (a scan of a large version).
+# Results about a version: Cairn's built-in validations (signature, scan) and, later, CI's.
+# Every run is a new row, so the history is kept; the newest row of a name is the current
+# result. A row with status "pending" is work waiting for a background worker (a scan of a
+# large version).
 validations = Table(
     "validations",
     metadata,

@@ -1,15 +1,16 @@
-"""Cairn's own checks of a version, recorded as its validations: the signature and the scan.
+"""Cairn's built-in validations of a version: the signature and the scan (integrity and
+completeness are settled by the registration itself, ``at_registration``).
 
 Both read blobs that are already stored (content-addressed, so they cannot change) and run
 *before* the registration's transaction, so a scan never holds the database's write lock;
 the transaction then records their results with the version. A version larger than
 ``scan_inline_bytes`` is registered with its scan ``pending``, and a background worker in any
 server process scans it later (``work_pending``), claiming work through the database.
-Re-running a check (``rerun``) adds a new result; the history is kept.
+Re-running a built-in validation (``rerun``) adds a new result; the history is kept.
 
 Statuses: signature ``verified`` | ``failed`` | ``unsigned``; scan ``clean`` | ``flagged`` |
 ``error`` | ``pending``. The server never executes model content (DESIGN §2.7): the scanner and
-the signature check read bytes only.
+the signature verification read bytes only.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from cairn.domain.scanning import (
     summarise_version,
 )
 from cairn.domain.signatures import BUNDLE_MAX, SIGNATURE_FILE, verify_signature
-from cairn.domain.validators import CAIRN_CHECKS
 from cairn.errors import ServerError, SignatureRejected
 from cairn.services.auth import EVERYWHERE, SYSTEM, Permission
 from cairn.services.resolve import get_namespace
@@ -40,9 +40,8 @@ from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.blobs import BlobStore
 from cairn.storage.blobs.reader import open_blob
 
-log = logging.getLogger("cairn.checks")
+log = logging.getLogger("cairn.builtin_validations")
 SIGNATURE, SCAN, INTEGRITY, COMPLETENESS = "signature", "scan", "integrity", "completeness"
-OWN = CAIRN_CHECKS  # Cairn's own validators: nobody else writes them
 BACKGROUND = (SCAN, INTEGRITY)  # the ones that read every byte, queued for large versions
 SCAN_CACHE = 4096
 
@@ -56,7 +55,7 @@ class Outcome:
     details: dict[str, Any]
 
 
-class VersionChecks:
+class BuiltinValidations:
     def __init__(self, db: Database, blobs: BlobStore, scan_inline_bytes: int) -> None:
         self.db = db
         self.blobs = blobs
@@ -123,8 +122,9 @@ class VersionChecks:
 
     @staticmethod
     def at_registration(manifest: Manifest, score: float, missing: list[str]) -> list[Outcome]:
-        """The checks a registration itself settles: the server hashed every byte on upload
-        (blobs exist only under the digest it computed), and the metadata's completeness."""
+        """The built-in validations a registration itself settles: the server hashed every byte
+        on upload (blobs exist only under the digest it computed), and the metadata's
+        completeness."""
         integrity = Outcome(
             INTEGRITY,
             "passed",
@@ -143,8 +143,8 @@ class VersionChecks:
         namespace requires signatures (nothing is written)."""
         ns = get_namespace(uow.store, namespace)
         signature = next((o for o in outcomes if o.name == SIGNATURE), None)
-        if signature is None:
-            raise ServerError("registration checks did not run")  # blobs were checked first
+        if signature is None:  # the blobs were checked first: the validations must have run
+            raise ServerError("the registration's built-in validations did not run")
         if ns.require_signature and signature.status != "verified":
             raise SignatureRejected(
                 f"namespace {ns.name} requires a verified signature: "
@@ -191,7 +191,8 @@ class VersionChecks:
         )
 
     def rerun(self, name: str, namespace: str, files: Sequence[FileEntry]) -> Outcome:
-        """Run one of Cairn's own checks again on a version's files (large versions: queued)."""
+        """Run one of Cairn's built-in validations again on a version's files (large versions:
+        queued)."""
         if name == SIGNATURE:
             return self.signature(namespace, Manifest(tuple(files)))
         if sum(f.size for f in files) > self.scan_inline_bytes:
@@ -205,7 +206,7 @@ class VersionChecks:
 
     # ------------------------------------------------------------------ in the background
     def work_pending(self, limit: int = 4) -> int:
-        """Run pending scans and integrity checks; how many finished. Any process may run
+        """Run pending scans and integrity validations; how many finished. Any process may run
         this: a check is claimed in a short transaction (``running``), done outside it, and
         finished in another, so no two processes run one check and the database's write lock
         is never held while bytes are read. A claim left by a crashed process is given back
