@@ -148,9 +148,9 @@ def setup(cairn: Client, url: str, token: str) -> None:
     with Client(url, token=secret, progress=False) as approver:
         for number in (1, 2):
             cairn.promote(f"default/m:{number}", "staging")
-            request = cairn.promote(f"default/m:{number}", "production")["request"]
+            request = cairn.promote(f"default/m:{number}", "production").request
             if request is not None:  # a policy that asks for approvals
-                approver.approve(request["id"])
+                approver.approve(request.id)
     cairn.set_alias("default/m", "production", 1)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cairn.cli.context import client, wants_json
-from cairn.cli.output import emit_json, fails_cleanly, human_size, short, table
+from cairn.cli.output import emit_json, fails_cleanly, human_size, short, table, table_time
 from cairn.client.gc import collect_garbage
 
 
@@ -29,14 +29,14 @@ def gc(ctx: click.Context, dry_run: bool, grace_hours: float | None) -> None:
         emit_json(report)
         return
     rows = [
-        (kind, short(b["digest"]), human_size(b["size"]))
-        for kind in ("unreferenced", "orphaned")
-        for b in report[kind]
+        (kind, short(b.digest), human_size(b.size))
+        for kind, blobs in (("unreferenced", report.unreferenced), ("orphaned", report.orphaned))
+        for b in blobs
     ]
     if rows:
         table(None, ["kind", "digest", "size"], rows)
-    verb = "would delete" if report["dry_run"] else "deleted"
+    verb = "would delete" if report.dry_run else "deleted"
     click.echo(
-        f"{verb} {report['deleted']} blobs, {human_size(report['bytes'])} "
-        f"(uploaded before {report['cutoff'][:19]}Z)"
+        f"{verb} {report.deleted} blobs, {human_size(report.bytes)} "
+        f"(uploaded before {table_time(report.cutoff)}Z)"
     )

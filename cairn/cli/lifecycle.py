@@ -13,14 +13,15 @@ from cairn.cli.context import client, wants_json
 from cairn.cli.output import emit_json, fails_cleanly, key_values, table, table_time
 from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.references import parse_reference
+from cairn.wire.promotions import Decision
 
 POLICY_FILE_MAX = 4 << 20  # the server's default cap on a JSON body
 
 
-def _show_decision(decision: dict[str, Any]) -> None:
-    for check in decision["checks"]:
-        mark = "ok  " if check["passed"] else "FAIL"
-        click.echo(f"  {mark} {check['check']}: {check['reason']}")
+def _show_decision(decision: Decision) -> None:
+    for check in decision.checks:
+        mark = "ok  " if check.passed else "FAIL"
+        click.echo(f"  {mark} {check.check}: {check.reason}")
 
 
 @click.command()
@@ -37,17 +38,17 @@ def promote(ctx: click.Context, ref: str, state: str, reason: str, check: bool) 
     if wants_json(ctx):
         emit_json(done)
         return
-    decision = done["decision"]
-    if done["applied"]:
-        click.echo(f"{done['version']['ref']} is now {state}")
-    elif done["request"]:
-        request = done["request"]
+    decision = done.decision
+    if done.applied:
+        click.echo(f"{done.version.ref} is now {state}")
+    elif done.request:
+        request = done.request
         click.echo(
-            f"{done['version']['ref']} -> {state} waits for approvals: request {request['id']} "
-            f"({decision['approvals_counted']} of {decision['approvals_required']})"
+            f"{done.version.ref} -> {state} waits for approvals: request {request.id} "
+            f"({decision.approvals_counted} of {decision.approvals_required})"
         )
     else:
-        click.echo(f"{done['version']['ref']} -> {state}: {decision['outcome']}")
+        click.echo(f"{done.version.ref} -> {state}: {decision.outcome}")
     _show_decision(decision)
 
 
@@ -63,7 +64,7 @@ def archive(ctx: click.Context, ref: str, reason: str) -> None:
     if wants_json(ctx):
         emit_json(done)
     else:
-        click.echo(f"{done['version']['ref']} archived")
+        click.echo(f"{done.version.ref} archived")
 
 
 @click.command()
@@ -86,7 +87,7 @@ def validate(
     if wants_json(ctx):
         emit_json(added)
     else:
-        click.echo(f"{ref}: {name} {status} (posted by {added['created_by']})")
+        click.echo(f"{ref}: {name} {status} (posted by {added.created_by})")
 
 
 @click.command()
@@ -124,13 +125,13 @@ def approvals(ctx: click.Context, namespace: str, everything: bool) -> None:
         ["id", "version", "to", "status", "requested by", "approved by", "expires"],
         (
             [
-                r["id"],
-                r["ref"],
-                r["target"],
-                r["status"],
-                r["requested_by"],
-                ", ".join(a["approver"] for a in r["approvals"] if a["decision"] == "approve"),
-                r["expires_at"][:19],
+                r.id,
+                r.ref,
+                r.target,
+                r.status,
+                r.requested_by,
+                ", ".join(a.approver for a in r.approvals if a.decision == "approve"),
+                table_time(r.expires_at),
             ]
             for r in found
         ),
@@ -143,12 +144,10 @@ def _review(ctx: click.Context, request_id: int, comment: str, verdict: str) -> 
     if wants_json(ctx):
         emit_json(done)
         return
-    request = done["request"]
-    click.echo(
-        f"request {request['id']} ({request['ref']} -> {request['target']}): {request['status']}"
-    )
-    if done["promotion"]:
-        click.echo(f"{done['promotion']['version']['ref']} is now {request['target']}")
+    request = done.request
+    click.echo(f"request {request.id} ({request.ref} -> {request.target}): {request.status}")
+    if done.promotion:
+        click.echo(f"{done.promotion.version.ref} is now {request.target}")
 
 
 @click.command()
@@ -187,9 +186,9 @@ def show_policy(ctx: click.Context, scope: str) -> None:
     if wants_json(ctx):
         emit_json(found)
         return
-    origin = "the default" if found["default"] else f"revision {found['revision']}"
+    origin = "the default" if found.default else f"revision {found.revision}"
     click.echo(f"# {scope}: {origin}")
-    click.echo(json.dumps(found["document"], indent=2, sort_keys=True))
+    click.echo(json.dumps(found.document, indent=2, sort_keys=True))
 
 
 @policy.command(name="set")
@@ -204,7 +203,7 @@ def set_policy(ctx: click.Context, scope: str, file: Path) -> None:
     if wants_json(ctx):
         emit_json(stored)
     else:
-        click.echo(f"{scope}: policy revision {stored['revision']}")
+        click.echo(f"{scope}: policy revision {stored.revision}")
 
 
 @policy.command(name="test")
@@ -222,13 +221,13 @@ def test_policy(ctx: click.Context, ref: str, state: str, file: Path | None) -> 
     """What a policy decides for promoting REF to STATE, check by check."""
     with client(ctx, progress=False) as cairn:
         if file is None:
-            decision = cairn.promote(ref, state, check=True)["decision"]
+            decision = cairn.promote(ref, state, check=True).decision
         else:
             decision = cairn.test_policy(ref, state, _policy_file(file))
     if wants_json(ctx):
         emit_json(decision)
         return
-    click.echo(f"{ref} -> {state}: {decision['outcome']}")
+    click.echo(f"{ref} -> {state}: {decision.outcome}")
     _show_decision(decision)
 
 
@@ -281,7 +280,7 @@ def record(
     if wants_json(ctx):
         emit_json(done)
     else:
-        click.echo(f"{done['ref']} on {target}: {strategy} {weight:g}% {outcome}")
+        click.echo(f"{done.ref} on {target}: {strategy} {weight:g}% {outcome}")
 
 
 @click.command()
@@ -304,14 +303,14 @@ def deployments(ctx: click.Context, ref: str | None, target: str | None, namespa
         ["at", "version", "target", "strategy", "weight", "outcome", "load ms", "by"],
         (
             [
-                d["at"][:19],
-                d["ref"],
-                d["target"],
-                d["strategy"],
-                f"{d['weight']:g}%",
-                d["outcome"],
-                "" if d["load_time_ms"] is None else f"{d['load_time_ms']:g}",
-                d["recorded_by"],
+                table_time(d.at),
+                d.ref,
+                d.target,
+                d.strategy,
+                f"{d.weight:g}%",
+                d.outcome,
+                "" if d.load_time_ms is None else f"{d.load_time_ms:g}",
+                d.recorded_by,
             ]
             for d in found
         ),
@@ -330,10 +329,10 @@ def rollback(ctx: click.Context, ref: str, to: int | None) -> None:
     if wants_json(ctx):
         emit_json(done)
         return
-    deployment = done["deployment"]
-    since = deployment["time_to_rollback_ms"]
+    deployment = done.deployment
+    since = deployment.time_to_rollback_ms
     click.echo(
-        f"{ref} -> {done['version']['ref']}"
+        f"{ref} -> {done.version.ref}"
         + (f" ({since / 1000:.1f} s after the failing deployment)" if since is not None else "")
     )
 
@@ -357,10 +356,10 @@ def apply_retention(ctx: click.Context, namespace: str, dry_run: bool) -> None:
         emit_json(done)
         return
     verbs = _DRY_VERBS if dry_run else _VERBS
-    for action in done["actions"]:
-        verb = verbs.get(action["action"], action["action"])
-        click.echo(f"{verb} {action['ref']}: {action['reason']}")
-    if not done["actions"]:
+    for action in done.actions:
+        verb = verbs.get(action.action, action.action)
+        click.echo(f"{verb} {action.ref}: {action.reason}")
+    if not done.actions:
         click.echo("nothing to do")
 
 

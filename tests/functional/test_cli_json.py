@@ -106,3 +106,38 @@ def test_version_commands_print_the_servers_answer(live_server: LiveServer, tmp_
         checks = api.get("/models/default/fraud/versions/1/validations").json()["items"]
         assert validations == _as_printed(checks)
         assert pulled == _as_printed({**resolved, "signature_check": {"status": "unsigned"}})
+
+
+def test_governance_commands_print_the_servers_answer(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    url = live_server.url
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights " * 1000)
+    _printed(run_cli(url, "push", "fraud", str(source), cache_dir=tmp_path / "cache"))
+    recorded = _printed(
+        run_cli(
+            url, "--json", "deploy", "record", "fraud:1", "--target", "dev",
+            "--strategy", "canary", "--weight", "10", "--load-time-ms", "850",
+        )
+    )  # fmt: skip
+    with httpx.Client(base_url=url + API, headers=live_server.headers) as api:
+        version = "/models/default/fraud/versions/1"
+        assert recorded == _as_printed(api.get(version + "/deployments").json()["items"][0])
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            checked, deployments, policy, approvals = pool.map(
+                lambda argv: _printed(run_cli(url, "--json", *argv)),
+                [
+                    ("promote", "fraud:1", "staging", "--check"),
+                    ("deployments", "--namespace", "default"),
+                    ("policy", "show", "default/fraud"),
+                    ("approvals", "default", "--all"),
+                ],
+            )
+        decision = api.get(version + "/decision", params={"target": "staging"}).json()
+        assert checked == _as_printed(decision)
+        listed = api.get("/namespaces/default/deployments").json()["items"]
+        assert deployments == _as_printed(listed)
+        assert policy == _as_printed(api.get("/models/default/fraud/policy").json())
+        requests = api.get("/namespaces/default/approvals", params={"status": ""}).json()
+        assert approvals == _as_printed(requests["items"])

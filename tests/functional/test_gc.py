@@ -217,4 +217,4 @@ def test_the_cli_and_the_sdk(scene: Scene) -> None:
 
     with Client(scene.server.url, progress=False) as cairn:
         again = collect_garbage(cairn.http, dry_run=True, grace_hours=0)
-    assert again["deleted"] == 0
+    assert again.deleted == 0

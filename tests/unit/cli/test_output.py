@@ -68,7 +68,7 @@ def _namespace(when: datetime) -> Namespace:
 def _through_the_sdk(model: BaseModel) -> tuple[Any, BaseModel]:
     """What the server writes for ``model`` (as httpx hands it to the SDK), and the SDK's
     record read from it."""
-    answered = json.loads(ok(model).body)
+    answered = json.loads(bytes(ok(model).body))
     return answered, type(model).model_validate(answered)
 
 
