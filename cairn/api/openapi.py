@@ -149,8 +149,8 @@ def _error_statuses(
         statuses.append(400)
     if not is_public:
         statuses += [401, 403]
-    if "{" in path or operation.get("parameters"):
-        statuses.append(404)  # a path or a query names something that may not exist
+    if not is_public:
+        statuses.append(404)  # a path, a query or a body names something that may not exist
     if method in WRITES:
         statuses.append(409)
     if "requestBody" in operation:
