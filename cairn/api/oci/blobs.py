@@ -24,6 +24,7 @@ from cairn.domain.oci import parse_repository
 from cairn.domain.records import UploadSession
 from cairn.errors import InvalidDigest, Unsupported
 from cairn.services.auth import Actor
+from cairn.services.blobs import BlobRead
 from cairn.services.registry import Registry
 from cairn.storage.blobs import BlobStat
 
@@ -49,15 +50,7 @@ def get_blob(
     if direct is not None:
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
     start, end = span if span is not None else (0, None)
-    read = reg.blobs.read(actor, namespace, digest, start, end)
-    headers = {**_blob_headers(read.digest), "Content-Length": str(read.end - read.start)}
-    status = 200
-    if span is not None:
-        status = 206
-        headers["Content-Range"] = content_range(read.start, read.end, read.size)
-    return StreamingResponse(
-        read.chunks, status_code=status, headers=headers, media_type="application/octet-stream"
-    )
+    return _download(reg.blobs.read(actor, namespace, digest, start, end), ranged=span is not None)
 
 
 @router.delete("/{name:path}/blobs/{digest}")
@@ -151,6 +144,19 @@ async def _finish(
     return await consume_body(
         request,
         lambda chunks: reg.blobs.finish(actor, namespace, session_id, checked, chunks, length),
+    )
+
+
+def _download(read: BlobRead, *, ranged: bool) -> StreamingResponse:
+    """The bytes of ``read``: the whole blob (200), or the range asked for (206)."""
+    headers = {**_blob_headers(read.digest), "Content-Length": str(read.end - read.start)}
+    if ranged:
+        headers["Content-Range"] = content_range(read.start, read.end, read.size)
+    return StreamingResponse(
+        read.chunks,
+        status_code=206 if ranged else 200,
+        headers=headers,
+        media_type="application/octet-stream",
     )
 
 

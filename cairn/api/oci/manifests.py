@@ -43,6 +43,11 @@ async def token(reg: Reg, request: Request) -> Response:
     else:
         issued = await reading(reg, reg.registry_tokens.issue, given.token, request_id)
         issued_token, expires_in = issued.token, issued.expires_in
+    return _token_answer(issued_token, expires_in)
+
+
+def _token_answer(issued_token: str, expires_in: int) -> JSONResponse:
+    """The token endpoint's answer, as docker's token spec draws it (both names of the token)."""
     return JSONResponse(
         {
             "token": issued_token,
