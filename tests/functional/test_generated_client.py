@@ -8,7 +8,9 @@ in, typed response models out, Cairn's error body on a refusal.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import io
 import os
 import subprocess
 import sys
@@ -95,3 +97,51 @@ def _namespace_round_trip(generated: ModuleType, client: Any) -> None:
     )
     assert again.status_code == 409
     assert again.parsed.error.code == "namespace_exists"
+
+
+def test_a_generated_client_pushes_registers_promotes_and_resolves(
+    server: LiveServer, generated: ModuleType
+) -> None:
+    """The flow a CI job runs, through nothing but the generated client: upload the file,
+    register a version naming it, promote it to staging, resolve what staging names."""
+    types = importlib.import_module(f"{generated.__name__}.types")
+    weights = b"generated-client weights\n"
+    digest = "sha256:" + hashlib.sha256(weights).hexdigest()
+    with generated.AuthenticatedClient(base_url=server.url, token=server.token) as client:
+        put = operation(generated, "blobs", "put_blob").sync_detailed(
+            "default", digest, client=client, body=types.File(payload=io.BytesIO(weights))
+        )
+        assert put.status_code == 201, put.content
+        assert put.parsed.digest == digest
+        manifest = [
+            model(generated, "ManifestFile")(path="weights.bin", size=len(weights), digest=digest)
+        ]
+        new = model(generated, "NewVersion")(
+            manifest=manifest, description="from a generated client"
+        )
+        version = operation(generated, "versions", "register_version").sync(
+            "default", "fraud", client=client, body=new
+        )
+        assert isinstance(version, model(generated, "Version")), version
+        assert (version.number, version.state) == (1, "registered")
+        target = model(generated, "NewPromotionTarget")("staging")
+        promoted = operation(generated, "lifecycle", "promote_version").sync(
+            "default",
+            "fraud",
+            "1",
+            client=client,
+            body=model(generated, "NewPromotion")(target=target),
+        )
+        assert isinstance(promoted, model(generated, "Promotion")), promoted
+        assert promoted.applied and promoted.version.state == "staging"
+        found = operation(generated, "versions", "resolve").sync(
+            client=client, ref="default/fraud:latest"
+        )
+        assert isinstance(found, model(generated, "Version")), found
+        assert found.manifest_digest == version.manifest_digest
+        assert [(f.path, f.digest) for f in found.files] == [("weights.bin", digest)]
+        refused = operation(generated, "versions", "resolve").sync_detailed(
+            client=client, ref="default/fraud:2"
+        )
+        assert refused.status_code == 404
+        assert refused.parsed.error.code == "version_not_found"
