@@ -13,8 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from cairn.api import wire as cairn_wire
-from cairn.api.bodies import StrictBodyRoute
+from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Override, Reader, Reg, Writer, content_length, gated
 from cairn.api.mlflow import ARTIFACTS_PREFIX
 from cairn.api.mlflow import wire as w
@@ -54,4 +53,4 @@ async def list_artifacts(
     """The direct children of folder ``path``; ``{}`` for a file or a path that holds none."""
     checked = artifact_path(path)
     entries = await gated(reg, reg.mlflow.list_artifacts, actor, checked, override=override)
-    return cairn_wire.ok(w.artifact_listing(entries))
+    return ok(w.artifact_listing(entries))

@@ -7,8 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
-from cairn.api import wire as cairn_wire
-from cairn.api.bodies import StrictBodyRoute
+from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Body, Reader, Reg, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
@@ -37,13 +36,13 @@ def create_model_version(reg: Reg, actor: Writer, body: Body) -> Response:
     source = w.body_field(body, "source")
     run_id, model_id = body.get("run_id"), body.get("model_id")
     version = reg.mlflow.register(actor, name, source, run_id, model_id, metadata)
-    return cairn_wire.ok({MV: w.model_version(version)})
+    return ok({MV: w.model_version(version)})
 
 
 @router.get("/get")
 def get_model_version(reg: Reg, actor: Reader, name: str, version: str) -> Response:
     found = reg.versions.get(actor, _ref(reg, name, version), with_files=False)
-    return cairn_wire.ok({MV: w.model_version(found)})
+    return ok({MV: w.model_version(found)})
 
 
 @router.get("/search")
@@ -62,7 +61,7 @@ def search_model_versions(
     out: dict[str, Any] = {"model_versions": [w.model_version(v) for v in found.items]}
     if found.next_page_token:
         out["next_page_token"] = found.next_page_token
-    return cairn_wire.ok(out)
+    return ok(out)
 
 
 @router.patch("/update")
@@ -70,14 +69,14 @@ def update_model_version(reg: Reg, actor: Writer, body: Body) -> Response:
     ref = _ref(reg, w.body_field(body, "name"), w.body_field(body, "version"))
     description = w.body_field(body, "description", required=False) or ""
     found = reg.versions.update(actor, ref, {"description": description})
-    return cairn_wire.ok({MV: w.model_version(found)})
+    return ok({MV: w.model_version(found)})
 
 
 @router.delete("/delete")
 def delete_model_version(reg: Reg, actor: Admin, body: Body) -> Response:
     """Delete a version no alias names (Cairn refuses to delete an aliased one)."""
     reg.versions.delete(actor, _ref(reg, w.body_field(body, "name"), w.body_field(body, "version")))
-    return cairn_wire.ok({})
+    return ok({})
 
 
 @router.post("/set-tag")
@@ -85,14 +84,14 @@ def set_model_version_tag(reg: Reg, actor: Writer, body: Body) -> Response:
     ref = _ref(reg, w.body_field(body, "name"), w.body_field(body, "version"))
     value = w.body_field(body, "value", required=False) or ""
     reg.versions.set_tag(actor, ref, w.body_field(body, "key"), value)
-    return cairn_wire.ok({})
+    return ok({})
 
 
 @router.delete("/delete-tag")
 def delete_model_version_tag(reg: Reg, actor: Writer, body: Body) -> Response:
     ref = _ref(reg, w.body_field(body, "name"), w.body_field(body, "version"))
     reg.versions.delete_tag(actor, ref, w.body_field(body, "key"))
-    return cairn_wire.ok({})
+    return ok({})
 
 
 @router.post("/transition-stage")
@@ -102,7 +101,7 @@ def transition_model_version_stage(reg: Reg, actor: Writer, body: Body) -> Respo
     number = w.version_number(w.body_field(body, "version"))
     archive = w.flag(body, "archive_existing_versions")
     found = reg.mlflow.transition(actor, name, number, w.body_field(body, "stage"), archive)
-    return cairn_wire.ok({MV: w.model_version(found)})
+    return ok({MV: w.model_version(found)})
 
 
 @router.get("/get-download-uri")
@@ -110,4 +109,4 @@ def get_model_version_download_uri(reg: Reg, actor: Reader, name: str, version: 
     """Where the client downloads the version's files: Cairn's tree of the version's manifest,
     for versions registered through MLflow and pushed with ``cairn push`` alike."""
     found = reg.versions.get(actor, _ref(reg, name, version), with_files=False)
-    return cairn_wire.ok({"artifact_uri": reg.mlflow.tree_uri(found)})
+    return ok({"artifact_uri": reg.mlflow.tree_uri(found)})

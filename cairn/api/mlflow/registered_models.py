@@ -7,8 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
-from cairn.api import wire as cairn_wire
-from cairn.api.bodies import StrictBodyRoute
+from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Body, Deployer, Reader, Reg, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
@@ -28,12 +27,12 @@ def create_registered_model(reg: Reg, actor: Writer, body: Body) -> Response:
         "tags": w.tags_of(body.get("tags")),
     }
     model = reg.models.create(actor, reg.mlflow.namespace, name, fields)
-    return cairn_wire.ok({RM: w.registered_model(model)})
+    return ok({RM: w.registered_model(model)})
 
 
 @router.get("/get")
 def get_registered_model(reg: Reg, actor: Reader, name: str) -> Response:
-    return cairn_wire.ok({RM: w.drawn(reg.mlflow.registered(actor, w.model_name(name)))})
+    return ok({RM: w.drawn(reg.mlflow.registered(actor, w.model_name(name)))})
 
 
 @router.get("/search")
@@ -51,28 +50,28 @@ def search_registered_models(
     out: dict[str, Any] = {"registered_models": [w.drawn(m) for m in found.items]}
     if found.next_page_token:
         out["next_page_token"] = found.next_page_token
-    return cairn_wire.ok(out)
+    return ok(out)
 
 
 @router.patch("/update")
 def update_registered_model(reg: Reg, actor: Writer, body: Body) -> Response:
     name = w.model_name(w.body_field(body, "name"))
     description = w.body_field(body, "description", required=False) or ""
-    return cairn_wire.ok({RM: w.drawn(reg.mlflow.describe(actor, name, description))})
+    return ok({RM: w.drawn(reg.mlflow.describe(actor, name, description))})
 
 
 @router.post("/rename")
 def rename_registered_model(reg: Reg, actor: Writer, body: Body) -> Response:
     name = w.model_name(w.body_field(body, "name"))
     new_name = w.model_name(w.body_field(body, "new_name"))
-    return cairn_wire.ok({RM: w.drawn(reg.mlflow.rename(actor, name, new_name))})
+    return ok({RM: w.drawn(reg.mlflow.rename(actor, name, new_name))})
 
 
 @router.delete("/delete")
 def delete_registered_model(reg: Reg, actor: Admin, body: Body) -> Response:
     """Delete a registered model without versions (Cairn never deletes versions in bulk)."""
     reg.models.delete(actor, reg.mlflow.namespace, w.model_name(w.body_field(body, "name")))
-    return cairn_wire.ok({})
+    return ok({})
 
 
 @router.post("/set-tag")
@@ -80,14 +79,14 @@ def set_registered_model_tag(reg: Reg, actor: Writer, body: Body) -> Response:
     name = w.model_name(w.body_field(body, "name"))
     value = w.body_field(body, "value", required=False) or ""
     reg.models.set_tag(actor, reg.mlflow.namespace, name, w.body_field(body, "key"), value)
-    return cairn_wire.ok({})
+    return ok({})
 
 
 @router.delete("/delete-tag")
 def delete_registered_model_tag(reg: Reg, actor: Writer, body: Body) -> Response:
     name = w.model_name(w.body_field(body, "name"))
     reg.models.delete_tag(actor, reg.mlflow.namespace, name, w.body_field(body, "key"))
-    return cairn_wire.ok({})
+    return ok({})
 
 
 @router.post("/alias")
@@ -95,13 +94,13 @@ def set_registered_model_alias(reg: Reg, actor: Deployer, body: Body) -> Respons
     name = w.model_name(w.body_field(body, "name"))
     number = w.version_number(w.body_field(body, "version"))
     reg.aliases.set(actor, reg.mlflow.namespace, name, w.body_field(body, "alias"), number)
-    return cairn_wire.ok({})
+    return ok({})
 
 
 @router.get("/alias")
 def get_model_version_by_alias(reg: Reg, actor: Reader, name: str, alias: str) -> Response:
     version = reg.mlflow.version_by_alias(actor, w.model_name(name), alias)
-    return cairn_wire.ok({"model_version": w.model_version(version)})
+    return ok({"model_version": w.model_version(version)})
 
 
 @router.delete("/alias")
@@ -109,7 +108,7 @@ def delete_registered_model_alias(reg: Reg, actor: Deployer, body: Body) -> Resp
     """Delete an alias; deleting one that does not exist is not an error (as in MLflow)."""
     name = w.model_name(w.body_field(body, "name"))
     reg.mlflow.delete_alias(actor, name, w.body_field(body, "alias"))
-    return cairn_wire.ok({})
+    return ok({})
 
 
 @router.post("/get-latest-versions")
@@ -118,7 +117,7 @@ def get_latest_versions(reg: Reg, actor: Reader, body: Body) -> Response:
     name = w.model_name(w.body_field(body, "name"))
     stages = w.stage_names(w.body_field(body, "stages", required=False))
     versions = reg.mlflow.latest_versions(actor, name, stages)
-    return cairn_wire.ok({"model_versions": [w.model_version(v) for v in versions]})
+    return ok({"model_versions": [w.model_version(v) for v in versions]})
 
 
 @router.get("/get-latest-versions")
@@ -127,4 +126,4 @@ def get_latest_versions_by_query(
 ) -> Response:
     """The newest version in each stage, as ``POST`` answers it, with the query's values."""
     versions = reg.mlflow.latest_versions(actor, w.model_name(name), stages or None)
-    return cairn_wire.ok({"model_versions": [w.model_version(v) for v in versions]})
+    return ok({"model_versions": [w.model_version(v) for v in versions]})

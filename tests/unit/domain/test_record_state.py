@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from cairn.api import wire
+from cairn.api.bodies import ok
 from cairn.domain.audit import entry_document, leaf_bytes
 from cairn.domain.record_replay import Claim, compare, replay
 from cairn.domain.record_state import (
@@ -20,6 +20,7 @@ from cairn.domain.record_state import (
     version_fields,
 )
 from cairn.domain.records import Version
+from cairn.wire import versions as wire_versions
 
 AT = datetime(2026, 11, 26, 7, 30, 1, 5, tzinfo=UTC)
 
@@ -77,7 +78,7 @@ def test_a_group_digest_is_the_sha256_of_its_canonical_json() -> None:
 
 def test_the_server_record_and_the_api_document_give_the_same_digests() -> None:
     version = _version(created_at=AT.replace(microsecond=0))  # the API then drops the fraction
-    served = orjson.loads(orjson.dumps(wire.version(version), option=orjson.OPT_UTC_Z))
+    served = orjson.loads(ok(wire_versions.Version.of(version)).body)
     assert digests("version", version_fields(served)) == digests("version", version_fields(version))
 
 
