@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Reg, RowId
-from cairn.api.params import NamespaceName
+from cairn.api.params import Scope
 from cairn.api.routes import API_PREFIX
 from cairn.wire.base import Items
 from cairn.wire.webhooks import CreatedWebhook, Delivery, NewWebhook, Webhook
@@ -16,7 +16,7 @@ router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["webhoo
 
 
 @router.post("/namespaces/{namespace}/webhooks", status_code=201, response_model=CreatedWebhook)
-def add_webhook(reg: Reg, actor: Admin, namespace: NamespaceName, body: NewWebhook) -> Response:
+def add_webhook(reg: Reg, actor: Admin, namespace: Scope, body: NewWebhook) -> Response:
     """Subscribe a URL to a namespace's events (namespace ``*``: every namespace's). The secret
     that signs the deliveries is in this response only."""
     hook, secret = reg.webhooks.add(actor, namespace, body.url, body.event_types)
@@ -24,7 +24,7 @@ def add_webhook(reg: Reg, actor: Admin, namespace: NamespaceName, body: NewWebho
 
 
 @router.get("/namespaces/{namespace}/webhooks", response_model=Items[Webhook])
-def list_webhooks(reg: Reg, actor: Admin, namespace: NamespaceName) -> Response:
+def list_webhooks(reg: Reg, actor: Admin, namespace: Scope) -> Response:
     found = reg.webhooks.of_namespace(actor, namespace)
     return ok(Items[Webhook](items=[Webhook.of(h) for h in found]))
 
