@@ -28,7 +28,7 @@ from cairn.domain.manifest import parse_manifest
 from cairn.domain.registrations import Registration
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
 from cairn.services.auth import EVERYWHERE, LOCAL_ADMIN, SYSTEM, Permission
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 
 MiB = 1 << 20
 
@@ -90,7 +90,7 @@ def torch_zip(path: Path, size: int) -> None:
                 left -= len(block)
 
 
-def put_file(reg: Registry, path: Path) -> dict[str, object]:
+def put_file(svc: Services, path: Path) -> dict[str, object]:
     digest = _sha256(path)
     size = path.stat().st_size
 
@@ -99,7 +99,7 @@ def put_file(reg: Registry, path: Path) -> dict[str, object]:
             while block := f.read(MiB):
                 yield block
 
-    reg.blobs.put(LOCAL_ADMIN, chunks(), digest, size)  # type: ignore[arg-type]
+    svc.blobs.put(LOCAL_ADMIN, chunks(), digest, size)  # type: ignore[arg-type]
     return {"path": path.name, "digest": digest, "size": size}
 
 
@@ -122,34 +122,34 @@ def signing_and_scanning(root: Path, size_mib: int) -> dict[str, float]:
     )
     sign_s, bundle = timed(lambda: sign_folder(folder, pem), repeat=1)
     (root / SIGNATURE_FILE).write_bytes(bundle)  # type: ignore[arg-type]
-    reg = Registry.open(load_settings(data_dir=root / "data"))
+    svc = Services.open(load_settings(data_dir=root / "data"))
     try:
-        entries = [put_file(reg, p) for p in sorted(folder.iterdir())]
-        entries.append(put_file(reg, root / SIGNATURE_FILE))
+        entries = [put_file(svc, p) for p in sorted(folder.iterdir())]
+        entries.append(put_file(svc, root / SIGNATURE_FILE))
         manifest = parse_manifest({"files": entries})
-        reg.keys.add(LOCAL_ADMIN, "default", "release", public.decode())
-        check_s, outcome = timed(lambda: reg.builtin_validations.signature("default", manifest))
+        svc.keys.add(LOCAL_ADMIN, "default", "release", public.decode())
+        check_s, outcome = timed(lambda: svc.builtin_validations.signature("default", manifest))
         assert outcome.status == "verified", outcome  # type: ignore[attr-defined]
         files = {f.path: (f.size, f.digest) for f in manifest.files}
         pull_s, result = timed(lambda: verify_signature(bundle, [public], files))  # type: ignore[arg-type]
         assert result.verified  # type: ignore[attr-defined]
-        scan_s, scanned = timed(lambda: reg.builtin_validations.scan(manifest.files))
+        scan_s, scanned = timed(lambda: svc.builtin_validations.scan(manifest.files))
         assert scanned.status == "clean", scanned  # type: ignore[attr-defined]
         torch = root / "torch"
         torch.mkdir()
         torch_zip(torch / "model.pt", size_mib * MiB)
-        torch_manifest = parse_manifest({"files": [put_file(reg, torch / "model.pt")]})
-        torch_s, torch_scan = timed(lambda: reg.builtin_validations.scan(torch_manifest.files))
+        torch_manifest = parse_manifest({"files": [put_file(svc, torch / "model.pt")]})
+        torch_s, torch_scan = timed(lambda: svc.builtin_validations.scan(torch_manifest.files))
         assert torch_scan.status == "clean", torch_scan  # type: ignore[attr-defined]
         hash_s, _ = timed(lambda: _sha256(folder / "model.safetensors"), 1)
         register_s, _ = timed(
-            lambda: reg.versions.register(
+            lambda: svc.versions.register(
                 LOCAL_ADMIN, "default", "big", Registration(parse_manifest(entries))
             ),
             repeat=3,
         )
     finally:
-        reg.close()
+        svc.close()
     return {
         "version_mib": size_mib,
         "sign_folder_s (client: hashes every file)": sign_s,
@@ -163,20 +163,20 @@ def signing_and_scanning(root: Path, size_mib: int) -> dict[str, float]:
 
 
 def audit_append(root: Path, entries: int) -> dict[str, float]:
-    reg = Registry.open(load_settings(data_dir=root / "audit"))
+    svc = Services.open(load_settings(data_dir=root / "audit"))
     try:
-        with reg.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
+        with svc.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
             for i in range(entries):
                 uow.record("bench.fill", f"bench/{i}", i=i, note="filler entry")
-        seq_s, _ = timed(reg.audit.sequence, repeat=1)
-        reg.models.create(LOCAL_ADMIN, "default", "m", {})
+        seq_s, _ = timed(svc.audit.sequence, repeat=1)
+        svc.models.create(LOCAL_ADMIN, "default", "m", {})
         samples = []
         for i in range(300):
             started = time.perf_counter()
-            with reg.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
+            with svc.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
                 uow.record("bench.append", "bench/x", i=i, note="one entry")
             samples.append(time.perf_counter() - started)
-        with reg.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
+        with svc.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
             started = time.perf_counter()
             for i in range(1000):
                 uow.record("bench.append", "bench/y", i=i, note="one entry")
@@ -184,20 +184,20 @@ def audit_append(root: Path, entries: int) -> dict[str, float]:
         without = []
         for _ in range(300):
             started = time.perf_counter()
-            with reg.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE):
+            with svc.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE):
                 pass
             without.append(time.perf_counter() - started)
         tag = []
         for i in range(300):
             started = time.perf_counter()
-            reg.models.set_tag(LOCAL_ADMIN, "default", "m", "k", str(i))
+            svc.models.set_tag(LOCAL_ADMIN, "default", "m", "k", str(i))
             tag.append(time.perf_counter() - started)
-        checkpoint_s, checkpoint = timed(reg.audit.sequence, repeat=1)
+        checkpoint_s, checkpoint = timed(svc.audit.sequence, repeat=1)
         size = checkpoint.size  # type: ignore[attr-defined]
-        proof_s, _ = timed(lambda: reg.audit.inclusion_proof(LOCAL_ADMIN, size // 2, size), 5)
-        grow_s, _ = timed(lambda: reg.audit.consistency_proof(LOCAL_ADMIN, entries, size), 5)
+        proof_s, _ = timed(lambda: svc.audit.inclusion_proof(LOCAL_ADMIN, size // 2, size), 5)
+        grow_s, _ = timed(lambda: svc.audit.consistency_proof(LOCAL_ADMIN, entries, size), 5)
     finally:
-        reg.close()
+        svc.close()
     return {
         "entries": entries,
         "sequence + first checkpoint of the filled log_s": seq_s,

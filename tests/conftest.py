@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from cairn.config import Settings, load_settings
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.databases import build_sqlite_template, copy_sqlite, end_pg_run, pg_run
 
 
@@ -94,17 +94,17 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def registry(settings: Settings) -> Iterator[Registry]:
-    reg = Registry.open(settings)
-    reg.identity.bootstrap(settings.admin_token_file)
-    yield reg
-    reg.close()
+def services(settings: Settings) -> Iterator[Services]:
+    svc = Services.open(settings)
+    svc.identity.bootstrap(settings.admin_token_file)
+    yield svc
+    svc.close()
 
 
 @pytest.fixture
-def admin_token(registry: Registry) -> str:
+def admin_token(services: Services) -> str:
     """The token the registry's first start gave its admin."""
-    return registry.settings.admin_token_file.read_text().strip()
+    return services.settings.admin_token_file.read_text().strip()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -40,7 +40,7 @@ from cairn.api.routes import (
 from cairn.api.webhook_transport import GuardedTransport
 from cairn.config import load_settings
 from cairn.domain.webhooks import parse_allow_list
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 
 HOUSEKEEPING_SECONDS = 600.0
 WORK_SECONDS = 2.0  # pending scans, audit checkpoints, webhook deliveries
@@ -51,7 +51,7 @@ BUSY_SECONDS = 0.2
 log = logging.getLogger("cairn.server")
 
 
-def create_app(registry: Registry) -> FastAPI:
+def create_app(services: Services) -> FastAPI:
     """An app serving ``registry``. The caller owns the registry and closes it."""
     app = FastAPI(
         title="Cairn",
@@ -65,10 +65,10 @@ def create_app(registry: Registry) -> FastAPI:
         redirect_slashes=False,
         generate_unique_id_function=operation_id,
     )
-    app.state.registry = registry
-    if registry.webhooks.transport is None:
-        allow = parse_allow_list(registry.settings.webhook_allow)
-        registry.webhooks.transport = GuardedTransport(allow)
+    app.state.services = services
+    if services.webhooks.transport is None:
+        allow = parse_allow_list(services.settings.webhook_allow)
+        services.webhooks.transport = GuardedTransport(allow)
     app.state.metrics = Metrics()
     check_permissions_declared()
     check_routes_read_strictly()
@@ -77,7 +77,7 @@ def create_app(registry: Registry) -> FastAPI:
         app.include_router(module.router)
     install_document(app, PUBLIC_ROUTES)
     install_error_handlers(app, [(is_mlflow_path, mlflow_error), (is_oci_path, oci_error)])
-    origins = [o.strip() for o in registry.settings.cors_origins.split(",") if o.strip()]
+    origins = [o.strip() for o in services.settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
             CORSMiddleware,
@@ -92,7 +92,7 @@ def create_app(registry: Registry) -> FastAPI:
             ],
             expose_headers=["Cairn-Digest", "Location", "Upload-Offset"],
         )
-    app.add_middleware(HostAllowList, hosts=allowed_hosts(registry.settings))
+    app.add_middleware(HostAllowList, hosts=allowed_hosts(services.settings))
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
@@ -175,20 +175,20 @@ def app_from_environment() -> FastAPI:
     """The factory uvicorn calls in each worker (``cairn server --workers N``): settings come
     from the documented ``CAIRN_*`` variables, read here, at start-up."""
     settings = load_settings()
-    registry = Registry.open(settings)
+    services = Services.open(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tasks = [
-            asyncio.create_task(_every(HOUSEKEEPING_SECONDS, registry.maintain)),
-            asyncio.create_task(_every(WORK_SECONDS, registry.work)),
+            asyncio.create_task(_every(HOUSEKEEPING_SECONDS, services.maintain)),
+            asyncio.create_task(_every(WORK_SECONDS, services.work)),
         ]
         yield
         for task in tasks:
             task.cancel()
-        registry.close()
+        services.close()
 
-    app = create_app(registry)
+    app = create_app(services)
     app.router.lifespan_context = lifespan
     return app
 

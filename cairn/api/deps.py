@@ -1,4 +1,4 @@
-"""What every route needs from a request: the registry, the actor, a strict JSON body, and
+"""What every route needs from a request: the services, the actor, a strict JSON body, and
 the helpers that run its service call where ``api.running`` says."""
 
 from __future__ import annotations
@@ -19,25 +19,25 @@ from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.numbers import ID_MAX, INDEX_MAX
 from cairn.errors import InvalidInput, PayloadTooLarge, Unauthenticated
 from cairn.services.auth import NO_ROLES, Actor, Permission, Role, authorize
+from cairn.services.container import Services
 from cairn.services.identity import Authenticated
-from cairn.services.registry import Registry
 
 
-async def registry(request: Request) -> Registry:
-    reg: Registry = request.app.state.registry
-    return reg
+async def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
 
 
 async def authenticate(request: Request) -> Actor:
     """The caller, from the Cairn token its ``Authorization`` header carries (as a bearer or
     a Basic password: ``api.credentials``); without one, anonymous (who may read only where
     ``CAIRN_ANONYMOUS_READ`` says so)."""
-    reg: Registry = request.app.state.registry
+    svc: Services = request.app.state.services
     request_id = request_id_of(request)
     given = read_credentials(request.headers.get("authorization"))
     if given is None:
-        return anonymous(reg, request_id)
-    return await signed_in(reg, given.token, request_id)
+        return anonymous(svc, request_id)
+    return await signed_in(svc, given.token, request_id)
 
 
 def request_id_of(request: Request) -> str:
@@ -47,19 +47,19 @@ def request_id_of(request: Request) -> str:
     return request_id
 
 
-def anonymous(reg: Registry, request_id: str) -> Actor:
-    roles = frozenset({Role.READER}) if reg.settings.anonymous_read else NO_ROLES
+def anonymous(svc: Services, request_id: str) -> Actor:
+    roles = frozenset({Role.READER}) if svc.settings.anonymous_read else NO_ROLES
     return Actor("anonymous", global_roles=roles, authenticated=False, request_id=request_id)
 
 
-async def signed_in(reg: Registry, token: str, request_id: str) -> Actor:
+async def signed_in(svc: Services, token: str, request_id: str) -> Actor:
     """The actor of Cairn token ``token``, its use noted at most once a minute."""
-    return await noted(reg, await reading(reg, reg.identity.authenticate, token, request_id))
+    return await noted(svc, await reading(svc, svc.identity.authenticate, token, request_id))
 
 
-async def noted(reg: Registry, found: Authenticated) -> Actor:
+async def noted(svc: Services, found: Authenticated) -> Actor:
     if found.last_use_stale and found.actor.token_id is not None:
-        await run_in_threadpool(reg.identity.note_use, found.actor.token_id)
+        await run_in_threadpool(svc.identity.note_use, found.actor.token_id)
     return found.actor
 
 
@@ -95,7 +95,7 @@ async def json_body(request: Request) -> Any:
 
 async def read_json(request: Request) -> tuple[bytes, Any]:
     """The request body, as sent and as strict JSON (see ``json_body``)."""
-    limit = request.app.state.registry.settings.max_json_bytes
+    limit = request.app.state.services.settings.max_json_bytes
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if content_type.lower() != "application/json":  # media types ignore case (RFC 9110)
         raise InvalidInput("send the body as application/json", content_type=content_type[:100])
@@ -134,7 +134,7 @@ def content_length(request: Request, maximum: int) -> int:
     return length
 
 
-Reg = Annotated[Registry, Depends(registry)]
+Svc = Annotated[Services, Depends(services)]
 Reader = Annotated[Actor, needs(Permission.READ)]
 Writer = Annotated[Actor, needs(Permission.WRITE)]
 Deployer = Annotated[Actor, needs(Permission.DEPLOY)]

@@ -17,7 +17,7 @@ request)                                cache lookup), in a thread on PostgreSQL
 a read that may write an override to    ``async def`` + ``gated``: as ``reading``; in a
 the audit log (``Cairn-Override``)      thread when an override was asked for
 a small, bounded write on a hot path    ``async def`` + ``writing(small=…)``: in place when
-(a registration of a few files)         ``Registry.inline_writes`` (everything local, one
+(a registration of a few files)         ``Services.inline_writes`` (everything local, one
                                         worker) and no other writer holds the database,
                                         in a thread otherwise (``WriterBusy``)
 a request body of blob bytes            ``async def`` + ``streams.consume_body``: the loop
@@ -42,43 +42,43 @@ from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.services.uow import WriterBusy
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-async def reading(reg: Registry, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+async def reading(svc: Services, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a read of the registry: in place when the database says its reads never wait
     (embedded SQLite), in a worker thread otherwise."""
-    if reg.db.inline_reads:
+    if svc.db.inline_reads:
         return call(*args, **kwargs)
     return await run_in_threadpool(call, *args, **kwargs)
 
 
-async def gated(reg: Registry, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+async def gated(svc: Services, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """A read that may write an override to the audit log: in a worker thread when it might
     (a write may wait for the database's lock), as any read otherwise."""
     if kwargs.get("override") is None:
-        return await reading(reg, call, *args, **kwargs)
+        return await reading(svc, call, *args, **kwargs)
     return await run_in_threadpool(call, *args, **kwargs)
 
 
 async def writing(
-    reg: Registry, small: bool, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    svc: Services, small: bool, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
     """Run a write of the registry: in place when it is ``small`` (bounded work, no large
-    blob reads) and ``Registry.inline_writes`` says everything it touches is local, unless it
+    blob reads) and ``Services.inline_writes`` says everything it touches is local, unless it
     would have to wait for another writer; in a worker thread otherwise. In place, the loop
     waits out the commit's fsync (a fraction of a millisecond on local disk) but saves the
     hand-off to a thread and back, which costs more CPU than a small registration itself.
     A write that meets a writer of another process, or one of this process that does not
     finish within ``SHORT_WAIT_SECONDS``, stops before doing anything (``WriterBusy``) and
     runs again in a thread, where waiting blocks no other request."""
-    if small and reg.inline_writes:
+    if small and svc.inline_writes:
         try:
-            with reg.db.without_waiting():
+            with svc.db.without_waiting():
                 return call(*args, **kwargs)
         except WriterBusy:
             pass

@@ -15,7 +15,7 @@ from uvicorn.supervisors import Multiprocess
 from cairn.cli.tls import tls_options
 from cairn.config import Settings, load_settings
 from cairn.errors import ConfigError
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.storage.sql import migrate
 from cairn.storage.sql.engine import open_engine
 
@@ -31,13 +31,13 @@ def run_server(host: str | None, port: int | None, workers: int | None) -> None:
     settings = settings_from(host=host, port=port, workers=workers)
     try:
         tls = tls_options(settings)
-        registry = Registry.open(settings)  # creates and migrates on first start
+        services = Services.open(settings)  # creates and migrates on first start
     except ConfigError as exc:
         raise click.ClickException(exc.message) from exc
     try:
-        created = registry.identity.bootstrap(settings.admin_token_file)
+        created = services.identity.bootstrap(settings.admin_token_file)
     finally:
-        registry.close()
+        services.close()
     # Each worker builds its app from the same settings, passed the documented way.
     for name, value in (
         ("HOST", settings.host),

@@ -42,7 +42,7 @@ class AuditService:
 
     @property
     def key(self) -> KeyRing:
-        """``keys``, by its name from before rotation, which code building a ``Registry`` from
+        """``keys``, by its name from before rotation, which code building a ``Services`` from
         another's still uses."""
         return self.keys
 

@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 from cairn import errors
 from cairn.api import create_app
 from cairn.client import Client
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import bearer
 
 
 @pytest.fixture
-def sdk(registry: Registry, tmp_path: Path) -> Client:
+def sdk(services: Services, tmp_path: Path) -> Client:
     http = TestClient(
-        create_app(registry), base_url="http://cairn.test", headers=bearer(_token(registry))
+        create_app(services), base_url="http://cairn.test", headers=bearer(_token(services))
     )
     return Client("http://cairn.test", http=http, cache_dir=tmp_path / "cache", progress=False)
 
@@ -59,8 +59,8 @@ def test_alias_at_a_past_time_names_the_version_it_pointed_at_then(
     ]
 
 
-def test_alias_at_needs_a_time_with_a_zone(sdk: Client, registry: Registry) -> None:
-    http = TestClient(create_app(registry), headers=bearer(_token(registry)))
+def test_alias_at_needs_a_time_with_a_zone(sdk: Client, services: Services) -> None:
+    http = TestClient(create_app(services), headers=bearer(_token(services)))
     answer = http.get(
         "/api/v1/models/default/fraud/aliases/champion", params={"at": "2026-03-03T14:00:00"}
     )
@@ -70,5 +70,5 @@ def test_alias_at_needs_a_time_with_a_zone(sdk: Client, registry: Registry) -> N
     assert answer.status_code == 400
 
 
-def _token(registry: Registry) -> str:
-    return registry.settings.admin_token_file.read_text().strip()
+def _token(services: Services) -> str:
+    return services.settings.admin_token_file.read_text().strip()

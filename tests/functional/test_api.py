@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from cairn.api.app import create_app
 from cairn.api.oci.errors import is_oci_path
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.storage.sql.tables import audit_log
 from tests.conftest import bearer, make_settings
 from tests.functional import error_code, flip_byte
@@ -52,15 +52,15 @@ MANIFEST = manifest(
 class Api:
     app: FastAPI
     client: TestClient
-    registry: Registry
+    services: Services
 
     def audit(self) -> list[dict[str, Any]]:
-        with self.registry.db.engine.connect() as conn:
+        with self.services.db.engine.connect() as conn:
             rows = conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings().all()
         return [dict(r) for r in rows]
 
     def audit_count(self) -> int:
-        with self.registry.db.engine.connect() as conn:
+        with self.services.db.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(audit_log)).scalar_one())
 
     def call(self, method: str, url: str, status: int, **kwargs: Any) -> Response:
@@ -101,10 +101,10 @@ class Api:
 
 
 @pytest.fixture
-def api(registry: Registry, admin_token: str) -> Iterator[Api]:
-    app = create_app(registry)
+def api(services: Services, admin_token: str) -> Iterator[Api]:
+    app = create_app(services)
     with TestClient(app, raise_server_exceptions=False, headers=bearer(admin_token)) as client:
-        yield Api(app, client, registry)
+        yield Api(app, client, services)
 
 
 def _instant(text: str) -> datetime:
@@ -211,7 +211,7 @@ def test_service_errors_use_the_one_error_body(api: Api) -> None:
         headers={"Range": "bytes=99-"},
     )
     # A server-side failure keeps the shape too: the stored bytes rot on disk.
-    root = Path(urlparse(api.registry.settings.effective_blob_url).path)
+    root = Path(urlparse(api.services.settings.effective_blob_url).path)
     hexdigest = CONFIG_DIGEST.removeprefix("sha256:")
     flip_byte(root / "blobs" / "sha256" / hexdigest[:2] / hexdigest, 0)
     api.refused("GET", f"{API}/namespaces/default/blobs/{CONFIG_DIGEST}", 500, "blob_corrupt")
@@ -227,11 +227,11 @@ def test_a_registration_that_creates_its_model_audits_both(api: Api) -> None:
 
 
 def test_anonymous_callers_may_read_but_not_write(tmp_path: Path, database_url: str) -> None:
-    registry = Registry.open(make_settings(tmp_path, database_url, anonymous_read=True))
+    services = Services.open(make_settings(tmp_path, database_url, anonymous_read=True))
     try:
-        app = create_app(registry)
+        app = create_app(services)
         with TestClient(app, raise_server_exceptions=False) as client:
-            anonymous = Api(app, client, registry)
+            anonymous = Api(app, client, services)
             assert anonymous.read(f"{API}/namespaces")["items"][0]["name"] == "default"
             for method, url, body in [
                 ("POST", f"{API}/namespaces", {"name": "risk"}),
@@ -250,7 +250,7 @@ def test_anonymous_callers_may_read_but_not_write(tmp_path: Path, database_url: 
             )
             anonymous.refused("POST", f"{API}/namespaces/default/uploads", 401, "unauthenticated")
     finally:
-        registry.close()
+        services.close()
 
 
 # --- every route's happy path, with its audit entry -------------------------------------------

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from cairn.api.app import create_app
 from cairn.config import Settings
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.storage.sql.tables import metadata
 from tests.conftest import bearer, make_settings
 from tests.functional import error_code
@@ -49,12 +49,12 @@ COUNT_ROWS = select(
 @dataclass
 class Api:
     client: TestClient
-    registry: Registry
+    services: Services
     blob_root: Path
 
     def state(self) -> State:
         """The row count of every table and every file under the blob folder."""
-        with self.registry.db.engine.connect() as conn:
+        with self.services.db.engine.connect() as conn:
             rows = dict(conn.execute(COUNT_ROWS).mappings().one())
         files = frozenset(
             p.relative_to(self.blob_root).as_posix()
@@ -80,20 +80,20 @@ class Api:
         return digest
 
 
-def _open(registry: Registry, settings: Settings) -> Iterator[Api]:
+def _open(services: Services, settings: Settings) -> Iterator[Api]:
     blob_root = Path(urlparse(settings.effective_blob_url).path)
     if not settings.admin_token_file.exists():
-        registry.identity.bootstrap(settings.admin_token_file)
+        services.identity.bootstrap(settings.admin_token_file)
     token = settings.admin_token_file.read_text().strip()
     with TestClient(
-        create_app(registry), raise_server_exceptions=False, headers=bearer(token)
+        create_app(services), raise_server_exceptions=False, headers=bearer(token)
     ) as client:
-        yield Api(client, registry, blob_root)
+        yield Api(client, services, blob_root)
 
 
 @pytest.fixture
-def api(registry: Registry, settings: Settings) -> Iterator[Api]:
-    yield from _open(registry, settings)
+def api(services: Services, settings: Settings) -> Iterator[Api]:
+    yield from _open(services, settings)
 
 
 @pytest.fixture
@@ -107,11 +107,11 @@ def small(tmp_path: Path, database_url: str) -> Iterator[Api]:
         page_size_default=2,
         page_size_max=2,
     )
-    registry = Registry.open(settings)
+    services = Services.open(settings)
     try:
-        yield from _open(registry, settings)
+        yield from _open(services, settings)
     finally:
-        registry.close()
+        services.close()
 
 
 def one_file(
@@ -695,7 +695,7 @@ def test_page_sizes_are_clamped_not_refused(small: Api) -> None:
     small.upload()
     for _ in range(3):
         assert small.client.post(REGISTER, json=registration([one_file()])).status_code == 201
-    page_max = small.registry.settings.page_size_max
+    page_max = small.services.settings.page_size_max
     for url in [f"{API}/versions", REGISTER]:
         for limit, expected in [(0, 1), (-5, 1), (1, 1), (10**9, page_max), (10**30, page_max)]:
             response = small.client.get(url, params={"limit": limit})

@@ -8,15 +8,15 @@ from fastapi.testclient import TestClient
 
 from cairn.api import create_app
 from cairn.client import Client
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.wire.versions import FileEntry
 from tests.conftest import bearer
 
 
 @pytest.fixture
-def sdk(registry: Registry, tmp_path: Path) -> Client:
+def sdk(services: Services, tmp_path: Path) -> Client:
     http = TestClient(
-        create_app(registry), base_url="http://cairn.test", headers=bearer(_token(registry))
+        create_app(services), base_url="http://cairn.test", headers=bearer(_token(services))
     )
     return Client("http://cairn.test", http=http, cache_dir=tmp_path / "cache", progress=False)
 
@@ -40,14 +40,14 @@ def test_a_damaged_cache_entry_is_downloaded_again(sdk: Client, tmp_path: Path) 
 
 
 def test_a_large_file_is_hashed_while_it_goes_up_and_then_remembered(
-    registry: Registry, tmp_path: Path
+    services: Services, tmp_path: Path
 ) -> None:
     # Over the SDK's single-request limit, a file it has not hashed before is sent while it is
     # hashed; a second push from the same cache knows the digest and sends nothing.
     from cairn.client.transfer import SINGLE_MAX
 
     http = TestClient(
-        create_app(registry), base_url="http://cairn.test", headers=bearer(_token(registry))
+        create_app(services), base_url="http://cairn.test", headers=bearer(_token(services))
     )
     sdk = Client("http://cairn.test", http=http, cache_dir=tmp_path / "cache", progress=False)
     big = tmp_path / "big.bin"
@@ -77,5 +77,5 @@ def _blob_bytes_received(http: TestClient) -> float:
     return total
 
 
-def _token(registry: Registry) -> str:
-    return registry.settings.admin_token_file.read_text().strip()
+def _token(services: Services) -> str:
+    return services.settings.admin_token_file.read_text().strip()

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cairn.api.app import create_app
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import bearer, free_port, make_settings
 from tests.contract_check import check_response, declared
 
@@ -78,15 +78,15 @@ class Checked:
 def api(tmp_path: Path, database_url: str) -> Iterator[Checked]:
     # Webhooks may target this machine, where nothing listens on the port they name.
     settings = make_settings(tmp_path, database_url, webhook_allow="127.0.0.1/32")
-    registry = Registry.open(settings)
-    registry.identity.bootstrap(settings.admin_token_file)
+    services = Services.open(settings)
+    services.identity.bootstrap(settings.admin_token_file)
     token = settings.admin_token_file.read_text().strip()
     try:
-        with TestClient(create_app(registry), headers=bearer(token)) as client:
+        with TestClient(create_app(services), headers=bearer(token)) as client:
             document = client.get(f"{API}/openapi.json").json()
             yield Checked(client, document)
     finally:
-        registry.close()
+        services.close()
 
 
 def test_every_route_declares_its_body_and_its_answer(api: Checked) -> None:

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cairn.api.app import create_app
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import bearer
 from tests.contract_check import Document, check_response, declared
 
@@ -40,8 +40,8 @@ ROUTES = [  # (method, path, takes a body)
 
 
 @pytest.fixture
-def client(registry: Registry, admin_token: str) -> Iterator[TestClient]:
-    app = create_app(registry)
+def client(services: Services, admin_token: str) -> Iterator[TestClient]:
+    app = create_app(services)
     with TestClient(app, raise_server_exceptions=False, headers=bearer(admin_token)) as client:
         yield client
 

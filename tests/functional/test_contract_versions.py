@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from cairn.api.app import create_app
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import bearer
 from tests.contract_check import Document, check_response, declared
 
@@ -44,8 +44,8 @@ def digest_of(data: bytes) -> str:
 
 
 @pytest.fixture
-def client(registry: Registry, admin_token: str) -> Iterator[TestClient]:
-    app = create_app(registry)
+def client(services: Services, admin_token: str) -> Iterator[TestClient]:
+    app = create_app(services)
     with TestClient(app, raise_server_exceptions=False, headers=bearer(admin_token)) as client:
         yield client
 

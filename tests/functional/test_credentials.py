@@ -21,7 +21,7 @@ import pytest
 
 from cairn.api.credentials import HEADER_MAX
 from cairn.config import Settings
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import LiveServer, start_live_server
 from tests.functional import error_code
 from tests.functional.oci_support import oci_error
@@ -36,8 +36,8 @@ SURFACES = {
 
 
 @pytest.fixture
-def api(registry: Registry, settings: Settings) -> Iterator[Api]:
-    yield from _open(registry, settings)
+def api(services: Services, settings: Settings) -> Iterator[Api]:
+    yield from _open(services, settings)
 
 
 def token_of(api: Api) -> str:

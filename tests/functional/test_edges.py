@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from cairn.config import Settings
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.functional import error_code
 from tests.functional.oci_support import EMPTY, IMAGE_MANIFEST, digest_of, image_manifest
 from tests.functional.test_bad_input import Api, _open
@@ -28,8 +28,8 @@ OTHER = b"another layer, named by a duplicate key\n"
 
 
 @pytest.fixture
-def api(registry: Registry, settings: Settings) -> Iterator[Api]:
-    yield from _open(registry, settings)
+def api(services: Services, settings: Settings) -> Iterator[Api]:
+    yield from _open(services, settings)
 
 
 def refused(api: Api, method: str, url: str, status: int, code: str, **kw: Any) -> httpx.Response:

@@ -16,7 +16,7 @@ from httpx import Response
 
 from cairn.api import create_app
 from cairn.config import Settings
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import bearer, make_settings
 from tests.functional import error_code
 from tests.readme import error_table
@@ -40,9 +40,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def clients(registry: Registry, admin_token: str) -> tuple[TestClient, TestClient]:
+def clients(services: Services, admin_token: str) -> tuple[TestClient, TestClient]:
     """The admin's client, and one that sends no credentials, on one app."""
-    app = create_app(registry)
+    app = create_app(services)
     options: dict[str, Any] = {"base_url": "http://cairn.test", "raise_server_exceptions": False}
     return TestClient(app, headers=bearer(admin_token), **options), TestClient(app, **options)
 

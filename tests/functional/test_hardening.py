@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from cairn.api.app import create_app
 from cairn.api.hosts import host_of
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import bearer, make_settings, start_live_server
 
 API = "/api/v1"
@@ -22,8 +22,8 @@ DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
 
 
 @pytest.fixture
-def client(registry: Registry, admin_token: str) -> Iterator[TestClient]:
-    with TestClient(create_app(registry), raise_server_exceptions=False) as c:
+def client(services: Services, admin_token: str) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as c:
         c.headers.update(bearer(admin_token))
         yield c
 
@@ -60,7 +60,7 @@ def test_cors_is_off_unless_configured(client: TestClient, tmp_path: Path) -> No
     assert "access-control-allow-origin" not in plain.headers
 
     settings = make_settings(tmp_path / "cors", None, cors_origins="https://ui.example")
-    other = Registry.open(settings)
+    other = Services.open(settings)
     try:
         with TestClient(create_app(other)) as c:
             on = c.options(f"{API}/namespaces", headers=preflight)

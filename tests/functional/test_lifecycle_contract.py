@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cairn.api.app import create_app
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import bearer
 from tests.contract_check import Document, check_response, declared
 
@@ -73,8 +73,8 @@ class Contract:
 
 
 @pytest.fixture
-def contract(registry: Registry, admin_token: str) -> Iterator[Contract]:
-    with TestClient(create_app(registry), headers=bearer(admin_token)) as client:
+def contract(services: Services, admin_token: str) -> Iterator[Contract]:
+    with TestClient(create_app(services), headers=bearer(admin_token)) as client:
         yield Contract(client, client.get(f"{API}/openapi.json").json())
 
 

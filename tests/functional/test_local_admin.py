@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from cairn import errors
 from cairn.api.app import create_app
 from cairn.client import Client
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import LiveServer, start_live_server
 from tests.functional import run_cli
 
@@ -206,12 +206,12 @@ def test_a_relay_that_forwards_the_identity_check_gets_no_token(live_server: Liv
 
 
 def test_the_server_says_which_it_is_and_proves_it_only_to_a_challenge(
-    registry: Registry,
+    services: Services,
 ) -> None:
-    with TestClient(create_app(registry), raise_server_exceptions=False) as client:
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
         plain = client.get(f"{API}/server")
         assert plain.status_code == 200 and plain.json() == {
-            "id": registry.server.id,
+            "id": services.server.id,
             "proof": None,
         }
         assert plain.json()["id"].startswith("srv_")

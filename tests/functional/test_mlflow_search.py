@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cairn.api import create_app
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import bearer
 
 API = "/api/2.0/mlflow"
@@ -21,9 +21,9 @@ ODD = 'it\'s "odd" \\ 100% _x_'  # a tag value holding every character a filter 
 
 
 @pytest.fixture
-def http(registry: Registry, admin_token: str) -> TestClient:
+def http(services: Services, admin_token: str) -> TestClient:
     client = TestClient(
-        create_app(registry),
+        create_app(services),
         base_url="http://cairn.test",
         headers=bearer(admin_token),
         raise_server_exceptions=False,

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from cairn.api import create_app
 from cairn.services.auth import SYSTEM
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import bearer, make_settings
 
 API = "/api/2.0/mlflow"
@@ -26,9 +26,9 @@ FILES = {"MLmodel": b"flavors: {}\n", "weights/w.bin": b"\x00\x01" * 1000}
 
 
 @pytest.fixture
-def http(registry: Registry, admin_token: str) -> TestClient:
+def http(services: Services, admin_token: str) -> TestClient:
     return TestClient(
-        create_app(registry),
+        create_app(services),
         base_url="http://cairn.test",
         headers=bearer(admin_token),
         raise_server_exceptions=False,
@@ -81,7 +81,7 @@ def test_a_version_has_the_shapes_the_client_parses(http: TestClient) -> None:
     assert rm["registered_model"]["latest_versions"][0]["version"] == "1"
 
 
-def test_an_mlflow_version_is_a_real_cairn_version(http: TestClient, registry: Registry) -> None:
+def test_an_mlflow_version_is_a_real_cairn_version(http: TestClient, services: Services) -> None:
     register(http)
     version = ok(http.get("/api/v1/models/default/wired/versions/1"))
     files = {f["path"]: f for f in version["files"]}
@@ -360,9 +360,9 @@ def test_cairn_api_errors_keep_cairn_s_own_body(http: TestClient) -> None:
     assert response.json()["error"]["code"] == "model_not_found"
 
 
-def test_logged_files_survive_garbage_collection(http: TestClient, registry: Registry) -> None:
+def test_logged_files_survive_garbage_collection(http: TestClient, services: Services) -> None:
     _, model_id = logged_model(http)  # logged, never registered: only MLflow names the blobs
-    report = registry.gc.collect(SYSTEM, grace=timedelta(0))
+    report = services.gc.collect(SYSTEM, grace=timedelta(0))
     assert report.deleted == 0
     listing = ok(http.get(ARTIFACTS, params={"path": f"1/models/{model_id}/artifacts"}))
     assert {f["path"] for f in listing["files"]} == {"MLmodel", "weights"}
@@ -390,13 +390,13 @@ def test_a_listing_reads_only_its_own_experiments_folder(http: TestClient) -> No
 def small_pages(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
     """A server whose search pages hold three versions, so searches cross many of them."""
     settings = make_settings(tmp_path, database_url, page_size_default=3, page_size_max=3)
-    reg = Registry.open(settings)
-    reg.identity.bootstrap(settings.admin_token_file)
+    svc = Services.open(settings)
+    svc.identity.bootstrap(settings.admin_token_file)
     token = settings.admin_token_file.read_text().strip()
     try:
-        yield TestClient(create_app(reg), base_url="http://cairn.test", headers=bearer(token))
+        yield TestClient(create_app(svc), base_url="http://cairn.test", headers=bearer(token))
     finally:
-        reg.close()
+        svc.close()
 
 
 def _all_pages(http: TestClient, params: dict[str, Any]) -> list[list[str]]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from cairn.config import Settings
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.functional import error_code
 from tests.functional.oci_support import digest_of, oci_error
 from tests.functional.test_bad_input import Api, _open
@@ -55,8 +55,8 @@ UNSATISFIABLE = [f"bytes={SIZE}-", f"bytes={SIZE + 10}-{SIZE + 20}", "bytes=9999
 
 
 @pytest.fixture
-def api(registry: Registry, settings: Settings) -> Iterator[Api]:
-    for opened in _open(registry, settings):
+def api(services: Services, settings: Settings) -> Iterator[Api]:
+    for opened in _open(services, settings):
         opened.upload(DATA)
         pushed = opened.client.post(
             "/v2/default/m/blobs/uploads/", params={"digest": DIGEST}, content=DATA

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from cairn.api.app import create_app
 from cairn.client import Client
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.services.uow import Database
 from tests.conftest import bearer, start_live_server
 from tests.functional import wait_for
@@ -141,20 +141,20 @@ def _register(client: TestClient, model: str, count: int, parent: str | None = N
         client.post(f"{API}/models/default/{model}/versions", json=body).raise_for_status()
 
 
-def _later(registry: Registry, delta: timedelta) -> Registry:
-    moment = registry.db.clock() + delta
-    return Registry(
-        registry.settings,
-        Database(registry.db.engine, lambda: moment),
-        registry.blob_store,
-        registry.audit.keys,
+def _later(services: Services, delta: timedelta) -> Services:
+    moment = services.db.clock() + delta
+    return Services(
+        services.settings,
+        Database(services.db.engine, lambda: moment),
+        services.blob_store,
+        services.audit.keys,
     )
 
 
 def test_retention_archives_and_deletes_only_after_a_planned_round_and_the_grace(
-    registry: Registry, admin_token: str
+    services: Services, admin_token: str
 ) -> None:
-    with TestClient(create_app(registry), headers=bearer(admin_token)) as client:
+    with TestClient(create_app(services), headers=bearer(admin_token)) as client:
         _register(client, "m", 7)
         _register(client, "tuned", 1, parent="default/m:2")
         client.put(f"{API}/models/default/m/aliases/champ", json={"version": 1})
@@ -181,7 +181,7 @@ def test_retention_archives_and_deletes_only_after_a_planned_round_and_the_grace
         assert again["actions"] == []  # planned, within the grace: nothing more
         assert client.get(f"{API}/models/default/m/versions/3").status_code == 200
 
-    a_day_later = _later(registry, timedelta(hours=25))
+    a_day_later = _later(services, timedelta(hours=25))
     with TestClient(create_app(a_day_later), headers=bearer(admin_token)) as client:
         done = client.post(f"{API}/namespaces/default/retention", json={}).json()
         assert sorted((a["action"], a["ref"]) for a in done["actions"]) == [
@@ -191,7 +191,7 @@ def test_retention_archives_and_deletes_only_after_a_planned_round_and_the_grace
         left = client.get(f"{API}/models/default/m/versions").json()["items"]
         assert [v["number"] for v in left] == [7, 6, 5, 2, 1]
 
-    a_month_later = _later(registry, timedelta(days=31))
+    a_month_later = _later(services, timedelta(days=31))
     with TestClient(create_app(a_month_later), headers=bearer(admin_token)) as client:
         done = client.post(f"{API}/namespaces/default/retention", json={}).json()
         assert sorted((a["action"], a["ref"]) for a in done["actions"]) == [
@@ -219,9 +219,9 @@ def test_retention_archives_and_deletes_only_after_a_planned_round_and_the_grace
     ],
 )
 def test_a_bad_retention_section_is_refused(
-    registry: Registry, admin_token: str, retention: dict[str, Any]
+    services: Services, admin_token: str, retention: dict[str, Any]
 ) -> None:
-    with TestClient(create_app(registry), headers=bearer(admin_token)) as client:
+    with TestClient(create_app(services), headers=bearer(admin_token)) as client:
         before = client.get(f"{API}/namespaces/default/policy").json()
         response = client.put(f"{API}/namespaces/default/policy", json={"retention": retention})
         assert response.status_code == 400, response.text

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cairn.api.app import create_app
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from tests.conftest import LiveServer, bearer, start_live_server
 from tests.functional import run_cli
 
@@ -151,12 +151,12 @@ def test_a_token_scope_is_a_set_that_only_narrows(people: People) -> None:
         assert "cannot widen" in wide.stderr, wide.stderr
 
 
-def test_role_sets_over_the_api_on_both_databases(registry: Registry, admin_token: str) -> None:
+def test_role_sets_over_the_api_on_both_databases(services: Services, admin_token: str) -> None:
     """The routes behind ``role grant|revoke`` and ``PUT …/roles/{ns}``, on SQLite and
     PostgreSQL: adding keeps what was held, removing takes one, setting makes exactly a set,
     and a bad role changes nothing."""
     base = f"{API}/principals/pat/roles/default"
-    with TestClient(create_app(registry), headers=bearer(admin_token)) as client:
+    with TestClient(create_app(services), headers=bearer(admin_token)) as client:
         client.post(f"{API}/principals", json={"name": "pat"}).raise_for_status()
         for role in ("writer", "approver", "approver"):  # the second approver is a no-op
             added = client.put(f"{base}/{role}")
@@ -225,9 +225,9 @@ def test_the_last_admin_stays_grants_need_a_namespace_and_nobody_passes_for_cair
 
 
 def test_last_admin_missing_namespace_and_reserved_names_on_both_databases(
-    registry: Registry, admin_token: str
+    services: Services, admin_token: str
 ) -> None:
-    with TestClient(create_app(registry), headers=bearer(admin_token)) as client:
+    with TestClient(create_app(services), headers=bearer(admin_token)) as client:
         for refused in (
             client.delete(f"{API}/principals/admin/roles/*/admin"),
             client.put(f"{API}/principals/admin/roles/*", json={"roles": ["reader"]}),

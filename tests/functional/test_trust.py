@@ -20,7 +20,7 @@ from sqlalchemy import select
 from cairn.api.app import PUBLIC_ROUTES, api_routes, create_app, declared_permission
 from cairn.client.local_admin import local_admin_token
 from cairn.services.auth import SYSTEM
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.services.uow import Database
 from cairn.storage.sql.tables import audit_log, tokens
 from tests.conftest import LiveServer, bearer, start_live_server
@@ -70,8 +70,8 @@ BODY_DECIDES = {"/api/v1/models/{namespace}/{model}/versions/{selector}/validati
 
 
 @pytest.fixture
-def app_client(registry: Registry, admin_token: str) -> Iterator[TestClient]:
-    with TestClient(create_app(registry), raise_server_exceptions=False) as client:
+def app_client(services: Services, admin_token: str) -> Iterator[TestClient]:
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
         client.headers.update(bearer(admin_token))
         client.post(f"{API}/models/default", json={"name": "m"}).raise_for_status()
         client.put(
@@ -134,11 +134,11 @@ def _call(client: TestClient, method: str, url: str, token: str | None) -> httpx
 
 
 def test_every_route_declares_a_permission_and_refuses_strangers(
-    app_client: TestClient, registry: Registry
+    app_client: TestClient, services: Services
 ) -> None:
     app: Any = app_client.app
     nobody = _token_for(app_client, "nobody", {})
-    before = _audit_size(registry)
+    before = _audit_size(services)
     checked = 0
     for method, template, url in _calls(app):
         if template in PUBLIC_ROUTES:
@@ -157,7 +157,7 @@ def test_every_route_declares_a_permission_and_refuses_strangers(
     # The OpenAPI document and the routers agree: no route escapes the walk above.
     served = {(m, t) for m, t, _ in _calls(app)}
     assert {(m, _template(r.path)) for r in api_routes() for m in r.methods} == served
-    assert _audit_size(registry) == before  # nothing refused was written
+    assert _audit_size(services) == before  # nothing refused was written
 
 
 def test_the_public_routes_are_only_health_metrics_and_the_api_document(
@@ -235,11 +235,11 @@ def test_a_token_scope_narrows_but_never_widens(app_client: TestClient) -> None:
 
 
 def test_tokens_are_stored_as_hashes_and_shown_once(
-    app_client: TestClient, registry: Registry
+    app_client: TestClient, services: Services
 ) -> None:
     secret = _token_for(app_client, "hana", {"default": "reader"})
     token_id = secret.split("_")[1]
-    with registry.db.engine.connect() as conn:
+    with services.db.engine.connect() as conn:
         rows = conn.execute(select(tokens).where(tokens.c.token_id == token_id)).mappings().all()
         logged = conn.execute(select(audit_log.c.payload)).scalars().all()
     assert len(rows) == 1
@@ -251,15 +251,15 @@ def test_tokens_are_stored_as_hashes_and_shown_once(
     assert "secret" not in listed[0] and secret not in str(listed)
 
 
-def test_an_expired_token_is_refused(app_client: TestClient, registry: Registry) -> None:
+def test_an_expired_token_is_refused(app_client: TestClient, services: Services) -> None:
     secret = _token_for(app_client, "eve", {"default": "reader"}, days=1)
-    later = registry.db.clock() + timedelta(days=1, seconds=1)
+    later = services.db.clock() + timedelta(days=1, seconds=1)
     # The same stores, served by a process whose clock reads a day and a second later.
-    future = Registry(
-        registry.settings,
-        Database(registry.db.engine, lambda: later),
-        registry.blob_store,
-        registry.audit.keys,
+    future = Services(
+        services.settings,
+        Database(services.db.engine, lambda: later),
+        services.blob_store,
+        services.audit.keys,
     )
     with TestClient(create_app(future), raise_server_exceptions=False) as client:
         response = client.get(f"{API}/models/default/m", headers=bearer(secret))
@@ -358,8 +358,8 @@ def test_a_revoked_token_is_refused_at_once_by_another_server_process(
     assert again.json()["error"]["message"] == "the token was revoked"
 
 
-def _audit_size(registry: Registry) -> int:
-    with registry.db.read(SYSTEM, None) as store:
+def _audit_size(services: Services) -> int:
+    with services.db.read(SYSTEM, None) as store:
         return len(store.conn.execute(select(audit_log.c.id)).all())
 
 

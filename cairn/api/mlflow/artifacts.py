@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from cairn.api.bodies import StrictBodyRoute, ok
-from cairn.api.deps import Override, Reader, Reg, Writer, content_length, gated
+from cairn.api.deps import Override, Reader, Svc, Writer, content_length, gated
 from cairn.api.mlflow import ARTIFACTS_PREFIX
 from cairn.api.mlflow import wire as w
 from cairn.api.streams import consume_body
@@ -24,19 +24,19 @@ router = APIRouter(route_class=StrictBodyRoute, prefix=ARTIFACTS_PREFIX, tags=["
 
 
 @router.put("/{path:path}")
-async def put_artifact(reg: Reg, actor: Writer, path: str, request: Request) -> Response:
+async def put_artifact(svc: Svc, actor: Writer, path: str, request: Request) -> Response:
     """Store one file; MLflow's client wants exactly 200 with an empty body."""
     checked = upload_path(path)  # before a byte of the body is read
-    content_length(request, reg.settings.mlflow_max_artifact_bytes)
-    await consume_body(request, lambda chunks: reg.tracking.put_artifact(actor, checked, chunks))
+    content_length(request, svc.settings.mlflow_max_artifact_bytes)
+    await consume_body(request, lambda chunks: svc.tracking.put_artifact(actor, checked, chunks))
     return Response(status_code=200)
 
 
 @router.get("/{path:path}")
-async def get_artifact(reg: Reg, actor: Reader, path: str, override: Override) -> StreamingResponse:
+async def get_artifact(svc: Svc, actor: Reader, path: str, override: Override) -> StreamingResponse:
     """A file; under the version tree, refused for a blocked version unless ``Cairn-Override``."""
     checked = artifact_path(path)
-    read = await gated(reg, reg.mlflow.read_artifact, actor, checked, override=override)
+    read = await gated(svc, svc.mlflow.read_artifact, actor, checked, override=override)
     name = quote(posixpath.basename(checked))
     headers = {
         "Content-Length": str(read.end - read.start),
@@ -48,9 +48,9 @@ async def get_artifact(reg: Reg, actor: Reader, path: str, override: Override) -
 
 @router.get("")
 async def list_artifacts(
-    reg: Reg, actor: Reader, override: Override, path: str | None = None
+    svc: Svc, actor: Reader, override: Override, path: str | None = None
 ) -> Response:
     """The direct children of folder ``path``; ``{}`` for a file or a path that holds none."""
     checked = artifact_path(path)
-    entries = await gated(reg, reg.mlflow.list_artifacts, actor, checked, override=override)
+    entries = await gated(svc, svc.mlflow.list_artifacts, actor, checked, override=override)
     return ok(w.artifact_listing(entries))

@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from cairn.api.bodies import StrictBodyRoute, ok
-from cairn.api.deps import Admin, Body, Reader, Reg, Writer
+from cairn.api.deps import Admin, Body, Reader, Svc, Writer
 from cairn.api.mlflow import MLFLOW_PREFIX
 from cairn.api.mlflow import wire as w
 from cairn.domain.references import Reference
 from cairn.domain.registrations import parse_metadata
+from cairn.services.container import Services
 from cairn.services.mlflow_search import Search
-from cairn.services.registry import Registry
 
 router = APIRouter(
     route_class=StrictBodyRoute, prefix=MLFLOW_PREFIX + "/model-versions", tags=["mlflow"]
@@ -22,12 +22,12 @@ router = APIRouter(
 MV = "model_version"
 
 
-def _ref(reg: Registry, name: object, version: object) -> Reference:
-    return Reference(reg.mlflow.namespace, w.model_name(name), number=w.version_number(version))
+def _ref(svc: Services, name: object, version: object) -> Reference:
+    return Reference(svc.mlflow.namespace, w.model_name(name), number=w.version_number(version))
 
 
 @router.post("/create")
-def create_model_version(reg: Reg, actor: Writer, body: Body) -> Response:
+def create_model_version(svc: Svc, actor: Writer, body: Body) -> Response:
     """Register the files ``source`` names as a new version of an existing registered model."""
     name = w.model_name(w.body_field(body, "name"))
     metadata = parse_metadata(
@@ -35,19 +35,19 @@ def create_model_version(reg: Reg, actor: Writer, body: Body) -> Response:
     )
     source = w.body_field(body, "source")
     run_id, model_id = body.get("run_id"), body.get("model_id")
-    version = reg.mlflow.register(actor, name, source, run_id, model_id, metadata)
+    version = svc.mlflow.register(actor, name, source, run_id, model_id, metadata)
     return ok({MV: w.model_version(version)})
 
 
 @router.get("/get")
-def get_model_version(reg: Reg, actor: Reader, name: str, version: str) -> Response:
-    found = reg.versions.get(actor, _ref(reg, name, version), with_files=False)
+def get_model_version(svc: Svc, actor: Reader, name: str, version: str) -> Response:
+    found = svc.versions.get(actor, _ref(svc, name, version), with_files=False)
     return ok({MV: w.model_version(found)})
 
 
 @router.get("/search")
 def search_model_versions(
-    reg: Reg,
+    svc: Svc,
     actor: Reader,
     filter: str | None = None,
     max_results: int | None = None,
@@ -57,7 +57,7 @@ def search_model_versions(
     """Versions as MLflow filters them, newest first unless ``order_by`` says; a search in
     another order sorts at most 10,000 matches (more: a 400 asking for a narrower filter)."""
     search = Search(filter, max_results, tuple(order_by), page_token)
-    found = reg.mlflow_search.model_versions(actor, search)
+    found = svc.mlflow_search.model_versions(actor, search)
     out: dict[str, Any] = {"model_versions": [w.model_version(v) for v in found.items]}
     if found.next_page_token:
         out["next_page_token"] = found.next_page_token
@@ -65,48 +65,48 @@ def search_model_versions(
 
 
 @router.patch("/update")
-def update_model_version(reg: Reg, actor: Writer, body: Body) -> Response:
-    ref = _ref(reg, w.body_field(body, "name"), w.body_field(body, "version"))
+def update_model_version(svc: Svc, actor: Writer, body: Body) -> Response:
+    ref = _ref(svc, w.body_field(body, "name"), w.body_field(body, "version"))
     description = w.body_field(body, "description", required=False) or ""
-    found = reg.versions.update(actor, ref, {"description": description})
+    found = svc.versions.update(actor, ref, {"description": description})
     return ok({MV: w.model_version(found)})
 
 
 @router.delete("/delete")
-def delete_model_version(reg: Reg, actor: Admin, body: Body) -> Response:
+def delete_model_version(svc: Svc, actor: Admin, body: Body) -> Response:
     """Delete a version no alias names (Cairn refuses to delete an aliased one)."""
-    reg.versions.delete(actor, _ref(reg, w.body_field(body, "name"), w.body_field(body, "version")))
+    svc.versions.delete(actor, _ref(svc, w.body_field(body, "name"), w.body_field(body, "version")))
     return ok({})
 
 
 @router.post("/set-tag")
-def set_model_version_tag(reg: Reg, actor: Writer, body: Body) -> Response:
-    ref = _ref(reg, w.body_field(body, "name"), w.body_field(body, "version"))
+def set_model_version_tag(svc: Svc, actor: Writer, body: Body) -> Response:
+    ref = _ref(svc, w.body_field(body, "name"), w.body_field(body, "version"))
     value = w.body_field(body, "value", required=False) or ""
-    reg.versions.set_tag(actor, ref, w.body_field(body, "key"), value)
+    svc.versions.set_tag(actor, ref, w.body_field(body, "key"), value)
     return ok({})
 
 
 @router.delete("/delete-tag")
-def delete_model_version_tag(reg: Reg, actor: Writer, body: Body) -> Response:
-    ref = _ref(reg, w.body_field(body, "name"), w.body_field(body, "version"))
-    reg.versions.delete_tag(actor, ref, w.body_field(body, "key"))
+def delete_model_version_tag(svc: Svc, actor: Writer, body: Body) -> Response:
+    ref = _ref(svc, w.body_field(body, "name"), w.body_field(body, "version"))
+    svc.versions.delete_tag(actor, ref, w.body_field(body, "key"))
     return ok({})
 
 
 @router.post("/transition-stage")
-def transition_model_version_stage(reg: Reg, actor: Writer, body: Body) -> Response:
+def transition_model_version_stage(svc: Svc, actor: Writer, body: Body) -> Response:
     """MLflow's deprecated stages, moved as Cairn's lifecycle states (policy applies)."""
     name = w.model_name(w.body_field(body, "name"))
     number = w.version_number(w.body_field(body, "version"))
     archive = w.flag(body, "archive_existing_versions")
-    found = reg.mlflow.transition(actor, name, number, w.body_field(body, "stage"), archive)
+    found = svc.mlflow.transition(actor, name, number, w.body_field(body, "stage"), archive)
     return ok({MV: w.model_version(found)})
 
 
 @router.get("/get-download-uri")
-def get_model_version_download_uri(reg: Reg, actor: Reader, name: str, version: str) -> Response:
+def get_model_version_download_uri(svc: Svc, actor: Reader, name: str, version: str) -> Response:
     """Where the client downloads the version's files: Cairn's tree of the version's manifest,
     for versions registered through MLflow and pushed with ``cairn push`` alike."""
-    found = reg.versions.get(actor, _ref(reg, name, version), with_files=False)
-    return ok({"artifact_uri": reg.mlflow.tree_uri(found)})
+    found = svc.versions.get(actor, _ref(svc, name, version), with_files=False)
+    return ok({"artifact_uri": svc.mlflow.tree_uri(found)})

@@ -27,7 +27,7 @@ from cairn.domain.oci import parse_repository
 from cairn.domain.registry_tokens import PREFIX as REGISTRY_TOKEN_PREFIX
 from cairn.errors import Unauthenticated
 from cairn.services.auth import Actor, Permission, authorize
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 
 # What the token endpoint gives a caller without credentials when anonymous reads are on:
 # a token that stands for no one, so clients that insist on a token can still pull.
@@ -35,15 +35,15 @@ ANONYMOUS_TOKEN = "anonymous"  # noqa: S105 - names no one, grants nothing
 
 
 async def oci_actor(request: Request) -> Actor:
-    reg: Registry = request.app.state.registry
+    svc: Services = request.app.state.services
     request_id = request_id_of(request)
     given = read_credentials(request.headers.get("authorization"))
     if given is None or (given.scheme == "bearer" and given.token == ANONYMOUS_TOKEN):
-        return anonymous(reg, request_id)
+        return anonymous(svc, request_id)
     if given.scheme == "bearer" and given.token.startswith(REGISTRY_TOKEN_PREFIX):
-        found = await reading(reg, reg.registry_tokens.authenticate, given.token, request_id)
-        return await noted(reg, found)
-    return await signed_in(reg, given.token, request_id)
+        found = await reading(svc, svc.registry_tokens.authenticate, given.token, request_id)
+        return await noted(svc, found)
+    return await signed_in(svc, given.token, request_id)
 
 
 def oci_needs(permission: Permission | None) -> Any:

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from cairn.api.bodies import StrictBodyRoute
-from cairn.api.deps import Reg, content_length
+from cairn.api.deps import Svc, content_length
 from cairn.api.oci.auth import RepoReader, RepoWriter
 from cairn.api.oci.errors import PREFIX
 from cairn.api.ranges import content_range, oci_range, upload_chunk
@@ -25,7 +25,7 @@ from cairn.domain.records import UploadSession
 from cairn.errors import InvalidDigest, Unsupported
 from cairn.services.auth import Actor
 from cairn.services.blobs import BlobRead
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.storage.blobs import BlobStat
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=PREFIX, include_in_schema=False)
@@ -33,24 +33,24 @@ CHUNK_MAX = 1 << 40
 
 
 @router.head("/{name:path}/blobs/{digest}")
-def head_blob(reg: Reg, actor: RepoReader, name: str, digest: str) -> Response:
-    stat = reg.blobs.stat(actor, _ns(name), digest)
+def head_blob(svc: Svc, actor: RepoReader, name: str, digest: str) -> Response:
+    stat = svc.blobs.stat(actor, _ns(name), digest)
     return Response(headers={**_blob_headers(stat.digest), "Content-Length": str(stat.size)})
 
 
 @router.get("/{name:path}/blobs/{digest}", response_model=None)
 def get_blob(
-    reg: Reg, actor: RepoReader, name: str, digest: str, range: str | None = Header(default=None)
+    svc: Svc, actor: RepoReader, name: str, digest: str, range: str | None = Header(default=None)
 ) -> StreamingResponse | RedirectResponse:
     """The blob's bytes; ``Range`` a part of them, as ``api.ranges`` says for ``/v2/``."""
     namespace = _ns(name)
-    stat = reg.blobs.stat(actor, namespace, digest)
+    stat = svc.blobs.stat(actor, namespace, digest)
     span = oci_range(range, stat.size)
-    direct = reg.blobs.direct_url(actor, namespace, digest)
+    direct = svc.blobs.direct_url(actor, namespace, digest)
     if direct is not None:
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
     start, end = span if span is not None else (0, None)
-    return _download(reg.blobs.read(actor, namespace, digest, start, end), ranged=span is not None)
+    return _download(svc.blobs.read(actor, namespace, digest, start, end), ranged=span is not None)
 
 
 @router.delete("/{name:path}/blobs/{digest}")
@@ -60,7 +60,7 @@ def delete_blob(actor: RepoWriter, name: str, digest: str) -> Response:
 
 @router.post("/{name:path}/blobs/uploads/")
 async def start_upload(
-    reg: Reg,
+    svc: Svc,
     actor: RepoWriter,
     name: str,
     request: Request,
@@ -71,39 +71,39 @@ async def start_upload(
     """Mount a blob held elsewhere (``?mount=``), take a whole blob at once (``?digest=``),
     or open an upload session; a mount of a blob not found here opens a session too."""
     if mount is not None:
-        found = await run_in_threadpool(reg.oci.mount, actor, name, mount, source)
+        found = await run_in_threadpool(svc.oci.mount, actor, name, mount, source)
         if found is not None:
             return _created(name, found)
     elif digest is not None:
-        return _created(name, await _whole_blob(reg, actor, name, request, digest))
-    session = await run_in_threadpool(reg.blobs.start_upload, actor, _ns(name))
+        return _created(name, await _whole_blob(svc, actor, name, request, digest))
+    session = await run_in_threadpool(svc.blobs.start_upload, actor, _ns(name))
     return _session(name, session, 202)
 
 
 @router.patch("/{name:path}/blobs/uploads/{session_id}")
 async def append_upload(
-    reg: Reg, actor: RepoWriter, name: str, session_id: str, request: Request
+    svc: Svc, actor: RepoWriter, name: str, session_id: str, request: Request
 ) -> Response:
     """Append the body at ``Content-Range`` (``api.ranges.upload_chunk``), or at the end."""
     namespace = _ns(name)
-    session = await run_in_threadpool(reg.blobs.upload_status, actor, namespace, session_id)
+    session = await run_in_threadpool(svc.blobs.upload_status, actor, namespace, session_id)
     at = request.headers.get("content-range")
     offset, length = upload_chunk(at, session.offset, _declared_length(request))
     session = await consume_body(
         request,
-        lambda chunks: reg.blobs.append(actor, namespace, session_id, offset, chunks, length),
+        lambda chunks: svc.blobs.append(actor, namespace, session_id, offset, chunks, length),
     )
     return _session(name, session, 202)
 
 
 @router.get("/{name:path}/blobs/uploads/{session_id}")
-def upload_status(reg: Reg, actor: RepoWriter, name: str, session_id: str) -> Response:
-    return _session(name, reg.blobs.upload_status(actor, _ns(name), session_id), 204)
+def upload_status(svc: Svc, actor: RepoWriter, name: str, session_id: str) -> Response:
+    return _session(name, svc.blobs.upload_status(actor, _ns(name), session_id), 204)
 
 
 @router.put("/{name:path}/blobs/uploads/{session_id}")
 async def finish_upload(
-    reg: Reg,
+    svc: Svc,
     actor: RepoWriter,
     name: str,
     session_id: str,
@@ -113,37 +113,37 @@ async def finish_upload(
     """Close the upload: append the body, if any, then check the whole against ``digest``."""
     if digest is None:
         raise InvalidDigest("close an upload with ?digest=sha256:<hex> of the whole blob")
-    return _created(name, await _finish(reg, actor, _ns(name), session_id, digest, request))
+    return _created(name, await _finish(svc, actor, _ns(name), session_id, digest, request))
 
 
 @router.delete("/{name:path}/blobs/uploads/{session_id}")
-def cancel_upload(reg: Reg, actor: RepoWriter, name: str, session_id: str) -> Response:
-    reg.blobs.cancel(actor, _ns(name), session_id)
+def cancel_upload(svc: Svc, actor: RepoWriter, name: str, session_id: str) -> Response:
+    svc.blobs.cancel(actor, _ns(name), session_id)
     return Response(status_code=204)
 
 
 async def _whole_blob(
-    reg: Registry, actor: Actor, name: str, request: Request, digest: str
+    svc: Services, actor: Actor, name: str, request: Request, digest: str
 ) -> BlobStat:
     """A blob sent whole in the ``POST`` that would open an upload (``?digest=``)."""
     checked = parse_digest(digest)
-    size = content_length(request, reg.settings.max_blob_bytes)
+    size = content_length(request, svc.settings.max_blob_bytes)
     return await consume_body(
-        request, lambda chunks: reg.blobs.put(actor, _ns(name), chunks, checked, size)
+        request, lambda chunks: svc.blobs.put(actor, _ns(name), chunks, checked, size)
     )
 
 
 async def _finish(
-    reg: Registry, actor: Actor, namespace: str, session_id: str, digest: str, request: Request
+    svc: Services, actor: Actor, namespace: str, session_id: str, digest: str, request: Request
 ) -> BlobStat:
     checked = parse_digest(digest)
     length = _declared_length(request)
     if length == 0 or (length is None and "transfer-encoding" not in request.headers):
-        return await run_in_threadpool(reg.blobs.finish, actor, namespace, session_id, checked)
+        return await run_in_threadpool(svc.blobs.finish, actor, namespace, session_id, checked)
     # The last chunk and the check in one call: refused, the chunk is taken off again.
     return await consume_body(
         request,
-        lambda chunks: reg.blobs.finish(actor, namespace, session_id, checked, chunks, length),
+        lambda chunks: svc.blobs.finish(actor, namespace, session_id, checked, chunks, length),
     )
 
 

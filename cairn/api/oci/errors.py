@@ -103,7 +103,7 @@ def challenge(request: Request) -> str:
     """What to answer a refusal with: where to get a token, and for what."""
     if request.url.path == TOKEN_PATH:
         return f'Basic realm="{SERVICE}"'
-    settings = request.app.state.registry.settings
+    settings = request.app.state.services.settings
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     parts = [f'realm="{base}{TOKEN_PATH}"', f'service="{SERVICE}"']
     name = request.path_params.get("name")

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cairn.api.bodies import StrictBodyRoute
 from cairn.api.credentials import read_credentials
-from cairn.api.deps import Override, Reg, capped_body, reading
+from cairn.api.deps import Override, Svc, capped_body, reading
 from cairn.api.oci.auth import ANONYMOUS_TOKEN, Pinger, RepoReader, RepoWriter
 from cairn.api.oci.errors import API_VERSION, PREFIX, TOKEN_PATH
 from cairn.domain.oci import IMAGE_INDEX
@@ -30,18 +30,18 @@ def version_check(actor: Pinger) -> Response:
 
 
 @router.get("/token")
-async def token(reg: Reg, request: Request) -> Response:
+async def token(svc: Svc, request: Request) -> Response:
     """Exchange credentials (Basic, with a Cairn API token as the password; or that token as
     a bearer) for a short-lived registry token. Scopes asked for are not narrowed: the token
     may do what the Cairn token may."""
     given = read_credentials(request.headers.get("authorization"))
     request_id = getattr(request.state, "request_id", None)
     if given is None:
-        if not reg.settings.anonymous_read:
+        if not svc.settings.anonymous_read:
             raise Unauthenticated("send Basic credentials: any user name, a Cairn token")
         issued_token, expires_in = ANONYMOUS_TOKEN, 3600
     else:
-        issued = await reading(reg, reg.registry_tokens.issue, given.token, request_id)
+        issued = await reading(svc, svc.registry_tokens.issue, given.token, request_id)
         issued_token, expires_in = issued.token, issued.expires_in
     return _token_answer(issued_token, expires_in)
 
@@ -61,30 +61,30 @@ def _token_answer(issued_token: str, expires_in: int) -> JSONResponse:
 
 @router.get("/{name:path}/manifests/{reference}")
 def get_manifest(
-    reg: Reg, actor: RepoReader, name: str, reference: str, override: Override
+    svc: Svc, actor: RepoReader, name: str, reference: str, override: Override
 ) -> Response:
     """A manifest; a blocked version's is refused (403 DENIED) unless ``Cairn-Override``."""
-    found = reg.oci.manifest(actor, name, reference, override)
+    found = svc.oci.manifest(actor, name, reference, override)
     return Response(found.content, media_type=found.media_type, headers=_headers(found))
 
 
 @router.head("/{name:path}/manifests/{reference}")
 def head_manifest(
-    reg: Reg, actor: RepoReader, name: str, reference: str, override: Override
+    svc: Svc, actor: RepoReader, name: str, reference: str, override: Override
 ) -> Response:
-    found = reg.oci.manifest(actor, name, reference, override)
+    found = svc.oci.manifest(actor, name, reference, override)
     headers = {**_headers(found), "Content-Type": found.media_type}
     return Response(headers={**headers, "Content-Length": str(found.size)})
 
 
 @router.put("/{name:path}/manifests/{reference}", status_code=201)
 async def put_manifest(
-    reg: Reg, actor: RepoWriter, name: str, reference: str, request: Request
+    svc: Svc, actor: RepoWriter, name: str, reference: str, request: Request
 ) -> Response:
     body = await capped_body(request, MANIFEST_MAX, "a manifest")
     content_type = request.headers.get("content-type", "")
     pushed = await run_in_threadpool(
-        reg.oci_pushes.push, actor, name, reference, body, content_type
+        svc.oci_pushes.push, actor, name, reference, body, content_type
     )
     headers = {
         "Location": f"{PREFIX}/{name}/manifests/{pushed.manifest.digest}",
@@ -106,13 +106,13 @@ def delete_manifest(actor: RepoWriter, name: str, reference: str) -> Response:
 
 @router.get("/{name:path}/tags/list")
 def list_tags(
-    reg: Reg,
+    svc: Svc,
     actor: RepoReader,
     name: str,
     n: int | None = Query(default=None, ge=0, le=100_000),
     last: str | None = Query(default=None, max_length=256),
 ) -> Response:
-    page = reg.oci.tags(actor, name, n, last)
+    page = svc.oci.tags(actor, name, n, last)
     headers = {}
     if page.more and page.tags:
         following = f"{PREFIX}/{name}/tags/list?n={n}&last={quote(page.tags[-1])}"
@@ -122,13 +122,13 @@ def list_tags(
 
 @router.get("/{name:path}/referrers/{digest}")
 def list_referrers(
-    reg: Reg,
+    svc: Svc,
     actor: RepoReader,
     name: str,
     digest: str,
     artifact_type: str | None = Query(default=None, alias="artifactType", max_length=256),
 ) -> Response:
-    found = reg.oci.referrers(actor, name, digest, artifact_type)
+    found = svc.oci.referrers(actor, name, digest, artifact_type)
     index = {
         "schemaVersion": 2,
         "mediaType": IMAGE_INDEX,

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from cairn.api.bodies import StrictBodyRoute, ok
-from cairn.api.deps import Reader, Reg, Writer, content_length
+from cairn.api.deps import Reader, Svc, Writer, content_length
 from cairn.api.params import Digest, NamespaceName
 from cairn.api.ranges import content_range, native_range
 from cairn.api.routes import API_PREFIX
@@ -73,10 +73,10 @@ DOWNLOAD: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/blobs/missing", response_model=MissingBlobs)
-def missing_blobs(reg: Reg, actor: Writer, namespace: NamespaceName, body: DigestList) -> Response:
+def missing_blobs(svc: Svc, actor: Writer, namespace: NamespaceName, body: DigestList) -> Response:
     """Which of these digests the namespace does not hold yet: the blobs to upload before
     registering a version that names them."""
-    return ok(MissingBlobs(missing=reg.blobs.missing(actor, namespace, body.digests)))
+    return ok(MissingBlobs(missing=svc.blobs.missing(actor, namespace, body.digests)))
 
 
 @router.put(
@@ -87,21 +87,21 @@ def missing_blobs(reg: Reg, actor: Writer, namespace: NamespaceName, body: Diges
     responses={507: {}},
 )
 async def put_blob(
-    reg: Reg, actor: Writer, namespace: NamespaceName, digest: Digest, request: Request
+    svc: Svc, actor: Writer, namespace: NamespaceName, digest: Digest, request: Request
 ) -> Response:
     """Upload a whole blob in one request (with its ``Content-Length``); the bytes must hash
     to ``digest``."""
-    size = content_length(request, reg.settings.max_blob_bytes)
+    size = content_length(request, svc.settings.max_blob_bytes)
     stat = await consume_body(
-        request, lambda chunks: reg.blobs.put(actor, namespace, chunks, digest, size)
+        request, lambda chunks: svc.blobs.put(actor, namespace, chunks, digest, size)
     )
     return ok(Blob.of(stat), 201)
 
 
 @router.head("/blobs/{digest}", response_class=Response, responses={200: {"headers": BLOB_HEADERS}})
-def head_blob(reg: Reg, actor: Reader, namespace: NamespaceName, digest: Digest) -> Response:
+def head_blob(svc: Svc, actor: Reader, namespace: NamespaceName, digest: Digest) -> Response:
     """Whether the namespace holds the blob (200) or not (404), and its size."""
-    stat = reg.blobs.stat(actor, namespace, digest)
+    stat = svc.blobs.stat(actor, namespace, digest)
     return Response(headers=_blob_headers(stat.digest, stat.size))
 
 
@@ -109,7 +109,7 @@ def head_blob(reg: Reg, actor: Reader, namespace: NamespaceName, digest: Digest)
     "/blobs/{digest}", response_model=None, response_class=StreamingResponse, responses=DOWNLOAD
 )
 def get_blob(
-    reg: Reg,
+    svc: Svc,
     actor: Reader,
     namespace: NamespaceName,
     digest: Digest,
@@ -118,10 +118,10 @@ def get_blob(
     """The blob's bytes; ``Range: bytes=a-b`` gives part of them (206). With presigned
     downloads configured, a 307 to the object store instead (the client checks the digest)."""
     start, end = native_range(range)
-    direct = reg.blobs.direct_url(actor, namespace, digest)
+    direct = svc.blobs.direct_url(actor, namespace, digest)
     if direct is not None:
         return RedirectResponse(direct, status_code=307, headers={"Cache-Control": "no-store"})
-    read = reg.blobs.read(actor, namespace, digest, start, end)
+    read = svc.blobs.read(actor, namespace, digest, start, end)
     headers = _blob_headers(read.digest, read.end - read.start)
     status = 200
     if range is not None:
@@ -133,16 +133,16 @@ def get_blob(
 
 
 @router.post("/uploads", status_code=201, response_model=UploadSession, responses={201: SESSION})
-def start_upload(reg: Reg, actor: Writer, namespace: NamespaceName) -> Response:
+def start_upload(svc: Svc, actor: Writer, namespace: NamespaceName) -> Response:
     """Open an upload session, for a blob too large to send in one request."""
-    session = reg.blobs.start_upload(actor, namespace)
+    session = svc.blobs.start_upload(actor, namespace)
     return _session_response(namespace, session, 201)
 
 
 @router.get("/uploads/{session_id}", response_model=UploadSession, responses={200: SESSION})
-def upload_status(reg: Reg, actor: Writer, namespace: NamespaceName, session_id: str) -> Response:
+def upload_status(svc: Svc, actor: Writer, namespace: NamespaceName, session_id: str) -> Response:
     """How many bytes the session holds: where to resume after an interruption."""
-    return _session_response(namespace, reg.blobs.upload_status(actor, namespace, session_id), 200)
+    return _session_response(namespace, svc.blobs.upload_status(actor, namespace, session_id), 200)
 
 
 @router.patch(
@@ -152,7 +152,7 @@ def upload_status(reg: Reg, actor: Writer, namespace: NamespaceName, session_id:
     responses={200: SESSION, 507: {}},
 )
 async def append_upload(
-    reg: Reg,
+    svc: Svc,
     actor: Writer,
     namespace: NamespaceName,
     session_id: str,
@@ -166,7 +166,7 @@ async def append_upload(
     offset = int(upload_offset)
     session = await consume_body(
         request,
-        lambda chunks: reg.blobs.append(actor, namespace, session_id, offset, chunks, length),
+        lambda chunks: svc.blobs.append(actor, namespace, session_id, offset, chunks, length),
     )
     return _session_response(namespace, session, 200)
 
@@ -175,16 +175,16 @@ async def append_upload(
     "/uploads/{session_id}/finish", status_code=201, response_model=Blob, responses={507: {}}
 )
 def finish_upload(
-    reg: Reg, actor: Writer, namespace: NamespaceName, session_id: str, digest: str
+    svc: Svc, actor: Writer, namespace: NamespaceName, session_id: str, digest: str
 ) -> Response:
     """Close the session: its bytes must hash to ``digest``; the blob is then the namespace's."""
-    return ok(Blob.of(reg.blobs.finish(actor, namespace, session_id, digest)), 201)
+    return ok(Blob.of(svc.blobs.finish(actor, namespace, session_id, digest)), 201)
 
 
 @router.delete("/uploads/{session_id}", status_code=204)
-def cancel_upload(reg: Reg, actor: Writer, namespace: NamespaceName, session_id: str) -> Response:
+def cancel_upload(svc: Svc, actor: Writer, namespace: NamespaceName, session_id: str) -> Response:
     """Drop the session and the bytes it holds."""
-    reg.blobs.cancel(actor, namespace, session_id)
+    svc.blobs.cancel(actor, namespace, session_id)
     return Response(status_code=204)
 
 

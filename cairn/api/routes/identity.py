@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from cairn.api.bodies import StrictBodyRoute, ok
-from cairn.api.deps import Admin, Reg, SignedIn, reading
+from cairn.api.deps import Admin, SignedIn, Svc, reading
 from cairn.api.params import RoleName, Scope
 from cairn.api.routes import API_PREFIX
 from cairn.services.auth import Actor, Role
@@ -32,73 +32,73 @@ async def whoami(actor: SignedIn) -> Response:
 
 
 @router.post("/tokens", status_code=201, response_model=IssuedToken)
-def create_token(reg: Reg, actor: SignedIn, body: NewToken) -> Response:
+def create_token(svc: Svc, actor: SignedIn, body: NewToken) -> Response:
     """A new token, for the caller or (global admins) for another principal. The secret is in
     this response and nowhere else, ever."""
-    issued = reg.identity.create_token(
+    issued = svc.identity.create_token(
         actor, name=body.name, scopes=body.scopes, days=body.days, principal=body.principal
     )
     return ok(IssuedToken.of(issued.token, issued.secret), 201)
 
 
 @router.get("/tokens", response_model=Items[Token])
-async def list_tokens(reg: Reg, actor: SignedIn, principal: str | None = None) -> Response:
+async def list_tokens(svc: Svc, actor: SignedIn, principal: str | None = None) -> Response:
     """The caller's tokens; a global admin may name a principal, or ``*`` for all."""
-    found = await reading(reg, reg.identity.tokens, actor, principal)
+    found = await reading(svc, svc.identity.tokens, actor, principal)
     return ok(Items[Token](items=[Token.of(t) for t in found]))
 
 
 @router.delete("/tokens/{token_id}", response_model=Token)
-def revoke_token(reg: Reg, actor: SignedIn, token_id: str) -> Response:
+def revoke_token(svc: Svc, actor: SignedIn, token_id: str) -> Response:
     """Revoke a token: it stops working at once."""
-    return ok(Token.of(reg.identity.revoke_token(actor, token_id)))
+    return ok(Token.of(svc.identity.revoke_token(actor, token_id)))
 
 
 @router.post("/principals", status_code=201, response_model=Principal)
-def create_principal(reg: Reg, actor: Admin, body: NewPrincipal) -> Response:
+def create_principal(svc: Svc, actor: Admin, body: NewPrincipal) -> Response:
     """A new user or service account, holding no role yet."""
-    created = reg.identity.create_principal(actor, body.name, body.kind, body.description)
+    created = svc.identity.create_principal(actor, body.name, body.kind, body.description)
     return ok(Principal.of(created), 201)
 
 
 @router.get("/principals", response_model=Items[Principal])
-async def list_principals(reg: Reg, actor: Admin, kind: str | None = None) -> Response:
-    found = await reading(reg, reg.identity.principals, actor, kind)
+async def list_principals(svc: Svc, actor: Admin, kind: str | None = None) -> Response:
+    found = await reading(svc, svc.identity.principals, actor, kind)
     return ok(Items[Principal](items=[Principal.of(p) for p in found]))
 
 
 @router.patch("/principals/{name}", response_model=Principal)
-def update_principal(reg: Reg, actor: Admin, name: str, body: PrincipalUpdate) -> Response:
+def update_principal(svc: Svc, actor: Admin, name: str, body: PrincipalUpdate) -> Response:
     """Disable a principal (its tokens stop working at once) or enable it again."""
-    return ok(Principal.of(reg.identity.set_disabled(actor, name, body.disabled)))
+    return ok(Principal.of(svc.identity.set_disabled(actor, name, body.disabled)))
 
 
 @router.put("/principals/{name}/roles/{namespace}/{role}", response_model=Principal)
-def grant_role(reg: Reg, actor: Admin, name: str, namespace: Scope, role: RoleName) -> Response:
+def grant_role(svc: Svc, actor: Admin, name: str, namespace: Scope, role: RoleName) -> Response:
     """Add ``role`` to what a principal holds in a namespace (``*``: every namespace); the
     roles it held there stay."""
-    return ok(Principal.of(reg.identity.grant(actor, name, namespace, role)))
+    return ok(Principal.of(svc.identity.grant(actor, name, namespace, role)))
 
 
 @router.delete("/principals/{name}/roles/{namespace}/{role}", response_model=Principal)
-def revoke_role(reg: Reg, actor: Admin, name: str, namespace: Scope, role: RoleName) -> Response:
+def revoke_role(svc: Svc, actor: Admin, name: str, namespace: Scope, role: RoleName) -> Response:
     """Take ``role`` out of what a principal holds in a namespace; its other roles stay."""
-    return ok(Principal.of(reg.identity.revoke(actor, name, namespace, role)))
+    return ok(Principal.of(svc.identity.revoke(actor, name, namespace, role)))
 
 
 @router.put("/principals/{name}/roles/{namespace}", response_model=Principal)
 def set_roles(
-    reg: Reg, actor: Admin, name: str, namespace: Scope, body: RoleList | OneRole
+    svc: Svc, actor: Admin, name: str, namespace: Scope, body: RoleList | OneRole
 ) -> Response:
     """Make ``roles`` exactly the roles a principal holds in a namespace (``role``: that one
     role only)."""
-    return ok(Principal.of(reg.identity.set_roles(actor, name, namespace, body.wanted())))
+    return ok(Principal.of(svc.identity.set_roles(actor, name, namespace, body.wanted())))
 
 
 @router.delete("/principals/{name}/roles/{namespace}", response_model=Principal)
-def revoke_roles(reg: Reg, actor: Admin, name: str, namespace: Scope) -> Response:
+def revoke_roles(svc: Svc, actor: Admin, name: str, namespace: Scope) -> Response:
     """Take every role a principal holds in a namespace away."""
-    return ok(Principal.of(reg.identity.set_roles(actor, name, namespace, [])))
+    return ok(Principal.of(svc.identity.set_roles(actor, name, namespace, [])))
 
 
 def _caller(actor: Actor) -> Caller:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from cairn.api.bodies import StrictBodyRoute, ok
-from cairn.api.deps import Admin, Deployer, Reader, Reg, Writer, reading
+from cairn.api.deps import Admin, Deployer, Reader, Svc, Writer, reading
 from cairn.api.params import AliasName, ModelName, NamespaceName
 from cairn.api.routes import API_PREFIX
 from cairn.domain.names import normalize_alias
@@ -37,7 +37,7 @@ ModelChangesBody = Annotated[ModelChanges, Refused(InvalidMetadata)]
 
 @router.get("/models", response_model=Page[Model])
 async def list_models(
-    reg: Reg,
+    svc: Svc,
     actor: Reader,
     namespace: str | None = None,
     filter: str | None = None,
@@ -45,71 +45,71 @@ async def list_models(
     limit: int | None = None,
 ) -> Response:
     """Models, oldest first, optionally in one namespace and matching a filter."""
-    page = await reading(reg, reg.models.page, actor, namespace, filter, cursor, limit)
+    page = await reading(svc, svc.models.page, actor, namespace, filter, cursor, limit)
     return ok(Page[Model](items=[Model.of(m) for m in page.items], next_cursor=page.next_cursor))
 
 
 @router.post("/models/{namespace}", status_code=201, response_model=Model)
-def create_model(reg: Reg, actor: Writer, namespace: NamespaceName, body: NewModelBody) -> Response:
+def create_model(svc: Svc, actor: Writer, namespace: NamespaceName, body: NewModelBody) -> Response:
     """Create an empty model in the namespace; its versions come by registration."""
-    created = reg.models.create(actor, namespace, body.name, body.model_dump(exclude_none=True))
+    created = svc.models.create(actor, namespace, body.name, body.model_dump(exclude_none=True))
     return ok(Model.of(created), 201)
 
 
 @router.get(MODEL, response_model=Model)
 async def get_model(
-    reg: Reg, actor: Reader, namespace: NamespaceName, model: ModelName
+    svc: Svc, actor: Reader, namespace: NamespaceName, model: ModelName
 ) -> Response:
     """The model, with its tags, its aliases and the number of its newest version."""
-    return ok(Model.of(await reading(reg, reg.models.get, actor, namespace, model)))
+    return ok(Model.of(await reading(svc, svc.models.get, actor, namespace, model)))
 
 
 @router.patch(MODEL, response_model=Model)
 def update_model(
-    reg: Reg, actor: Writer, namespace: NamespaceName, model: ModelName, body: ModelChangesBody
+    svc: Svc, actor: Writer, namespace: NamespaceName, model: ModelName, body: ModelChangesBody
 ) -> Response:
     """Change a model's description, card or owner, or set some of its tags."""
     changes = body.model_dump(exclude_none=True)
-    return ok(Model.of(reg.models.update(actor, namespace, model, changes)))
+    return ok(Model.of(svc.models.update(actor, namespace, model, changes)))
 
 
 @router.delete(MODEL, status_code=204)
-def delete_model(reg: Reg, actor: Admin, namespace: NamespaceName, model: ModelName) -> Response:
+def delete_model(svc: Svc, actor: Admin, namespace: NamespaceName, model: ModelName) -> Response:
     """Delete a model that has no versions left."""
-    reg.models.delete(actor, namespace, model)
+    svc.models.delete(actor, namespace, model)
     return Response(status_code=204)
 
 
 @router.put(MODEL + "/tags/{key:path}", status_code=204)
 def set_model_tag(
-    reg: Reg, actor: Writer, namespace: NamespaceName, model: ModelName, key: str, body: TagValue
+    svc: Svc, actor: Writer, namespace: NamespaceName, model: ModelName, key: str, body: TagValue
 ) -> Response:
     """Set a tag on the model (``key`` may contain slashes)."""
-    reg.models.set_tag(actor, namespace, model, key, body.value)
+    svc.models.set_tag(actor, namespace, model, key, body.value)
     return Response(status_code=204)
 
 
 @router.delete(MODEL + "/tags/{key:path}", status_code=204)
 def delete_model_tag(
-    reg: Reg, actor: Writer, namespace: NamespaceName, model: ModelName, key: str
+    svc: Svc, actor: Writer, namespace: NamespaceName, model: ModelName, key: str
 ) -> Response:
     """Remove a tag from the model (removing one it does not have is not an error)."""
-    reg.models.delete_tag(actor, namespace, model, key)
+    svc.models.delete_tag(actor, namespace, model, key)
     return Response(status_code=204)
 
 
 @router.get(MODEL + "/aliases", response_model=Aliases)
 async def list_aliases(
-    reg: Reg, actor: Reader, namespace: NamespaceName, model: ModelName
+    svc: Svc, actor: Reader, namespace: NamespaceName, model: ModelName
 ) -> Response:
     """Each alias of the model and the number of the version it names."""
-    found = await reading(reg, reg.aliases.current, actor, namespace, model)
+    found = await reading(svc, svc.aliases.current, actor, namespace, model)
     return ok(Aliases(aliases=found))
 
 
 @router.get(MODEL + "/aliases/{alias}", response_model=Version)
 async def resolve_alias(
-    reg: Reg,
+    svc: Svc,
     actor: Reader,
     namespace: NamespaceName,
     model: ModelName,
@@ -121,14 +121,14 @@ async def resolve_alias(
         ref = model_ref(namespace, model, alias=normalize_alias(alias))
     else:
         when = parse_time(at)
-        number = await reading(reg, reg.aliases.at, actor, namespace, model, alias, when)
+        number = await reading(svc, svc.aliases.at, actor, namespace, model, alias, when)
         ref = model_ref(namespace, model, number=number)
-    return ok(Version.of(await reading(reg, reg.versions.get, actor, ref, with_files=False)))
+    return ok(Version.of(await reading(svc, svc.versions.get, actor, ref, with_files=False)))
 
 
 @router.put(MODEL + "/aliases/{alias}", response_model=Version)
 def set_alias(
-    reg: Reg,
+    svc: Svc,
     actor: Deployer,
     namespace: NamespaceName,
     model: ModelName,
@@ -136,29 +136,29 @@ def set_alias(
     body: AliasTarget,
 ) -> Response:
     """Point the alias at a version (creating or moving it); answers that version."""
-    found = reg.aliases.set(actor, namespace, model, alias, body.version, body.override)
+    found = svc.aliases.set(actor, namespace, model, alias, body.version, body.override)
     return ok(Version.of(found))
 
 
 @router.delete(MODEL + "/aliases/{alias}", status_code=204)
 def delete_alias(
-    reg: Reg, actor: Deployer, namespace: NamespaceName, model: ModelName, alias: AliasName
+    svc: Svc, actor: Deployer, namespace: NamespaceName, model: ModelName, alias: AliasName
 ) -> Response:
     """Remove the alias (its history keeps the move)."""
-    reg.aliases.delete(actor, namespace, model, alias)
+    svc.aliases.delete(actor, namespace, model, alias)
     return Response(status_code=204)
 
 
 @router.get(MODEL + "/alias-history", response_model=Items[AliasMove])
 async def alias_history(
-    reg: Reg,
+    svc: Svc,
     actor: Reader,
     namespace: NamespaceName,
     model: ModelName,
     alias: str | None = None,
 ) -> Response:
     """Every move of the model's aliases (or of one), oldest first."""
-    events = await reading(reg, reg.aliases.history, actor, namespace, model, alias)
+    events = await reading(svc, svc.aliases.history, actor, namespace, model, alias)
     return ok(Items[AliasMove](items=[AliasMove.of(e) for e in events]))
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from cairn.api.bodies import StrictBodyRoute, ok
-from cairn.api.deps import Admin, Override, Reader, Reg, Writer, gated, reading, writing
+from cairn.api.deps import Admin, Override, Reader, Svc, Writer, gated, reading, writing
 from cairn.api.params import ModelName, NamespaceName, Selector
 from cairn.api.routes import API_PREFIX
 from cairn.api.routes.models import MODEL
@@ -40,7 +40,7 @@ def version_page(page: records.Page[records.Version]) -> Page[Version]:
     responses={200: {"model": Version, "description": "An earlier registration, named again."}},
 )
 async def register_version(
-    reg: Reg,
+    svc: Svc,
     actor: Writer,
     namespace: NamespaceName,
     model: ModelName,
@@ -51,9 +51,9 @@ async def register_version(
     first version. 201 when created; 200 when the idempotency key names an earlier
     registration of the same request."""
     registered = await writing(
-        reg,
+        svc,
         body.is_small,
-        lambda: reg.versions.register(actor, namespace, model, body.registration(idempotency_key)),
+        lambda: svc.versions.register(actor, namespace, model, body.registration(idempotency_key)),
     )
     version = registered.version
     location = f"{API_PREFIX}/models/{version.namespace}/{version.model}/versions/{version.number}"
@@ -62,7 +62,7 @@ async def register_version(
 
 @router.get(MODEL + "/versions", response_model=Page[Version])
 async def list_versions(
-    reg: Reg,
+    svc: Svc,
     actor: Reader,
     namespace: NamespaceName,
     model: ModelName,
@@ -70,13 +70,13 @@ async def list_versions(
     limit: int | None = None,
 ) -> Response:
     """A model's versions, newest first."""
-    page = await reading(reg, reg.versions.page, actor, namespace, model, cursor, limit)
+    page = await reading(svc, svc.versions.page, actor, namespace, model, cursor, limit)
     return ok(version_page(page))
 
 
 @router.get(VERSION, response_model=Version, responses={409: {}})
 async def get_version(
-    reg: Reg,
+    svc: Svc,
     actor: Reader,
     namespace: NamespaceName,
     model: ModelName,
@@ -88,13 +88,13 @@ async def get_version(
     ``latest`` or ``@alias``. A blocked version's files are refused (409 ``version_blocked``)
     unless ``Cairn-Override``."""
     ref = version_ref(namespace, model, selector)
-    found = await gated(reg, reg.versions.get, actor, ref, with_files=files, override=override)
+    found = await gated(svc, svc.versions.get, actor, ref, with_files=files, override=override)
     return ok(Version.of(found))
 
 
 @router.patch(VERSION, response_model=Version)
 def update_version(
-    reg: Reg,
+    svc: Svc,
     actor: Writer,
     namespace: NamespaceName,
     model: ModelName,
@@ -103,30 +103,30 @@ def update_version(
 ) -> Response:
     """Change a version's description."""
     ref = version_ref(namespace, model, selector)
-    return ok(Version.of(reg.versions.update(actor, ref, {"description": body.description})))
+    return ok(Version.of(svc.versions.update(actor, ref, {"description": body.description})))
 
 
 @router.delete(VERSION, status_code=204)
 def delete_version(
-    reg: Reg, actor: Admin, namespace: NamespaceName, model: ModelName, selector: Selector
+    svc: Svc, actor: Admin, namespace: NamespaceName, model: ModelName, selector: Selector
 ) -> Response:
-    reg.versions.delete(actor, version_ref(namespace, model, selector))
+    svc.versions.delete(actor, version_ref(namespace, model, selector))
     return Response(status_code=204)
 
 
 @router.get(VERSION + "/validations", response_model=Items[Validation])
 async def list_validations(
-    reg: Reg, actor: Reader, namespace: NamespaceName, model: ModelName, selector: Selector
+    svc: Svc, actor: Reader, namespace: NamespaceName, model: ModelName, selector: Selector
 ) -> Response:
     """Every validation of the version (signature, scan, …), oldest first."""
     ref = version_ref(namespace, model, selector)
-    found = await reading(reg, reg.versions.validations, actor, ref)
+    found = await reading(svc, svc.versions.validations, actor, ref)
     return ok(Items[Validation](items=[Validation.of(c) for c in found]))
 
 
 @router.put(VERSION + "/tags/{key:path}", status_code=204)
 def set_version_tag(
-    reg: Reg,
+    svc: Svc,
     actor: Writer,
     namespace: NamespaceName,
     model: ModelName,
@@ -135,42 +135,42 @@ def set_version_tag(
     body: TagValue,
 ) -> Response:
     """Set a tag on the version (``key`` may contain slashes)."""
-    reg.versions.set_tag(actor, version_ref(namespace, model, selector), key, body.value)
+    svc.versions.set_tag(actor, version_ref(namespace, model, selector), key, body.value)
     return Response(status_code=204)
 
 
 @router.delete(VERSION + "/tags/{key:path}", status_code=204)
 def delete_version_tag(
-    reg: Reg,
+    svc: Svc,
     actor: Writer,
     namespace: NamespaceName,
     model: ModelName,
     selector: Selector,
     key: str,
 ) -> Response:
-    reg.versions.delete_tag(actor, version_ref(namespace, model, selector), key)
+    svc.versions.delete_tag(actor, version_ref(namespace, model, selector), key)
     return Response(status_code=204)
 
 
 @router.get("/resolve", response_model=Version, responses={404: {}, 409: {}})
 async def resolve(
-    reg: Reg, actor: Reader, override: Override, ref: str, files: bool = True
+    svc: Svc, actor: Reader, override: Override, ref: str, files: bool = True
 ) -> Response:
     """The version a reference (``ns/name:N``, ``ns/name@alias``, ``ns/name:latest``) names;
     with its files, refused for a blocked version unless ``Cairn-Override``."""
     parsed = parse_reference(ref)
-    found = await gated(reg, reg.versions.get, actor, parsed, with_files=files, override=override)
+    found = await gated(svc, svc.versions.get, actor, parsed, with_files=files, override=override)
     return ok(Version.of(found))
 
 
 @router.get("/versions", response_model=Page[Version])
 async def search_versions(
-    reg: Reg,
+    svc: Svc,
     actor: Reader,
     filter: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
 ) -> Response:
     """Versions across every model, newest first, matching a filter (see the README)."""
-    page = await reading(reg, reg.versions.search, actor, filter, cursor, limit)
+    page = await reading(svc, svc.versions.search, actor, filter, cursor, limit)
     return ok(version_page(page))

@@ -21,8 +21,8 @@ from cairn.domain.manifest import parse_manifest
 from cairn.domain.references import Reference
 from cairn.domain.registrations import Registration
 from cairn.services.auth import EVERYWHERE, LOCAL_ADMIN, Actor, Permission, Role
+from cairn.services.container import Services
 from cairn.services.gc import GarbageCollector, GcReport
-from cairn.services.registry import Registry
 from cairn.services.uow import Database
 from cairn.storage.blobs import BlobStat
 from cairn.storage.sql.tables import audit_log, metadata
@@ -41,28 +41,28 @@ def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def upload(reg: Registry, data: bytes) -> BlobStat:
-    return reg.blobs.put(LOCAL_ADMIN, "default", [data], sha(data), len(data))
+def upload(svc: Services, data: bytes) -> BlobStat:
+    return svc.blobs.put(LOCAL_ADMIN, "default", [data], sha(data), len(data))
 
 
-def register(reg: Registry, model: str, *blobs: bytes) -> Reference:
+def register(svc: Services, model: str, *blobs: bytes) -> Reference:
     files = [{"path": f"f{i}.bin", "size": len(b), "digest": sha(b)} for i, b in enumerate(blobs)]
-    registered = reg.versions.register(
+    registered = svc.versions.register(
         LOCAL_ADMIN, "default", model, Registration(parse_manifest(files))
     )
     return Reference("default", model, number=registered.version.number)
 
 
-def collector(reg: Registry, clock: Callable[[], datetime]) -> GarbageCollector:
+def collector(svc: Services, clock: Callable[[], datetime]) -> GarbageCollector:
     """A collector over the same stores, in a process whose clock is ``clock``; bytes as
     young as the cutoff says may go (no ``min_age``), so that cutoffs can fall between
     uploads a moment apart."""
-    return GarbageCollector(Database(reg.db.engine, clock), reg.blob_store, min_age=timedelta(0))
+    return GarbageCollector(Database(svc.db.engine, clock), svc.blob_store, min_age=timedelta(0))
 
 
-def later(reg: Registry) -> GarbageCollector:
+def later(svc: Services) -> GarbageCollector:
     """A collector two days from now: everything uploaded so far is past a day's grace."""
-    return collector(reg, lambda: datetime.now(UTC) + 2 * GRACE)
+    return collector(svc, lambda: datetime.now(UTC) + 2 * GRACE)
 
 
 def a_moment_apart() -> datetime:
@@ -74,225 +74,225 @@ def a_moment_apart() -> datetime:
     return now
 
 
-def pulled(reg: Registry, ref: Reference) -> dict[str, bytes]:
+def pulled(svc: Services, ref: Reference) -> dict[str, bytes]:
     """Every file of the version, read back and verified against its digest."""
-    version = reg.versions.get(LOCAL_ADMIN, ref)
+    version = svc.versions.get(LOCAL_ADMIN, ref)
     assert version.files is not None
     return {
-        f.path: b"".join(reg.blobs.read(LOCAL_ADMIN, "default", f.digest).chunks)
+        f.path: b"".join(svc.blobs.read(LOCAL_ADMIN, "default", f.digest).chunks)
         for f in version.files
     }
 
 
-def held(reg: Registry, data: bytes) -> tuple[bool, bool]:
+def held(svc: Services, data: bytes) -> tuple[bool, bool]:
     """Whether the registry has a row for the blob, and whether the store has its bytes."""
     digest = sha(data)
-    with reg.db.read(LOCAL_ADMIN, None) as store:
+    with svc.db.read(LOCAL_ADMIN, None) as store:
         row = digest in store.blobs.sizes([digest])
-    return row, reg.blob_store.stat(digest) is not None
+    return row, svc.blob_store.stat(digest) is not None
 
 
 def digests(blobs: tuple[BlobStat, ...]) -> list[str]:
     return [b.digest for b in blobs]
 
 
-def sweeps(reg: Registry) -> list[dict[str, object]]:
+def sweeps(svc: Services) -> list[dict[str, object]]:
     query = select(audit_log.c.payload).where(audit_log.c.action == "gc.sweep")
-    with reg.db.engine.connect() as conn:
+    with svc.db.engine.connect() as conn:
         return [dict(p) for p in conn.execute(query.order_by(audit_log.c.id)).scalars()]
 
 
 def test_unreferenced_blobs_past_the_grace_go_and_a_versions_blobs_stay(
-    registry: Registry,
+    services: Services,
 ) -> None:
-    upload(registry, b"kept")
-    upload(registry, b"abandoned")
-    ref = register(registry, "m", b"kept")
+    upload(services, b"kept")
+    upload(services, b"abandoned")
+    ref = register(services, "m", b"kept")
 
-    report = later(registry).collect(LOCAL_ADMIN, grace=GRACE)
+    report = later(services).collect(LOCAL_ADMIN, grace=GRACE)
 
     assert report.unreferenced == (BlobStat(sha(b"abandoned"), 9),)
     assert report.orphaned == ()
     assert (report.deleted, report.bytes, report.dry_run) == (1, 9, False)
-    assert held(registry, b"abandoned") == (False, False)
-    assert held(registry, b"kept") == (True, True)
-    assert pulled(registry, ref) == {"f0.bin": b"kept"}
+    assert held(services, b"abandoned") == (False, False)
+    assert held(services, b"kept") == (True, True)
+    assert pulled(services, ref) == {"f0.bin": b"kept"}
     with pytest.raises(errors.BlobNotFound):
-        registry.blobs.read(LOCAL_ADMIN, "default", sha(b"abandoned"))
+        services.blobs.read(LOCAL_ADMIN, "default", sha(b"abandoned"))
 
 
-def test_a_link_is_no_reference_and_goes_with_its_blob(registry: Registry) -> None:
+def test_a_link_is_no_reference_and_goes_with_its_blob(services: Services) -> None:
     # Links say which namespaces may read a blob; only versions and OCI manifests keep one.
-    registry.namespaces.create(LOCAL_ADMIN, "team")
-    upload(registry, b"shared")
-    registry.blobs.put(LOCAL_ADMIN, "team", [b"shared"], sha(b"shared"), 6)
-    registry.blobs.put(LOCAL_ADMIN, "team", [b"only linked"], sha(b"only linked"), 11)
-    kept = register(registry, "m", b"shared")  # in default: team's link alone keeps nothing
+    services.namespaces.create(LOCAL_ADMIN, "team")
+    upload(services, b"shared")
+    services.blobs.put(LOCAL_ADMIN, "team", [b"shared"], sha(b"shared"), 6)
+    services.blobs.put(LOCAL_ADMIN, "team", [b"only linked"], sha(b"only linked"), 11)
+    kept = register(services, "m", b"shared")  # in default: team's link alone keeps nothing
 
-    report = later(registry).collect(LOCAL_ADMIN, grace=GRACE)
+    report = later(services).collect(LOCAL_ADMIN, grace=GRACE)
 
     assert digests(report.unreferenced) == [sha(b"only linked")]
-    assert held(registry, b"only linked") == (False, False)
-    with registry.db.read(LOCAL_ADMIN, None) as store:
+    assert held(services, b"only linked") == (False, False)
+    with services.db.read(LOCAL_ADMIN, None) as store:
         assert store.blobs.held("team", [sha(b"only linked"), sha(b"shared")]) == {
             sha(b"shared"): 6
         }
-    assert registry.blobs.missing(LOCAL_ADMIN, "team", [sha(b"only linked")]) == [
+    assert services.blobs.missing(LOCAL_ADMIN, "team", [sha(b"only linked")]) == [
         sha(b"only linked")
     ]
-    assert pulled(registry, kept) == {"f0.bin": b"shared"}
+    assert pulled(services, kept) == {"f0.bin": b"shared"}
     # Uploaded again, the blob is back, for that namespace.
-    registry.blobs.put(LOCAL_ADMIN, "team", [b"only linked"], sha(b"only linked"), 11)
-    assert registry.blobs.stat(LOCAL_ADMIN, "team", sha(b"only linked")).size == 11
+    services.blobs.put(LOCAL_ADMIN, "team", [b"only linked"], sha(b"only linked"), 11)
+    assert services.blobs.stat(LOCAL_ADMIN, "team", sha(b"only linked")).size == 11
 
 
 def test_the_blobs_of_a_deleted_version_go_unless_another_version_shares_them(
-    registry: Registry,
+    services: Services,
 ) -> None:
     for data in (b"shared", b"only in m:1"):
-        upload(registry, data)
-    gone = register(registry, "m", b"shared", b"only in m:1")
-    stays = register(registry, "n", b"shared")
-    registry.versions.delete(LOCAL_ADMIN, gone)
+        upload(services, data)
+    gone = register(services, "m", b"shared", b"only in m:1")
+    stays = register(services, "n", b"shared")
+    services.versions.delete(LOCAL_ADMIN, gone)
 
-    report = later(registry).collect(LOCAL_ADMIN, grace=GRACE)
+    report = later(services).collect(LOCAL_ADMIN, grace=GRACE)
 
     assert digests(report.unreferenced) == [sha(b"only in m:1")]
-    assert held(registry, b"shared") == (True, True)
-    assert pulled(registry, stays) == {"f0.bin": b"shared"}
+    assert held(services, b"shared") == (True, True)
+    assert pulled(services, stays) == {"f0.bin": b"shared"}
 
 
 def test_a_blob_uploaded_after_the_cutoff_survives_and_can_still_be_registered(
-    registry: Registry,
+    services: Services,
 ) -> None:
-    upload(registry, b"old")
+    upload(services, b"old")
     cutoff = a_moment_apart()
-    upload(registry, b"in flight")  # uploaded, its version not yet registered
+    upload(services, b"in flight")  # uploaded, its version not yet registered
 
-    report = collector(registry, lambda: cutoff).collect(LOCAL_ADMIN, grace=timedelta(0))
+    report = collector(services, lambda: cutoff).collect(LOCAL_ADMIN, grace=timedelta(0))
 
     assert digests(report.unreferenced) == [sha(b"old")]
-    assert held(registry, b"in flight") == (True, True)
-    ref = register(registry, "m", b"in flight")
-    assert pulled(registry, ref) == {"f0.bin": b"in flight"}
+    assert held(services, b"in flight") == (True, True)
+    ref = register(services, "m", b"in flight")
+    assert pulled(services, ref) == {"f0.bin": b"in flight"}
 
 
 def test_an_upload_session_in_progress_is_untouched_and_can_still_finish(
-    registry: Registry,
+    services: Services,
 ) -> None:
     data = b"first half|second half"
-    session = registry.blobs.start_upload(LOCAL_ADMIN, "default")
-    registry.blobs.append(LOCAL_ADMIN, "default", session.id, 0, [data[:11]])
+    session = services.blobs.start_upload(LOCAL_ADMIN, "default")
+    services.blobs.append(LOCAL_ADMIN, "default", session.id, 0, [data[:11]])
 
-    report = later(registry).collect(LOCAL_ADMIN, grace=GRACE)
+    report = later(services).collect(LOCAL_ADMIN, grace=GRACE)
 
     assert report.deleted == 0
-    assert registry.blob_store.session_size(session.id) == 11
-    assert b"".join(registry.blob_store.session_read(session.id)) == data[:11]
-    registry.blobs.append(LOCAL_ADMIN, "default", session.id, 11, [data[11:]])
-    registry.blobs.finish(LOCAL_ADMIN, "default", session.id, sha(data))
-    ref = register(registry, "m", data)
-    assert pulled(registry, ref) == {"f0.bin": data}
-    assert later(registry).collect(LOCAL_ADMIN, grace=GRACE).deleted == 0
+    assert services.blob_store.session_size(session.id) == 11
+    assert b"".join(services.blob_store.session_read(session.id)) == data[:11]
+    services.blobs.append(LOCAL_ADMIN, "default", session.id, 11, [data[11:]])
+    services.blobs.finish(LOCAL_ADMIN, "default", session.id, sha(data))
+    ref = register(services, "m", data)
+    assert pulled(services, ref) == {"f0.bin": data}
+    assert later(services).collect(LOCAL_ADMIN, grace=GRACE).deleted == 0
 
 
-def test_a_blob_uploaded_again_counts_from_its_latest_upload(registry: Registry) -> None:
+def test_a_blob_uploaded_again_counts_from_its_latest_upload(services: Services) -> None:
     # First uploaded long ago (a process whose clock reads three days back), then again now
     # through a session: the grace runs from now, for the row and for the bytes.
     long_ago = datetime.now(UTC) - 3 * GRACE
-    past = Registry(
-        registry.settings,
-        Database(registry.db.engine, lambda: long_ago),
-        registry.blob_store,
-        registry.audit.keys,
+    past = Services(
+        services.settings,
+        Database(services.db.engine, lambda: long_ago),
+        services.blob_store,
+        services.audit.keys,
     )
     upload(past, b"weights")
-    session = registry.blobs.start_upload(LOCAL_ADMIN, "default")
-    registry.blobs.append(LOCAL_ADMIN, "default", session.id, 0, [b"weights"])
-    registry.blobs.finish(LOCAL_ADMIN, "default", session.id, sha(b"weights"))
+    session = services.blobs.start_upload(LOCAL_ADMIN, "default")
+    services.blobs.append(LOCAL_ADMIN, "default", session.id, 0, [b"weights"])
+    services.blobs.finish(LOCAL_ADMIN, "default", session.id, sha(b"weights"))
 
-    now = collector(registry, lambda: datetime.now(UTC))
+    now = collector(services, lambda: datetime.now(UTC))
     assert now.collect(LOCAL_ADMIN, grace=GRACE).deleted == 0
-    assert held(registry, b"weights") == (True, True)
+    assert held(services, b"weights") == (True, True)
 
 
-def test_orphan_bytes_without_a_row_go_once_past_the_grace(registry: Registry) -> None:
+def test_orphan_bytes_without_a_row_go_once_past_the_grace(services: Services) -> None:
     # What a crash between the bytes becoming durable and their row's commit leaves behind.
-    orphan = registry.blob_store.put([b"orphan"])
+    orphan = services.blob_store.put([b"orphan"])
     cutoff = a_moment_apart()
-    registry.blob_store.put([b"young orphan"])
+    services.blob_store.put([b"young orphan"])
 
-    report = collector(registry, lambda: cutoff).collect(LOCAL_ADMIN, grace=timedelta(0))
+    report = collector(services, lambda: cutoff).collect(LOCAL_ADMIN, grace=timedelta(0))
 
     assert report.orphaned == (orphan,)
     assert report.unreferenced == ()
-    assert registry.blob_store.stat(orphan.digest) is None
-    assert held(registry, b"young orphan") == (False, True)
+    assert services.blob_store.stat(orphan.digest) is None
+    assert held(services, b"young orphan") == (False, True)
 
 
-def test_bytes_put_moments_ago_stay_whatever_the_grace(registry: Registry) -> None:
+def test_bytes_put_moments_ago_stay_whatever_the_grace(services: Services) -> None:
     # An upload commits its row a moment after its bytes: bytes younger than ``min_age``
     # stay even with no grace at all. Their rows obey the grace, and bytes left without a
     # row go with a later run, once old enough.
-    upload(registry, b"abandoned")
-    registry.blob_store.put([b"on its way"])  # its row not committed yet
+    upload(services, b"abandoned")
+    services.blob_store.put([b"on its way"])  # its row not committed yet
     now = datetime.now(UTC)
-    first = GarbageCollector(Database(registry.db.engine, lambda: now), registry.blob_store)
+    first = GarbageCollector(Database(services.db.engine, lambda: now), services.blob_store)
 
     report = first.collect(LOCAL_ADMIN, grace=timedelta(0))
 
     assert (digests(report.unreferenced), report.orphaned) == ([sha(b"abandoned")], ())
-    assert held(registry, b"abandoned") == (False, True)
-    assert held(registry, b"on its way") == (False, True)
-    upload(registry, b"on its way")  # the row arrives; a version may now name it
-    ref = register(registry, "m", b"on its way")
+    assert held(services, b"abandoned") == (False, True)
+    assert held(services, b"on its way") == (False, True)
+    upload(services, b"on its way")  # the row arrives; a version may now name it
+    ref = register(services, "m", b"on its way")
 
     an_hour_on = now + timedelta(hours=1)
-    second = GarbageCollector(Database(registry.db.engine, lambda: an_hour_on), registry.blob_store)
+    second = GarbageCollector(Database(services.db.engine, lambda: an_hour_on), services.blob_store)
     report = second.collect(LOCAL_ADMIN, grace=timedelta(0))
 
     assert (report.unreferenced, digests(report.orphaned)) == ((), [sha(b"abandoned")])
-    assert held(registry, b"abandoned") == (False, False)
-    assert pulled(registry, ref) == {"f0.bin": b"on its way"}
+    assert held(services, b"abandoned") == (False, False)
+    assert pulled(services, ref) == {"f0.bin": b"on its way"}
 
 
 def test_a_dry_run_changes_nothing_and_lists_what_a_run_then_deletes(
-    registry: Registry,
+    services: Services,
 ) -> None:
     for data in (b"kept", b"abandoned", b"also abandoned"):
-        upload(registry, data)
-    registry.blob_store.put([b"orphan"])
-    ref = register(registry, "m", b"kept")
-    gc = later(registry)
-    with registry.db.engine.connect() as conn:
+        upload(services, data)
+    services.blob_store.put([b"orphan"])
+    ref = register(services, "m", b"kept")
+    gc = later(services)
+    with services.db.engine.connect() as conn:
         rows_before = dict(conn.execute(COUNT_ROWS).mappings().one())
-    files_before = sorted(e.digest for e in registry.blob_store.iter_blobs())
+    files_before = sorted(e.digest for e in services.blob_store.iter_blobs())
 
     dry = gc.collect(LOCAL_ADMIN, grace=GRACE, dry_run=True)
 
-    with registry.db.engine.connect() as conn:
+    with services.db.engine.connect() as conn:
         assert dict(conn.execute(COUNT_ROWS).mappings().one()) == rows_before
-    assert sorted(e.digest for e in registry.blob_store.iter_blobs()) == files_before
-    assert dry.dry_run and sweeps(registry) == []
+    assert sorted(e.digest for e in services.blob_store.iter_blobs()) == files_before
+    assert dry.dry_run and sweeps(services) == []
     assert digests(dry.unreferenced) == sorted([sha(b"abandoned"), sha(b"also abandoned")])
     assert digests(dry.orphaned) == [sha(b"orphan")]
 
     real = gc.collect(LOCAL_ADMIN, grace=GRACE)
 
     assert (real.unreferenced, real.orphaned) == (dry.unreferenced, dry.orphaned)
-    assert sorted(e.digest for e in registry.blob_store.iter_blobs()) == [sha(b"kept")]
-    assert pulled(registry, ref) == {"f0.bin": b"kept"}
+    assert sorted(e.digest for e in services.blob_store.iter_blobs()) == [sha(b"kept")]
+    assert pulled(services, ref) == {"f0.bin": b"kept"}
 
 
-def test_each_run_that_deletes_something_is_audited_once(registry: Registry) -> None:
-    upload(registry, b"abandoned")
-    registry.blob_store.put([b"orphan"])
-    gc = later(registry)
+def test_each_run_that_deletes_something_is_audited_once(services: Services) -> None:
+    upload(services, b"abandoned")
+    services.blob_store.put([b"orphan"])
+    gc = later(services)
 
     gc.collect(LOCAL_ADMIN, grace=GRACE)
     gc.collect(LOCAL_ADMIN, grace=GRACE)  # nothing left: no entry
 
-    [entry] = sweeps(registry)
+    [entry] = sweeps(services)
     assert {k: entry[k] for k in ("deleted", "bytes", "unreferenced", "orphaned")} == {
         "deleted": 2,
         "bytes": len(b"abandoned") + len(b"orphan"),
@@ -301,55 +301,55 @@ def test_each_run_that_deletes_something_is_audited_once(registry: Registry) -> 
     }
 
 
-def test_a_row_referenced_after_the_mark_is_kept_by_the_sweep(registry: Registry) -> None:
+def test_a_row_referenced_after_the_mark_is_kept_by_the_sweep(services: Services) -> None:
     # The DELETE re-checks the reference itself: a version registered between the mark and
     # the sweep keeps its blob (here the two steps are run by hand, in that order).
-    upload(registry, b"weights")
+    upload(services, b"weights")
     cutoff = datetime.now(UTC) + GRACE
-    with registry.db.read(LOCAL_ADMIN, None) as store:
+    with services.db.read(LOCAL_ADMIN, None) as store:
         assert store.blobs.unreferenced(cutoff) == [(sha(b"weights"), 7)]
-    ref = register(registry, "m", b"weights")
-    with registry.db.write(LOCAL_ADMIN, Permission.ADMIN, EVERYWHERE) as uow:
+    ref = register(services, "m", b"weights")
+    with services.db.write(LOCAL_ADMIN, Permission.ADMIN, EVERYWHERE) as uow:
         assert uow.store.blobs.delete_unreferenced([sha(b"weights")], cutoff) == []
-    assert pulled(registry, ref) == {"f0.bin": b"weights"}
+    assert pulled(services, ref) == {"f0.bin": b"weights"}
 
 
-def test_a_version_naming_a_collected_blob_is_refused_cleanly(registry: Registry) -> None:
-    upload(registry, b"weights")
-    later(registry).collect(LOCAL_ADMIN, grace=GRACE)
+def test_a_version_naming_a_collected_blob_is_refused_cleanly(services: Services) -> None:
+    upload(services, b"weights")
+    later(services).collect(LOCAL_ADMIN, grace=GRACE)
     with pytest.raises(errors.MissingBlobs):
-        register(registry, "m", b"weights")
-    upload(registry, b"weights")  # uploading it again is enough
-    assert pulled(registry, register(registry, "m", b"weights")) == {"f0.bin": b"weights"}
+        register(services, "m", b"weights")
+    upload(services, b"weights")  # uploading it again is enough
+    assert pulled(services, register(services, "m", b"weights")) == {"f0.bin": b"weights"}
 
 
 def test_a_row_another_transaction_holds_is_skipped_not_waited_for(
-    pg_registry: Registry,
+    pg_registry: Services,
 ) -> None:
-    registry = pg_registry
+    services = pg_registry
     # PostgreSQL: a registration that has inserted a file naming the blob holds the blob's
     # row until it commits (its foreign key check locks it; so does ``held(hold=True)``).
     # The sweep passes such a row by instead of deleting it or waiting.
-    upload(registry, b"being registered")
-    upload(registry, b"abandoned")
-    with registry.db.write(LOCAL_ADMIN, Permission.WRITE, "default") as registration:
+    upload(services, b"being registered")
+    upload(services, b"abandoned")
+    with services.db.write(LOCAL_ADMIN, Permission.WRITE, "default") as registration:
         assert registration.store.blobs.held("default", [sha(b"being registered")], hold=True)
-        report = later(registry).collect(LOCAL_ADMIN, grace=GRACE)
+        report = later(services).collect(LOCAL_ADMIN, grace=GRACE)
     assert digests(report.unreferenced) == [sha(b"abandoned")]
-    assert held(registry, b"being registered") == (True, True)
+    assert held(services, b"being registered") == (True, True)
 
 
-def test_two_collectors_at_once_delete_each_blob_once(registry: Registry) -> None:
+def test_two_collectors_at_once_delete_each_blob_once(services: Services) -> None:
     garbage = [f"abandoned {n}".encode() for n in range(30)]
     orphans = [f"orphan {n}".encode() for n in range(10)]
     kept = [f"kept {n}".encode() for n in range(5)]
     for data in garbage + kept:
-        upload(registry, data)
+        upload(services, data)
     for data in orphans:
-        registry.blob_store.put([data])
-    refs = [register(registry, f"m{n}", data) for n, data in enumerate(kept)]
+        services.blob_store.put([data])
+    refs = [register(services, f"m{n}", data) for n, data in enumerate(kept)]
     # Two processes: each its own Database (SQLite's in-process writer lock is per object).
-    collectors = [later(registry), later(registry)]
+    collectors = [later(services), later(services)]
     reports: list[GcReport] = []
     failures: list[BaseException] = []
     start = threading.Barrier(2)
@@ -373,12 +373,12 @@ def test_two_collectors_at_once_delete_each_blob_once(registry: Registry) -> Non
     assert not set(first.orphaned) & set(second.orphaned)
     swept = {b.digest for r in reports for b in r.unreferenced + r.orphaned}
     assert swept == {sha(d) for d in garbage + orphans}
-    assert sorted(e.digest for e in registry.blob_store.iter_blobs()) == sorted(
+    assert sorted(e.digest for e in services.blob_store.iter_blobs()) == sorted(
         sha(d) for d in kept
     )
     for ref, data in zip(refs, kept, strict=True):
-        assert pulled(registry, ref) == {"f0.bin": data}
-    assert 1 <= len(sweeps(registry)) <= 2
+        assert pulled(services, ref) == {"f0.bin": data}
+    assert 1 <= len(sweeps(services)) <= 2
 
 
 @pytest.mark.parametrize(
@@ -390,39 +390,39 @@ def test_two_collectors_at_once_delete_each_blob_once(registry: Registry) -> Non
     ids=["namespace-admin", "global-writer"],
 )
 def test_only_a_global_admin_may_collect_and_a_refusal_writes_nothing(
-    registry: Registry, actor: Actor
+    services: Services, actor: Actor
 ) -> None:
-    upload(registry, b"abandoned")
-    registry.blob_store.put([b"orphan"])
-    gc = later(registry)
+    upload(services, b"abandoned")
+    services.blob_store.put([b"orphan"])
+    gc = later(services)
     for dry_run in (True, False):
         with pytest.raises(errors.PermissionDenied):
             gc.collect(actor, grace=GRACE, dry_run=dry_run)
-    assert held(registry, b"abandoned") == (True, True)
-    assert held(registry, b"orphan") == (False, True)
-    assert sweeps(registry) == []
+    assert held(services, b"abandoned") == (True, True)
+    assert held(services, b"orphan") == (False, True)
+    assert sweeps(services) == []
 
 
-def test_a_negative_grace_is_refused(registry: Registry) -> None:
-    upload(registry, b"abandoned")
+def test_a_negative_grace_is_refused(services: Services) -> None:
+    upload(services, b"abandoned")
     with pytest.raises(errors.InvalidInput):
-        registry.gc.collect(LOCAL_ADMIN, grace=timedelta(hours=-1))
-    assert held(registry, b"abandoned") == (True, True)
+        services.gc.collect(LOCAL_ADMIN, grace=timedelta(hours=-1))
+    assert held(services, b"abandoned") == (True, True)
 
 
 def test_a_held_read_waits_for_a_sweep_in_progress_and_then_finds_no_row(
-    pg_registry: Registry,
+    pg_registry: Services,
 ) -> None:
-    registry = pg_registry
+    services = pg_registry
     # The other order: the sweep holds the row first. A registration reading its blobs with
     # ``hold=True`` waits for the sweep's commit and then finds the blob missing (a clean
     # MissingBlobs), rather than passing its check and failing on the foreign key later.
-    upload(registry, b"weights")
+    upload(services, b"weights")
     cutoff = datetime.now(UTC) + GRACE
     swept, release = threading.Event(), threading.Event()
 
     def sweep() -> None:
-        with registry.db.write(LOCAL_ADMIN, Permission.ADMIN, EVERYWHERE) as uow:
+        with services.db.write(LOCAL_ADMIN, Permission.ADMIN, EVERYWHERE) as uow:
             assert uow.store.blobs.delete_unreferenced([sha(b"weights")], cutoff)
             swept.set()
             release.wait(10)
@@ -432,7 +432,7 @@ def test_a_held_read_waits_for_a_sweep_in_progress_and_then_finds_no_row(
     assert swept.wait(10)
     threading.Timer(0.3, release.set).start()
     started = time.monotonic()
-    with registry.db.write(LOCAL_ADMIN, Permission.WRITE, "default") as registration:
+    with services.db.write(LOCAL_ADMIN, Permission.WRITE, "default") as registration:
         found = registration.store.blobs.held("default", [sha(b"weights")], hold=True)
     sweeper.join(10)
     assert found == {}
@@ -440,8 +440,8 @@ def test_a_held_read_waits_for_a_sweep_in_progress_and_then_finds_no_row(
 
 
 @pytest.fixture
-def pg_registry(tmp_path: Path, pg_url: str) -> Iterator[Registry]:
+def pg_registry(tmp_path: Path, pg_url: str) -> Iterator[Services]:
     """Row locks are PostgreSQL's (SQLite has one writer at a time): these run there only."""
-    reg = Registry.open(make_settings(tmp_path, pg_url))
-    yield reg
-    reg.close()
+    svc = Services.open(make_settings(tmp_path, pg_url))
+    yield svc
+    svc.close()

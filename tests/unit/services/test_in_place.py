@@ -17,7 +17,7 @@ from cairn import errors
 from cairn.api.deps import writing
 from cairn.domain.registrations import SMALL_BYTES, SMALL_FILES, looks_small
 from cairn.services.auth import LOCAL_ADMIN, Permission
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.services.uow import WriterBusy
 from tests.conftest import make_settings
 
@@ -52,29 +52,29 @@ def test_a_registration_is_small_when_it_names_few_files_of_few_bytes(
 
 
 def test_writes_stay_in_place_only_when_everything_is_local_to_one_process(
-    registry: Registry, tmp_path: Path
+    services: Services, tmp_path: Path
 ) -> None:
-    sqlite = registry.settings.effective_database_url.startswith("sqlite")
-    assert registry.inline_writes is sqlite  # the embedded default, one worker, local blobs
-    several = Registry.open(make_settings(tmp_path / "several", workers=2))
+    sqlite = services.settings.effective_database_url.startswith("sqlite")
+    assert services.inline_writes is sqlite  # the embedded default, one worker, local blobs
+    several = Services.open(make_settings(tmp_path / "several", workers=2))
     try:
         assert several.inline_writes is False  # another process may hold SQLite's lock
     finally:
         several.close()
 
 
-def _write(registry: Registry) -> int:
+def _write(services: Services) -> int:
     """A write that changes nothing; the thread it ran on."""
-    with registry.db.write(LOCAL_ADMIN, Permission.READ, None):
+    with services.db.write(LOCAL_ADMIN, Permission.READ, None):
         return threading.get_ident()
 
 
 @contextmanager
-def _held_by_another_thread(registry: Registry) -> Iterator[None]:
+def _held_by_another_thread(services: Services) -> Iterator[None]:
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with registry.db.write(LOCAL_ADMIN, Permission.READ, None):
+        with services.db.write(LOCAL_ADMIN, Permission.READ, None):
             holding.set()
             release.wait(10)
 
@@ -89,47 +89,47 @@ def _held_by_another_thread(registry: Registry) -> Iterator[None]:
 
 
 def test_a_write_that_would_wait_says_writer_busy_before_doing_anything(
-    registry: Registry,
+    services: Services,
 ) -> None:
-    with registry.db.without_waiting():
-        _write(registry)  # nobody else writes: it goes ahead
-    if registry.db.engine.dialect.name != "sqlite":
+    with services.db.without_waiting():
+        _write(services)  # nobody else writes: it goes ahead
+    if services.db.engine.dialect.name != "sqlite":
         return  # PostgreSQL writers queue on row locks; nothing here waits for the whole file
     with (
-        _held_by_another_thread(registry),
-        registry.db.without_waiting(),
+        _held_by_another_thread(services),
+        services.db.without_waiting(),
         pytest.raises(WriterBusy, match="another thread"),
     ):
-        _write(registry)
+        _write(services)
     # Another process (here: another connection) holds SQLite's lock. Waiting would end in
     # "database is locked" after the busy timeout; not waiting says so at once.
-    database = registry.settings.effective_database_url.removeprefix("sqlite:///")
+    database = services.settings.effective_database_url.removeprefix("sqlite:///")
     other = sqlite3.connect(database, check_same_thread=False)
     other.isolation_level = None
     other.execute("BEGIN IMMEDIATE")
     try:
-        with registry.db.without_waiting(), pytest.raises(WriterBusy, match="another process"):
-            _write(registry)
+        with services.db.without_waiting(), pytest.raises(WriterBusy, match="another process"):
+            _write(services)
         # Outside the block, writes wait for the lock again (the busy timeout was restored).
         threading.Timer(0.2, other.rollback).start()
-        _write(registry)
+        _write(services)
     finally:
         other.close()
 
 
-def test_small_writes_run_in_place_and_others_in_a_thread(registry: Registry) -> None:
+def test_small_writes_run_in_place_and_others_in_a_thread(services: Services) -> None:
     async def where(small: bool) -> int:
-        return await writing(registry, small, _write, registry)
+        return await writing(services, small, _write, services)
 
     async def scenario() -> None:
         loop = threading.get_ident()
-        in_place = registry.inline_writes
+        in_place = services.inline_writes
         assert (await where(True) == loop) is in_place
         assert await where(False) != loop
         if in_place:
             # Another thread holds the lock: the small write steps aside to a thread and
             # waits there, and the loop stays free to answer others meanwhile.
-            with _held_by_another_thread(registry):
+            with _held_by_another_thread(services):
                 waiting = asyncio.ensure_future(where(True))
                 await asyncio.sleep(0.05)
                 assert not waiting.done()
@@ -139,7 +139,7 @@ def test_small_writes_run_in_place_and_others_in_a_thread(registry: Registry) ->
 
 
 def test_a_token_revoked_by_another_process_is_refused_on_the_kept_connection(
-    settings_pair: tuple[Registry, Registry],
+    settings_pair: tuple[Services, Services],
 ) -> None:
     """Two registries over one database stand for two server processes. The first keeps its
     token-check connection between requests; the revocation the second commits is seen by the
@@ -155,7 +155,7 @@ def test_a_token_revoked_by_another_process_is_refused_on_the_kept_connection(
 
 
 @pytest.fixture
-def settings_pair(registry: Registry) -> Iterator[tuple[Registry, Registry]]:
-    twin = Registry.open(registry.settings, migrate_schema=False)
-    yield registry, twin
+def settings_pair(services: Services) -> Iterator[tuple[Services, Services]]:
+    twin = Services.open(services.settings, migrate_schema=False)
+    yield services, twin
     twin.close()

@@ -14,15 +14,15 @@ from cairn.domain.registry_tokens import mint, read
 from cairn.domain.tokens import parse_token, secret_hash
 from cairn.errors import ModelNotFound, PolicyViolation, Unauthenticated
 from cairn.services.auth import LOCAL_ADMIN
+from cairn.services.container import Services
 from cairn.services.oci import RegistryTokens
-from cairn.services.registry import Registry
 from tests.unit.services.test_gc import later
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
-def _put(reg: Registry, data: bytes) -> str:
-    return reg.blobs.put(LOCAL_ADMIN, "default", [data], digest_bytes(data), len(data)).digest
+def _put(svc: Services, data: bytes) -> str:
+    return svc.blobs.put(LOCAL_ADMIN, "default", [data], digest_bytes(data), len(data)).digest
 
 
 def _manifest(config: str, layers: list[tuple[str, int, str]], **extra: object) -> bytes:
@@ -44,35 +44,35 @@ def _manifest(config: str, layers: list[tuple[str, int, str]], **extra: object) 
     return json.dumps(doc).encode()
 
 
-def test_the_collector_keeps_the_blobs_oci_manifests_name(registry: Registry) -> None:
-    config = _put(registry, b"{}")
-    signature = _put(registry, b"a signature")
-    stray = _put(registry, b"named by nothing")
+def test_the_collector_keeps_the_blobs_oci_manifests_name(services: Services) -> None:
+    config = _put(services, b"{}")
+    signature = _put(services, b"a signature")
+    stray = _put(services, b"named by nothing")
     subject = digest_bytes(b"some manifest")
     body = _manifest(
         config,
         [(signature, 11, "sig")],
         subject={"mediaType": MANIFEST, "digest": subject, "size": 13},
     )
-    registry.oci_pushes.push(LOCAL_ADMIN, "default/signed", digest_bytes(body), body, MANIFEST)
-    weights = _put(registry, b"weights")
+    services.oci_pushes.push(LOCAL_ADMIN, "default/signed", digest_bytes(body), body, MANIFEST)
+    weights = _put(services, b"weights")
     version_body = _manifest(config, [(weights, 7, "w.bin")])
-    registry.oci_pushes.push(LOCAL_ADMIN, "default/m", "latest", version_body, MANIFEST)
-    kserve = registry.oci.manifest(LOCAL_ADMIN, "default/m", "1.kserve")
+    services.oci_pushes.push(LOCAL_ADMIN, "default/m", "latest", version_body, MANIFEST)
+    kserve = services.oci.manifest(LOCAL_ADMIN, "default/m", "1.kserve")
     tar = json.loads(kserve.content)["layers"][0]["digest"]
 
-    report = later(registry).collect(LOCAL_ADMIN, grace=timedelta(0))
+    report = later(services).collect(LOCAL_ADMIN, grace=timedelta(0))
 
     assert [b.digest for b in report.unreferenced] == [stray]
     for kept in (config, signature, weights, tar):
-        assert registry.blobs.stat(LOCAL_ADMIN, "default", kept).digest == kept
-    referrers = registry.oci.referrers(LOCAL_ADMIN, "default/signed", subject, None)
+        assert services.blobs.stat(LOCAL_ADMIN, "default", kept).digest == kept
+    referrers = services.oci.referrers(LOCAL_ADMIN, "default/signed", subject, None)
     assert [m.digest for m in referrers] == [digest_bytes(body)]
 
 
-def test_a_push_by_tag_is_a_version_with_the_layers_as_files(registry: Registry) -> None:
-    config = _put(registry, b"{}")
-    a, b = _put(registry, b"alpha"), _put(registry, b"beta!")
+def test_a_push_by_tag_is_a_version_with_the_layers_as_files(services: Services) -> None:
+    config = _put(services, b"{}")
+    a, b = _put(services, b"alpha"), _put(services, b"beta!")
     body = _manifest(
         config,
         [(a, 5, "a.bin"), (b, 5, "sub/b.bin")],
@@ -80,30 +80,30 @@ def test_a_push_by_tag_is_a_version_with_the_layers_as_files(registry: Registry)
     )
     # A protected alias refuses a registered version: the push fails whole, no version born.
     with pytest.raises(PolicyViolation):
-        registry.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "staging", body, MANIFEST)
+        services.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "staging", body, MANIFEST)
     with pytest.raises(ModelNotFound):
-        registry.versions.page(LOCAL_ADMIN, "default", "pushed", None, None)
-    pushed = registry.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "candidate", body, MANIFEST)
+        services.versions.page(LOCAL_ADMIN, "default", "pushed", None, None)
+    pushed = services.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "candidate", body, MANIFEST)
     assert pushed.version is not None and pushed.version.number == 1
-    version = registry.versions.get(LOCAL_ADMIN, Reference("default", "pushed", number=1))
+    version = services.versions.get(LOCAL_ADMIN, Reference("default", "pushed", number=1))
     assert version.description == "pushed by oras"
     assert [(f.path, f.digest) for f in version.files or ()] == [("a.bin", a), ("sub/b.bin", b)]
-    assert registry.aliases.current(LOCAL_ADMIN, "default", "pushed") == {"candidate": 1}
-    again = registry.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "latest", body, MANIFEST)
+    assert services.aliases.current(LOCAL_ADMIN, "default", "pushed") == {"candidate": 1}
+    again = services.oci_pushes.push(LOCAL_ADMIN, "default/pushed", "latest", body, MANIFEST)
     assert again.version is not None and again.version.number == 1
-    assert registry.oci.manifest(LOCAL_ADMIN, "default/pushed", "candidate").content == body
+    assert services.oci.manifest(LOCAL_ADMIN, "default/pushed", "candidate").content == body
 
 
 def test_registry_tokens_need_the_servers_key_and_a_bounded_expiry(
-    registry: Registry, admin_token: str
+    services: Services, admin_token: str
 ) -> None:
-    tokens = registry.registry_tokens
+    tokens = services.registry_tokens
     issued = tokens.issue(admin_token, None)
     assert tokens.authenticate(issued.token, None).actor.name == "admin"
-    key_file = registry.settings.effective_registry_token_key_file
+    key_file = services.settings.effective_registry_token_key_file
     assert key_file.stat().st_mode & 0o777 == 0o600
     # Another server process, given the same key file, accepts the token.
-    other = RegistryTokens(registry.identity, key_file)
+    other = RegistryTokens(services.identity, key_file)
     assert other.authenticate(issued.token, None).actor.name == "admin"
 
     parsed = read(issued.token)

@@ -15,7 +15,7 @@ from cairn.domain.manifest import FileEntry, Manifest
 from cairn.domain.references import Reference
 from cairn.domain.registrations import Registration, VersionMetadata
 from cairn.services.auth import ANONYMOUS, LOCAL_ADMIN, Actor, Role
-from cairn.services.registry import Registry
+from cairn.services.container import Services
 from cairn.storage.sql.tables import audit_log, metadata
 
 BLOB = b"weights"
@@ -30,27 +30,27 @@ WRITER = Actor("w", roles={"default": frozenset({Role.WRITER})})
 DEPLOYER = Actor("d", roles={"default": frozenset({Role.DEPLOYER})})
 ELSEWHERE = Actor("x", roles={"risk": frozenset({Role.ADMIN})})
 
-Attempt = Callable[[Registry, Actor], object]
+Attempt = Callable[[Services, Actor], object]
 
 # Every mutation a service offers, run against the model "default/m" (version 1, aliased @prod).
 MUTATIONS: dict[str, Attempt] = {
-    "create namespace": lambda reg, a: reg.namespaces.create(a, "team"),
-    "set required fields": lambda reg, a: reg.namespaces.set_required_fields(a, "default", []),
-    "register a new model": lambda reg, a: reg.versions.register(a, "default", "n", BODY),
-    "create model": lambda reg, a: reg.models.create(a, "default", "o", {}),
-    "update model": lambda reg, a: reg.models.update(a, "default", "m", {"description": "x"}),
-    "delete model": lambda reg, a: reg.models.delete(a, "default", "m"),
-    "tag model": lambda reg, a: reg.models.set_tag(a, "default", "m", "k", "v"),
-    "untag model": lambda reg, a: reg.models.delete_tag(a, "default", "m", "team"),
-    "register": lambda reg, a: reg.versions.register(a, "default", "m", BODY),
-    "update version": lambda reg, a: reg.versions.update(a, V1, {"description": "x"}),
-    "delete version": lambda reg, a: reg.versions.delete(a, V1),
-    "tag version": lambda reg, a: reg.versions.set_tag(a, V1, "k", "v"),
-    "untag version": lambda reg, a: reg.versions.delete_tag(a, V1, "stage"),
-    "set alias": lambda reg, a: reg.aliases.set(a, "default", "m", "champion", 1),
-    "delete alias": lambda reg, a: reg.aliases.delete(a, "default", "m", "prod"),
-    "put blob": lambda reg, a: reg.blobs.put(a, "default", [OTHER], OTHER_DIGEST, len(OTHER)),
-    "start upload": lambda reg, a: reg.blobs.start_upload(a, "default"),
+    "create namespace": lambda svc, a: svc.namespaces.create(a, "team"),
+    "set required fields": lambda svc, a: svc.namespaces.set_required_fields(a, "default", []),
+    "register a new model": lambda svc, a: svc.versions.register(a, "default", "n", BODY),
+    "create model": lambda svc, a: svc.models.create(a, "default", "o", {}),
+    "update model": lambda svc, a: svc.models.update(a, "default", "m", {"description": "x"}),
+    "delete model": lambda svc, a: svc.models.delete(a, "default", "m"),
+    "tag model": lambda svc, a: svc.models.set_tag(a, "default", "m", "k", "v"),
+    "untag model": lambda svc, a: svc.models.delete_tag(a, "default", "m", "team"),
+    "register": lambda svc, a: svc.versions.register(a, "default", "m", BODY),
+    "update version": lambda svc, a: svc.versions.update(a, V1, {"description": "x"}),
+    "delete version": lambda svc, a: svc.versions.delete(a, V1),
+    "tag version": lambda svc, a: svc.versions.set_tag(a, V1, "k", "v"),
+    "untag version": lambda svc, a: svc.versions.delete_tag(a, V1, "stage"),
+    "set alias": lambda svc, a: svc.aliases.set(a, "default", "m", "champion", 1),
+    "delete alias": lambda svc, a: svc.aliases.delete(a, "default", "m", "prod"),
+    "put blob": lambda svc, a: svc.blobs.put(a, "default", [OTHER], OTHER_DIGEST, len(OTHER)),
+    "start upload": lambda svc, a: svc.blobs.start_upload(a, "default"),
 }
 # The mutations a writer may not make: the permission and namespace the refusal names.
 BEYOND_WRITER = {
@@ -85,86 +85,86 @@ COUNT_ROWS = select(
 
 
 @pytest.fixture
-def reg(registry: Registry) -> Registry:
+def svc(services: Services) -> Services:
     """A registry holding default/m:1, tagged (model: team, version: stage) and aliased @prod."""
-    registry.blobs.put(LOCAL_ADMIN, "default", [BLOB], DIGEST, len(BLOB))
-    registry.models.create(LOCAL_ADMIN, "default", "m", {"tags": {"team": "a"}})
+    services.blobs.put(LOCAL_ADMIN, "default", [BLOB], DIGEST, len(BLOB))
+    services.models.create(LOCAL_ADMIN, "default", "m", {"tags": {"team": "a"}})
     tagged = replace(BODY, metadata=VersionMetadata(tags={"stage": "dev"}))
-    registry.versions.register(LOCAL_ADMIN, "default", "m", tagged)
-    registry.aliases.set(LOCAL_ADMIN, "default", "m", "prod", 1)
-    return registry
+    services.versions.register(LOCAL_ADMIN, "default", "m", tagged)
+    services.aliases.set(LOCAL_ADMIN, "default", "m", "prod", 1)
+    return services
 
 
-def _rows(reg: Registry) -> dict[str, int]:
-    with reg.db.engine.connect() as conn:
+def _rows(svc: Services) -> dict[str, int]:
+    with svc.db.engine.connect() as conn:
         return dict(conn.execute(COUNT_ROWS).mappings().one())
 
 
-def _audit(reg: Registry) -> list[tuple[str, str, str]]:
+def _audit(svc: Services) -> list[tuple[str, str, str]]:
     query = select(audit_log.c.actor, audit_log.c.action, audit_log.c.subject)
-    with reg.db.engine.connect() as conn:
+    with svc.db.engine.connect() as conn:
         return [
             (r.actor, r.action, r.subject) for r in conn.execute(query.order_by(audit_log.c.id))
         ]
 
 
 def _refused(
-    reg: Registry, attempt: Attempt, actor: Actor, expected: type[errors.CairnError]
+    svc: Services, attempt: Attempt, actor: Actor, expected: type[errors.CairnError]
 ) -> errors.CairnError:
     """Run ``attempt`` as ``actor``: it raises exactly ``expected`` and writes nothing at all."""
-    before = _rows(reg)
+    before = _rows(svc)
     with pytest.raises(errors.CairnError) as raised:
-        attempt(reg, actor)
+        attempt(svc, actor)
     assert type(raised.value) is expected, repr(raised.value)
-    assert _rows(reg) == before
+    assert _rows(svc) == before
     return raised.value
 
 
-def test_a_reader_may_change_nothing(reg: Registry) -> None:
+def test_a_reader_may_change_nothing(svc: Services) -> None:
     for name, attempt in MUTATIONS.items():
-        denied = _refused(reg, attempt, READER, errors.PermissionDenied)
+        denied = _refused(svc, attempt, READER, errors.PermissionDenied)
         assert denied.details["permission"] == BEYOND_WRITER.get(name, ("write",))[0], name
     # What the reader may do, reading, it can, and what it reads is unchanged.
-    latest = reg.versions.get(READER, Reference("default", "m"))
+    latest = svc.versions.get(READER, Reference("default", "m"))
     assert (latest.number, latest.aliases, latest.tags) == (1, ["prod"], {"stage": "dev"})
 
 
-def test_an_admin_of_another_namespace_may_change_nothing_here(reg: Registry) -> None:
+def test_an_admin_of_another_namespace_may_change_nothing_here(svc: Services) -> None:
     for name, attempt in MUTATIONS.items():
         if name in {"put blob", "start upload"}:
             continue  # blobs belong to no namespace: a writer's role anywhere reaches them
-        denied = _refused(reg, attempt, ELSEWHERE, errors.PermissionDenied)
+        denied = _refused(svc, attempt, ELSEWHERE, errors.PermissionDenied)
         expected = "*" if name == "create namespace" else "default"
         assert denied.details["namespace"] == expected, name
-    _refused(reg, lambda r, a: r.versions.get(a, V1), ELSEWHERE, errors.PermissionDenied)
+    _refused(svc, lambda r, a: r.versions.get(a, V1), ELSEWHERE, errors.PermissionDenied)
 
 
-def test_an_anonymous_caller_must_sign_in(reg: Registry) -> None:
+def test_an_anonymous_caller_must_sign_in(svc: Services) -> None:
     for name, attempt in MUTATIONS.items():
-        refused = _refused(reg, attempt, ANONYMOUS, errors.Unauthenticated)
+        refused = _refused(svc, attempt, ANONYMOUS, errors.Unauthenticated)
         needed = BEYOND_WRITER.get(name, ("write",))[0]
         assert refused.details["permission"] == needed, name
-    refused = _refused(reg, lambda r, a: r.versions.get(a, V1), ANONYMOUS, errors.Unauthenticated)
+    refused = _refused(svc, lambda r, a: r.versions.get(a, V1), ANONYMOUS, errors.Unauthenticated)
     assert refused.details["permission"] == "read"
-    _refused(reg, lambda r, a: r.namespaces.all(a), ANONYMOUS, errors.Unauthenticated)
+    _refused(svc, lambda r, a: r.namespaces.all(a), ANONYMOUS, errors.Unauthenticated)
 
 
-def test_a_writer_may_not_deploy_nor_delete(reg: Registry) -> None:
+def test_a_writer_may_not_deploy_nor_delete(svc: Services) -> None:
     for name, (permission, namespace) in BEYOND_WRITER.items():
-        denied = _refused(reg, MUTATIONS[name], WRITER, errors.PermissionDenied)
+        denied = _refused(svc, MUTATIONS[name], WRITER, errors.PermissionDenied)
         assert denied.details == {"permission": permission, "namespace": namespace}, name
     # A deployer may move aliases, but still not delete.
-    assert reg.aliases.set(DEPLOYER, "default", "m", "champion", 1).aliases == ["champion", "prod"]
-    _refused(reg, MUTATIONS["delete version"], DEPLOYER, errors.PermissionDenied)
-    _refused(reg, MUTATIONS["delete model"], DEPLOYER, errors.PermissionDenied)
+    assert svc.aliases.set(DEPLOYER, "default", "m", "champion", 1).aliases == ["champion", "prod"]
+    _refused(svc, MUTATIONS["delete version"], DEPLOYER, errors.PermissionDenied)
+    _refused(svc, MUTATIONS["delete model"], DEPLOYER, errors.PermissionDenied)
 
 
-def test_a_writer_registers_and_tags_and_each_mutation_audits_once(reg: Registry) -> None:
+def test_a_writer_registers_and_tags_and_each_mutation_audits_once(svc: Services) -> None:
     for name, expected in WRITER_AUDIT.items():
-        before = _audit(reg)
-        MUTATIONS[name](reg, WRITER)
-        assert _audit(reg)[len(before) :] == [("w", *entry) for entry in expected], name
-    assert reg.versions.get(READER, Reference("default", "m")).author == "w"
+        before = _audit(svc)
+        MUTATIONS[name](svc, WRITER)
+        assert _audit(svc)[len(before) :] == [("w", *entry) for entry in expected], name
+    assert svc.versions.get(READER, Reference("default", "m")).author == "w"
 
 
 FAILURES: list[tuple[Attempt, type[errors.CairnError]]] = [
@@ -198,8 +198,8 @@ def _files(digest: str, size: int = 1) -> Registration:
     return Registration(Manifest((FileEntry("x", size, digest),)))
 
 
-def test_a_failed_mutation_leaves_no_trace(reg: Registry) -> None:
-    before = _audit(reg)
+def test_a_failed_mutation_leaves_no_trace(svc: Services) -> None:
+    before = _audit(svc)
     for attempt, expected in FAILURES:
-        _refused(reg, attempt, LOCAL_ADMIN, expected)
-    assert _audit(reg) == before
+        _refused(svc, attempt, LOCAL_ADMIN, expected)
+    assert _audit(svc) == before

@@ -1,4 +1,5 @@
-"""The registry: every service, wired over one database and one blob store."""
+"""The service container: every service of a Cairn server, wired over one database and one
+blob store. Routes, the CLI's server and the tests reach the services through it."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ STALE_SCAN = timedelta(minutes=30)  # a claimed scan not finished by then is giv
 GC_JOB = "gc"
 
 
-class Registry:
+class Services:
     def __init__(
         self,
         settings: Settings,
@@ -112,7 +113,7 @@ class Registry:
         )
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Registry:
+    def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Services:
         """Connect to the configured stores; on the embedded default, create and migrate them."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # keys and the admin token
         engine = open_engine(
@@ -123,16 +124,16 @@ class Registry:
         if migrate_schema:
             migrate.upgrade(engine)
         keys = KeyRing.open(settings.effective_audit_key_file)
-        registry = cls(
+        services = cls(
             settings,
             Database(engine, lock_timeout=settings.database_lock_timeout_seconds),
             open_blob_store(settings.effective_blob_url, settings),
             keys,
         )
-        registry.namespaces.ensure(SYSTEM, DEFAULT_NAMESPACE)
+        services.namespaces.ensure(SYSTEM, DEFAULT_NAMESPACE)
         if settings.mlflow_namespace != DEFAULT_NAMESPACE:
-            registry.namespaces.ensure(SYSTEM, settings.mlflow_namespace)
-        return registry
+            services.namespaces.ensure(SYSTEM, settings.mlflow_namespace)
+        return services
 
     def maintain(self) -> dict[str, int]:
         """Housekeeping every server process runs now and then: drop expired upload sessions
