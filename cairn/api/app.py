@@ -11,6 +11,7 @@ import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 import cairn
 from cairn.api.bodies import StrictBodyRoute
@@ -24,6 +25,10 @@ from cairn.api.oci import blobs as oci_blobs
 from cairn.api.oci import manifests as oci_manifests
 from cairn.api.oci.errors import is_oci_path, oci_error
 from cairn.api.openapi import check_operation_ids, install_document, operation_id
+from cairn.api.pages import is_page_path
+from cairn.api.pages import routes as pages
+from cairn.api.pages.errors import page_error
+from cairn.api.pages.security import PageHeaders
 from cairn.api.routes import (
     API_PREFIX,
     audit,
@@ -52,13 +57,14 @@ log = logging.getLogger("cairn.server")
 
 
 def create_app(services: Services) -> FastAPI:
-    """An app serving ``registry``. The caller owns the registry and closes it."""
+    """An app serving ``services``' API and pages. The caller owns the services and closes
+    them."""
     app = FastAPI(
         title="Cairn",
         version=cairn.__version__,
         description="A self-hosted, auditable model registry.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # the pages draw the document themselves (no script from a CDN)
         redoc_url=None,
         # A URL is answered as it is spelled: ".../aliases/" (an empty alias) is a 404, not a
         # redirect to the listing, on every surface (/api/v1, MLflow, /v2/).
@@ -73,10 +79,14 @@ def create_app(services: Services) -> FastAPI:
     check_permissions_declared()
     check_routes_read_strictly()
     check_operation_ids(api_routes())
-    for module in (*ROUTERS, *OCI_ROUTERS):
+    for module in (*ROUTERS, *OCI_ROUTERS, *pages.ROUTERS):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(packages=[("cairn.api.pages", "static")]), name="static")
     install_document(app, PUBLIC_ROUTES)
-    install_error_handlers(app, [(is_mlflow_path, mlflow_error), (is_oci_path, oci_error)])
+    install_error_handlers(
+        app,
+        [(is_mlflow_path, mlflow_error), (is_oci_path, oci_error), (is_page_path, page_error)],
+    )
     origins = [o.strip() for o in services.settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
@@ -94,6 +104,7 @@ def create_app(services: Services) -> FastAPI:
         )
     app.add_middleware(HostAllowList, hosts=allowed_hosts(services.settings))
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(PageHeaders)
     return app
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -167,18 +167,18 @@ class Problem:
 
 # Another API this app serves under its own paths (MLflow's REST API, OCI's distribution API)
 # draws its errors its own way, from the same problem: ``(is its path?, draw)``.
-ErrorDialect = tuple[Callable[[str], bool], Callable[[Request, Problem], JSONResponse]]
+ErrorDialect = tuple[Callable[[str], bool], Callable[[Request, Problem], Response]]
 
 
 def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) -> None:
-    def respond(request: Request, problem: Problem) -> JSONResponse:
+    def respond(request: Request, problem: Problem) -> Response:
         for owns, draw in dialects:
             if owns(request.url.path):
                 return draw(request, problem)
         p = problem
         return error_response(p.status, p.code, p.message, p.details, p.headers)
 
-    async def on_cairn_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_cairn_error(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, errors.CairnError):  # narrows the type for mypy
             raise exc
         status = status_for(exc)
@@ -189,7 +189,7 @@ def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) 
             headers = {"Retry-After": RETRY_AFTER_SECONDS}
         return respond(request, Problem(status, exc.code, exc.message, exc.details, headers, exc))
 
-    async def on_database(request: Request, exc: Exception) -> JSONResponse:
+    async def on_database(request: Request, exc: Exception) -> Response:
         # A dropped or refused database connection is an outage, not a bug: 503, and the
         # pool checks connections before use, so the server recovers without a restart.
         # A lock wait past its bound is the same answer under its own code: try again.
@@ -204,7 +204,7 @@ def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) 
         unavailable = errors.DatabaseUnavailable("the metadata database is not answering")
         return await on_cairn_error(request, unavailable)
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, RequestValidationError):
             raise exc
         problems = [
@@ -221,7 +221,7 @@ def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) 
         problem = Problem(status_for(refusal), refusal.code, message, refusal.details, exc=refusal)
         return respond(request, problem)
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, HTTPException):
             raise exc
         code, message = HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
@@ -232,7 +232,7 @@ def install_error_handlers(app: FastAPI, dialects: Sequence[ErrorDialect] = ()) 
             headers = {**(headers or {}), "Allow": allowed_methods(request)}
         return respond(request, Problem(exc.status_code, code, message, headers=headers))
 
-    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+    async def on_crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         message = "the server failed; the error is logged"
         return respond(request, Problem(500, CRASH_CODE, message))

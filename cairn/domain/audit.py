@@ -29,7 +29,9 @@ from cairn.errors import InvalidName
 CHECKPOINT_ORIGIN = "cairn audit log v1"
 # Entries about what stands above namespaces: who may act (principals, tokens, roles), where
 # events go (webhooks), the log's own keys, and housekeeping across every namespace.
-GLOBAL_FAMILIES = frozenset({"principal", "token", "role", "webhook", "gc", "upload", "audit"})
+GLOBAL_FAMILIES = frozenset(
+    {"principal", "token", "role", "webhook", "gc", "upload", "audit", "session"}
+)
 _SUBJECT_HEAD = re.compile(r"[^/:@]+")
 
 

@@ -26,6 +26,7 @@ from cairn.services.oci import OciPushes, OciRepositories, RegistryTokens
 from cairn.services.retention import RetentionService
 from cairn.services.schedule import Schedule
 from cairn.services.server_identity import ServerIdentity
+from cairn.services.sessions import SessionService
 from cairn.services.tracking import TrackingService
 from cairn.services.uow import Database
 from cairn.services.validations import ValidationService
@@ -77,6 +78,7 @@ class Services:
             database, blob_store, timedelta(seconds=settings.upload_ttl_seconds)
         )
         self.audit = AuditService(database, checkpoint_keys)
+        self.sessions = SessionService(database, self.identity)
         self.oci = OciRepositories(database, self.blobs, blob_store)
         self.oci_pushes = OciPushes(database, self.versions)
         self.registry_tokens = RegistryTokens(
@@ -139,6 +141,7 @@ class Services:
         """Housekeeping every server process runs now and then: drop expired upload sessions
         and the leftovers of interrupted writes. Safe to run from several processes at once."""
         sessions = self.blobs.purge_expired(SYSTEM)
+        web_sessions = self.sessions.purge_expired()
         stale = self.blob_store.purge_stale(STALE_WRITE_SECONDS)
         self.builtin_validations.release_stale(STALE_SCAN)
         expired = self.lifecycle.expire_requests()
@@ -148,6 +151,7 @@ class Services:
         collected = self.collect_garbage_when_due()
         return {
             "upload_sessions": sessions,
+            "web_sessions": web_sessions,
             "stale_writes": stale,
             "scans": scanned,
             "expired_approval_requests": expired,

@@ -17,6 +17,7 @@ from cairn.storage.sql.lineage import LineageRows
 from cairn.storage.sql.models import ModelRows, NamespaceRows
 from cairn.storage.sql.oci import OciRows
 from cairn.storage.sql.retention import RetentionPlanRows
+from cairn.storage.sql.sessions import SessionRows
 from cairn.storage.sql.tracking import TrackingRows
 from cairn.storage.sql.trust import KeyRows, ValidationRows
 from cairn.storage.sql.versions import VersionRows
@@ -45,6 +46,7 @@ class MetadataStore:
         self.tracking = TrackingRows(conn)
         self.lineage = LineageRows(conn)
         self.retention = RetentionPlanRows(conn)
+        self.sessions = SessionRows(conn)
 
     @property
     def dialect(self) -> str:

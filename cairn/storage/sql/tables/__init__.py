@@ -50,6 +50,7 @@ from cairn.storage.sql.tables.trust import (
     role_grants,
     tokens,
     validations,
+    web_sessions,
 )
 
 __all__ = [
@@ -90,5 +91,6 @@ __all__ = [
     "version_parents",
     "version_tags",
     "versions",
+    "web_sessions",
     "webhooks",
 ]

@@ -101,6 +101,20 @@ tokens = Table(
     Index("ix_tokens_principal_id", "principal_id"),
 )
 
+# Signed-in browser sessions of the pages: the SHA-256 of the cookie's secret, the token that
+# signed in (its revocation, expiry or a disabled principal ends the session with it) and when
+# the session ends. Signing out deletes the row.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("secret_hash", Text, nullable=False, unique=True),
+    Column("token_id", ForeignKey("tokens.token_id"), nullable=False),
+    created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+)
+
 # Public keys a namespace trusts to sign its models (ECDSA, PEM), by name.
 namespace_keys = Table(
     "namespace_keys",

@@ -1,0 +1,7 @@
+"""The pages' routes, one module per group of pages (see ``cairn.api.pages``)."""
+
+from __future__ import annotations
+
+from cairn.api.pages.routes import home, sign_in
+
+ROUTERS = (home, sign_in)
