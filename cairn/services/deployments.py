@@ -13,18 +13,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cairn.domain.cursors import decode_int_cursor
 from cairn.domain.gates import Block
 from cairn.domain.jsonsafe import check_storable
 from cairn.domain.lifecycle import STATES
 from cairn.domain.names import normalize_alias
-from cairn.domain.records import Deployment, Model, Version
+from cairn.domain.records import Deployment, Model, Page, Version
 from cairn.domain.references import Reference
 from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation
 from cairn.services.aliases import HISTORY_MAX, check_protected, move_alias, remove_alias
 from cairn.services.auth import Actor, Permission
 from cairn.services.gates import check_override, enforce, version_blocks
 from cairn.services.policies import policy_for
-from cairn.services.resolve import get_model, get_namespace, get_version
+from cairn.services.resolve import (
+    get_model,
+    get_namespace,
+    get_version,
+    readable_namespace_ids,
+)
 from cairn.services.uow import Database, UnitOfWork
 
 STRATEGIES = ("full", "canary", "ab", "shadow")
@@ -86,6 +92,25 @@ class DeploymentService:
                 return store.deployments.find(model_id=found.id, target=target)
             ns = get_namespace(store, namespace)
             return store.deployments.find(namespace_id=ns.id, target=target)
+
+    def recent(
+        self, actor: Actor, target: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> Page[Deployment]:
+        """Deployments newest first in every namespace the actor reads (on ``target`` only, if
+        named); one query, whatever the number of namespaces."""
+        if target is not None:
+            check_storable(target, "target")
+        before = decode_int_cursor(cursor)
+        if not actor.may(Permission.READ, None):
+            return Page([], None)
+        with self.db.read(actor, None) as store:
+            found = store.deployments.find(
+                target=target,
+                namespace_ids=readable_namespace_ids(store, actor),
+                before=before,
+                limit=limit + 1,
+            )
+            return Page.from_rows(found, limit, lambda d: d.id)
 
     def rollback(
         self, actor: Actor, namespace: str, model: str, alias: str, to: int | None = None

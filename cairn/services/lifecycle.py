@@ -15,16 +15,30 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from cairn.domain.cursors import decode_int_cursor
 from cairn.domain.jsonsafe import check_storable
-from cairn.domain.lifecycle import Decision, Policy, check_target, evaluate, parse_policy
-from cairn.domain.records import ApprovalRequest, PolicyRevision, Version
+from cairn.domain.lifecycle import (
+    DEFAULT_POLICY,
+    Decision,
+    Gate,
+    Policy,
+    check_target,
+    evaluate,
+    parse_policy,
+)
+from cairn.domain.records import ApprovalRequest, Page, PolicyRevision, Version
 from cairn.domain.references import Reference
 from cairn.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyViolation
 from cairn.services.aliases import remove_alias
 from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
 from cairn.services.builtin_validations import BuiltinValidations
 from cairn.services.policies import policy_for, policy_revision
-from cairn.services.resolve import get_model, get_namespace, get_version
+from cairn.services.resolve import (
+    get_model,
+    get_namespace,
+    get_version,
+    readable_namespace_ids,
+)
 from cairn.services.uow import Database, UnitOfWork
 from cairn.services.validations import counted
 from cairn.storage.sql.store import MetadataStore
@@ -38,6 +52,23 @@ class Promotion:
     version: Version
     request: ApprovalRequest | None = None
     applied: bool = False
+
+
+REQUEST_STATUSES = ("open", "completed", "rejected", "expired")
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """An approval request with its version, the policy in force for its model (None: the
+    default), that policy's gate for the target, and — while the request is open — what the
+    gate decides for the version now (``lapsed``: open, but past its expiry)."""
+
+    request: ApprovalRequest
+    version: Version
+    policy: PolicyRevision | None
+    gate: Gate
+    decision: Decision | None
+    lapsed: bool
 
 
 class LifecycleService:
@@ -275,6 +306,38 @@ class LifecycleService:
         with self.db.read(actor, namespace) as store:
             ns = get_namespace(store, namespace)
             return store.approvals.requests(namespace_id=ns.id, status=status)
+
+    def inbox(
+        self, actor: Actor, status: str = "open", cursor: str | None = None, limit: int = 50
+    ) -> Page[Explained]:
+        """Requests in ``status`` in every namespace the actor reads, newest first, each
+        explained by its policy; one query finds them, whatever the number of namespaces."""
+        if status not in REQUEST_STATUSES:
+            raise InvalidInput(f"a request's status is one of {', '.join(REQUEST_STATUSES)}")
+        before = decode_int_cursor(cursor)
+        if not actor.may(Permission.READ, None):
+            return Page([], None)
+        with self.db.read(actor, None) as store:
+            found = store.approvals.requests(
+                status=status,
+                namespace_ids=readable_namespace_ids(store, actor),
+                before=before,
+                limit=limit + 1,
+            )
+            page = Page.from_rows(found, limit, lambda r: r.id)
+            return Page([self._explain(store, r) for r in page.items], page.next_cursor)
+
+    def _explain(self, store: MetadataStore, request: ApprovalRequest) -> Explained:
+        version = get_version(store, _ref_of(request), with_files=False)
+        revision = policy_revision(store, get_model(store, version.namespace, version.model))
+        policy = parse_policy(revision.document if revision else DEFAULT_POLICY)
+        decision = None
+        if request.status == "open":
+            approvers = self._approvers(store, version, request.target)
+            document = self._document(store, version, policy)
+            decision = evaluate(policy, request.target, document, approvers, request.requested_by)
+        lapsed = request.status == "open" and request.expires_at <= self.db.clock()
+        return Explained(request, version, revision, policy.gate(request.target), decision, lapsed)
 
     # ------------------------------------------------------------------ policies
     def policy(self, actor: Actor, namespace: str, model: str | None) -> PolicyRevision | None:

@@ -8,6 +8,7 @@ from cairn.domain.names import canonical_key, normalize_name
 from cairn.domain.records import Model, Namespace, Version
 from cairn.domain.references import Reference
 from cairn.errors import AliasNotFound, ModelNotFound, NamespaceNotFound, VersionNotFound
+from cairn.services.auth import EVERYWHERE, Actor, Permission
 from cairn.storage.sql.store import MetadataStore
 
 
@@ -55,3 +56,11 @@ def get_version(
     if with_files:
         version = replace(version, files=store.versions.files(version.id))
     return version
+
+
+def readable_namespace_ids(store: MetadataStore, actor: Actor) -> list[int] | None:
+    """The ids of the namespaces ``actor`` may read, for a listing across them (one query
+    instead of one per namespace); None: every namespace (a role held everywhere)."""
+    if actor.may(Permission.READ, EVERYWHERE):
+        return None
+    return [ns.id for ns in store.namespaces.list() if actor.may(Permission.READ, ns.name)]

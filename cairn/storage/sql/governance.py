@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -78,14 +79,25 @@ class ApprovalRows:
         status: str | None = None,
         namespace_id: int | None = None,
         lock: bool = False,
+        namespace_ids: Collection[int] | None = None,
+        before: int | None = None,
+        limit: int | None = None,
     ) -> list[ApprovalRequest]:
+        """Requests oldest first; newest first when paged (``limit``: at most that many, of
+        ids below ``before``, in ``namespace_ids``)."""
+        order = approval_requests.c.id.desc() if limit is not None else approval_requests.c.id
         query = (
             select(approval_requests, *_REF_COLUMNS)
             .select_from(
                 approval_requests.join(_OF_VERSION, versions.c.id == approval_requests.c.version_id)
             )
-            .order_by(approval_requests.c.id)
+            .order_by(order)
+            .limit(limit)
         )
+        if namespace_ids is not None:
+            query = query.where(namespaces.c.id.in_(list(namespace_ids)))
+        if before is not None:
+            query = query.where(approval_requests.c.id < before)
         for column, value in (
             (approval_requests.c.id, request_id),
             (approval_requests.c.version_id, version_id),
@@ -170,14 +182,20 @@ class DeploymentRows:
         namespace_id: int | None = None,
         outcome: str | None = None,
         limit: int = 500,
+        namespace_ids: Collection[int] | None = None,
+        before: int | None = None,
     ) -> list[Deployment]:
-        """Deployments, newest first."""
+        """Deployments, newest first (of ids below ``before``, in ``namespace_ids``)."""
         query = (
             select(deployments, *_REF_COLUMNS)
             .select_from(deployments.join(_OF_VERSION, versions.c.id == deployments.c.version_id))
             .order_by(deployments.c.id.desc())
             .limit(limit)
         )
+        if namespace_ids is not None:
+            query = query.where(namespaces.c.id.in_(list(namespace_ids)))
+        if before is not None:
+            query = query.where(deployments.c.id < before)
         for column, value in (
             (deployments.c.id, deployment_id),
             (deployments.c.version_id, version_id),

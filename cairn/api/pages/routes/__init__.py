@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cairn.api.pages.routes import home, models, sign_in
+from cairn.api.pages.routes import governance, home, models, sign_in
 
-ROUTERS = (home, sign_in, models)
+ROUTERS = (home, sign_in, models, governance)
