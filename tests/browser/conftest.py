@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
@@ -68,9 +69,18 @@ class Site:
         assert issued.status_code == 201, issued.text
         return str(issued.json()["secret"])
 
-    def page(self, token: str | None = None) -> tuple[Page, Watched]:
-        """A fresh browser context (its own cookies), signed in with ``token`` if given."""
-        context = self.browser.new_context(viewport={"width": 1280, "height": 900})
+    def page(
+        self,
+        token: str | None = None,
+        width: int = 1280,
+        height: int = 900,
+        color_scheme: Literal["light", "dark"] = "light",
+    ) -> tuple[Page, Watched]:
+        """A fresh browser context (its own cookies), signed in with ``token`` if given, with a
+        window ``width`` by ``height`` CSS pixels preferring the ``color_scheme``."""
+        context = self.browser.new_context(
+            viewport={"width": width, "height": height}, color_scheme=color_scheme
+        )
         tab = context.new_page()
         watched = Watched()
         tab.on("dialog", lambda d: _dismissed(d, watched))

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 640
-HEIGHT = 220
+WIDTH = 560
+HEIGHT = 200
 # Room around the plot for the labels: left for the values, bottom for the versions.
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 30
+LEFT, RIGHT, TOP, BOTTOM = 60, 20, 14, 30
 DOT_RADIUS = 4
 
 
