@@ -29,10 +29,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import celpy
-from celpy.adapter import json_to_cel
-from celpy.celparser import CELParseError
-
 from cairn.domain.gates import DeploymentRule, blocks, parse_deployments
 from cairn.domain.validators import Posters, check_validation_name, parse_validators
 from cairn.errors import InvalidInput
@@ -265,6 +261,8 @@ def _rule(target: str, raw: object) -> Rule:
     name, expr = raw["name"], raw["expr"]
     if not isinstance(name, str) or not isinstance(expr, str) or not 0 < len(expr) <= EXPR_MAX:
         raise InvalidInput(f"{target}: a rule's name and expr are strings")
+    from celpy.celparser import CELParseError
+
     try:
         _program(expr)
     except CELParseError as exc:
@@ -272,16 +270,28 @@ def _rule(target: str, raw: object) -> Rule:
     return Rule(name, expr)
 
 
+# CEL is loaded when a rule is first read, not when this module is: building the parser takes
+# most of a second, which every command of the CLI (and every server start) would pay.
 _PROGRAMS: dict[str, Any] = {}
 _PROGRAMS_LOCK = threading.Lock()
-_ENV = celpy.Environment()
+_ENVIRONMENT: list[Any] = []  # the one celpy.Environment, once made
+
+
+def _environment() -> Any:
+    with _PROGRAMS_LOCK:
+        if not _ENVIRONMENT:
+            import celpy
+
+            _ENVIRONMENT.append(celpy.Environment())
+        return _ENVIRONMENT[0]
 
 
 def _program(expr: str) -> Any:
     with _PROGRAMS_LOCK:
         found = _PROGRAMS.get(expr)
     if found is None:
-        found = _ENV.program(_ENV.compile(expr))
+        environment = _environment()
+        found = environment.program(environment.compile(expr))
         with _PROGRAMS_LOCK:
             if len(_PROGRAMS) > 10_000:
                 _PROGRAMS.clear()
@@ -295,7 +305,9 @@ def evaluate_rule(expr: str, activation: Mapping[str, Any]) -> tuple[bool, str]:
         result = _program(expr).evaluate(activation)
     except Exception as exc:  # CEL errors come in several classes; each fails the rule
         return False, f"{expr} could not be evaluated: {_cel_message(exc)}"
-    if isinstance(result, celpy.celtypes.BoolType):
+    from celpy.celtypes import BoolType
+
+    if isinstance(result, BoolType):
         return bool(result), f"{expr} is {'true' if result else 'false'}"
     return False, f"{expr} gave {type(result).__name__}, not a boolean"
 
@@ -308,6 +320,8 @@ def _cel_message(exc: Exception) -> str:
 
 def activation(document: Mapping[str, Any]) -> dict[str, Any]:
     """The version document as CEL values (each top-level key is a variable)."""
+    from celpy.adapter import json_to_cel
+
     return {key: json_to_cel(value) for key, value in document.items()}
 
 
