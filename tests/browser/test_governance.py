@@ -101,6 +101,9 @@ def test_a_reader_sees_no_review_buttons_and_a_forged_review_is_refused(site: Si
     assert tab.get_by_role("button", name="Approve").count() == 0
     assert tab.get_by_role("button", name="Reject").count() == 0
     site.shot(tab, "approvals-inbox-reader")
+    tab.set_viewport_size({"width": 360, "height": 800})
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 360  # nothing spills over
+    site.shot(tab, "approvals-inbox-reader-360px")
 
     # The reader's own session and the CSRF token of a page she loaded: all she could hold.
     csrf = tab.locator("input[name=csrf]").first.get_attribute("value")
@@ -144,6 +147,9 @@ def test_deployments_are_shown_by_target(site: Site) -> None:
     assert us[1:5] == ["full", "100 %", "succeeded", "1250 ms"]
     assert eu.locator("a").get_attribute("href") == "/models/risk/fraud/versions/1"
     site.shot(tab, "deployments-by-target")
+    tab.set_viewport_size({"width": 360, "height": 800})
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 360
+    site.shot(tab, "deployments-by-target-360px")
 
     tab.goto(site.url + "/deployments?target=eu-west")
     assert tab.locator("section.target h2").all_inner_texts() == ["eu-west"]
