@@ -20,7 +20,7 @@ from cairn.domain.audit_keys import ROTATE_ACTION, Rotation, key_in_force, rotat
 from cairn.domain.jsonsafe import check_storable
 from cairn.domain.merkle import MerkleTree
 from cairn.domain.records import AuditEntry, Checkpoint
-from cairn.errors import ConfigError, Conflict, InvalidInput
+from cairn.errors import ConfigError, Conflict, InvalidInput, NotFound
 from cairn.services.audit_keys import CheckpointKey, KeyRing
 from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
 from cairn.services.resolve import get_namespace, namespace_key
@@ -155,6 +155,20 @@ class AuditService:
                 after_index=after,
                 limit=max(1, min(limit, 1000)),
             )
+
+    def entry(self, actor: Actor, index: int) -> AuditEntry:
+        """The placed entry at leaf ``index``, for a global admin or a reader of the namespace
+        it belongs to (the same entries ``entries`` and ``namespace_entries`` list)."""
+        authorize(actor, Permission.READ, None)
+        self.sequence()
+        with self.db.read(actor, None) as store:
+            found = store.journal.entry_at(index)
+            owner = store.journal.namespace_at(index)
+        if found is None:
+            raise NotFound(f"the audit log has no entry {index}", index=index)
+        if not actor.may(Permission.ADMIN, EVERYWHERE):
+            authorize(actor, Permission.READ, owner or EVERYWHERE)
+        return found
 
     def checkpoint(self, actor: Actor) -> Checkpoint | None:
         authorize(actor, Permission.READ, None)

@@ -125,6 +125,12 @@ class JournalRows:
         row = self.conn.execute(query).mappings().first()
         return _entry(row) if row else None
 
+    def namespace_at(self, index: int) -> str | None:
+        """The key of the namespace the entry at ``index`` belongs to (None: above them)."""
+        query = select(audit_log.c.namespace).where(audit_log.c.leaf_index == index)
+        found = self.conn.execute(query).scalar()
+        return None if found is None else str(found)
+
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         """The stored leaf hashes of indexes [start, end), in order."""
         query = (
