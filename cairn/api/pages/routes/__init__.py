@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cairn.api.pages.routes import governance, home, models, sign_in
+from cairn.api.pages.routes import audit, docs, governance, home, models, search, sign_in
 
-ROUTERS = (home, sign_in, models, governance)
+ROUTERS = (home, sign_in, models, governance, search, audit, docs)

@@ -21,3 +21,178 @@ document.addEventListener("click", (event) => {
     button.textContent = "Copied";
   });
 });
+
+// --- The audit log: an entry's inclusion proof, verified here -----------------------------
+// The same rules as cairn.domain.audit and cairn.domain.merkle (RFC 9162 §2.1): a leaf is
+// SHA-256(0x00 || RFC 8785 JSON of the entry's document), an inner node SHA-256(0x01 || left
+// || right); the checkpoint is Ed25519-signed over "cairn audit log v1\n<size>\n<root>\n".
+const cairnAudit = (() => {
+  const utf8 = (text) => new TextEncoder().encode(text);
+  const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+  function unhex(text) {
+    if (typeof text !== "string" || !/^([0-9a-f]{2})*$/.test(text)) {
+      throw new Error("not a hex string: " + String(text).slice(0, 20));
+    }
+    return Uint8Array.from(text.match(/../g) || [], (pair) => parseInt(pair, 16));
+  }
+
+  async function sha256(...parts) {
+    const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      joined.set(part, at);
+      at += part.length;
+    }
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", joined));
+  }
+
+  // RFC 8785: ECMAScript's own number and string forms, keys sorted by UTF-16 code units.
+  function canonical(value) {
+    if (value === null || typeof value === "boolean" || typeof value === "string") {
+      return JSON.stringify(value);
+    }
+    if (typeof value === "number") {
+      if (!Number.isFinite(value)) {
+        throw new Error("a number JSON cannot hold");
+      }
+      return JSON.stringify(value);
+    }
+    if (Array.isArray(value)) {
+      return "[" + value.map(canonical).join(",") + "]";
+    }
+    const keys = Object.keys(value).sort();
+    return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonical(value[k])).join(",") + "}";
+  }
+
+  const leafHash = (document) => sha256(Uint8Array.of(0), utf8(canonical(document)));
+  const nodeHash = (left, right) => sha256(Uint8Array.of(1), left, right);
+
+  // verify_inclusion's walk: the root the path leads to from the leaf, or null if the path
+  // does not fit a tree of that size. Halving by division keeps indexes above 2**31 exact.
+  async function rootFrom(leaf, index, size, path) {
+    if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) {
+      return null;
+    }
+    const half = (n) => Math.floor(n / 2);
+    let fn = index;
+    let sn = size - 1;
+    let computed = leaf;
+    for (const sibling of path) {
+      if (sn === 0 || sibling.length !== 32) {
+        return null;
+      }
+      if (fn % 2 === 1 || fn === sn) {
+        computed = await nodeHash(sibling, computed);
+        while (fn !== 0 && fn % 2 === 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
+      } else {
+        computed = await nodeHash(computed, sibling);
+      }
+      fn = half(fn);
+      sn = half(sn);
+    }
+    return sn === 0 ? computed : null;
+  }
+
+  // A key's id as cairn.domain.audit_keys.key_id_of draws it: SHA-256 of the raw 32-byte key.
+  async function keyFrom(pem) {
+    const body = pem.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "").replace(/\s+/g, "");
+    const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+    const key = await crypto.subtle.importKey("spki", der, { name: "Ed25519" }, false, ["verify"]);
+    const id = "ed25519:" + hex(await sha256(der.slice(der.length - 32))).slice(0, 32);
+    return { key, id };
+  }
+
+  async function signatureHolds(checkpoint) {
+    if (!checkpoint.public_key) {
+      return "the server does not publish the key " + checkpoint.key_id;
+    }
+    const { key, id } = await keyFrom(checkpoint.public_key);
+    if (id !== checkpoint.key_id) {
+      return "the published key is " + id + ", not " + checkpoint.key_id;
+    }
+    const signed = utf8("cairn audit log v1\n" + checkpoint.size + "\n" + checkpoint.root + "\n");
+    const signature = Uint8Array.from(atob(checkpoint.signature), (c) => c.charCodeAt(0));
+    const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, signature, signed);
+    return ok ? null : "the checkpoint's signature does not verify with " + id;
+  }
+
+  // What the proof shows: {ok, message}. Every failure names what did not hold.
+  async function verifyProof(proof) {
+    try {
+      const checkpoint = proof.checkpoint;
+      const leaf = await leafHash(proof.document);
+      if (hex(leaf) !== proof.leaf_hash) {
+        return { ok: false, message: "failed: the entry's content does not hash to its leaf " +
+          proof.leaf_hash + " (it hashes to " + hex(leaf) + ")" };
+      }
+      const root = await rootFrom(leaf, proof.index, checkpoint.size, proof.path.map(unhex));
+      if (root === null || hex(root) !== checkpoint.root) {
+        return { ok: false, message: "failed: the proof does not lead from entry " + proof.index +
+          " to the signed root " + checkpoint.root };
+      }
+      const problem = await signatureHolds(checkpoint);
+      if (problem) {
+        return { ok: false, message: "failed: " + problem };
+      }
+      return { ok: true, message: "verified: the entry is in the log of size " + checkpoint.size +
+        " whose root is " + checkpoint.root + " (checkpoint signed by key " + checkpoint.key_id + ")" };
+    } catch (error) {
+      return { ok: false, message: "failed: " + error.message };
+    }
+  }
+
+  return { canonical, leafHash, rootFrom, verifyProof };
+})();
+window.cairnAudit = cairnAudit;
+
+// A "Verify" button (shown only where this script runs) checks the proof its page embeds.
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.querySelector("button[data-verify-proof]");
+  const result = document.getElementById("verify-result");
+  if (!button || !result) {
+    return;
+  }
+  button.hidden = false;
+  result.textContent = "Press Verify to check the proof in this browser.";
+  button.addEventListener("click", async () => {
+    result.textContent = "Verifying…";
+    let proof;
+    try {
+      proof = JSON.parse(document.getElementById(button.dataset.verifyProof).textContent);
+    } catch (error) {
+      result.textContent = "failed: the proof on this page is not JSON";
+      result.className = "bad";
+      return;
+    }
+    const found = await cairnAudit.verifyProof(proof);
+    result.textContent = found.ok ? "✓ " + found.message : "✗ " + found.message;
+    result.className = found.ok ? "ok" : "bad";
+    result.dataset.verified = found.ok ? "yes" : "no";
+  });
+});
+
+// The audit log's checkpoint check: this browser remembers the last checkpoint it saw verified
+// and offers it next time, so "the log only grew" is checked against what you saw, not what
+// the server says you saw.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form.verify-checkpoint");
+  if (!form || !window.localStorage) {
+    return;
+  }
+  const remembered = JSON.parse(localStorage.getItem("cairn.audit.seen") || "null");
+  const size = form.querySelector("#seen_size");
+  const root = form.querySelector("#seen_root");
+  if (remembered && !size.value && !root.value) {
+    size.value = remembered.size;
+    root.value = remembered.root;
+  }
+  const check = document.getElementById("checkpoint-check");
+  if (check && check.dataset.verified === "yes") {
+    const seen = { size: Number(form.dataset.size), root: form.dataset.root };
+    localStorage.setItem("cairn.audit.seen", JSON.stringify(seen));
+  }
+});
