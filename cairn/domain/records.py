@@ -122,7 +122,7 @@ class Page(Generic[T]):
     next_cursor: str | None
 
     @classmethod
-    def from_rows(cls, rows: list[T], size: int, key: Callable[[T], int]) -> Page[T]:
+    def from_rows(cls, rows: list[T], size: int, key: Callable[[T], int | str]) -> Page[T]:
         """A page from ``rows`` fetched with one row too many: that extra row says whether a
         next page exists; the cursor holds the sort key of this page's last row."""
         items = rows[:size]

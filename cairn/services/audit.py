@@ -15,15 +15,17 @@ in force at its size, and keeps the last checkpoint it trusted to prove the log 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from cairn.domain.audit_keys import ROTATE_ACTION, Rotation, key_in_force, rotation_text
 from cairn.domain.jsonsafe import check_storable
 from cairn.domain.merkle import MerkleTree
 from cairn.domain.records import AuditEntry, Checkpoint
+from cairn.domain.references import Reference
 from cairn.errors import ConfigError, Conflict, InvalidInput, NotFound
 from cairn.services.audit_keys import CheckpointKey, KeyRing
 from cairn.services.auth import EVERYWHERE, SYSTEM, Actor, Permission, authorize
-from cairn.services.resolve import get_namespace, namespace_key
+from cairn.services.resolve import get_namespace, get_version, namespace_key
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.sql.journal import JournalRows
 
@@ -169,6 +171,30 @@ class AuditService:
         if not actor.may(Permission.ADMIN, EVERYWHERE):
             authorize(actor, Permission.READ, owner or EVERYWHERE)
         return found
+
+    def version_entries(
+        self,
+        actor: Actor,
+        ref: Reference,
+        *,
+        actions: Sequence[str] | None = None,
+        limit: int = 20,
+    ) -> list[AuditEntry]:
+        """The newest entries about one version (its subject exactly: ``ns/m:1`` never
+        matches ``ns/m:12``), newest first; ``actions`` keeps only those. Readers of the
+        namespace may read them, as ``namespace_entries``."""
+        authorize(actor, Permission.READ, ref.namespace)
+        for action in actions or ():
+            check_storable(action, "action")
+        self.sequence()
+        with self.db.read(actor, ref.namespace) as store:
+            version = get_version(store, ref, with_files=False)
+            return store.journal.newest_about(
+                namespace_key(version.namespace),
+                version.ref,
+                actions,
+                max(1, min(limit, 1000)),
+            )
 
     def checkpoint(self, actor: Actor) -> Checkpoint | None:
         authorize(actor, Permission.READ, None)

@@ -339,6 +339,12 @@ class LifecycleService:
         lapsed = request.status == "open" and request.expires_at <= self.db.clock()
         return Explained(request, version, revision, policy.gate(request.target), decision, lapsed)
 
+    def version_requests(self, actor: Actor, ref: Reference) -> list[ApprovalRequest]:
+        """Every approval request for one version, whatever its status, oldest first."""
+        with self.db.read(actor, ref.namespace) as store:
+            version = get_version(store, ref, with_files=False)
+            return store.approvals.requests(version_id=version.id)
+
     # ------------------------------------------------------------------ policies
     def policy(self, actor: Actor, namespace: str, model: str | None) -> PolicyRevision | None:
         """The policy in force for a model (or the namespace's); None: the default."""

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, TypeVar, overload
 
-from cairn.domain.cursors import decode_int_cursor
+from cairn.domain.cursors import decode_int_cursor, decode_str_cursor
 from cairn.domain.filters import Node
+from cairn.domain.manifest import FileEntry
 from cairn.domain.metadata import DEFAULT_REQUIRED_FIELDS, completeness, parse_text
 from cairn.domain.names import check_tag
 from cairn.domain.records import Model, Page, Validation, Version
@@ -146,6 +147,26 @@ class VersionService:
                 self.manifests.put(version.manifest_digest, files)
         allow_pull(self.db, actor, version, found, override)
         return replace(version, files=files)
+
+    def files(
+        self,
+        actor: Actor,
+        ref: Reference,
+        cursor: str | None,
+        limit: int | None,
+        override: str | None = None,
+    ) -> Page[FileEntry]:
+        """A page of the version's files in path order, read by key: a version of 100,000
+        files is never read whole. Gated as ``get`` with its files is (a blocked version's
+        manifest is refused unless ``override``), since the pages together are the manifest."""
+        after = decode_str_cursor(cursor)
+        size = clamp(limit, self.page_default, self.page_max)
+        with self.db.read(actor, ref.namespace) as store:
+            version = get_version(store, ref, with_files=False)
+            found = version_blocks(store, version)
+            rows = store.versions.files_page(version.id, after, size + 1)
+        allow_pull(self.db, actor, version, found, override)
+        return Page.from_rows(rows, size, lambda f: f.path)
 
     def validations(self, actor: Actor, ref: Reference) -> list[Validation]:
         """Every validation of the version, oldest first (its history)."""

@@ -120,6 +120,21 @@ class JournalRows:
         query = query.order_by(audit_log.c.leaf_index).limit(limit)
         return [_entry(r) for r in self.conn.execute(query).mappings()]
 
+    def newest_about(
+        self, namespace: str, subject: str, actions: Sequence[str] | None, limit: int
+    ) -> list[AuditEntry]:
+        """The newest placed entries whose subject is exactly ``subject`` (``actions``: of
+        those actions only) in ``namespace`` (a key), newest first."""
+        query = select(audit_log).where(
+            audit_log.c.leaf_index.is_not(None),
+            audit_log.c.namespace == namespace,
+            audit_log.c.subject == subject,
+        )
+        if actions is not None:
+            query = query.where(audit_log.c.action.in_(list(actions)))
+        query = query.order_by(audit_log.c.leaf_index.desc()).limit(limit)
+        return [_entry(r) for r in self.conn.execute(query).mappings()]
+
     def entry_at(self, index: int) -> AuditEntry | None:
         query = select(audit_log).where(audit_log.c.leaf_index == index)
         row = self.conn.execute(query).mappings().first()

@@ -139,6 +139,10 @@ _FILES = (
     .where(version_files.c.version_id == bindparam("id"))
     .order_by(version_files.c.path)
 )
+# Keyset pages of a version's files, by path: the primary key (version_id, path) serves
+# both, so a page of a version with 100,000 files costs what a page of a small one does.
+_FILES_PAGE = _FILES.limit(bindparam("limit"))
+_FILES_PAGE_AFTER = _FILES_PAGE.where(version_files.c.path > bindparam("after"))
 
 
 class VersionRows:
@@ -307,6 +311,12 @@ class VersionRows:
     def files(self, version_id: int) -> tuple[FileEntry, ...]:
         rows = self.conn.execute(_FILES, {"id": version_id})
         return tuple(FileEntry(p, s, d) for p, s, d in rows)
+
+    def files_page(self, version_id: int, after: str | None, limit: int) -> list[FileEntry]:
+        """Up to ``limit`` of the version's files in path order, after the path ``after``."""
+        params = {"id": version_id, "after": after, "limit": limit}
+        query = _FILES_PAGE if after is None else _FILES_PAGE_AFTER
+        return [FileEntry(p, s, d) for p, s, d in self.conn.execute(query, params)]
 
     def update(self, version_id: int, values: dict[str, Any]) -> None:
         self.conn.execute(update(versions).where(versions.c.id == version_id).values(**values))
