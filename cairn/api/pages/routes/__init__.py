@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
-from cairn.api.pages.routes import audit, docs, governance, home, models, search, sign_in
+from cairn.api.pages.routes import (
+    audit,
+    compare,
+    docs,
+    governance,
+    home,
+    models,
+    search,
+    sign_in,
+    versions,
+)
 
-ROUTERS = (home, sign_in, models, governance, search, audit, docs)
+ROUTERS = (home, sign_in, models, versions, compare, governance, search, audit, docs)
