@@ -4,6 +4,8 @@ PostgreSQL: what they show, the files read a page at a time, escaping, and refus
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -117,6 +119,33 @@ def test_a_version_page_shows_what_the_registry_knows(site: Site) -> None:
 def digest_of_manifest(site: Site, number: int) -> str:
     found = site.api("GET", f"/models/risk/fraud/versions/{number}?files=false", 200)
     return str(found["manifest_digest"])
+
+
+class _Exploit:
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.system, ("echo pwned",))
+
+
+def test_a_flagged_version_shows_its_findings_and_withholds_its_files(site: Site) -> None:
+    evil = pickle.dumps(_Exploit(), protocol=2)
+    site.register("risk", "fraud", {"helper.pkl": evil, "weights.bin": b"w"})
+    html = site.html("/models/risk/fraud/versions/1")
+    assert "flagged" in html and "helper.pkl" in html and "dangerous_global" in html
+    assert "The file list is withheld" in html and "is blocked from pull" in html
+    assert digest_of(evil) not in html  # not a way around the pull gate
+    site.register("risk", "fraud", {"weights.bin": b"w"})
+    compared = site.html("/compare?a=risk/fraud:1&b=risk/fraud:2")
+    assert "The file lists are withheld" in compared and digest_of(evil) not in compared
+
+
+def test_a_versions_audit_entries_are_its_own(site: Site) -> None:
+    for n in range(1, 13):
+        site.register("risk", "fraud", {"model.bin": str(n).encode()})
+    site.api("PUT", "/models/risk/fraud/versions/12/tags/team", 204, json={"value": "x"})
+    html = site.html("/models/risk/fraud/versions/1")
+    audit = html.split('id="audit-h"')[1]
+    assert audit.count("/audit/entries/") == 1  # its registration; not version 12's tag
+    assert "version.register" in audit and "version.tag" not in audit
 
 
 def test_files_are_read_a_page_at_a_time(site: Site) -> None:
