@@ -242,3 +242,19 @@ def test_compare_refuses_bad_references(site: Site, query: str, status: int, tex
     site.register("risk", "fraud", {"model.bin": b"one"})
     assert text in site.html(f"/compare?{query}", status)
     assert "<form" in site.html("/compare")  # no references: the form alone
+
+
+def test_only_readers_of_the_namespace_see_its_versions(site: Site) -> None:
+    site.register("risk", "fraud", {"model.bin": b"secret weights"}, description="confidential")
+    site.api("POST", "/namespaces", 201, json={"name": "other"})
+    site.api("POST", "/principals", 201, json={"name": "otto", "kind": "user"})
+    site.api("PUT", "/principals/otto/roles/other/reader", 200)
+    token = site.api("POST", "/tokens", 201, json={"principal": "otto", "name": "ui"})["secret"]
+    site.sign_in_as(token)
+    for path in ("/models/risk/fraud/versions/1", "/compare?a=risk/fraud:1&b=risk/fraud:1"):
+        refused = site.html(path, 403)
+        assert "confidential" not in refused and "model.bin" not in refused
+    site.client.cookies.clear()
+    answer = site.client.get("/models/risk/fraud/versions/1", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/sign-in?next=")
