@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 
 from cairn.cli.context import client, wants_json
-from cairn.cli.output import emit_json, fails_cleanly, table
+from cairn.cli.output import emit_json, fails_cleanly, moment, table
 
 
 @click.group()
@@ -35,7 +35,7 @@ def set_(ctx: click.Context, model: str, name: str, version: int, override: str 
     if wants_json(ctx):
         emit_json(found)
     else:
-        click.echo(f"{model}@{name} -> {found['ref']}")
+        click.echo(f"{model}@{name} -> {found.ref}")
 
 
 @alias.command(name="rm")
@@ -67,7 +67,7 @@ def history(ctx: click.Context, model: str, name: str | None) -> None:
         f"{model} alias history",
         ["at", "alias", "action", "from", "to", "actor"],
         (
-            (e["at"][:23], "@" + e["alias"], e["action"], e["previous"], e["version"], e["actor"])
+            (moment(e.at)[:23], "@" + e.alias, e.action, e.previous, e.version, e.actor)
             for e in events
         ),
     )
@@ -93,4 +93,4 @@ def at(ctx: click.Context, model: str, name: str, time: str) -> None:
     if wants_json(ctx):
         emit_json(found)
     else:
-        click.echo(f"{model}@{name} at {when.isoformat()}: {found['ref']}")
+        click.echo(f"{model}@{name} at {when.isoformat()}: {found.ref}")

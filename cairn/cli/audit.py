@@ -55,12 +55,12 @@ def log(
         ["#", "at", "actor", "action", "subject", "details"],
         (
             [
-                e["index"],
-                e["at"],
-                e["actor"],
-                e["action"],
-                e["subject"],
-                ", ".join(f"{k}={v}" for k, v in sorted(e["payload"].items())),
+                e.index,
+                e.at,
+                e.actor,
+                e.action,
+                e.subject,
+                ", ".join(f"{k}={v}" for k, v in sorted(e.payload.items())),
             ]
             for e in found
         ),
@@ -225,10 +225,8 @@ def rotate_key(ctx: click.Context) -> None:
     if wants_json(ctx):
         emit_json(rotation)
         return
-    click.echo(f"checkpoints are now signed by {rotation['key_id']}")
-    click.echo(
-        f"  announced at entry {rotation['index']}, endorsed by {rotation['previous_key_id']}"
-    )
+    click.echo(f"checkpoints are now signed by {rotation.key_id}")
+    click.echo(f"  announced at entry {rotation.index}, endorsed by {rotation.previous_key_id}")
 
 
 @audit.command(name="keys")
@@ -246,9 +244,9 @@ def keys(ctx: click.Context) -> None:
         ["key", "announced at entry", "replaces"],
         (
             [
-                k["key_id"],
-                k["index"] if k["index"] is not None else "-",
-                k["previous_key_id"] or "-",
+                k.key_id,
+                k.index if k.index is not None else "-",
+                k.previous_key_id or "-",
             ]
             for k in found
         ),

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from cairn.cli.context import client, wants_json
-from cairn.cli.output import emit_json, fails_cleanly, key_value_pairs, table
+from cairn.cli.output import emit_json, fails_cleanly, key_value_pairs, moment, table
+from cairn.wire.identity import Principal
 
 
 @click.command()
@@ -21,12 +20,12 @@ def whoami(ctx: click.Context) -> None:
     if wants_json(ctx):
         emit_json(me)
         return
-    click.echo(me["name"])
-    for namespace, roles in sorted(me["roles"].items()):
+    click.echo(me.name)
+    for namespace, roles in sorted(me.roles.items()):
         where = "every namespace" if namespace == "*" else namespace
         click.echo(f"  {', '.join(roles)} in {where}")
-    if me.get("scopes"):
-        click.echo(f"  token {me['token_id']} limited to {_pairs(me['scopes'])}")
+    if me.scopes:
+        click.echo(f"  token {me.token_id} limited to {_pairs(me.scopes)}")
 
 
 @click.group()
@@ -60,10 +59,10 @@ def create_token(
     if wants_json(ctx):
         emit_json(issued)
         return
-    found = issued["token"]
-    click.echo(issued["secret"])
-    expires = found["expires_at"] or "never"
-    click.echo(f"token {found['token_id']} for {found['principal']}, expires {expires}", err=True)
+    found = issued.token
+    click.echo(issued.secret)
+    expires = moment(found.expires_at) if found.expires_at else "never"
+    click.echo(f"token {found.token_id} for {found.principal}, expires {expires}", err=True)
     click.echo("the secret above is shown this once", err=True)
 
 
@@ -83,13 +82,13 @@ def list_tokens(ctx: click.Context, principal: str | None) -> None:
         ["id", "principal", "name", "scopes", "expires", "last used", "revoked"],
         (
             [
-                t["token_id"],
-                t["principal"],
-                t["name"],
-                _pairs(t["scopes"]) or "all roles",
-                t["expires_at"] or "never",
-                t["last_used_at"] or "-",
-                t["revoked_at"] or "",
+                t.token_id,
+                t.principal,
+                t.name,
+                _pairs(t.scopes) or "all roles",
+                moment(t.expires_at) if t.expires_at else "never",
+                moment(t.last_used_at) if t.last_used_at else "-",
+                moment(t.revoked_at) if t.revoked_at else "",
             ]
             for t in found
         ),
@@ -143,7 +142,7 @@ def principal_group(kind: str, name: str, noun: str) -> click.Group:
             None,
             ["name", "roles", "disabled", "created"],
             (
-                [p["name"], _roles(p), "yes" if p["disabled"] else "", p["created_at"]]
+                [p.name, _roles(p), "yes" if p.disabled else "", moment(p.created_at)]
                 for p in found
             ),
         )
@@ -212,16 +211,16 @@ def _pairs(by_namespace: dict[str, list[str]]) -> str:
     return ", ".join(f"{ns}={r}" for ns, roles in sorted(by_namespace.items()) for r in roles)
 
 
-def _roles(p: dict[str, Any]) -> str:
-    return _pairs(p["roles"]) or "-"
+def _roles(p: Principal) -> str:
+    return _pairs(p.roles) or "-"
 
 
-def _show_principal(ctx: click.Context, found: dict[str, Any]) -> None:
+def _show_principal(ctx: click.Context, found: Principal) -> None:
     if wants_json(ctx):
         emit_json(found)
     else:
-        state = " (disabled)" if found["disabled"] else ""
-        click.echo(f"{found['kind']} {found['name']}{state}: {_roles(found)}")
+        state = " (disabled)" if found.disabled else ""
+        click.echo(f"{found.kind} {found.name}{state}: {_roles(found)}")
 
 
 COMMANDS = [whoami, token, user, service_account, role]

@@ -190,7 +190,7 @@ def list_(ctx: click.Context, target: str | None) -> None:
     table(
         None,
         ["model", "latest", "owner", "description"],
-        ((m["ref"], m["latest_version"], m["owner"], m["description"][:60]) for m in models),
+        ((m.ref, m.latest_version, m.owner, m.description[:60]) for m in models),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cairn.cli.context import client, wants_json
-from cairn.cli.output import emit_json, fails_cleanly, table
+from cairn.cli.output import emit_json, fails_cleanly, table, table_time
 
 
 @click.group()
@@ -26,9 +26,9 @@ def add(ctx: click.Context, namespace: str, url: str, events: tuple[str, ...]) -
     if wants_json(ctx):
         emit_json(done)
         return
-    click.echo(done["secret"])
-    hook = done["webhook"]
-    click.echo(f"webhook {hook['id']}: {hook['namespace']} -> {hook['url']}", err=True)
+    click.echo(done.secret)
+    hook = done.webhook
+    click.echo(f"webhook {hook.id}: {hook.namespace} -> {hook.url}", err=True)
     click.echo("the signing secret above is shown this once", err=True)
 
 
@@ -47,11 +47,11 @@ def list_(ctx: click.Context, namespace: str) -> None:
         ["id", "url", "events", "enabled", "failures"],
         (
             [
-                h["id"],
-                h["url"],
-                ", ".join(h["event_types"]) or "all",
-                "yes" if h["enabled"] else f"no: {h['disabled_reason']}",
-                h["consecutive_failures"],
+                h.id,
+                h.url,
+                ", ".join(h.event_types) or "all",
+                "yes" if h.enabled else f"no: {h.disabled_reason}",
+                h.consecutive_failures,
             ]
             for h in found
         ),
@@ -94,8 +94,8 @@ def test(ctx: click.Context, webhook_id: int) -> None:
     if wants_json(ctx):
         emit_json(sent)
         return
-    answer = sent["last_status"] or sent["last_error"]
-    click.echo(f"delivery {sent['id']}: {sent['status']} ({answer})")
+    answer = sent.last_status or sent.last_error
+    click.echo(f"delivery {sent.id}: {sent.status} ({answer})")
 
 
 @webhook.command(name="deliveries")
@@ -115,13 +115,13 @@ def deliveries(ctx: click.Context, webhook_id: int, limit: int) -> None:
         ["id", "event", "subject", "status", "attempts", "last answer", "next attempt"],
         (
             [
-                d["id"],
-                d["event_type"],
-                d["subject"],
-                d["status"],
-                d["attempts"],
-                d["last_status"] or d["last_error"] or "",
-                d["next_attempt_at"][:19] if d["status"] == "pending" else "",
+                d.id,
+                d.event_type,
+                d.subject,
+                d.status,
+                d.attempts,
+                d.last_status or d.last_error or "",
+                table_time(d.next_attempt_at) if d.status == "pending" else "",
             ]
             for d in found
         ),
@@ -139,4 +139,4 @@ def replay(ctx: click.Context, delivery_id: int) -> None:
     if wants_json(ctx):
         emit_json(done)
     else:
-        click.echo(f"delivery {done['id']} queued")
+        click.echo(f"delivery {done.id} queued")

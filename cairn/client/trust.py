@@ -11,6 +11,8 @@ from cairn.client.audit import AuditVerification, verify_log
 from cairn.client.audit_slice import SliceVerification, verify_slice
 from cairn.client.http import Http
 from cairn.wire import paths
+from cairn.wire.audit import AuditEntry, ChainKey, KeyRotation
+from cairn.wire.identity import Caller, IssuedToken, Principal, Token
 
 
 class TrustCalls:
@@ -18,10 +20,13 @@ class TrustCalls:
 
     # Identity: who am I, tokens, principals and their roles
 
-    def whoami(self) -> dict[str, Any]:
-        """``cairn.whoami()["roles"]``: the caller's name, roles and token scopes."""
-        result: dict[str, Any] = self.http.json("GET", paths.WHOAMI)
-        return result
+    def whoami(self) -> Caller:
+        """The caller's name, roles and token scopes:
+
+        >>> cairn.whoami().roles  # doctest: +SKIP
+        {'risk': ['approver', 'writer']}
+        """
+        return self.http.record(Caller, "GET", paths.WHOAMI)
 
     def create_token(
         self,
@@ -30,65 +35,91 @@ class TrustCalls:
         scopes: Mapping[str, str | list[str]] | None = None,
         days: int | None = None,
         principal: str | None = None,
-    ) -> dict[str, Any]:
-        """``cairn.create_token("ci", scopes={"risk": "writer"}, days=30)["secret"]``: the
-        secret is returned this once and never again. A scope may name several roles
-        (``{"risk": ["writer", "approver"]}``): the token may do what they permit together,
-        within what its principal's roles permit."""
+    ) -> IssuedToken:
+        """A new token and its secret, returned this once and never again:
+
+        >>> cairn.create_token("ci", scopes={"risk": "writer"}, days=30).secret  # doctest: +SKIP
+        'cairn_…'
+
+        A scope may name several roles (``{"risk": ["writer", "approver"]}``): the token may
+        do what they permit together, within what its principal's roles permit."""
         body: dict[str, Any] = {"name": name}
         for key, value in (("scopes", scopes), ("days", days), ("principal", principal)):
             if value is not None:
                 body[key] = value
-        result: dict[str, Any] = self.http.json("POST", paths.TOKENS, json=body)
-        return result
+        return self.http.record(IssuedToken, "POST", paths.TOKENS, json=body)
 
-    def tokens(self, principal: str | None = None) -> list[dict[str, Any]]:
-        """The caller's tokens; admins may name a principal (``"*"``: everyone's)."""
+    def tokens(self, principal: str | None = None) -> list[Token]:
+        """The caller's tokens; admins may name a principal (``"*"``: everyone's):
+
+        >>> [(t.name, t.expires_at) for t in cairn.tokens()]  # doctest: +SKIP
+        [('laptop', None)]
+        """
         params = {"principal": principal} if principal else {}
-        items: list[dict[str, Any]] = self.http.json("GET", paths.TOKENS, params=params)["items"]
-        return items
+        return self.http.records(Token, "GET", paths.TOKENS, params=params)
 
-    def revoke_token(self, token_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.json("DELETE", paths.token(token_id))
-        return result
+    def revoke_token(self, token_id: str) -> Token:
+        """Revoke a token at once; answers it, with ``revoked_at`` set:
+
+        >>> cairn.revoke_token("k3xq7m2a9bz4w6pd").revoked_at is not None  # doctest: +SKIP
+        True
+        """
+        return self.http.record(Token, "DELETE", paths.token(token_id))
 
     def create_principal(
         self, name: str, *, kind: str = "user", description: str = ""
-    ) -> dict[str, Any]:
-        """``cairn.create_principal("ci-bot", kind="service")``"""
+    ) -> Principal:
+        """A new user or service account (global admins), holding no role yet:
+
+        >>> cairn.create_principal("ci-bot", kind="service").roles  # doctest: +SKIP
+        {}
+        """
         body = {"name": name, "kind": kind, "description": description}
-        result: dict[str, Any] = self.http.json("POST", paths.PRINCIPALS, json=body)
-        return result
+        return self.http.record(Principal, "POST", paths.PRINCIPALS, json=body)
 
-    def principals(self, kind: str | None = None) -> list[dict[str, Any]]:
+    def principals(self, kind: str | None = None) -> list[Principal]:
+        """The principals (of one ``kind``: ``user`` or ``service``), for global admins:
+
+        >>> [p.name for p in cairn.principals("service")]  # doctest: +SKIP
+        ['ci-bot']
+        """
         params = {"kind": kind} if kind else {}
-        items: list[dict[str, Any]] = self.http.json("GET", paths.PRINCIPALS, params=params)[
-            "items"
-        ]
-        return items
+        return self.http.records(Principal, "GET", paths.PRINCIPALS, params=params)
 
-    def set_disabled(self, name: str, disabled: bool) -> dict[str, Any]:
+    def set_disabled(self, name: str, disabled: bool) -> Principal:
+        """Disable a principal (every token it holds stops working at once), or enable it:
+
+        >>> cairn.set_disabled("ci-bot", True).disabled  # doctest: +SKIP
+        True
+        """
         path = paths.principal(name)
-        result: dict[str, Any] = self.http.json("PATCH", path, json={"disabled": disabled})
-        return result
+        return self.http.record(Principal, "PATCH", path, json={"disabled": disabled})
 
-    def grant(self, name: str, namespace: str, role: str) -> dict[str, Any]:
-        """``cairn.grant("alice", "risk", "approver")`` adds approver to alice's roles in
-        ``risk`` (a writer there stays a writer); namespace ``"*"``: everywhere."""
-        result: dict[str, Any] = self.http.json("PUT", _roles_path(name, namespace, role))
-        return result
+    def grant(self, name: str, namespace: str, role: str) -> Principal:
+        """Add a role to what a principal holds in ``namespace`` (``"*"``: everywhere); a
+        writer there stays a writer:
 
-    def revoke(self, name: str, namespace: str, role: str | None = None) -> dict[str, Any]:
-        """``cairn.revoke("alice", "risk", "approver")`` takes that one role away; without
-        ``role``, every role alice holds in ``risk``."""
-        result: dict[str, Any] = self.http.json("DELETE", _roles_path(name, namespace, role))
-        return result
+        >>> cairn.grant("alice", "risk", "approver").roles["risk"]  # doctest: +SKIP
+        ['approver', 'writer']
+        """
+        return self.http.record(Principal, "PUT", _roles_path(name, namespace, role))
 
-    def set_roles(self, name: str, namespace: str, roles: list[str]) -> dict[str, Any]:
-        """``cairn.set_roles("alice", "risk", ["writer", "approver"])``: exactly these."""
+    def revoke(self, name: str, namespace: str, role: str | None = None) -> Principal:
+        """Take one role a principal holds in ``namespace`` away; without ``role``, every one:
+
+        >>> cairn.revoke("alice", "risk", "approver").roles  # doctest: +SKIP
+        {'risk': ['writer']}
+        """
+        return self.http.record(Principal, "DELETE", _roles_path(name, namespace, role))
+
+    def set_roles(self, name: str, namespace: str, roles: list[str]) -> Principal:
+        """Make a principal hold exactly these roles in ``namespace``:
+
+        >>> cairn.set_roles("alice", "risk", ["writer", "approver"]).roles  # doctest: +SKIP
+        {'risk': ['approver', 'writer']}
+        """
         path = _roles_path(name, namespace, None)
-        result: dict[str, Any] = self.http.json("PUT", path, json={"roles": roles})
-        return result
+        return self.http.record(Principal, "PUT", path, json={"roles": roles})
 
     # The audit log
 
@@ -101,9 +132,13 @@ class TrustCalls:
         after: int | None = None,
         limit: int = 100,
         namespace: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """``cairn.audit_entries("risk/fraud")``: entries in log order (global admins);
-        ``cairn.audit_entries(namespace="risk")``: the namespace's slice, for its readers."""
+    ) -> list[AuditEntry]:
+        """Entries in log order: the whole log's for global admins, or (``namespace``) the
+        namespace's slice, for its readers:
+
+        >>> [(e.index, e.action) for e in cairn.audit_entries("risk/fraud")]  # doctest: +SKIP
+        [(12, 'model.create'), (13, 'version.register')]
+        """
         params: dict[str, Any] = {"limit": limit}
         for key, value in (
             ("subject", subject),
@@ -116,8 +151,7 @@ class TrustCalls:
         path = paths.AUDIT_ENTRIES
         if namespace is not None:
             path = paths.namespace_audit_entries(namespace)
-        items: list[dict[str, Any]] = self.http.json("GET", path, params=params)["items"]
-        return items
+        return self.http.records(AuditEntry, "GET", path, params=params)
 
     def verify_audit(
         self,
@@ -133,16 +167,22 @@ class TrustCalls:
         one remembered."""
         return verify_log(self.http, state_file, records=records, trusted_key=trusted_key)
 
-    def audit_keys(self) -> list[dict[str, Any]]:
-        """The checkpoint keys, oldest first, each after the first with its rotation entry."""
-        items: list[dict[str, Any]] = self.http.json("GET", paths.AUDIT_KEYS)["items"]
-        return items
+    def audit_keys(self) -> list[ChainKey]:
+        """The checkpoint keys, oldest first, each after the first with its rotation entry:
 
-    def rotate_audit_key(self) -> dict[str, Any]:
-        """``cairn.rotate_audit_key()["key_id"]``: a new checkpoint key, announced in the log
-        and endorsed by the old one (global admins)."""
-        result: dict[str, Any] = self.http.json("POST", paths.AUDIT_KEYS)
-        return result
+        >>> [(k.key_id, k.index) for k in cairn.audit_keys()]  # doctest: +SKIP
+        [('ed25519:3a7c…', None), ('ed25519:91be…', 42)]
+        """
+        return self.http.records(ChainKey, "GET", paths.AUDIT_KEYS)
+
+    def rotate_audit_key(self) -> KeyRotation:
+        """A new checkpoint key, announced in the log and endorsed by the old one (global
+        admins):
+
+        >>> cairn.rotate_audit_key().key_id  # doctest: +SKIP
+        'ed25519:91be…'
+        """
+        return self.http.record(KeyRotation, "POST", paths.AUDIT_KEYS)
 
     def verify_audit_slice(
         self, namespace: str, state_file: Path | None = None
