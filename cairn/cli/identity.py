@@ -141,10 +141,7 @@ def principal_group(kind: str, name: str, noun: str) -> click.Group:
         table(
             None,
             ["name", "roles", "disabled", "created"],
-            (
-                [p.name, _roles(p), "yes" if p.disabled else "", moment(p.created_at)]
-                for p in found
-            ),
+            ([p.name, _roles(p), "yes" if p.disabled else "", moment(p.created_at)] for p in found),
         )
 
     @group.command(name="disable")

@@ -46,14 +46,14 @@ def test_alias_at_a_past_time_names_the_version_it_pointed_at_then(
     sdk.delete_alias("fraud", "champion")
     after_removal = _moment()
 
-    assert sdk.alias_at("fraud", "champion", after_first)["number"] == 1
-    assert sdk.alias_at("fraud", "champion", after_second)["number"] == 3
+    assert sdk.alias_at("fraud", "champion", after_first).number == 1
+    assert sdk.alias_at("fraud", "champion", after_second).number == 3
     with pytest.raises(errors.AliasNotFound):
         sdk.alias_at("fraud", "champion", before_any)
     with pytest.raises(errors.AliasNotFound):
         sdk.alias_at("fraud", "champion", after_removal)
     named = sdk.alias_at("fraud", "champion", after_second)
-    assert named["manifest_digest"] == sdk.get("fraud:3").manifest_digest
+    assert named.manifest_digest == sdk.get("fraud:3").manifest_digest
     assert [f.digest for f in sdk.get("fraud:3").files or []] == [
         "sha256:" + hashlib.sha256(b"three").hexdigest()
     ]

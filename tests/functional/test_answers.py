@@ -47,8 +47,8 @@ def test_a_page_of_models_shows_each_models_own_aliases(server: LiveServer, tmp_
         cairn.set_alias("risk/fraud", "champion", 1)
         cairn.set_alias("risk/fraud", "canary", 2)
         cairn.set_alias("risk/churn", "champion", 2)
-        listed = {m["name"]: m["aliases"] for m in cairn.models("risk")}
-        one = cairn.get_model("risk/fraud")["aliases"]
+        listed = {m.name: m.aliases for m in cairn.models("risk")}
+        one = cairn.get_model("risk/fraud").aliases
 
     expected = {"fraud": {"canary": 2, "champion": 1}, "churn": {"champion": 2}}
     assert listed == expected

@@ -27,6 +27,7 @@ from cairn.cli.gc import gc
 from cairn.client import Client
 from cairn.client.gc import collect_garbage
 from cairn.storage.blobs.local import LocalBlobStore
+from cairn.wire.audit import AuditEntry
 from tests.conftest import LiveServer, bearer, start_live_server
 from tests.functional import blob_file, error_code, tree_digests
 
@@ -64,7 +65,7 @@ class Scene:
         then = time.time() - 2 * 3600
         os.utime(blob_file(self.server.data_dir, sha(data)), (then, then))
 
-    def sweeps(self) -> list[dict[str, Any]]:
+    def sweeps(self) -> list[AuditEntry]:
         with Client(self.server.url, progress=False) as cairn:
             return cairn.audit_entries(action="gc.sweep")
 
@@ -130,7 +131,7 @@ def test_a_run_deletes_only_what_no_version_names_and_a_dry_run_lists_it_first(
     assert not scene.has_bytes(ORPHAN)
     assert scene.has_bytes(ABANDONED)  # put moments ago: its bytes wait for a later run
     [entry] = scene.sweeps()
-    assert (entry["actor"], entry["payload"]["deleted"]) == ("admin", 2)
+    assert (entry.actor, entry.payload["deleted"]) == ("admin", 2)
 
     scene.age_bytes(ABANDONED)
     later = scene.post_gc({"grace_hours": 0}).json()
@@ -169,7 +170,7 @@ def test_only_a_global_admin_may_collect(scene: Scene) -> None:
         for name, role in (("ns-admin", "admin"), ("writer", "writer")):
             cairn.create_principal(name)
             cairn.grant(name, "default", role)
-            tokens[name] = cairn.create_token(f"{name}-token", principal=name)["secret"]
+            tokens[name] = cairn.create_token(f"{name}-token", principal=name).secret
     for token in tokens.values():
         for dry_run in (True, False):
             refused = scene.post_gc({"dry_run": dry_run, "grace_hours": 0}, token)

@@ -143,7 +143,7 @@ def test_the_sdk_refuses_an_empty_cairn_token(
         Client(live_server.url)
     monkeypatch.delenv("CAIRN_TOKEN")
     with Client(live_server.url) as cairn:
-        assert cairn.whoami()["name"] == "admin"
+        assert cairn.whoami().name == "admin"
 
 
 def test_an_empty_credential_is_a_401_on_every_surface(live_server: LiveServer) -> None:
