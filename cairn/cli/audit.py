@@ -10,8 +10,7 @@ import click
 
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import emit_json, fails_cleanly, table
-from cairn.client.audit import AuditVerification
-from cairn.client.audit_records import RecordsCheck
+from cairn.client.records import AuditVerification, RecordsCheck
 
 INTEGRITY_FAILURE = 6
 

@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
 from cairn.client.audit_keys import anchor_from, build_chain, check_checkpoints, rotations_from
-from cairn.client.audit_records import RecordsCheck, check_records
+from cairn.client.audit_records import check_records
 from cairn.client.http import Http
+from cairn.client.records import AuditVerification
 from cairn.domain.audit import entry_document, entry_leaf_hash
 from cairn.domain.audit_keys import ROTATE_ACTION, Rotation
 from cairn.domain.merkle import MerkleTree, verify_consistency
@@ -33,24 +34,6 @@ from cairn.domain.record_replay import Replay
 from cairn.wire import paths
 
 PAGE = 1000
-
-
-@dataclass
-class AuditVerification:
-    """What ``verify_log`` found: ``ok`` only if nothing is in ``problems`` and, when the
-    records were checked, none of them was changed outside Cairn."""
-
-    size: int = 0
-    root: str = ""
-    trusted_before: int | None = None
-    problems: list[str] = field(default_factory=list)
-    records: RecordsCheck | None = None  # with ``records=True``, once the log verified
-    checkpoints: int = 0  # checkpoints verified, each with the key in force at its size
-    keys: list[str] = field(default_factory=list)  # the chain of checkpoint keys, oldest first
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and not (self.records and self.records.forged)
 
 
 def default_state_file() -> Path:
@@ -71,12 +54,13 @@ def verify_log(
     states = load_states(path)
     trusted = states.get(http.url)
     checkpoint = http.json("GET", paths.AUDIT_CHECKPOINT)
-    result = AuditVerification(trusted_before=trusted["size"] if trusted else None)
+    before = trusted["size"] if trusted else None
+    problems: list[str] = []
     if checkpoint is None:
         if trusted:
-            result.problems.append(f"the log is empty, but you trusted {trusted['size']} entries")
-        return result
-    result.size, result.root = checkpoint["size"], checkpoint["root"]
+            problems.append(f"the log is empty, but you trusted {trusted['size']} entries")
+        return AuditVerification(trusted_before=before, problems=problems)
+    found = partial(AuditVerification, checkpoint["size"], checkpoint["root"], before, problems)
     replay = Replay()
     announced: list[dict[str, Any]] = []
 
@@ -85,36 +69,35 @@ def verify_log(
         if entry["action"] == ROTATE_ACTION:
             announced.append(entry)
 
-    leaves = _recomputed_leaves(http, checkpoint["size"], result.problems, each)
-    if result.problems:
-        return result
+    leaves = _recomputed_leaves(http, checkpoint["size"], problems, each)
+    if problems:
+        return found()
     tree = MerkleTree(lambda start, end: leaves[start:end], memo_min_leaves=1)
     if tree.root(len(leaves)).hex() != checkpoint["root"]:
-        result.problems.append(
+        problems.append(
             f"the {len(leaves)} entries do not hash to the signed root: the log was rewritten"
         )
-    rotations = rotations_from(announced, result.problems)
-    chain = build_chain(_anchor(http, trusted, trusted_key, rotations), rotations, result.problems)
+    rotations = rotations_from(announced, problems)
+    chain = build_chain(_anchor(http, trusted, trusted_key, rotations), rotations, problems)
     if chain is None:
-        return result
-    result.checkpoints = check_checkpoints(
-        http, chain, checkpoint["size"], lambda size: tree.root(size).hex(), result.problems
+        return found()
+    checked = check_checkpoints(
+        http, chain, checkpoint["size"], lambda size: tree.root(size).hex(), problems
     )
-    result.keys = list(chain.public_keys)
+    found = partial(found, checkpoints=checked, keys=list(chain.public_keys))
     if trusted:
-        _check_growth(http, tree, trusted, checkpoint, result.problems)
-    if result.ok:
-        in_force = chain.in_force(checkpoint["size"])
-        states[http.url] = {
-            "key_id": in_force,
-            "public_key": chain.public_keys[in_force],
-            "size": checkpoint["size"],
-            "root": checkpoint["root"],
-        }
-        _save(path, states)
-    if result.ok and records:
-        result.records = check_records(http, replay, checkpoint["size"])
-    return result
+        _check_growth(http, tree, trusted, checkpoint, problems)
+    if problems:
+        return found()
+    in_force = chain.in_force(checkpoint["size"])
+    states[http.url] = {
+        "key_id": in_force,
+        "public_key": chain.public_keys[in_force],
+        "size": checkpoint["size"],
+        "root": checkpoint["root"],
+    }
+    _save(path, states)
+    return found(records=check_records(http, replay, checkpoint["size"]) if records else None)
 
 
 def _anchor(

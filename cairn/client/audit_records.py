@@ -13,14 +13,13 @@ entry is not under a signature yet): run the check again to cover them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from cairn import errors
 from cairn.client.http import Http
+from cairn.client.records import RecordsCheck
 from cairn.domain.manifest import FileEntry, manifest_digest
-from cairn.domain.record_replay import Finding, Replay, compare
+from cairn.domain.record_replay import Replay, compare
 from cairn.domain.record_state import (
     KINDS,
     Groups,
@@ -41,23 +40,6 @@ from cairn.domain.record_state import (
 from cairn.wire import paths
 
 PAGE = 1000
-
-
-@dataclass
-class RecordsCheck:
-    """What the comparison found; ``forged`` lists the findings that fail it."""
-
-    checked: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    not_compared: list[str] = field(default_factory=list)  # changed after the checkpoint
-
-    @property
-    def forged(self) -> list[Finding]:
-        return [f for f in self.findings if f.forged]
-
-    @property
-    def uncovered(self) -> list[Finding]:
-        return [f for f in self.findings if not f.forged]
 
 
 def check_records(http: Http, replay: Replay, size: int) -> RecordsCheck:
@@ -95,7 +77,7 @@ def served_records(http: Http) -> dict[str, Groups]:
         served[key] = digests("principal", principal_fields(principal))
     for token in http.json("GET", paths.TOKENS, params={"principal": "*"})["items"]:
         served[record_key("token", token["token_id"])] = digests("token", token_fields(token))
-    for model in _pages(http, paths.MODELS):
+    for model in http.pages(paths.MODELS, {"limit": PAGE}):
         ref = model["ref"]
         served[record_key("model", ref)] = digests("model", model_fields(model))
         namespace, name = model["namespace"], model["name"]
@@ -107,7 +89,7 @@ def served_records(http: Http) -> dict[str, Groups]:
     approvals = {
         ns: http.json("GET", paths.approvals(ns), params={"status": ""})["items"] for ns in names
     }
-    for version in _pages(http, paths.VERSIONS):
+    for version in http.pages(paths.VERSIONS, {"limit": PAGE}):
         ref = version["ref"]
         path = paths.version(version["namespace"], version["model"], version["number"])
         fields = version_fields({**version, **_content(http, path)})
@@ -169,14 +151,3 @@ def _touched_after(http: Http, last_index: int) -> tuple[set[str], set[str]]:
             after = entry["index"]
         if len(page) < PAGE:
             return touched, renamed
-
-
-def _pages(http: Http, path: str) -> Iterator[dict[str, Any]]:
-    cursor: str | None = None
-    while True:
-        params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
-        page = http.json("GET", path, params=params)
-        yield from page["items"]
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return

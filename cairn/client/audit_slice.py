@@ -13,12 +13,13 @@ are in no slice); a full verify, by a global admin, shows both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cairn.client.audit import default_state_file, document_of, load_states
 from cairn.client.http import Http
+from cairn.client.records import SliceVerification
 from cairn.domain.audit import checkpoint_signed, entry_leaf_hash, entry_namespace
 from cairn.domain.merkle import verify_inclusion
 from cairn.domain.names import canonical_key, normalize_name
@@ -27,59 +28,50 @@ from cairn.wire import paths
 PAGE = 1000
 
 
-@dataclass
-class SliceVerification:
-    """What ``verify_slice`` found: ``ok`` only if nothing is in ``problems``."""
-
-    namespace: str
-    size: int = 0  # the signed checkpoint the entries were proved against
-    root: str = ""
-    key_pinned: bool = False  # the checkpoint key matched one a full verify pinned
-    entries: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
 def verify_slice(http: Http, namespace: str, state_file: Path | None = None) -> SliceVerification:
     """Prove every entry of ``namespace``'s slice, up to the latest checkpoint, is in the
     signed log as served."""
-    result = SliceVerification(namespace)
     checkpoint = http.json("GET", paths.AUDIT_CHECKPOINT)
     if checkpoint is None:
-        return result
-    result.size, result.root = checkpoint["size"], checkpoint["root"]
+        return SliceVerification(namespace)
+    problems: list[str] = []
+    found = partial(SliceVerification, namespace, checkpoint["size"], checkpoint["root"])
     chain = {k["key_id"]: k["public_key"] for k in http.json("GET", paths.AUDIT_KEYS)["items"]}
     trusted = load_states(state_file or default_state_file()).get(http.url)
-    if trusted:
-        if chain.get(trusted["key_id"], "").strip() != trusted["public_key"].strip():
-            result.problems.append(
-                f"you trust the checkpoint key {trusted['key_id']}, and the server's chain of "
-                f"keys does not hold it (its keys: {', '.join(chain)})"
-            )
-            return result
-        result.key_pinned = True
+    if trusted and chain.get(trusted["key_id"], "").strip() != trusted["public_key"].strip():
+        problems.append(
+            f"you trust the checkpoint key {trusted['key_id']}, and the server's chain of "
+            f"keys does not hold it (its keys: {', '.join(chain)})"
+        )
+        return found(problems=problems)
+    found = partial(found, key_pinned=bool(trusted))
     public = chain.get(checkpoint["key_id"])
     if not public or not checkpoint_signed(
         public, checkpoint["size"], checkpoint["root"], checkpoint["signature"]
     ):
-        result.problems.append("the latest checkpoint's signature does not verify")
-        return result
+        problems.append("the latest checkpoint's signature does not verify")
+        return found(problems=problems)
+    entries = _prove_entries(http, namespace, checkpoint, problems)
+    return found(entries=entries, problems=problems)
+
+
+def _prove_entries(
+    http: Http, namespace: str, checkpoint: dict[str, Any], problems: list[str]
+) -> int:
+    """Check each entry of the slice below the checkpoint's size; the number checked."""
     own = canonical_key(normalize_name(namespace, kind="namespace"))
     path = paths.namespace_audit_entries(namespace)
-    after = -1
+    after, checked = -1, 0
     while True:
         page = http.json("GET", path, params={"after": after, "limit": PAGE})["items"]
         for entry in page:
-            if entry["index"] >= result.size:
-                return result  # placed after the checkpoint: the next one covers it
-            _check_entry(http, entry, own, checkpoint, result.problems)
-            result.entries += 1
+            if entry["index"] >= checkpoint["size"]:
+                return checked  # placed after the checkpoint: the next one covers it
+            _check_entry(http, entry, own, checkpoint, problems)
+            checked += 1
             after = entry["index"]
         if len(page) < PAGE:
-            return result
+            return checked
 
 
 def _check_entry(

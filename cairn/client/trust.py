@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cairn.client.audit import AuditVerification, verify_log
-from cairn.client.audit_slice import SliceVerification, verify_slice
+from cairn.client.audit import verify_log
+from cairn.client.audit_slice import verify_slice
 from cairn.client.http import Http
+from cairn.client.records import AuditVerification, SliceVerification
 from cairn.wire import paths
 from cairn.wire.audit import AuditEntry, ChainKey, KeyRotation
 from cairn.wire.identity import Caller, IssuedToken, Principal, Token
