@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,66 @@ def test_governance_commands_print_the_servers_answer(
         assert policy == _as_printed(api.get("/models/default/fraud/policy").json())
         requests = api.get("/namespaces/default/approvals", params={"status": ""}).json()
         assert approvals == _as_printed(requests["items"])
+
+
+def test_model_alias_identity_audit_and_webhook_commands_print_the_servers_answer(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    url = live_server.url
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"weights " * 1000)
+    _printed(run_cli(url, "push", "fraud", str(source), cache_dir=tmp_path / "cache"))
+    moved = _printed(run_cli(url, "--json", "alias", "set", "fraud", "champion", "1"))
+    then = datetime.now(UTC).isoformat()
+    added = _printed(run_cli(url, "--json", "user", "add", "alice", "--role", "default=reader"))
+    issued = json.loads(
+        _printed(run_cli(url, "--json", "token", "create", "ci", "--for", "alice", "--days", "30"))
+    )
+    hooked = json.loads(
+        _printed(
+            run_cli(
+                url, "--json", "webhook", "add", "default", "https://ci.example/hook",
+                "--event", "model.delete",
+            )
+        )
+    )  # fmt: skip
+    rotated = json.loads(_printed(run_cli(url, "--json", "audit", "rotate-key")))
+    token_id = issued["token"]["token_id"]
+    revoked = _printed(run_cli(url, "--json", "token", "revoke", token_id))
+    with httpx.Client(base_url=url + API, headers=live_server.headers) as api:
+        model = "/models/default/fraud"
+        again = api.put(model + "/aliases/champion", json={"version": 1})  # names it as it is
+        assert moved == _as_printed(again.json())
+        users = api.get("/principals", params={"kind": "user"}).json()["items"]
+        assert added == _as_printed(next(u for u in users if u["name"] == "alice"))
+        [token] = api.get("/tokens", params={"principal": "alice"}).json()["items"]
+        assert revoked == _as_printed(token) and token["revoked_at"] is not None
+        assert issued["token"] == {**token, "revoked_at": None} and issued["secret"]
+        [hook] = api.get("/namespaces/default/webhooks").json()["items"]
+        assert hooked["webhook"] == hook and hooked["secret"]
+        newest = api.get("/audit/keys").json()["items"][-1]  # the key rotate-key announced
+        assert {k: rotated[k] for k in newest} == newest
+        assert set(rotated) == {*newest, "previous_public_key"}
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            models, history, at, me, users_listed, hooks, keys, log = pool.map(
+                lambda argv: _printed(run_cli(url, "--json", *argv)),
+                [
+                    ("ls",),
+                    ("alias", "history", "fraud"),
+                    ("alias", "at", "fraud", "champion", then),
+                    ("whoami",),
+                    ("user", "list"),
+                    ("webhook", "list", "default"),
+                    ("audit", "keys"),
+                    ("audit", "log", "--limit", "1000"),
+                ],
+            )
+        assert models == _as_printed(api.get("/models").json()["items"])
+        assert history == _as_printed(api.get(model + "/alias-history").json()["items"])
+        assert at == _as_printed(api.get(model + "/aliases/champion", params={"at": then}).json())
+        assert me == _as_printed(api.get("/whoami").json())
+        assert users_listed == _as_printed(users)
+        assert hooks == _as_printed([hook])
+        assert keys == _as_printed(api.get("/audit/keys").json()["items"])
+        entries = api.get("/audit/entries", params={"limit": 1000}).json()["items"]
+        assert log == _as_printed(entries)
