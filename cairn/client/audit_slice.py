@@ -35,7 +35,9 @@ def verify_slice(http: Http, namespace: str, state_file: Path | None = None) -> 
     if checkpoint is None:
         return SliceVerification(namespace)
     problems: list[str] = []
-    found = partial(SliceVerification, namespace, checkpoint["size"], checkpoint["root"])
+    found = partial(
+        SliceVerification, namespace, checkpoint["size"], checkpoint["root"], problems=problems
+    )
     chain = {k["key_id"]: k["public_key"] for k in http.json("GET", paths.AUDIT_KEYS)["items"]}
     trusted = load_states(state_file or default_state_file()).get(http.url)
     if trusted and chain.get(trusted["key_id"], "").strip() != trusted["public_key"].strip():
@@ -43,16 +45,15 @@ def verify_slice(http: Http, namespace: str, state_file: Path | None = None) -> 
             f"you trust the checkpoint key {trusted['key_id']}, and the server's chain of "
             f"keys does not hold it (its keys: {', '.join(chain)})"
         )
-        return found(problems=problems)
+        return found()
     found = partial(found, key_pinned=bool(trusted))
     public = chain.get(checkpoint["key_id"])
     if not public or not checkpoint_signed(
         public, checkpoint["size"], checkpoint["root"], checkpoint["signature"]
     ):
         problems.append("the latest checkpoint's signature does not verify")
-        return found(problems=problems)
-    entries = _prove_entries(http, namespace, checkpoint, problems)
-    return found(entries=entries, problems=problems)
+        return found()
+    return found(entries=_prove_entries(http, namespace, checkpoint, problems))
 
 
 def _prove_entries(
