@@ -222,3 +222,20 @@ def test_the_api_docs_page_is_drawn_from_the_openapi_document(site: Site) -> Non
     raw = site.api("GET", "/api/v1/openapi.json")
     assert raw.status_code == 200 and "paths" in raw.json()
     assert_stayed_home(site, seen, watched)
+
+
+def test_the_pages_fit_a_narrow_screen(site: Site) -> None:
+    register(site, "risk", "fraud", 0.93)
+    tab, watched = site.page(site.server.token)
+    tab.set_viewport_size({"width": 360, "height": 740})
+    for path, name in [
+        ("/audit", "audit-log-narrow"),
+        ("/audit/entries/6", "audit-entry-narrow"),
+        ("/search?q=metrics.auc%20%3E", "search-bad-filter-narrow"),
+        ("/api/v1/docs#register_version", "api-docs-narrow"),
+    ]:
+        tab.goto(site.url + path)
+        width = tab.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 360, f"{path} is {width} px wide"
+        site.shot(tab, name)
+    assert watched.console_errors == []
