@@ -108,6 +108,15 @@ def test_a_version_page_shows_its_facts_provenance_and_trail(site: Site) -> None
     assert (audit.first.get_attribute("href") or "").startswith("/audit/entries/")
     site.shot(tab, "version-2-staging-deployed")
     assert second["number"] == 2
+
+    tab.set_viewport_size({"width": 360, "height": 800})
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways page
+    site.shot(tab, "version-2-narrow")
+    entry = audit.first.get_attribute("href") or ""
+    with tab.expect_navigation() as opened:
+        audit.first.click()
+    assert opened.value is not None and opened.value.status == 200
+    assert tab.url.endswith(entry)  # the entry's own page, with its proof
     assert watched.dialogs == [] and watched.console_errors == []
 
 

@@ -258,3 +258,40 @@ def test_only_readers_of_the_namespace_see_its_versions(site: Site) -> None:
     answer = site.client.get("/models/risk/fraud/versions/1", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/sign-in?next=")
+
+
+def test_a_versions_approvals_and_policy_decisions_are_shown(site: Site) -> None:
+    policy = {
+        "states": {
+            "staging": {"rules": [], "approvals": 1},
+            "production": {"rules": [{"name": "good", "expr": "metrics.auc >= 0.99"}]},
+        }
+    }
+    site.api("PUT", "/namespaces/risk/policy", 200, json=policy)
+    site.register("risk", "fraud", {"model.bin": b"one"}, metrics={"auc": 0.9})
+    asked = site.api(
+        "POST",
+        "/models/risk/fraud/versions/1/promote",
+        200,
+        json={"target": "staging", "reason": "ready " + HOSTILE},
+    )
+    site.api("POST", "/principals", 201, json={"name": "vera", "kind": "user"})
+    site.api("PUT", "/principals/vera/roles/risk/approver", 200)
+    vera = site.api("POST", "/tokens", 201, json={"principal": "vera", "name": "t"})["secret"]
+    request_id = asked["request"]["id"]
+    reviewed = site.client.post(
+        f"{API}/approvals/{request_id}/approve", json={"comment": HOSTILE}, headers=bearer(vera)
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    site.api("POST", "/models/risk/fraud/versions/1/promote", 409, json={"target": "production"})
+
+    html = site.html("/models/risk/fraud/versions/1")
+    approvals = html.split('id="approvals-h"')[1].split("</section>")[0]
+    assert f'id="request-{request_id}"' in approvals and "completed" in approvals
+    assert "vera" in approvals and "approved" in approvals
+    assert HOSTILE not in html and "ready &lt;img" in approvals
+    decisions = html.split('id="decisions-h"')[1].split("</section>")[0]
+    assert decisions.count("<tr>") == 4  # header, asked, allowed on approval, denied
+    assert "denied" in decisions and "needs_approval" in decisions and "allowed" in decisions
+    assert '<li class="bad">rule good: metrics.auc &gt;= 0.99 is false</li>' in decisions
+    assert '<li class="bad">approvals: 0 of 1 approvals' in decisions  # why it was asked
