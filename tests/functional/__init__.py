@@ -11,7 +11,9 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,10 +135,15 @@ def run_cli(
     timeout: float = 120,
     token: str | None = None,
     data_dir: Path | None = None,
+    process: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """``cairn ARGS`` as a subprocess, against the server at ``url``: with ``token``, or else
-    as a user on the server's machine (the CLI finds the admin token in the data folder,
-    ``data_dir`` or the test's)."""
+    """``cairn ARGS`` against the server at ``url``: with ``token``, or else as a user on the
+    server's machine (the CLI finds the admin token in the data folder, ``data_dir`` or the
+    test's). Its arguments, environment, output and exit code are the command's own; it runs
+    in this process (click's runner), which spares each call the second of a new Python
+    importing Cairn, unless ``process`` asks for the installed command in a process of its own
+    (as the tests of the entry point itself do). Commands run side by side from threads get a
+    process each: click's runner swaps this process's stdout, so it runs one at a time."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     env["CAIRN_URL"] = url
     if data_dir is not None:
@@ -147,14 +154,33 @@ def run_cli(
         env["CAIRN_TOKEN"] = token
     if cache_dir is not None:
         env["CAIRN_CACHE_DIR"] = str(cache_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "cairn", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    if process or threading.current_thread() is not threading.main_thread():
+        return subprocess.run(
+            [sys.executable, "-m", "cairn", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    return _in_process(list(args), env)
+
+
+def _in_process(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The command run by click's test runner, with exactly ``env`` as its environment."""
+    from click.testing import CliRunner
+
+    from cairn.cli.main import cli
+
+    changes: dict[str, str | None] = {k: None for k in os.environ if k not in env}
+    changes.update(env)
+    result = CliRunner().invoke(cli, args, env=changes, prog_name="cairn")
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        # What Python prints for an exception nobody caught, as a process would have.
+        trace = "".join(traceback.format_exception(result.exception))
+        stderr += trace
+    return subprocess.CompletedProcess(["cairn", *args], result.exit_code, result.stdout, stderr)
 
 
 def error_code(response: httpx.Response) -> str:

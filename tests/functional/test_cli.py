@@ -27,7 +27,9 @@ def _side_by_side(
 ) -> list[Result]:
     """Run independent commands at the same time (each one is a new Python process)."""
     with ThreadPoolExecutor(max_workers=len(commands)) as pool:
-        return list(pool.map(lambda argv: run_cli(url, *argv, cache_dir=cache_dir), commands))
+        return list(
+            pool.map(lambda argv: run_cli(url, *argv, cache_dir=cache_dir, process=True), commands)
+        )
 
 
 def test_push_show_list_search_tag_alias_and_pull(live_server: LiveServer, tmp_path: Path) -> None:
@@ -45,7 +47,7 @@ def test_push_show_list_search_tag_alias_and_pull(live_server: LiveServer, tmp_p
         "--tag", "team=risk",
         "--dataset", f"s3://data/train.csv@{TRAIN_DIGEST}", "--dataset", "s3://data/holdout.csv",
         "--description", "first try",
-        cache_dir=tmp_path / "cache",
+        cache_dir=tmp_path / "cache", process=True,
     )  # fmt: skip
     assert pushed.returncode == 0, pushed.stderr
     assert pushed.stdout.startswith("default/fraud:1 ")
@@ -112,6 +114,6 @@ def test_exit_codes_name_the_failure(live_server: LiveServer) -> None:
     assert bad.returncode == 2
     assert "invalid_reference" in bad.stderr
 
-    unreachable = run_cli(f"http://127.0.0.1:{free_port()}", "ls")
+    unreachable = run_cli(f"http://127.0.0.1:{free_port()}", "ls", process=True)
     assert unreachable.returncode == 7
     assert "ConnectError" in unreachable.stderr
