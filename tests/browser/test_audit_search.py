@@ -8,8 +8,10 @@ import json
 import re
 from urllib.parse import urlencode
 
+import rfc8785
 from playwright.sync_api import Page, Request
 
+from cairn.domain.merkle import MerkleTree, leaf_hash
 from tests.browser.conftest import Site, Watched
 
 WEIGHTS = b"weights " * 100
@@ -43,6 +45,13 @@ def assert_stayed_home(site: Site, seen: list[str], watched: Watched) -> None:
     elsewhere = [url for url in seen if not url.startswith(site.url + "/")]
     assert elsewhere == []
     assert watched.dialogs == [] and watched.console_errors == []
+
+
+def browser_check(tab: Page) -> tuple[str | None, str]:
+    """What the page's script found when it checked the checkpoint again: (yes/no, text)."""
+    found = tab.locator("#browser-check[data-verified]")
+    found.wait_for()
+    return found.get_attribute("data-verified"), found.inner_text()
 
 
 def test_search_finds_versions_and_explains_a_bad_filter(site: Site) -> None:
@@ -89,6 +98,8 @@ def test_the_audit_log_verifies_its_checkpoint_and_an_entrys_proof(site: Site) -
     tab.wait_for_url("**verify=1*")
     assert tab.locator("#checkpoint-check").get_attribute("data-verified") == "yes"
     assert f"checkpoint {size}" in tab.locator("#checkpoint-check").inner_text()
+    verdict, text = browser_check(tab)
+    assert verdict == "yes" and text.startswith(f"✓ In this browser: verified: checkpoint {size} ")
     site.shot(tab, "audit-log-checkpoint-verified")
 
     # More happens; the browser remembers the checkpoint it verified and checks the log grew.
@@ -100,11 +111,26 @@ def test_the_audit_log_verifies_its_checkpoint_and_an_entrys_proof(site: Site) -
     check = tab.locator("#checkpoint-check")
     assert check.get_attribute("data-verified") == "yes", check.inner_text()
     assert f"since the checkpoint of size {size}" in check.inner_text()
+    verdict, text = browser_check(tab)
+    assert verdict == "yes" and f"only grew since the checkpoint of size {size} seen" in text
+    proof = json.loads(tab.locator("#checkpoint-proof").text_content() or "")
+    assert proof["seen"]["proof"], "a real consistency proof was checked, not an empty one"
+    remembered = tab.evaluate("() => JSON.parse(localStorage.getItem('cairn.audit.seen'))")
+    assert remembered["size"] > size  # the browser now trusts the newer checkpoint
 
-    # A root that was never signed at that size does not pass for the log's history.
+    # A root that was never signed at that size does not pass for the log's history, on the
+    # server or here; nor does a consistency proof edited in the page.
     forged = "/audit?verify=1&seen_size=" + str(size) + "&seen_root=" + "ab" * 32
     tab.goto(site.url + forged)
     assert tab.locator("#checkpoint-check").get_attribute("data-verified") == "no"
+    assert browser_check(tab)[0] == "no"
+    check_again = "async (data) => (await window.cairnAudit.verifyCheckpoint(data)).ok"
+    assert tab.evaluate(check_again, proof) is True
+    proof["seen"]["proof"][0] = "00" * 32
+    assert tab.evaluate(check_again, proof) is False
+    proof["seen"] = None
+    proof["checkpoint"]["size"] -= 1  # the signature covers the size as well as the root
+    assert tab.evaluate(check_again, proof) is False
 
     index = next(
         e["index"]
@@ -238,4 +264,82 @@ def test_the_pages_fit_a_narrow_screen(site: Site) -> None:
         width = tab.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 360, f"{path} is {width} px wide"
         site.shot(tab, name)
+    assert watched.console_errors == []
+
+
+CHECK_ALL = """async (cases) => {
+  const unhex = (h) => Uint8Array.from(h.match(/../g) || [], (p) => parseInt(p, 16));
+  const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const found = [];
+  for (const c of cases) {
+    if (c.kind === "inclusion") {
+      const root = await window.cairnAudit.rootFrom(
+        unhex(c.leaf), c.index, c.size, c.proof.map(unhex));
+      found.push(root !== null && hex(root) === c.root);
+    } else {
+      found.push(await window.cairnAudit.consistent(
+        c.old, c.size, unhex(c.old_root), unhex(c.root), c.proof.map(unhex)));
+    }
+  }
+  return found;
+}"""
+
+
+def test_the_browsers_merkle_code_agrees_with_the_domains(site: Site) -> None:
+    """Every inclusion and consistency proof of trees of 1 to 17 leaves, made by
+    ``cairn.domain.merkle``, verifies in the browser's port; each one with a hash changed
+    does not."""
+    leaves = [leaf_hash(bytes([i])) for i in range(17)]
+    tree = MerkleTree(lambda start, end: leaves[start:end], memo_min_leaves=1)
+    cases: list[dict[str, object]] = []
+    for size in range(1, 18):
+        root = tree.root(size).hex()
+        for index in range(size):
+            proof = [h.hex() for h in tree.inclusion_proof(index, size)]
+            leaf = leaves[index].hex()
+            cases.append(
+                dict(kind="inclusion", leaf=leaf, index=index, size=size, root=root, proof=proof)
+            )
+        for old in range(1, size + 1):
+            proof = [h.hex() for h in tree.consistency_proof(old, size)]
+            old_root = tree.root(old).hex()
+            cases.append(
+                dict(
+                    kind="consistency",
+                    old=old,
+                    old_root=old_root,
+                    size=size,
+                    root=root,
+                    proof=proof,
+                )
+            )
+    tampered = [
+        dict(c, proof=[flipped(c["proof"][0]), *c["proof"][1:]]) for c in cases if c["proof"]
+    ]  # type: ignore[index]
+    tab, watched = site.page()
+    tab.goto(site.url + "/sign-in")
+    assert tab.evaluate(CHECK_ALL, cases) == [True] * len(cases)
+    assert tab.evaluate(CHECK_ALL, tampered) == [False] * len(tampered)
+    assert len(tampered) > 250
+    site.shot(tab, "merkle-agreement-sign-in")
+    assert watched.console_errors == []
+
+
+def flipped(hash_hex: str) -> str:
+    return ("1" if hash_hex[0] == "0" else "0") + hash_hex[1:]
+
+
+def test_the_browsers_canonical_json_agrees_with_rfc8785(site: Site) -> None:
+    """The leaf the browser hashes is the RFC 8785 text the server hashed: numbers, escapes and
+    key order (by UTF-16 code units, where an emoji sorts before U+FF01) included."""
+    documents = [
+        {"b": 1, "a": [1.5, 1e21, 1e-7, 100, 0.1, -3, 123456789012.5], "": {}},
+        {"\uff01": "full-width", "\U0001f600": "emoji", "é": '\u2028\x1f\x7f"\\/<>&'},
+        {"payload": {"auc": 0.9100000000000001, "nested": [[], [None, True, False]]}},
+    ]
+    tab, watched = site.page()
+    tab.goto(site.url + "/sign-in")
+    drawn = tab.evaluate("(docs) => docs.map((d) => window.cairnAudit.canonical(d))", documents)
+    assert drawn == [rfc8785.dumps(d).decode() for d in documents]
+    site.shot(tab, "canonical-json-sign-in")
     assert watched.console_errors == []

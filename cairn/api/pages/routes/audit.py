@@ -57,7 +57,7 @@ def log_view(
         entries = svc.audit.entries(actor, after=after, limit=SHOWN, **filters)
     latest = svc.audit.checkpoint(actor)
     keys = {str(k["key_id"]): k["public_key"] for k in svc.audit.key_chain(actor)}
-    check = checkpoint_check(svc, actor, latest, keys, asked) if "verify" in asked else None
+    asked_check = "verify" in asked and latest is not None
     return {
         "entries": entries,
         "asked": asked,
@@ -68,9 +68,7 @@ def log_view(
         "next_after": entries[-1].leaf_index if len(entries) == SHOWN else None,
         "newest_after": max(-1, latest.size - SHOWN - 1) if latest else None,
         "checkpoint": latest,
-        "public_key": keys.get(latest.key_id) if latest else None,
-        "check": check,
-        "verified": bool(check) and all(passed for passed, _ in check or ()),
+        **(checkpoint_check(svc, actor, latest, keys, asked) if asked_check else {"check": None}),
     }
 
 
@@ -80,37 +78,57 @@ def checkpoint_check(
     latest: Checkpoint | None,
     keys: dict[str, str | int | None],
     asked: dict[str, str],
-) -> list[tuple[bool, str]]:
-    """What the check of ``latest`` found, each line (passed, what): its signature by the
-    published key it names, and that it extends the checkpoint seen before, if one is given."""
-    if latest is None:
-        return [(False, "the log is empty: there is no checkpoint to check")]
+) -> dict[str, Any]:
+    """The check of ``latest``: its signature by the published key it names and, if a
+    checkpoint seen before is given, that the log only grew since. Done here with the domain's
+    functions (``check``, lines of (passed, what)), and again by the page's script from what
+    ``browser`` holds (the checkpoint, its key, and the consistency proof)."""
+    assert latest is not None
     public = keys.get(latest.key_id)
     signed = isinstance(public, str) and checkpoint_signed(
         public, latest.size, latest.root, latest.signature
     )
-    found = [(signed, f"the signature of checkpoint {latest.size} by {latest.key_id}")]
+    check = [(signed, f"the signature of checkpoint {latest.size} by {latest.key_id}")]
+    browser: dict[str, Any] = {"checkpoint": {**proof_checkpoint(latest), "public_key": public}}
     seen_size, seen_root = asked.get("seen_size", ""), asked.get("seen_root", "").lower()
     if seen_size or seen_root:
-        found.append((grew(svc, actor, latest, seen_size, seen_root), grew_text(seen_size)))
-    return found
+        proof = consistency(svc, actor, latest, seen_size, seen_root)
+        grown = proof is not None and verify_consistency(
+            int(seen_size),
+            latest.size,
+            bytes.fromhex(seen_root),
+            bytes.fromhex(latest.root),
+            [bytes.fromhex(h) for h in proof],
+        )
+        what = f"the log only grew since the checkpoint of size {seen_size} seen before"
+        check.append((grown, what))
+        browser["seen"] = {"size": seen_size, "root": seen_root, "proof": proof}
+    verified = all(passed for passed, _ in check)
+    return {"check": check, "verified": verified, "browser": browser}
 
 
-def grew(svc: Services, actor: Actor, latest: Checkpoint, seen_size: str, seen_root: str) -> bool:
-    """Whether the log of ``latest`` extends the one seen before, of (size, root)."""
+def consistency(
+    svc: Services, actor: Actor, latest: Checkpoint, seen_size: str, seen_root: str
+) -> list[str] | None:
+    """The proof that the log of ``latest`` extends the one of the size seen before; None if
+    what was seen cannot be a checkpoint of this log (no size up to the latest, no hex root)."""
     try:
-        old_size, old_root = int(seen_size), bytes.fromhex(seen_root)
+        size = int(seen_size)
+        bytes.fromhex(seen_root)
     except ValueError:
-        return False
-    if not 0 <= old_size <= latest.size:
-        return False
-    proof = svc.audit.consistency_proof(actor, old_size, latest.size) if old_size else []
-    hashes = [bytes.fromhex(h) for h in proof]
-    return verify_consistency(old_size, latest.size, old_root, bytes.fromhex(latest.root), hashes)
+        return None
+    if not 0 <= size <= latest.size:
+        return None
+    return svc.audit.consistency_proof(actor, size, latest.size) if size else []
 
 
-def grew_text(seen_size: str) -> str:
-    return f"the log only grew since the checkpoint of size {seen_size} seen before"
+def proof_checkpoint(latest: Checkpoint) -> dict[str, Any]:
+    return {
+        "size": latest.size,
+        "root": latest.root,
+        "key_id": latest.key_id,
+        "signature": latest.signature,
+    }
 
 
 def entry_view(svc: Services, actor: Actor, index: int) -> dict[str, Any]:
@@ -135,13 +153,7 @@ def entry_view(svc: Services, actor: Actor, index: int) -> dict[str, Any]:
             "leaf_hash": entry.leaf_hash,
             "index": index,
             "path": path,
-            "checkpoint": {
-                "size": latest.size,
-                "root": latest.root,
-                "key_id": latest.key_id,
-                "signature": latest.signature,
-                "public_key": keys.get(latest.key_id),
-            },
+            "checkpoint": {**proof_checkpoint(latest), "public_key": keys.get(latest.key_id)},
         }
     return {
         "entry": entry,

@@ -97,6 +97,61 @@ const cairnAudit = (() => {
     return sn === 0 ? computed : null;
   }
 
+  const same = (a, b) => a.length === b.length && a.every((byte, i) => byte === b[i]);
+
+  // verify_consistency's walk (RFC 9162 §2.1.4.2): whether ``proof`` shows the tree of
+  // (oldSize, oldRoot) is the first oldSize leaves of the tree of (newSize, newRoot).
+  async function consistent(oldSize, newSize, oldRoot, newRoot, proof) {
+    if (!(Number.isSafeInteger(oldSize) && Number.isSafeInteger(newSize))) {
+      return false;
+    }
+    if (!(oldSize >= 0 && oldSize <= newSize) || [oldRoot, newRoot, ...proof].some((h) => h.length !== 32)) {
+      return false;
+    }
+    if (oldSize === 0) {
+      return proof.length === 0 && same(oldRoot, await sha256());
+    }
+    if (oldSize === newSize) {
+      return proof.length === 0 && same(oldRoot, newRoot);
+    }
+    if (proof.length === 0) {
+      return false;
+    }
+    const half = (n) => Math.floor(n / 2);
+    let odd = oldSize;
+    while (odd % 2 === 0) {
+      odd = half(odd);
+    }
+    // The old tree is a whole node of the new one when its size is a power of two.
+    const path = odd === 1 ? [oldRoot, ...proof] : proof.slice();
+    let fn = oldSize - 1;
+    let sn = newSize - 1;
+    while (fn % 2 === 1) {
+      fn = half(fn);
+      sn = half(sn);
+    }
+    let oldComputed = path[0];
+    let newComputed = path[0];
+    for (const node of path.slice(1)) {
+      if (sn === 0) {
+        return false;
+      }
+      if (fn % 2 === 1 || fn === sn) {
+        oldComputed = await nodeHash(node, oldComputed);
+        newComputed = await nodeHash(node, newComputed);
+        while (fn !== 0 && fn % 2 === 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
+      } else {
+        newComputed = await nodeHash(newComputed, node);
+      }
+      fn = half(fn);
+      sn = half(sn);
+    }
+    return sn === 0 && same(oldComputed, oldRoot) && same(newComputed, newRoot);
+  }
+
   // A key's id as cairn.domain.audit_keys.key_id_of draws it: SHA-256 of the raw 32-byte key.
   async function keyFrom(pem) {
     const body = pem.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "").replace(/\s+/g, "");
@@ -145,7 +200,34 @@ const cairnAudit = (() => {
     }
   }
 
-  return { canonical, leafHash, rootFrom, verifyProof };
+  // The latest checkpoint's signature and, given one seen before, that the log only grew.
+  async function verifyCheckpoint(data) {
+    try {
+      const checkpoint = data.checkpoint;
+      const problem = await signatureHolds(checkpoint);
+      if (problem) {
+        return { ok: false, message: "failed: " + problem };
+      }
+      let message = "verified: checkpoint " + checkpoint.size + " (root " + checkpoint.root +
+        ") is signed by " + checkpoint.key_id;
+      const seen = data.seen;
+      if (seen) {
+        const size = Number(seen.size);
+        const grown = Array.isArray(seen.proof) && await consistent(
+          size, checkpoint.size, unhex(seen.root), unhex(checkpoint.root), seen.proof.map(unhex));
+        if (!grown) {
+          return { ok: false, message: "failed: nothing shows that the log of size " +
+            checkpoint.size + " extends the checkpoint of size " + seen.size + " seen before" };
+        }
+        message += ", and the log only grew since the checkpoint of size " + size + " seen before";
+      }
+      return { ok: true, message };
+    } catch (error) {
+      return { ok: false, message: "failed: " + error.message };
+    }
+  }
+
+  return { canonical, consistent, leafHash, rootFrom, verifyCheckpoint, verifyProof };
 })();
 window.cairnAudit = cairnAudit;
 
@@ -175,9 +257,10 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// The audit log's checkpoint check: this browser remembers the last checkpoint it saw verified
-// and offers it next time, so "the log only grew" is checked against what you saw, not what
-// the server says you saw.
+// The audit log's checkpoint check, done again here: the signature with WebCrypto's Ed25519 and
+// the consistency proof from the checkpoint seen before. This browser remembers the last
+// checkpoint it verified and offers it next time, so "the log only grew" is checked against
+// what you saw, not what the server says you saw.
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.querySelector("form.verify-checkpoint");
   if (!form || !window.localStorage) {
@@ -190,9 +273,19 @@ document.addEventListener("DOMContentLoaded", () => {
     size.value = remembered.size;
     root.value = remembered.root;
   }
-  const check = document.getElementById("checkpoint-check");
-  if (check && check.dataset.verified === "yes") {
-    const seen = { size: Number(form.dataset.size), root: form.dataset.root };
-    localStorage.setItem("cairn.audit.seen", JSON.stringify(seen));
+  const block = document.getElementById("checkpoint-proof");
+  const result = document.getElementById("browser-check");
+  if (!block || !result) {
+    return;
   }
+  result.textContent = "Checking in this browser…";
+  cairnAudit.verifyCheckpoint(JSON.parse(block.textContent)).then((found) => {
+    result.textContent = (found.ok ? "✓ In this browser: " : "✗ In this browser: ") + found.message;
+    result.className = found.ok ? "ok" : "bad";
+    result.dataset.verified = found.ok ? "yes" : "no";
+    if (found.ok) {
+      const seen = { size: Number(form.dataset.size), root: form.dataset.root };
+      localStorage.setItem("cairn.audit.seen", JSON.stringify(seen));
+    }
+  });
 });
