@@ -196,6 +196,21 @@ class AuditService:
                 max(1, min(limit, 1000)),
             )
 
+    def recent(self, actor: Actor, limit: int = 20) -> list[AuditEntry]:
+        """The newest entries ``actor`` may read, newest first: the whole log for a global
+        admin, else the entries of the namespaces it reads (none: nothing, not a refusal)."""
+        self.sequence()
+        with self.db.read_unchecked() as store:
+            if actor.may(Permission.ADMIN, EVERYWHERE):
+                keys = None
+            else:
+                keys = [
+                    namespace_key(ns.name)
+                    for ns in store.namespaces.list()
+                    if actor.may(Permission.READ, ns.name)
+                ]
+            return store.journal.newest(keys, max(1, min(limit, 1000)))
+
     def checkpoint(self, actor: Actor) -> Checkpoint | None:
         authorize(actor, Permission.READ, None)
         return self.sequence()

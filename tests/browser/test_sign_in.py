@@ -20,6 +20,8 @@ def test_sign_in_shows_the_home_page_and_sign_out_ends_the_session(site: Site) -
 
     site.sign_in(tab, site.server.token)
     assert tab.locator("a[href='/namespaces/risk']").inner_text() == "risk"
+    # Recent activity: the namespace's creation, linked to its entry in the audit log.
+    assert "namespace.create" in tab.locator("section", has_text="Recent activity").inner_text()
     assert tab.locator(".who").inner_text().startswith("admin")
     cookie = next(c for c in tab.context.cookies() if c["name"] == "cairn_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"

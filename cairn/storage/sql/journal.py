@@ -135,6 +135,15 @@ class JournalRows:
         query = query.order_by(audit_log.c.leaf_index.desc()).limit(limit)
         return [_entry(r) for r in self.conn.execute(query).mappings()]
 
+    def newest(self, namespaces: Sequence[str] | None, limit: int) -> list[AuditEntry]:
+        """The newest placed entries, newest first: of every namespace and none (``None``),
+        or of these namespaces (keys) only."""
+        query = select(audit_log).where(audit_log.c.leaf_index.is_not(None))
+        if namespaces is not None:
+            query = query.where(audit_log.c.namespace.in_(list(namespaces)))
+        query = query.order_by(audit_log.c.leaf_index.desc()).limit(limit)
+        return [_entry(r) for r in self.conn.execute(query).mappings()]
+
     def entry_at(self, index: int) -> AuditEntry | None:
         query = select(audit_log).where(audit_log.c.leaf_index == index)
         row = self.conn.execute(query).mappings().first()

@@ -34,4 +34,9 @@ def overview(svc: Services, actor: Actor) -> dict[str, Any]:
         if request.requested_by != actor.name
         and all(a.approver != actor.name for a in request.approvals)
     ]
-    return {"namespaces": namespaces, "production": production, "pending": pending[:SHOWN]}
+    return {
+        "namespaces": namespaces,
+        "production": production,
+        "pending": pending[:SHOWN],
+        "recent": svc.audit.recent(actor, SHOWN),
+    }
