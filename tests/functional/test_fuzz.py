@@ -38,7 +38,10 @@ from cairn.client import Client
 from tests.conftest import LiveServer, start_live_server
 
 EXAMPLES_PER_OPERATION = 12
-TIME_BUDGET_SECONDS = 240
+# schemathesis runs its fuzzing and stateful phases in rounds until the time is up. The first
+# round takes about 30 s here and reaches every operation it will (85 answered a 2xx by 31 s
+# of a 240 s run); later rounds draw more of the same.
+TIME_BUDGET_SECONDS = 60
 SEED = 20261207
 TOKEN_POOL = 30
 REPOSITORY = Path(__file__).resolve().parents[2]
