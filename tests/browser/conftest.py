@@ -22,8 +22,11 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test module. Not per session: Playwright's synchronous API keeps an
+    event loop running in this thread for as long as it is open, and a later test that runs
+    ``asyncio.run`` in the same test process would find it there."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium package")
     with sync_playwright() as playwright:

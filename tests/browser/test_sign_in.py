@@ -70,3 +70,35 @@ def test_every_page_carries_a_strict_content_security_policy(site: Site) -> None
             continue
         policy = answer.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+
+
+def test_the_pages_can_be_used_from_the_keyboard(site: Site) -> None:
+    """Sign in, skip to the content, search and open a result with keys alone."""
+    assert site.api("POST", "/api/v1/namespaces", json={"name": "risk"}).status_code == 201
+    tab, watched = site.page()
+    tab.goto(site.url + "/sign-in")
+    tab.keyboard.type(site.server.token)  # the token field has the focus on arrival
+    tab.keyboard.press("Enter")
+    tab.wait_for_url(site.url + "/")
+
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("document.activeElement.textContent") == "Skip to content"
+    tab.keyboard.press("Enter")
+    assert tab.url.endswith("#main")
+    focused = [tab.evaluate("document.activeElement.outerHTML")]
+    for _ in range(3):
+        tab.keyboard.press("Tab")
+        focused.append(tab.evaluate("document.activeElement.outerHTML"))
+    assert any('id="q"' in element for element in focused), focused  # the search box
+    tab.focus("#q")
+    tab.keyboard.type("namespace = 'risk'")
+    tab.keyboard.press("Enter")
+    tab.wait_for_url("**/search?q=*")
+    # Every control on the page can take the focus, and shows where it is.
+    outline = tab.evaluate(
+        "() => { const a = document.querySelector('main a'); a.focus();"
+        " return getComputedStyle(a).outlineStyle; }"
+    )
+    assert outline != "none"
+    site.shot(tab, "keyboard-search")
+    assert watched.console_errors == []
