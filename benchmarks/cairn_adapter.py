@@ -83,11 +83,11 @@ from cairn.client.transfer import (  # noqa: E402
     LocalFile,
     Retrier,
     Uploader,
-    namespace_path,
     sha256_file,
 )
 from cairn.domain.digests import digest_bytes, hex_of  # noqa: E402
 from cairn.domain.manifest import FileEntry  # noqa: E402
+from cairn.wire import paths  # noqa: E402
 
 SETUP_BLOB = b"cairn benchmark: the weights every registered version points at\n"
 SETUP_PATH = "model.bin"
@@ -112,7 +112,7 @@ class CairnAdapter(RegistryAdapter):
     def __init__(self, base_url: str, timeout_s: float = 120.0, **opts: Any) -> None:
         super().__init__(base_url, timeout_s=timeout_s, **opts)
         self.ns = os.environ.get("CAIRN_BENCH_NAMESPACE", "default")
-        self._blobs = namespace_path(self.ns) + "/blobs"  # where the namespace's blobs are
+        self._blobs = paths.namespace(self.ns) + "/blobs"  # where the namespace's blobs are
         self.http = Http(self.base_url, client=self.client)  # the SDK's HTTP layer
         self.retrier = Retrier(120.0)  # the SDK's default retry budget
         data_dir = os.environ.get("CAIRN_BENCH_DATA_DIR")

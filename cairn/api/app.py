@@ -43,7 +43,7 @@ from cairn.api.routes import (
     webhooks,
 )
 from cairn.api.webhook_transport import GuardedTransport
-from cairn.config import load_settings
+from cairn.config import Settings, load_settings
 from cairn.domain.webhooks import parse_allow_list
 from cairn.services.container import Services
 
@@ -185,7 +185,12 @@ def check_routes_read_strictly() -> None:
 def app_from_environment() -> FastAPI:
     """The factory uvicorn calls in each worker (``cairn server --workers N``): settings come
     from the documented ``CAIRN_*`` variables, read here, at start-up."""
-    settings = load_settings()
+    return serving_app(load_settings())
+
+
+def serving_app(settings: Settings) -> FastAPI:
+    """The app a server process serves: its own services, and the background rounds
+    (housekeeping, pending work) running for as long as it does."""
     services = Services.open(settings)
 
     @asynccontextmanager

@@ -5,6 +5,7 @@ mismatched blob (DESIGN §2, invariants 1 and 2)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from cairn.client import Client
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, start_live_server
 from tests.functional import (
     MiB,
     blob_file,
@@ -28,6 +29,14 @@ from tests.functional import (
 pytestmark = pytest.mark.slow
 
 OUTAGE_SECONDS = 1.0  # how long the server stays dead: long enough for the client to notice
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """``cairn server`` in a process of its own: these tests kill it."""
+    server = start_live_server(tmp_path, process=True)
+    yield server
+    server.stop()
 
 
 def _session_mid_chunk(server: LiveServer) -> tuple[str, int] | None:

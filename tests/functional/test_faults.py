@@ -49,11 +49,12 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
     """The embedded default, and the scale-out deployment (PostgreSQL + S3 over HTTP)."""
     if request.param == "sqlite+folder":
-        live = start_live_server(tmp_path)
+        live = start_live_server(tmp_path, process=True)
     else:
         s3: S3Server = request.getfixturevalue("s3")
         prefix = f"faults-{uuid.uuid4().hex[:12]}"
-        live = start_live_server(tmp_path, request.getfixturevalue("pg_url"), **s3.env(prefix))
+        pg_url = request.getfixturevalue("pg_url")
+        live = start_live_server(tmp_path, pg_url, process=True, **s3.env(prefix))
     live.env.setdefault("CAIRN_DATABASE_URL", f"sqlite:///{live.data_dir / 'cairn.db'}")
     yield live
     live.stop()
@@ -222,7 +223,7 @@ def test_the_database_going_away_is_a_503_and_its_return_needs_no_restart(
     proxy = TcpProxy((database.host or "127.0.0.1", database.port or 5432))
     proxy.start()
     through = database.set(port=proxy.port).render_as_string(hide_password=False)
-    live = start_live_server(tmp_path, through)
+    live = start_live_server(tmp_path, through, process=True)
     try:
         models = f"{live.url}{API}/models"
         assert httpx.get(models, headers=live.headers).status_code == 200
@@ -388,7 +389,9 @@ def test_the_object_store_failing_is_bounded_retries_then_a_clear_error(
     proxy = FaultyS3(s3.endpoint)
     prefix = f"faulty-{uuid.uuid4().hex[:12]}"
     settings = {**s3.env(prefix), "CAIRN_S3_ENDPOINT_URL": proxy.url}
-    live = start_live_server(tmp_path, pg_url, **settings, CAIRN_S3_TIMEOUT_SECONDS="1")
+    live = start_live_server(
+        tmp_path, pg_url, process=True, **settings, CAIRN_S3_TIMEOUT_SECONDS="1"
+    )
     try:
         proxy.mode, proxy.seen = failure, 0
         refused = _put(live)

@@ -83,7 +83,7 @@ def test_downloads_are_attachments_that_are_never_sniffed(client: TestClient) ->
 
 
 def test_tokens_never_reach_the_server_log(tmp_path: Path) -> None:
-    server = start_live_server(tmp_path, CAIRN_LOG_LEVEL="debug")
+    server = start_live_server(tmp_path, process=True, CAIRN_LOG_LEVEL="debug")
     try:
         token = server.token
         made = httpx.post(
