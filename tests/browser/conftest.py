@@ -100,9 +100,11 @@ class Site:
         tab.click("button[type=submit]")
         tab.wait_for_url(re.compile(r".*/$"))
 
-    def shot(self, tab: Page, name: str) -> Path:
+    def shot(self, tab: Page, name: str, full_page: bool = True) -> Path:
+        """The page as drawn (all of it, or only the window: the API's docs page is
+        thousands of pixels long)."""
         path = self.shots / f"{name}.png"
-        tab.screenshot(path=str(path), full_page=True)
+        tab.screenshot(path=str(path), full_page=full_page)
         return path
 
 

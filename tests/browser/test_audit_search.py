@@ -244,7 +244,7 @@ def test_the_api_docs_page_is_drawn_from_the_openapi_document(site: Site) -> Non
     tab.click("nav.toc a[href='#register_version']")
     assert tab.url.endswith("#register_version")
     assert tab.locator("a[href='/api/v1/openapi.json']").count() == 1
-    site.shot(tab, "api-docs")
+    site.shot(tab, "api-docs", full_page=False)
     raw = site.api("GET", "/api/v1/openapi.json")
     assert raw.status_code == 200 and "paths" in raw.json()
     assert_stayed_home(site, seen, watched)
@@ -263,7 +263,7 @@ def test_the_pages_fit_a_narrow_screen(site: Site) -> None:
         tab.goto(site.url + path)
         width = tab.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 360, f"{path} is {width} px wide"
-        site.shot(tab, name)
+        site.shot(tab, name, full_page=not path.startswith("/api/v1/docs"))
     assert watched.console_errors == []
 
 
