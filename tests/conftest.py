@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -26,12 +26,26 @@ from cairn.config import Settings, load_settings
 from cairn.services.container import Services
 from tests.databases import build_sqlite_template, copy_sqlite, end_pg_run, pg_run
 
+if TYPE_CHECKING:
+    from tests.contract.s3_server import S3Server
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _pg_run() -> Iterator[None]:
     """The run's PostgreSQL databases (tests/databases.py) are dropped at its end."""
     yield
     end_pg_run()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 endpoint over HTTP (moto's server): one per test process, each test on a
+    prefix of its own."""
+    from tests.contract.s3_server import start_s3_server  # it imports from this module
+
+    server = start_s3_server(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

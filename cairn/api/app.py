@@ -202,6 +202,10 @@ def serving_app(settings: Settings) -> FastAPI:
         yield
         for task in tasks:
             task.cancel()
+        # A round already running in its worker thread finishes first (anyio defers the
+        # cancellation until the thread returns): closing the services under it would leave
+        # its connection to be dropped unclosed, or fail the round half-way.
+        await asyncio.gather(*tasks, return_exceptions=True)
         services.close()
 
     app = create_app(services)

@@ -27,8 +27,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import LiveServer, free_port, start_live_server
-from tests.contract.s3_server import S3Server, start_s3_server
+from tests.contract.s3_server import S3Server
 from tests.functional import run_cli, wait_for
+
+# Every server here is `cairn server` in a process of its own: a fault test is about what a
+# real process does when what it depends on fails, or when it is killed.
+pytestmark = pytest.mark.slow
 
 API = "/api/v1"
 MiB = 1 << 20
@@ -38,11 +42,9 @@ BODY = {"manifest": {"files": [{"path": "w.bin", "digest": DIGEST, "size": len(B
 KEY = {"Idempotency-Key": "push-42"}
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    found = start_s3_server(tmp_path_factory.mktemp("moto"))
-    yield found
-    found.stop()
+@pytest.fixture
+def s3(s3_server: S3Server) -> S3Server:
+    return s3_server
 
 
 @pytest.fixture(params=["sqlite+folder", "postgresql+s3"])

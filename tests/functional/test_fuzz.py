@@ -156,6 +156,7 @@ def _responses(report: Path) -> tuple[dict[str, list[int]], list[str]]:
     return statuses, failures
 
 
+@pytest.mark.slow
 def test_generated_requests_pass_every_check(server: LiveServer, tmp_path: Path) -> None:
     pool = _seed(server, tmp_path)
     config = tmp_path / "schemathesis.toml"

@@ -5,7 +5,6 @@ server that starts on the same prefix finds them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 
 from cairn.client import Client
 from tests.conftest import start_live_server
-from tests.contract.s3_server import S3Server, start_s3_server
+from tests.contract.s3_server import S3Server
 from tests.functional import (
     MiB,
     download_bytes,
@@ -22,13 +21,6 @@ from tests.functional import (
     upload_bytes,
     write_random,
 )
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    server = start_s3_server(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
 
 
 def _model_folder(root: Path) -> Path:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -251,3 +253,20 @@ def test_the_server_refuses_to_start_on_a_wrong_tls_setting(
     assert started.returncode == 1, started.stdout
     assert f"Error: {named}: " in started.stderr and says in started.stderr, started.stderr
     assert "Traceback" not in started.stderr
+
+
+def test_the_pages_session_cookie_is_secure_over_https(https_server: LiveServer) -> None:
+    """Signed in over HTTPS, the session cookie is marked Secure (never sent over plain
+    HTTP), as well as HttpOnly and SameSite=Strict."""
+    trust = ssl.create_default_context(cafile=https_server.ca_bundle)
+    with httpx.Client(base_url=https_server.url, verify=trust) as browser:
+        form = browser.get("/sign-in")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None, form.text
+        signed_in = browser.post(
+            "/sign-in", data={"csrf": csrf.group(1), "token": https_server.token, "next": "/"}
+        )
+    assert signed_in.status_code == 303, signed_in.text
+    cookie = signed_in.headers["set-cookie"].lower()
+    assert cookie.startswith("cairn_session=")
+    assert "; secure" in cookie and "; httponly" in cookie and "samesite=strict" in cookie
