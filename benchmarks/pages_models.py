@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, update
 
-from cairn.api.app import create_app
-from cairn.api.pages.session import COOKIE
-from cairn.config import load_settings
+from benchmarks.pages_common import print_table, sign_in, site
 from cairn.services.container import Services
 from cairn.storage.sql.engine import WRITE
 from cairn.storage.sql.tables import models, version_files, versions
@@ -32,7 +27,6 @@ from cairn.storage.sql.tables import models, version_files, versions
 CONTENT = b"benchmark weights\n"
 DIGEST = "sha256:" + hashlib.sha256(CONTENT).hexdigest()
 THROUGH_API = 30
-TARGET_MS = 200.0
 
 
 def build(client: TestClient, services: Services, count: int) -> None:
@@ -79,17 +73,6 @@ def _without_id(row: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in row.items() if k != "id"}
 
 
-def timed(client: TestClient, path: str, repeat: int) -> tuple[float, float]:
-    client.get(path).raise_for_status()  # warm: templates compiled, caches filled
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        answer = client.get(path)
-        times.append((time.perf_counter() - start) * 1000)
-        assert answer.status_code == 200, f"{path}: {answer.status_code}"
-    return statistics.median(times), max(times)
-
-
 def report(client: TestClient, repeat: int) -> None:
     first = client.get("/models/default/big").text
     cursor = first.split("?cursor=", 1)[1].split("&", 1)[0].split('"', 1)[0]
@@ -99,11 +82,7 @@ def report(client: TestClient, repeat: int) -> None:
         "namespace page": "/namespaces/default",
         "alias history": "/models/default/big/aliases/champion",
     }
-    print(f"{'page':40} {'median ms':>10} {'worst ms':>10}")
-    for name, path in pages.items():
-        median, worst = timed(client, path, repeat)
-        verdict = "ok" if median < TARGET_MS else "OVER TARGET"
-        print(f"{name:40} {median:10.1f} {worst:10.1f}  {verdict}")
+    print_table(client, pages, repeat)
 
 
 def main() -> None:
@@ -111,25 +90,13 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        settings = load_settings(
-            data_dir=root / "data", blob_url=(root / "blobs").as_uri(), allowed_hosts="testserver"
-        )
-        services = Services.open(settings)
-        services.identity.bootstrap(settings.admin_token_file)
-        token = settings.admin_token_file.read_text().strip()
-        app = create_app(services)
-        try:
-            with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
-                started = time.perf_counter()
-                build(client, services, args.versions)
-                took = time.perf_counter() - started
-                print(f"built default/big with {args.versions} versions in {took:.1f} s")
-                client.cookies.set(COOKIE, services.sessions.sign_in(token, None).secret)
-                report(client, args.repeat)
-        finally:
-            services.close()
+    with site() as (client, services, token):
+        started = time.perf_counter()
+        build(client, services, args.versions)
+        took = time.perf_counter() - started
+        print(f"built default/big with {args.versions} versions in {took:.1f} s")
+        sign_in(client, services, token)
+        report(client, args.repeat)
 
 
 if __name__ == "__main__":

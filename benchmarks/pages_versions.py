@@ -15,19 +15,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
-import statistics
-import tempfile
 import time
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from cairn.api.app import create_app
-from cairn.api.pages.session import COOKIE
-from cairn.config import load_settings
-from cairn.services.container import Services
+from benchmarks.pages_common import print_table, sign_in, site
 
-TARGET_MS = 200.0
 MODEL = "/api/v1/models/default/big"
 
 
@@ -64,17 +57,6 @@ def build(client: TestClient, count: int) -> None:
         client.put(f"{MODEL}/versions/2/tags/step", json={"value": str(n)}).raise_for_status()
 
 
-def timed(client: TestClient, path: str, repeat: int) -> tuple[float, float]:
-    client.get(path).raise_for_status()  # warm: templates compiled, caches filled
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        answer = client.get(path)
-        times.append((time.perf_counter() - start) * 1000)
-        assert answer.status_code == 200, f"{path}: {answer.status_code}"
-    return statistics.median(times), max(times)
-
-
 def next_link(client: TestClient, path: str) -> str:
     found = re.search(r'rel="next" href="([^"]+)"', client.get(path).text)
     assert found is not None, f"{path} has no next page"
@@ -91,11 +73,7 @@ def report(client: TestClient, repeat: int) -> None:
         "compare (first window)": compare,
         "compare, next window": next_link(client, compare),
     }
-    print(f"{'page':40} {'median ms':>10} {'worst ms':>10}")
-    for name, path in pages.items():
-        median, worst = timed(client, path, repeat)
-        verdict = "ok" if median < TARGET_MS else "OVER TARGET"
-        print(f"{name:40} {median:10.1f} {worst:10.1f}  {verdict}")
+    print_table(client, pages, repeat)
 
 
 def main() -> None:
@@ -103,25 +81,13 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        settings = load_settings(
-            data_dir=root / "data", blob_url=(root / "blobs").as_uri(), allowed_hosts="testserver"
-        )
-        services = Services.open(settings)
-        services.identity.bootstrap(settings.admin_token_file)
-        token = settings.admin_token_file.read_text().strip()
-        app = create_app(services)
-        try:
-            with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
-                started = time.perf_counter()
-                build(client, args.files)
-                took = time.perf_counter() - started
-                print(f"built two versions of {args.files} files in {took:.1f} s")
-                client.cookies.set(COOKIE, services.sessions.sign_in(token, None).secret)
-                report(client, args.repeat)
-        finally:
-            services.close()
+    with site() as (client, services, token):
+        started = time.perf_counter()
+        build(client, args.files)
+        took = time.perf_counter() - started
+        print(f"built two versions of {args.files} files in {took:.1f} s")
+        sign_in(client, services, token)
+        report(client, args.repeat)
 
 
 if __name__ == "__main__":

@@ -101,11 +101,19 @@ FormFields = Annotated[dict[str, str], Depends(form_fields)]
 
 
 def set_session_cookie(response: Response, request: Request, secret: str, max_age: int) -> None:
+    set_strict_cookie(response, request, COOKIE, secret, max_age, "/")
+
+
+def set_strict_cookie(
+    response: Response, request: Request, name: str, value: str, max_age: int, path: str
+) -> None:
+    """A cookie no script reads, no other site's page sends, and (over HTTPS) no plain HTTP
+    request carries."""
     response.set_cookie(
-        COOKIE,
-        secret,
+        name,
+        value,
         max_age=max_age,
-        path="/",
+        path=path,
         httponly=True,
         secure=request.url.scheme == "https",
         samesite="strict",

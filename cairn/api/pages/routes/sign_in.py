@@ -21,6 +21,7 @@ from cairn.api.pages.session import (
     FormFields,
     clear_session_cookie,
     set_session_cookie,
+    set_strict_cookie,
 )
 from cairn.errors import PermissionDenied, Unauthenticated
 
@@ -35,7 +36,7 @@ def sign_in_page(request: Request, next: str = "/") -> HTMLResponse:
     answer = page(
         request, "sign_in.html", None, next=safe_next(next), form_csrf=form_csrf, problem=None
     )
-    _set_form_cookie(answer, request, form_csrf)
+    set_strict_cookie(answer, request, SIGN_IN_COOKIE, form_csrf, SIGN_IN_FORM_SECONDS, "/sign-in")
     return answer
 
 
@@ -71,15 +72,3 @@ def safe_next(target: str) -> str:
     if not path.startswith("/") or path.startswith("//") or "\\" in target:
         return "/"
     return target if path.split("/", 2)[1] in PAGE_ROOTS else "/"
-
-
-def _set_form_cookie(answer: Response, request: Request, value: str) -> None:
-    answer.set_cookie(
-        SIGN_IN_COOKIE,
-        value,
-        max_age=SIGN_IN_FORM_SECONDS,
-        path="/sign-in",
-        httponly=True,
-        secure=request.url.scheme == "https",
-        samesite="strict",
-    )
