@@ -218,7 +218,9 @@ class WebhookService:
                 payload={"actor": actor.name, "webhook": found.id},
                 dispatched=True,
             )
-            self._queue(uow, found.id, event_id)
+            # Queued already claimed (the lease of ``send_due``), so the background sender
+            # cannot take it too while it is being sent here.
+            self._queue(uow, found.id, event_id, leased=True)
             delivery = uow.store.webhooks.deliveries(webhook_id=found.id, limit=1)[0]
         self._send(delivery.id)
         with self.db.read_unchecked() as store:
@@ -248,15 +250,15 @@ class WebhookService:
         return found
 
     @staticmethod
-    def _queue(uow: UnitOfWork, webhook_id: int, event_id: int) -> None:
+    def _queue(uow: UnitOfWork, webhook_id: int, event_id: int, *, leased: bool = False) -> None:
         uow.store.webhooks.add_deliveries(
             [
                 {
                     "webhook_id": webhook_id,
                     "event_id": event_id,
-                    "status": "pending",
+                    "status": "sending" if leased else "pending",
                     "attempts": 0,
-                    "next_attempt_at": uow.now,
+                    "next_attempt_at": uow.now + LEASE if leased else uow.now,
                     "created_at": uow.now,
                     "updated_at": uow.now,
                 }

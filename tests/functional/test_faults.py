@@ -189,7 +189,11 @@ class TcpProxy:
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def stop(self) -> None:
+        # Closing a socket another thread is blocked in accept() on leaves it listening until
+        # that accept returns; shutting it down first wakes the accept and refuses new ones.
         if self.listener is not None:
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)
             self.listener.close()
             self.listener = None
         for pipe in self.pipes:
@@ -203,6 +207,9 @@ class TcpProxy:
             try:
                 client, _ = listener.accept()
             except OSError:
+                return
+            if self.listener is not listener:  # accepted as stop() ran: refused
+                client.close()
                 return
             upstream = socket.create_connection(self.target)
             self.pipes += [client, upstream]
