@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -24,6 +25,10 @@ def _config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to ``revision``. A database already at head is only read: every process that
+    opens the registry calls this, and Alembic's own walk loads each migration file anew."""
+    if revision == "head" and current(engine) == head():
+        return
     config = _config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -43,7 +48,9 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache
 def head() -> str | None:
+    """The newest revision of the migrations shipped with this code (read once per process)."""
     return ScriptDirectory.from_config(_config_for_scripts()).get_current_head()
 
 
