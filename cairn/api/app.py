@@ -19,7 +19,7 @@ from cairn.api.deps import PERMISSION_MARK
 from cairn.api.errors import install_error_handlers
 from cairn.api.hosts import HostAllowList, allowed_hosts
 from cairn.api.metrics import Metrics, MetricsMiddleware
-from cairn.api.mlflow import artifacts, model_versions, registered_models, tracking
+from cairn.api.mlflow import artifacts, model_versions, registered_models, runs, tracking
 from cairn.api.mlflow.errors import is_mlflow_path, mlflow_error
 from cairn.api.oci import blobs as oci_blobs
 from cairn.api.oci import manifests as oci_manifests
@@ -130,6 +130,7 @@ ROUTERS = (
     model_versions,
     registered_models,
     tracking,
+    runs,
     artifacts,
 )
 # The OCI Distribution API under /v2/: outside Cairn's API document, held to the same rule.

@@ -57,6 +57,10 @@ class Run:
     lifecycle_stage: str
     tags: dict[str, str]
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+    # The latest value per key: {key: {"value", "timestamp", "step"}} (see domain.run_data)
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # dataset inputs
 
     @property
     def artifact_root(self) -> str:
@@ -85,6 +89,17 @@ class LoggedModel:
 class NewExperiment:
     name: str
     tags: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentSearch:
+    """An MLflow experiment search: ``stages`` are the lifecycle stages its view type takes."""
+
+    stages: list[str]
+    filter: str | None = None
+    max_results: int | None = None
+    order_by: tuple[str, ...] = ()
+    page_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +220,11 @@ def experiment_number(raw: object) -> int:
             f"an experiment id is a whole number from 0 to {ID_MAX}, not {str(raw)[:40]!r}"
         )
     return found
+
+
+def ms(at: datetime) -> int:
+    """A time as MLflow's integer milliseconds."""
+    return int(at.timestamp() * 1000)
 
 
 def millis(raw: object, what: str) -> int:

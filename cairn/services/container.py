@@ -24,6 +24,7 @@ from cairn.services.mlflow_search import MlflowSearch
 from cairn.services.models import ModelService, NamespaceService
 from cairn.services.oci import OciPushes, OciRepositories, RegistryTokens
 from cairn.services.retention import RetentionService
+from cairn.services.run_data import RunDataService
 from cairn.services.schedule import Schedule
 from cairn.services.server_identity import ServerIdentity
 from cairn.services.sessions import SessionService
@@ -95,6 +96,7 @@ class Services:
         self.deployments = DeploymentService(database)
         self.retention = RetentionService(database, settings.retention_grace_hours)
         self.tracking = TrackingService(database, blob_store, self.blobs, settings.mlflow_namespace)
+        self.run_data = RunDataService(database, settings.mlflow_namespace)
         self.mlflow = MlflowModels(
             settings.mlflow_namespace,
             self.models,

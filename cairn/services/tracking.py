@@ -15,9 +15,12 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from cairn.domain.manifest import FileEntry
+from cairn.domain.mlflow_paging import offset_token, page_size, token_offset
+from cairn.domain.run_filters import EXPERIMENT_FIELDS, matches, parse_filter, parse_order, sort
 from cairn.domain.tracking import (
     ArtifactEntry,
     Experiment,
+    ExperimentSearch,
     LoggedModel,
     NewExperiment,
     NewLoggedModel,
@@ -29,16 +32,20 @@ from cairn.domain.tracking import (
     children,
     experiment_number,
     experiment_of,
+    ms,
     plain_text,
     upload_path,
 )
-from cairn.errors import ExperimentExists, InvalidInput, TrackingNotFound
+from cairn.errors import Conflict, ExperimentExists, InvalidInput, TrackingNotFound
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.blobs import BlobRead, BlobService
 from cairn.services.resolve import namespace_key
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.blobs import BlobStore
 from cairn.storage.sql.store import MetadataStore
+
+EXPERIMENTS_MAX = 50_000  # MLflow's largest page of experiments; also the most Cairn sorts
+_EXPERIMENT_ORDER = [("attribute", "creation_time", True), ("attribute", "experiment_id", False)]
 
 
 class TrackingService:
@@ -72,6 +79,36 @@ class TrackingService:
             raise TrackingNotFound(f"Could not find experiment with {what}")
         return found
 
+    def search_experiments(
+        self, actor: Actor, search: ExperimentSearch
+    ) -> tuple[list[Experiment], str | None]:
+        """Experiments matching an MLflow filter, newest first unless ``order_by`` says, a
+        page at a time (the token of the next page, or None)."""
+        clauses = parse_filter(search.filter, EXPERIMENT_FIELDS)
+        order = [*parse_order(search.order_by, EXPERIMENT_FIELDS), *_EXPERIMENT_ORDER]
+        size = page_size(search.max_results, 1000, EXPERIMENTS_MAX)
+        offset = token_offset(search.page_token)
+        with self._read(actor) as store:
+            found = store.tracking.experiments(search.stages, EXPERIMENTS_MAX + 1)
+        if len(found) > EXPERIMENTS_MAX:
+            raise InvalidInput(f"more than {EXPERIMENTS_MAX} experiments: Cairn searches fewer")
+        matching = [e for e in found if matches(clauses, e, experiment_field)]
+        ordered = sort(matching, order, experiment_field)
+        more = offset + size < len(ordered)
+        return ordered[offset : offset + size], offset_token(offset + size) if more else None
+
+    def rename_experiment(self, actor: Actor, experiment_id: int, new_name: str) -> None:
+        with self._write(actor) as uow:
+            found = _experiment_in(uow.store, experiment_id)
+            if found.lifecycle_stage != "active":
+                raise Conflict("Cannot rename a non-active experiment.")
+            values = {"name": new_name, "updated_at": uow.now}
+            if not uow.store.tracking.update_experiment(experiment_id, values):
+                raise ExperimentExists(
+                    f"Experiment(name={new_name}) already exists.", name=new_name
+                )
+            uow.record("mlflow.experiment.rename", found.name, event=False, name=new_name)
+
     # Runs
 
     def create_run(self, actor: Actor, new: NewRun) -> Run:
@@ -88,8 +125,13 @@ class TrackingService:
             "lifecycle_stage": "active",
             "tags": {**new.tags, "mlflow.runName": name},
             "outputs": [],
+            "params": {},
+            "metrics": {},
+            "inputs": [],
         }
         with self._write(actor) as uow:
+            if new.experiment_id == 0:  # where MLflow's client logs when none is set
+                uow.store.tracking.ensure_default_experiment(uow.now)
             _experiment_in(uow.store, new.experiment_id)
             uow.store.tracking.insert_run(values)
             uow.record("mlflow.run.create", run_id, event=False, experiment=new.experiment_id)
@@ -239,6 +281,18 @@ def update_model_tags(uow: UnitOfWork, model: LoggedModel, tags: Mapping[str, st
     merged = {**model.tags, **tags}
     uow.store.tracking.update_logged_model(model.id, {"tags": merged, "updated_at": uow.now})
     uow.record("mlflow.model.tag", model.id, event=False, keys=sorted(tags))
+
+
+def experiment_field(e: Experiment, kind: str, key: str) -> Any:
+    """An experiment's value for a filter or sort field (None when it has none)."""
+    if kind == "tag":
+        return e.tags.get(key)
+    return {
+        "name": e.name,
+        "experiment_id": float(e.id),
+        "creation_time": float(ms(e.created_at)),
+        "last_update_time": float(ms(e.updated_at)),
+    }.get(key)
 
 
 def _found_run(store: MetadataStore, run_id: str, *, lock: bool = False) -> Run:

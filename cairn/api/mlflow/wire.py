@@ -14,6 +14,7 @@ from typing import Any
 from cairn.domain.names import normalize_name
 from cairn.domain.numbers import ID_MAX, parse_id
 from cairn.domain.records import Model, Version
+from cairn.domain.run_data import MetricPoint, metric_json
 from cairn.domain.tracking import ArtifactEntry, Experiment, LoggedModel, Run
 from cairn.errors import InvalidInput, InvalidName
 from cairn.services.mlflow_models import (
@@ -106,11 +107,29 @@ def run(r: Run) -> dict[str, Any]:
     if r.end_time is not None:
         info["end_time"] = r.end_time
     out: dict[str, Any] = {"info": info, "data": {}, "inputs": {}}
+    if r.metrics:
+        out["data"]["metrics"] = [{"key": k, **p} for k, p in sorted(r.metrics.items())]
+    if r.params:
+        out["data"]["params"] = tag_list(r.params)
     if r.tags:
         out["data"]["tags"] = tag_list(r.tags)
+    if r.inputs:
+        out["inputs"]["dataset_inputs"] = [dataset_input(d) for d in r.inputs]
     if r.outputs:
         out["outputs"] = {"model_outputs": r.outputs}
     return out
+
+
+def dataset_input(d: Mapping[str, Any]) -> dict[str, Any]:
+    dataset = {k: d[k] for k in ("name", "digest", "source_type", "source", "schema", "profile")}
+    out: dict[str, Any] = {"dataset": {k: v for k, v in dataset.items() if v}}
+    if d.get("tags"):
+        out["tags"] = tag_list(d["tags"])
+    return out
+
+
+def metric(p: MetricPoint) -> dict[str, Any]:
+    return {"key": p.key, "value": metric_json(p.value), "timestamp": p.timestamp, "step": p.step}
 
 
 def logged_model(m: LoggedModel) -> dict[str, Any]:

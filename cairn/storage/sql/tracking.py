@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from cairn.domain.run_data import MetricPoint
 from cairn.domain.tracking import Experiment, LoggedModel, Run
 from cairn.storage.sql.rows import batches, insert_new, upsert
 from cairn.storage.sql.tables import (
     mlflow_artifacts,
     mlflow_experiments,
     mlflow_logged_models,
+    mlflow_metrics,
     mlflow_runs,
 )
 
@@ -37,6 +40,19 @@ class TrackingRows:
         row = insert_new(self.conn, mlflow_experiments, values, ["name"])
         return _experiment(row) if row else None
 
+    def ensure_default_experiment(self, now: datetime) -> None:
+        """MLflow's "Default" experiment (id 0), unless it or an experiment of that name exists."""
+        values = {
+            "id": 0,
+            "name": "Default",
+            "lifecycle_stage": "active",
+            "tags": {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        if self.experiment(experiment_id=0) is None:
+            insert_new(self.conn, mlflow_experiments, values, ["name"])
+
     def experiment(
         self, *, experiment_id: int | None = None, name: str | None = None
     ) -> Experiment | None:
@@ -47,6 +63,25 @@ class TrackingRows:
             query = query.where(mlflow_experiments.c.name == name)
         row = self.conn.execute(query).mappings().first()
         return _experiment(row) if row else None
+
+    def experiments(self, stages: list[str], limit: int) -> list[Experiment]:
+        """At most ``limit`` experiments in ``stages``, by id."""
+        query = select(mlflow_experiments).where(mlflow_experiments.c.lifecycle_stage.in_(stages))
+        rows = self.conn.execute(query.order_by(mlflow_experiments.c.id).limit(limit))
+        return [_experiment(r) for r in rows.mappings()]
+
+    def update_experiment(self, experiment_id: int, values: dict[str, Any]) -> bool:
+        """False if another experiment has the new name."""
+        if "name" in values:
+            query = select(mlflow_experiments.c.id).where(
+                mlflow_experiments.c.name == values["name"],
+                mlflow_experiments.c.id != experiment_id,
+            )
+            if self.conn.execute(query).first() is not None:
+                return False
+        table = mlflow_experiments
+        self.conn.execute(update(table).where(table.c.id == experiment_id).values(**values))
+        return True
 
     # Runs
 
@@ -62,6 +97,45 @@ class TrackingRows:
 
     def update_run(self, run_id: str, values: dict[str, Any]) -> None:
         self.conn.execute(update(mlflow_runs).where(mlflow_runs.c.id == run_id).values(**values))
+
+    def runs(self, experiment_ids: list[int], stages: list[str], limit: int) -> list[Run]:
+        """At most ``limit`` runs of the experiments in ``stages``."""
+        query = select(mlflow_runs).where(
+            mlflow_runs.c.experiment_id.in_(experiment_ids),
+            mlflow_runs.c.lifecycle_stage.in_(stages),
+        )
+        rows = self.conn.execute(query.order_by(mlflow_runs.c.id).limit(limit))
+        return [_run(r) for r in rows.mappings()]
+
+    def add_metrics(self, run_id: str, points: list[MetricPoint]) -> None:
+        rows = [
+            {
+                "run_id": run_id,
+                "key": p.key,
+                "value": 0.0 if math.isnan(p.value) else p.value,
+                "is_nan": math.isnan(p.value),
+                "timestamp": p.timestamp,
+                "step": p.step,
+            }
+            for p in points
+        ]
+        if rows:
+            self.conn.execute(insert(mlflow_metrics), rows)
+
+    def metric_history(self, run_id: str, key: str, offset: int, limit: int) -> list[MetricPoint]:
+        """A metric's values in the order they were logged."""
+        m = mlflow_metrics
+        query = (
+            select(m.c.value, m.c.is_nan, m.c.timestamp, m.c.step)
+            .where(m.c.run_id == run_id, m.c.key == key)
+            .order_by(m.c.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [
+            MetricPoint(key, math.nan if is_nan else float(value), timestamp, step)
+            for value, is_nan, timestamp, step in self.conn.execute(query)
+        ]
 
     # Logged models
 
@@ -167,6 +241,9 @@ def _run(row: Any) -> Run:
         lifecycle_stage=row["lifecycle_stage"],
         tags=dict(row["tags"]),
         outputs=list(row["outputs"]),
+        params=dict(row["params"] or {}),
+        metrics=dict(row["metrics"] or {}),
+        inputs=list(row["inputs"] or []),
     )
 
 

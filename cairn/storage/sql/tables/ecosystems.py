@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -77,7 +79,26 @@ mlflow_runs = Table(
     Column("lifecycle_stage", Text, nullable=False),
     Column("tags", Json, nullable=False),
     Column("outputs", Json, nullable=False),  # [{"model_id", "step"}]
+    # NULL in runs created before run data was kept: none logged.
+    Column("params", Json, nullable=True),  # {key: value}, each written once
+    Column("metrics", Json, nullable=True),  # {key: {value, timestamp, step}}: the latest
+    Column("inputs", Json, nullable=True),  # [{name, digest, source_type, source, …, tags}]
     Index("ix_mlflow_runs_experiment_id", "experiment_id"),
+)
+
+# Every value logged for a run's metrics (its history); the latest per key is on the run.
+# A NaN is kept as 0 with ``is_nan``, as SQLite cannot hold it.
+mlflow_metrics = Table(
+    "mlflow_metrics",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("mlflow_runs.id"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Index("ix_mlflow_metrics_run_id_key_step", "run_id", "key", "step"),
 )
 
 mlflow_logged_models = Table(
