@@ -85,9 +85,11 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 def _this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test is its own machine: the data folder the CLI and SDK look in for a local
     server's admin token is the test's (where its servers and registries keep their data),
-    and no token or URL leaks in from the environment of whoever runs the tests."""
+    and no token, URL or profile leaks in from the environment of whoever runs the tests;
+    the user's config folder (the CLI's profiles) is the test's too, never the real home's."""
     monkeypatch.setenv("CAIRN_DATA_DIR", str(tmp_path / DATA_DIR))
-    for name in ("CAIRN_TOKEN", "CAIRN_URL"):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    for name in ("CAIRN_TOKEN", "CAIRN_URL", "CAIRN_PROFILE"):
         monkeypatch.delenv(name, raising=False)
 
 

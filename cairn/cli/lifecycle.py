@@ -10,18 +10,12 @@ from typing import Any
 import click
 
 from cairn.cli.context import client, wants_json
+from cairn.cli.decisions import exit_for, show_decision
 from cairn.cli.output import emit_json, fails_cleanly, key_values, table, table_time
 from cairn.domain.jsonsafe import strict_loads
 from cairn.domain.references import parse_reference
-from cairn.wire.promotions import Decision
 
 POLICY_FILE_MAX = 4 << 20  # the server's default cap on a JSON body
-
-
-def _show_decision(decision: Decision) -> None:
-    for check in decision.checks:
-        mark = "ok  " if check.passed else "FAIL"
-        click.echo(f"  {mark} {check.check}: {check.reason}")
 
 
 @click.command()
@@ -32,14 +26,15 @@ def _show_decision(decision: Decision) -> None:
 @click.pass_context
 @fails_cleanly
 def promote(ctx: click.Context, ref: str, state: str, reason: str, check: bool) -> None:
-    """Promote the version REF to STATE through the policy's gates. Exit 4 if denied."""
+    """Promote the version REF to STATE through the policy's gates. Exit 8 if the policy
+    denies it, 9 if it waits for approvals (with --check: if it would), saying what is
+    missing."""
     with client(ctx, progress=False) as cairn:
         done = cairn.promote(ref, state, reason=reason, check=check)
+    decision = done.decision
     if wants_json(ctx):
         emit_json(done)
-        return
-    decision = done.decision
-    if done.applied:
+    elif done.applied:
         click.echo(f"{done.version.ref} is now {state}")
     elif done.request:
         request = done.request
@@ -49,7 +44,10 @@ def promote(ctx: click.Context, ref: str, state: str, reason: str, check: bool) 
         )
     else:
         click.echo(f"{done.version.ref} -> {state}: {decision.outcome}")
-    _show_decision(decision)
+    if not wants_json(ctx):
+        show_decision(decision)
+    if not done.applied:
+        exit_for(decision, as_json=wants_json(ctx))
 
 
 @click.command()
@@ -218,7 +216,8 @@ def set_policy(ctx: click.Context, scope: str, file: Path) -> None:
 @click.pass_context
 @fails_cleanly
 def test_policy(ctx: click.Context, ref: str, state: str, file: Path | None) -> None:
-    """What a policy decides for promoting REF to STATE, check by check."""
+    """What a policy decides for promoting REF to STATE, check by check. Exit 8 if it would
+    deny it, 9 if it would wait for approvals."""
     with client(ctx, progress=False) as cairn:
         if file is None:
             decision = cairn.promote(ref, state, check=True).decision
@@ -226,9 +225,10 @@ def test_policy(ctx: click.Context, ref: str, state: str, file: Path | None) -> 
             decision = cairn.test_policy(ref, state, _policy_file(file))
     if wants_json(ctx):
         emit_json(decision)
-        return
-    click.echo(f"{ref} -> {state}: {decision.outcome}")
-    _show_decision(decision)
+    else:
+        click.echo(f"{ref} -> {state}: {decision.outcome}")
+        show_decision(decision)
+    exit_for(decision, as_json=wants_json(ctx))
 
 
 @click.group()

@@ -7,28 +7,33 @@ from typing import Any
 import click
 
 from cairn import __version__
-from cairn.cli import aliases, audit, gc, identity, lifecycle, namespaces, registry, webhooks
+from cairn.cli import (
+    aliases,
+    audit,
+    gc,
+    identity,
+    lifecycle,
+    namespaces,
+    profiles_cli,
+    registry,
+    webhooks,
+)
+from cairn.cli.exits import help_text
+from cairn.cli.group import CairnGroup, add_global_options
 from cairn.cli.server import db, server
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="cairn")
-@click.option("--url", envvar="CAIRN_URL", default=None, help="Server URL (CAIRN_URL).")
-@click.option("--token", envvar="CAIRN_TOKEN", default=None, help="API token (CAIRN_TOKEN).")
-@click.option(
-    "--ca-bundle",
-    envvar="CAIRN_CA_BUNDLE",
-    default=None,
-    help="PEM file of certificate authorities to trust for an https:// server (CAIRN_CA_BUNDLE).",
+@click.group(
+    cls=CairnGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\nExit codes:\n" + help_text(),
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@click.pass_context
-def cli(
-    ctx: click.Context, url: str | None, token: str | None, ca_bundle: str | None, as_json: bool
-) -> None:
-    """Cairn, the model registry. Exit codes: 0 ok, 1 error, 2 bad input, 3 not found,
-    4 conflict, 5 permission denied, 6 integrity failure, 7 server unreachable or failing."""
-    ctx.obj = {"url": url, "token": token, "ca_bundle": ca_bundle, "json": as_json}
+@click.version_option(__version__, prog_name="cairn")
+def cli() -> None:
+    """Cairn, the model registry. The global options may come before or after the command
+    (cairn whoami --json); the server and token come from --url/--token, then --profile, then
+    CAIRN_URL/CAIRN_TOKEN, then CAIRN_PROFILE or the profile 'default' (cairn login), then a
+    server on this machine."""
 
 
 cli.add_command(server)
@@ -45,6 +50,9 @@ for command in lifecycle.COMMANDS:
     cli.add_command(command)
 for command in identity.COMMANDS:
     cli.add_command(command)
+for command in profiles_cli.COMMANDS:
+    cli.add_command(command)
+add_global_options(cli, hidden=False)
 
 
 def main() -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import wraps
@@ -17,39 +16,25 @@ from rich.console import Console
 from rich.table import Table
 
 from cairn import errors
+from cairn.cli.context import output_format, wants_json
+from cairn.cli.exits import fail
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Exit codes: documented in the README and kept stable.
-EXIT_CODES: list[tuple[type[BaseException], int]] = [
-    (errors.NotFound, 3),
-    (errors.VersionBlocked, 6),  # a failed check, like a digest that does not match
-    (errors.Conflict, 4),
-    (errors.PermissionDenied, 5),
-    (errors.IntegrityError, 6),
-    (errors.InvalidInput, 2),
-    (errors.ServerError, 7),
-    (httpx.TransportError, 7),
-    (errors.CairnError, 1),
-]
-
 console = Console()
-err_console = Console(stderr=True)
 
 
 def fails_cleanly(func: F) -> F:
-    """Turn Cairn and connection errors into one line on stderr and a meaningful exit code."""
+    """Turn Cairn and connection errors into one line on stderr (under ``--json``, the error
+    body on stdout) and the exit status documented for them (``cairn.cli.exits``)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except (errors.CairnError, httpx.TransportError) as exc:
-            code = next(c for cls, c in EXIT_CODES if isinstance(exc, cls))
-            label = getattr(exc, "code", type(exc).__name__)
-            message = getattr(exc, "message", str(exc))
-            err_console.print(f"[red]error[/red] ({label}): {message}", highlight=False)
-            sys.exit(code)
+            current = click.get_current_context(silent=True)
+            fail(exc, as_json=current is not None and wants_json(current))
 
     return wrapper  # type: ignore[return-value]
 
@@ -84,12 +69,31 @@ def table_time(value: datetime) -> str:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Rows for people: a table cut to the terminal's width on a terminal, the whole table
+    elsewhere (a CI log keeps every column); ``--format tsv``: a header line and a line per
+    row, tab-separated, with tabs, newlines and backslashes escaped, for ``cut`` and ``awk``."""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    current = click.get_current_context(silent=True)
+    if current is not None and output_format(current) == "tsv":
+        for line in [list(columns), *cells]:
+            click.echo("\t".join(_tsv(cell) for cell in line))
+        return
     grid = Table(title=title, show_edge=False, header_style="bold")
     for column in columns:
         grid.add_column(column)
-    for row in rows:
-        grid.add_row(*("" if v is None else str(v) for v in row))
-    console.print(grid)
+    for row in cells:
+        grid.add_row(*row)
+    if console.is_terminal:
+        console.print(grid)
+        return
+    Console(file=console.file, width=WIDE, color_system=None).print(grid)
+
+
+WIDE = 1 << 16  # wider than any table: rich then draws each column at its full width
+
+
+def _tsv(cell: str) -> str:
+    return cell.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def short(digest: str) -> str:

@@ -160,37 +160,55 @@ def _pulled_json(pulled: Pulled) -> dict[str, Any]:
 @click.pass_context
 @fails_cleanly
 def list_(ctx: click.Context, target: str | None) -> None:
-    """List models (of namespace TARGET), or the versions of model TARGET ('ns/name')."""
+    """List models (of namespace TARGET), or the versions of model TARGET (ns/name). A bare
+    NAME is the namespace NAME if there is one, else the model default/NAME; 'NAME/' is
+    always the namespace, 'default/NAME' always the model."""
     with client(ctx, progress=False) as cairn:
-        if target and "/" in target:
-            versions = list(cairn.versions(target))
-            if wants_json(ctx):
-                emit_json(versions)
-                return
-            table(
-                target,
-                ["version", "state", "aliases", "size", "created", "digest"],
-                (
-                    (
-                        v.number,
-                        v.state,
-                        " ".join("@" + a for a in v.aliases),
-                        human_size(v.size),
-                        table_time(v.created_at),
-                        short(v.manifest_digest),
-                    )
-                    for v in versions
-                ),
-            )
+        if target and "/" in target.rstrip("/"):
+            _versions_table(ctx, target, list(cairn.versions(target)))
             return
-        models = list(cairn.models(target))
+        try:
+            models = list(cairn.models(target.rstrip("/") if target else None))
+        except errors.NamespaceNotFound:
+            if target is None or target.endswith("/"):
+                raise
+            model = f"default/{target}"  # a bare model name finds the model in default
+            try:
+                found = list(cairn.versions(model))
+            except errors.ModelNotFound:
+                raise errors.NamespaceNotFound(
+                    f"no namespace {target!r} and no model {model!r}", namespace=target
+                ) from None
+            _versions_table(ctx, model, found)
+            return
     if wants_json(ctx):
         emit_json(models)
         return
     table(
         None,
         ["model", "latest", "owner", "description"],
-        ((m.ref, m.latest_version, m.owner, m.description[:60]) for m in models),
+        ((m.ref, m.latest_version, m.owner, m.description) for m in models),
+    )
+
+
+def _versions_table(ctx: click.Context, model: str, versions: list[Version]) -> None:
+    if wants_json(ctx):
+        emit_json(versions)
+        return
+    table(
+        model,
+        ["version", "state", "aliases", "size", "created", "digest"],
+        (
+            (
+                v.number,
+                v.state,
+                " ".join("@" + a for a in v.aliases),
+                human_size(v.size),
+                table_time(v.created_at),
+                short(v.manifest_digest),
+            )
+            for v in versions
+        ),
     )
 
 

@@ -136,6 +136,7 @@ def run_cli(
     token: str | None = None,
     data_dir: Path | None = None,
     process: bool = False,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``cairn ARGS`` against the server at ``url``: with ``token``, or else as a user on the
     server's machine (the CLI finds the admin token in the data folder, ``data_dir`` or the
@@ -143,7 +144,8 @@ def run_cli(
     in this process (click's runner), which spares each call the second of a new Python
     importing Cairn, unless ``process`` asks for the installed command in a process of its own
     (as the tests of the entry point itself do). Commands run side by side from threads get a
-    process each: click's runner swaps this process's stdout, so it runs one at a time."""
+    process each: click's runner swaps this process's stdout, so it runs one at a time.
+    ``stdin`` is what the command reads from its standard input."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     env["CAIRN_URL"] = url
     if data_dir is not None:
@@ -162,11 +164,14 @@ def run_cli(
             text=True,
             timeout=timeout,
             check=False,
+            input=stdin,
         )
-    return _in_process(list(args), env)
+    return _in_process(list(args), env, stdin)
 
 
-def _in_process(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _in_process(
+    args: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """The command run by click's test runner, with exactly ``env`` as its environment."""
     from click.testing import CliRunner
 
@@ -174,7 +179,7 @@ def _in_process(args: list[str], env: dict[str, str]) -> subprocess.CompletedPro
 
     changes: dict[str, str | None] = {k: None for k in os.environ if k not in env}
     changes.update(env)
-    result = CliRunner().invoke(cli, args, env=changes, prog_name="cairn")
+    result = CliRunner().invoke(cli, args, input=stdin, env=changes, prog_name="cairn")
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         # What Python prints for an exception nobody caught, as a process would have.

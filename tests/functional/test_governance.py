@@ -145,7 +145,9 @@ def test_a_team_promotes_canaries_and_rolls_back(team: Team) -> None:
     # v1: good, signed, validated by CI; two approvers promote it; the SRE points @production.
     v1 = push("v1", 0.95)
     team.cli("ci", "validate", f"default/fraud:{v1}", "bias", "passed", "--metric", "dp=0.02")
-    opened = team.json("alice", "promote", f"default/fraud:{v1}", "production", "--reason", "v1")
+    opened = team.json(
+        "alice", "promote", f"default/fraud:{v1}", "production", "--reason", "v1", code=9
+    )
     request = opened["request"]["id"]
     assert opened["applied"] is False and opened["decision"]["outcome"] == "needs_approval"
     refused = team.cli("alice", "approve", str(request), code=5)  # a writer does not approve
@@ -171,7 +173,7 @@ def test_a_team_promotes_canaries_and_rolls_back(team: Team) -> None:
     }
     for number, reason in expected.items():
         before = len(team.api("GET", "/audit/entries", params={"limit": 1000})["items"])
-        denied = team.cli("alice", "promote", f"default/fraud:{number}", "production", code=4)
+        denied = team.cli("alice", "promote", f"default/fraud:{number}", "production", code=8)
         assert "policy_violation" in denied.stderr and reason in denied.stderr, denied.stderr
         assert _state(team, number) == "registered"
         entries = team.api("GET", "/audit/entries", params={"limit": 1000})["items"]
@@ -184,7 +186,8 @@ def test_a_team_promotes_canaries_and_rolls_back(team: Team) -> None:
     # approve): approving it themselves is refused; two others approve it.
     fixed = push("fixed", 0.97, who="lead")
     team.cli("ci", "validate", f"default/fraud:{fixed}", "bias", "passed")
-    request = team.json("lead", "promote", f"default/fraud:{fixed}", "production")["request"]["id"]
+    promoted = team.json("lead", "promote", f"default/fraud:{fixed}", "production", code=9)
+    request = promoted["request"]["id"]
     assert "separation of duties" in team.cli("lead", "approve", str(request), code=5).stderr
     team.cli("carol", "approve", str(request))
     team.cli("dave", "approve", str(request))

@@ -68,7 +68,7 @@ def _model(folder: Path) -> Path:
 def _push(url: str, folder: Path, *extra: str) -> tuple[int, Any, str]:
     result = run_cli(url, "--json", "push", "default/fraud", str(folder), "--no-provenance", *extra)
     body = json.loads(result.stdout) if result.returncode == 0 else None
-    return result.returncode, body, result.stderr
+    return result.returncode, body, result.stderr + result.stdout  # --json: errors on stdout
 
 
 def _signature_check(server: LiveServer, number: int) -> dict[str, Any]:
