@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+from cairn.domain.derived import derived_model
 from cairn.domain.digests import digest_bytes
 from cairn.domain.manifest import FileEntry
+from cairn.domain.model_files import param_size
 from cairn.domain.oci import (
     CAIRN_ARTIFACT,
     CAIRN_CONFIG,
@@ -117,7 +119,7 @@ def modelpack_view(facts: VersionFacts) -> Built:
                 "name": facts.model,
                 "version": str(facts.number),
             },
-            "config": {},
+            "config": modelpack_config(facts.provenance),
             "modelfs": {"type": "layers", "diffIds": [f.digest for f in facts.files]},
         }
     )
@@ -126,6 +128,22 @@ def modelpack_view(facts: VersionFacts) -> Built:
         for f in facts.files
     ]
     return Built(_manifest(MODELPACK_ARTIFACT, MODELPACK_CONFIG, config, layers, facts), config)
+
+
+def modelpack_config(provenance: dict[str, Any]) -> dict[str, str]:
+    """The ModelPack config's ``config``: what the version's files said about the model at
+    registration (``cairn.domain.derived``), in ModelPack's names; {} when they said nothing."""
+    model = derived_model(provenance)
+    out: dict[str, str] = {}
+    for key, source in (("architecture", "architecture"), ("format", "format")):
+        if isinstance(model.get(source), str):
+            out[key] = model[source]
+    parameters = model.get("parameters")
+    if type(parameters) is int and parameters > 0:
+        out["paramSize"] = param_size(parameters)
+    if isinstance(model.get("precision"), str):
+        out["precision"] = model["precision"]
+    return out
 
 
 _DOC_SUFFIXES = {".md", ".txt", ".rst", ".pdf", ".html"}

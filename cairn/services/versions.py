@@ -7,13 +7,14 @@ from dataclasses import replace
 from typing import Any, TypeVar, overload
 
 from cairn.domain.cursors import decode_int_cursor, decode_str_cursor
+from cairn.domain.derived import with_derived
 from cairn.domain.filters import Node
 from cairn.domain.manifest import FileEntry
 from cairn.domain.metadata import DEFAULT_REQUIRED_FIELDS, completeness, parse_text
 from cairn.domain.names import check_tag
 from cairn.domain.records import Model, Page, Validation, Version
 from cairn.domain.references import Reference
-from cairn.domain.registrations import Registration
+from cairn.domain.registrations import Registration, VersionMetadata
 from cairn.errors import (
     BlobNotFound,
     IdempotencyConflict,
@@ -27,6 +28,7 @@ from cairn.services.builtin_validations import BuiltinValidations
 from cairn.services.gates import allow_pull, version_blocks
 from cairn.services.lineage import record_parents
 from cairn.services.manifests import ManifestCache
+from cairn.services.model_files import read_derived
 from cairn.services.models import clamp, listing_request
 from cairn.services.registrations import (
     Registered,
@@ -93,6 +95,10 @@ class VersionService:
             outcomes = self.builtin_validations.run(namespace, manifest)
         except (BlobNotFound, InvalidRange):
             outcomes = []
+        # What the files say about the model fills what the request left empty (the request
+        # digest stays the request's own: a retry is the same request).
+        derived = read_derived(self.builtin_validations.blobs, manifest.files)
+        meta = with_derived(registration.metadata, derived)
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
             found = model_for_registration(uow, namespace, model)
             if key is not None:
@@ -106,7 +112,7 @@ class VersionService:
                 hook.link_blobs(uow)
             require_blobs(uow.store, found.namespace, manifest.files)
             self.builtin_validations.enforce(uow, namespace, outcomes)
-            version = self._insert(uow, found, registration)
+            version = self._insert(uow, found, registration, meta)
             settled = self.builtin_validations.at_registration(
                 manifest, version.completeness, version.missing_fields
             )
@@ -255,12 +261,10 @@ class VersionService:
             return removed
 
     @staticmethod
-    def _insert(uow: UnitOfWork, model: Model, registration: Registration) -> Version:
-        manifest, meta, key = (
-            registration.manifest,
-            registration.metadata,
-            registration.idempotency_key,
-        )
+    def _insert(
+        uow: UnitOfWork, model: Model, registration: Registration, meta: VersionMetadata
+    ) -> Version:
+        manifest, key = registration.manifest, registration.idempotency_key
         required = (
             DEFAULT_REQUIRED_FIELDS if model.required_fields is None else model.required_fields
         )

@@ -1,0 +1,149 @@
+"""Metadata that arrives with the model, on every surface that registers versions: an MLflow
+model folder (saved by the real MLflow) gives its schema, environment and flavour; a Hugging
+Face folder its architecture, parameter count and precision, which the ModelPack view's config
+carries; what the user states wins. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from cairn.api import create_app
+from cairn.client import Client
+from cairn.services.container import Services
+from cairn.wire import paths
+from tests.conftest import LiveServer, bearer
+
+# MLflow's advice on type hints and input examples, when it saves the test's model.
+pytestmark = pytest.mark.filterwarnings("ignore:.*(type hint|input example):UserWarning")
+API = "/api/2.0/mlflow"
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+@pytest.fixture
+def http(services: Services, admin_token: str) -> TestClient:
+    return TestClient(
+        create_app(services),
+        base_url="http://cairn.test",
+        headers=bearer(admin_token),
+        raise_server_exceptions=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def mlflow_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pyfunc model saved by MLflow itself, with a column signature in and a tensor out."""
+    import mlflow
+    import numpy as np
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema, TensorSpec
+
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("double", "amount"), ColSpec("string", "country")]),
+        outputs=Schema([TensorSpec(np.dtype("float64"), (-1, 1))]),
+    )
+    path = tmp_path_factory.mktemp("mlflow") / "model"
+
+    class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            return model_input * 2  # no type hints: MLflow would read a signature in them
+
+    mlflow.pyfunc.save_model(str(path), python_model=Doubler(), signature=signature)
+    return path
+
+
+def safetensors(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
+    header: dict[str, Any] = {}
+    offset = 0
+    widths = {"F16": 2, "BF16": 2, "F32": 4}
+    for name, (dtype, shape) in tensors.items():
+        size = widths[dtype] * (shape[0] * shape[1] if len(shape) == 2 else shape[0])
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + b"\0" * offset
+
+
+def test_a_pushed_mlflow_folder_brings_its_schema_environment_and_flavour(
+    live_server: LiveServer, mlflow_folder: Path, tmp_path: Path
+) -> None:
+    with Client(live_server.url, live_server.token, progress=False) as cairn:
+        version = cairn.push("default/doubler", mlflow_folder, capture_provenance=False)
+
+    assert version.input_output_schema == {
+        "inputs": [{"name": "amount", "type": "double"}, {"name": "country", "type": "string"}],
+        "outputs": [{"type": "float64", "shape": [-1, 1]}],
+    }
+    environment = version.provenance["environment"]
+    assert environment["python"].count(".") == 2
+    assert "mlflow" in environment["packages"] and "cloudpickle" in environment["packages"]
+    assert version.tags["model.flavor"] == "python_function"
+    assert version.tags["model.loader"] == "mlflow.pyfunc.model"
+    derived = version.provenance["extra"]["derived"]
+    assert set(derived["fields"]) >= {"schema", "provenance.environment", "tags.model.flavor"}
+    assert derived["from"]["schema"] == "MLmodel"
+    assert "schema.inputs" not in version.completeness.missing
+    assert "provenance.environment.python" not in version.completeness.missing
+
+
+def test_an_mlflow_registration_brings_the_same(http: TestClient, mlflow_folder: Path) -> None:
+    def ok(response: Any) -> dict[str, Any]:
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    exp = ok(http.post(f"{API}/experiments/create", json={"name": "exp"}))["experiment_id"]
+    run = ok(http.post(f"{API}/runs/create", json={"experiment_id": exp}))["run"]["info"]
+    body = {"experiment_id": exp, "name": "model", "source_run_id": run["run_id"]}
+    model = ok(http.post(f"{API}/logged-models", json=body))["model"]["info"]
+    root = model["artifact_uri"].removeprefix("mlflow-artifacts:/")
+    for file in mlflow_folder.iterdir():
+        put = http.put(f"{ARTIFACTS}/{root}/{file.name}", content=file.read_bytes())
+        assert put.status_code == 200
+    ok(http.post(f"{API}/registered-models/create", json={"name": "Doubler"}))
+    create = {"name": "Doubler", "source": f"models:/{model['model_id']}"}
+    number = ok(http.post(f"{API}/model-versions/create", json=create))["model_version"]["version"]
+
+    where = paths.API_PREFIX + paths.version("default", "doubler", number)
+    got = http.get(where, params={"files": "false"}).json()
+    assert got["schema"]["inputs"][0] == {"name": "amount", "type": "double"}
+    assert "cloudpickle" in got["provenance"]["environment"]["packages"]
+    assert got["provenance"]["extra"]["mlflow"]["source"] == create["source"]  # kept beside
+    assert got["tags"]["model.loader"] == "mlflow.pyfunc.model"
+
+
+def test_a_hugging_face_folder_fills_the_modelpack_config(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    config = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "torch_dtype": "float32"}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "model.safetensors").write_bytes(
+        safetensors({"wte": ("F16", [50, 16]), "ln": ("F32", [16])})
+    )
+    stated = {"model.architecture": "mine"}
+    with Client(live_server.url, live_server.token, progress=False) as cairn:
+        version = cairn.push("default/gpt", folder, tags=stated, capture_provenance=False)
+    http = httpx.Client(base_url=live_server.url, headers=live_server.headers)
+
+    assert version.tags["model.architecture"] == "mine"  # what the user says wins
+    assert version.tags["model.parameters"] == "816"
+    assert version.tags["model.precision"] == "float16"  # the weights outrank the config
+    manifest = http.get("/v2/default/gpt/manifests/1.modelpack")
+    assert manifest.status_code == 200, manifest.text
+    digest = manifest.json()["config"]["digest"]
+    blob = http.get(f"/v2/default/gpt/blobs/{digest}").json()
+    http.close()
+    assert blob["config"] == {
+        "architecture": "GPT2LMHeadModel",
+        "format": "safetensors",
+        "paramSize": "816",
+        "precision": "float16",
+    }
