@@ -166,13 +166,13 @@ def with_derived(meta: VersionMetadata, derived: Derived) -> VersionMetadata:
         if key not in tags:
             tags[key] = value
             applied[f"tags.{key}"] = ""
+    if not applied and not derived.model:
+        return meta
     extra = dict(provenance.get("extra", {}))
     if DERIVED not in extra:
         note: dict[str, Any] = {"fields": sorted(applied), "from": _files(applied)}
         if derived.model:
             note["model"] = derived.model
-        if derived.card:
-            note["card"] = derived.card
         extra[DERIVED] = note
         provenance["extra"] = extra
     return replace(meta, schema=schema, provenance=provenance, tags=tags)
