@@ -9,7 +9,8 @@ its manifest, unless an override is recorded (see ``cairn.services.gates``) — 
 
 or when it fails what its policy's gate for its state asks of its results (a version in
 ``staging`` or ``production`` is held to that state's gate at every use, not only when it was
-promoted): a verified signature (``require_signature``), a clean scan (``require_clean_scan``),
+promoted): a verified signature (``require_signature``), a clean scan (``require_clean_scan``;
+with ``accept_scan_warnings``, a scan whose findings are only warnings counts as clean),
 each of ``required_validations`` passed. Rules and approvals were decided by the promotion and
 are not evaluated again (a rule such as ``state == "staging"`` only makes sense before it).
 
@@ -83,7 +84,7 @@ def blocks(validations: Mapping[str, str], state: str, gate: Gate | None) -> tup
             Block("signature", f"the policy for {state} requires a verified signature: {signature}")
         )
     scan = validations.get("scan", "missing")
-    if gate.require_clean_scan and scan != "clean" and "scan" not in failed:
+    if not scan_passes(gate, scan) and "scan" not in failed:
         found.append(Block("scan", f"the policy for {state} requires a clean scan: {scan}"))
     for name in gate.required_validations:
         status = validations.get(name)
@@ -95,6 +96,13 @@ def blocks(validations: Mapping[str, str], state: str, gate: Gate | None) -> tup
                 )
             )
     return tuple(found)
+
+
+def scan_passes(gate: Gate, status: str) -> bool:
+    """Whether a scan of ``status`` satisfies ``gate``."""
+    if not gate.require_clean_scan:
+        return True
+    return status == "clean" or (gate.accept_scan_warnings and status == "warnings")
 
 
 def parse_deployments(raw: object) -> DeploymentRule:

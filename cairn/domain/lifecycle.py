@@ -9,6 +9,8 @@ for each target state:
     separation_of_duties   an approver is neither the version's author nor the requester
     require_signature      the version's signature must have verified
     require_clean_scan     the version's scan must be finished and clean
+    accept_scan_warnings   with require_clean_scan: a scan with warnings only (code by value,
+                           unknown globals; see ``cairn.domain.scanning``) counts as clean
     required_validations   validations whose newest result must be "passed"
 
 and ``protected_aliases`` binds an alias to the state a version must be in to carry it;
@@ -29,7 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cairn.domain.gates import DeploymentRule, blocks, parse_deployments
+from cairn.domain.gates import DeploymentRule, blocks, parse_deployments, scan_passes
+from cairn.domain.scanning.results import scan_reason
 from cairn.domain.validators import Posters, check_validation_name, parse_validators
 from cairn.errors import InvalidInput
 
@@ -56,6 +59,9 @@ DEFAULT_POLICY: dict[str, Any] = {
             "separation_of_duties": True,
             "require_signature": False,
             "require_clean_scan": True,
+            # An MLflow PythonModel is code by value (a warning): the default lets it through;
+            # a blocking finding keeps any version out whatever the gate (domain.gates).
+            "accept_scan_warnings": True,
             "required_validations": [],
         },
         "production": {
@@ -68,6 +74,7 @@ DEFAULT_POLICY: dict[str, Any] = {
             "separation_of_duties": True,
             "require_signature": False,
             "require_clean_scan": True,
+            "accept_scan_warnings": True,
             "required_validations": [],
         },
         "archived": {"rules": [], "approvals": 0},
@@ -89,6 +96,7 @@ class Gate:
     separation_of_duties: bool = True
     require_signature: bool = False
     require_clean_scan: bool = False
+    accept_scan_warnings: bool = False
     required_validations: tuple[str, ...] = ()
 
 
@@ -224,15 +232,11 @@ def _retention(raw: object) -> Retention:
     return Retention(**values, delete=delete, grace_hours=None if grace is None else float(grace))
 
 
+FLAGS = ("separation_of_duties", "require_signature", "require_clean_scan", "accept_scan_warnings")
+
+
 def _gate(target: str, raw: object) -> Gate:
-    allowed = {
-        "rules",
-        "approvals",
-        "separation_of_duties",
-        "require_signature",
-        "require_clean_scan",
-        "required_validations",
-    }
+    allowed = {"rules", "approvals", "required_validations", *FLAGS}
     if not isinstance(raw, dict) or set(raw) - allowed:
         raise InvalidInput(f"the gate for {target} takes {', '.join(sorted(allowed))}")
     rules_raw = raw.get("rules", [])
@@ -243,7 +247,7 @@ def _gate(target: str, raw: object) -> Gate:
     if type(approvals) is not int or not 0 <= approvals <= 20:
         raise InvalidInput(f"{target}: approvals is a number from 0 to 20")
     flags = {}
-    for name in ("separation_of_duties", "require_signature", "require_clean_scan"):
+    for name in FLAGS:
         value = raw.get(name, name == "separation_of_duties")
         if type(value) is not bool:
             raise InvalidInput(f"{target}: {name} is true or false")
@@ -355,14 +359,15 @@ def evaluate(
         status = validations.get("signature", {}).get("status", "unsigned")
         checks.append(Check("signature", status == "verified", f"the signature is {status}"))
     if gate.require_clean_scan:
-        status = validations.get("scan", {}).get("status", "missing")
-        checks.append(Check("scan", status == "clean", f"the scan is {status}"))
+        scan = validations.get("scan", {})
+        status = scan.get("status", "missing")
+        checks.append(Check("scan", scan_passes(gate, status), scan_reason(scan)))
     if target != "archived":
         # A failed check blocks every use of the version, a promotion too, whatever the gate.
         statuses = {n: str(v.get("status")) for n, v in validations.items() if isinstance(v, dict)}
         failing = {c.check for c in checks if not c.passed}
         checks.extend(
-            Check(b.gate, False, b.reason)
+            Check(b.gate, False, scan_reason(validations["scan"]) if b.gate == "scan" else b.reason)
             for b in blocks(statuses, state, None)
             if b.gate not in failing
         )

@@ -8,9 +8,9 @@ the transaction then records their results with the version. A version larger th
 server process scans it later (``work_pending``), claiming work through the database.
 Re-running a built-in validation (``rerun``) adds a new result; the history is kept.
 
-Statuses: signature ``verified`` | ``failed`` | ``unsigned``; scan ``clean`` | ``flagged`` |
-``error`` | ``pending``. The server never executes model content (DESIGN §2.7): the scanner and
-the signature verification read bytes only.
+Statuses: signature ``verified`` | ``failed`` | ``unsigned``; scan ``clean`` | ``warnings`` |
+``flagged`` | ``error`` | ``pending``. The server never executes model content (DESIGN §2.7):
+the scanner and the signature verification read bytes only.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from cairn.domain.scanning import (
     scan_file,
     summarise_version,
 )
+from cairn.domain.scanning.results import finding_id
 from cairn.domain.signatures import BUNDLE_MAX, SIGNATURE_FILE, verify_signature
 from cairn.errors import ServerError, SignatureRejected
 from cairn.services.auth import EVERYWHERE, SYSTEM, Permission
@@ -264,6 +265,7 @@ def scan_details(files: tuple[FileScanResult, ...], summary: VersionScanSummary)
         "files": len(files),
         "findings": [
             {
+                "id": finding_id(r.path, f.path, f.kind.value, f.message),
                 "file": r.path,
                 "path": f.path,
                 "kind": f.kind.value,

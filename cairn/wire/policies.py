@@ -71,8 +71,8 @@ def policy_in_force(found: records.PolicyRevision | None) -> StoredPolicy | Defa
 class PolicyDocument(RootModel[dict[str, Any]]):
     """A policy: ``states`` (each target's gate: ``rules``, ``approvals``,
     ``separation_of_duties``, ``require_signature``, ``require_clean_scan``,
-    ``required_validations``), ``protected_aliases``, ``validators``, ``deployments`` and
-    ``retention``; see the README. The policy service checks it."""
+    ``accept_scan_warnings``, ``required_validations``), ``protected_aliases``, ``validators``,
+    ``deployments`` and ``retention``; see the README. The policy service checks it."""
 
     model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [EXAMPLE_POLICY]})
 

@@ -179,7 +179,9 @@ def test_a_team_promotes_canaries_and_rolls_back(team: Team) -> None:
         entries = team.api("GET", "/audit/entries", params={"limit": 1000})["items"]
         assert [e["action"] for e in entries[before:]] == ["version.promote.denied"]
         checks = entries[-1]["payload"]["decision"]["checks"]
-        assert any(not c["passed"] and reason.endswith(c["reason"]) for c in checks)
+        assert any(
+            not c["passed"] and f"{c['check']}: {c['reason']}".startswith(reason) for c in checks
+        )
     assert _open_requests(team) == []
 
     # The fixed version, pushed and put forward by the team lead (a namespace admin, who may

@@ -54,16 +54,16 @@ def member_location(where: str, name: str) -> str:
 def path_problem(name: str) -> tuple[Severity, str] | None:
     """Why extracting a member of this name could be unsafe, if it could."""
     if not name:
-        return Severity.MEDIUM, "the member has an empty name"
+        return Severity.WARNING, "the member has an empty name"
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
-        return Severity.MEDIUM, "the member name holds control characters"
+        return Severity.WARNING, "the member name holds control characters"
     path = name.replace("\\", "/")  # a backslash separates paths on Windows
     if path.startswith("/") or _DRIVE.match(path):
-        return Severity.HIGH, "the member has an absolute path"
+        return Severity.BLOCKING, "the member has an absolute path"
     if _climbs_out(path):
-        return Severity.HIGH, "the member path climbs out of the extraction folder"
+        return Severity.BLOCKING, "the member path climbs out of the extraction folder"
     if ".." in path.split("/"):
-        return Severity.MEDIUM, "the member path has '..' segments"
+        return Severity.WARNING, "the member path has '..' segments"
     # Leading "./" and a folder's trailing "/" are how tar and zip write names, not tricks.
     portable = name.removesuffix("/")
     while portable.startswith("./"):
@@ -73,7 +73,7 @@ def path_problem(name: str) -> tuple[Severity, str] | None:
     try:
         check_path(portable)
     except UnsafePath as exc:
-        return Severity.MEDIUM, f"the member name breaks the path rule: {exc.message}"
+        return Severity.WARNING, f"the member name breaks the path rule: {exc.message}"
     return None
 
 
@@ -94,7 +94,7 @@ def scan_zip(
             at = member_location(where, name)
             _check_name(name, at, log, seen)
             if stat.S_ISLNK(info.external_attr >> 16):
-                log.add(at, FindingKind.ARCHIVE_LINK, Severity.HIGH, "the member is a symlink")
+                log.add(at, FindingKind.ARCHIVE_LINK, Severity.BLOCKING, "the member is a symlink")
             elif info.is_dir():
                 continue
             elif info.flag_bits & _ZIP_ENCRYPTED:
@@ -144,7 +144,7 @@ def scan_tar(
                 log.add(at, FindingKind.ARCHIVE_LINK, severity, message)
             elif member.ischr() or member.isblk() or member.isfifo():
                 message = "the member is a device file or a FIFO"
-                log.add(at, FindingKind.SPECIAL_MEMBER, Severity.MEDIUM, message)
+                log.add(at, FindingKind.SPECIAL_MEMBER, Severity.WARNING, message)
             elif member.isfile():
                 _scan_member(partial(archive.extractfile, member), member.name, at, log, scan)
 
@@ -179,7 +179,7 @@ def _check_name(name: str, at: str, log: FindingLog, seen: set[str]) -> None:
     key = posixpath.normpath(name.replace("\\", "/")) if name else name
     if key in seen:
         message = "the archive holds this name more than once; tools differ on which one wins"
-        log.add(at, FindingKind.DUPLICATE_MEMBER, Severity.MEDIUM, message)
+        log.add(at, FindingKind.DUPLICATE_MEMBER, Severity.WARNING, message)
     seen.add(key)
 
 
@@ -189,8 +189,8 @@ def _link_problem(member: tarfile.TarInfo) -> tuple[Severity, str]:
     # A symlink resolves from its own folder; a hard link names another member from the root.
     base = posixpath.dirname(member.name.replace("\\", "/")) if member.issym() else ""
     if target.startswith("/") or _DRIVE.match(target) or _climbs_out(posixpath.join(base, target)):
-        return Severity.HIGH, f"the member is a {kind} to {target!r}, outside the archive"
-    return Severity.MEDIUM, f"the member is a {kind} to {target!r}"
+        return Severity.BLOCKING, f"the member is a {kind} to {target!r}, outside the archive"
+    return Severity.WARNING, f"the member is a {kind} to {target!r}"
 
 
 def _climbs_out(path: str) -> bool:

@@ -67,4 +67,4 @@ def holds_objects(descr: object) -> bool:
 
 
 def _report(log: FindingLog, where: str, message: str) -> None:
-    log.add(where, FindingKind.NUMPY_HEADER, Severity.MEDIUM, message)
+    log.add(where, FindingKind.NUMPY_HEADER, Severity.WARNING, message)

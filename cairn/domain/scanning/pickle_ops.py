@@ -1,9 +1,15 @@
 """Reading a pickle's opcodes without running them, in bounded memory.
 
 Nothing here unpickles. The opcode table comes from :mod:`pickletools`, which only describes
-opcodes, and the unpickler's stack and memo are mirrored abstractly: a value is either a short
+opcodes, and the unpickler's stack and memo are mirrored abstractly: a value is a short
 string or small int (what a later ``STACK_GLOBAL`` or a PyTorch magic number could be made
-of) or an opaque token.
+of), a global the pickle imported, a short tuple of those (the arguments of a call), or an
+opaque token.
+
+Besides every import, the walk reports every call the unpickler would make (``REDUCE`` and
+``OBJ``, with what is called and, when it is a short tuple, its arguments) and every change
+the pickle would make to an imported global (``BUILD``, ``SETITEM(S)``, ``APPEND(S)``,
+``ADDITEMS`` on it): :mod:`cairn.domain.scanning.pickle_rules` judges them.
 
 The walk is deliberately *more lenient* than the real unpickler. It halts only where the
 unpickler would have halted too (an unknown opcode byte, a negative length, the end of the
@@ -25,164 +31,23 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import IO, Any
 
-TEXT_MAX = 4096  # longest string kept, and longest argument line read whole
-_CHUNK = 1 << 16
-
-
-class Slot(Enum):
-    MARK = "mark"
-    OPAQUE = "opaque"
-
-
-Value = str | int | Slot
-
-
-@dataclass(frozen=True, slots=True)
-class GlobalRef:
-    """A global the unpickler would import. ``None`` parts were computed, not written."""
-
-    module: str | None
-    name: str | None
-    offset: int
-    opcode: str
-    protocol: int
-
-
-@dataclass(frozen=True, slots=True)
-class ExtensionRef:
-    """An ``EXT*`` opcode: a global looked up in the loader's copyreg extension registry."""
-
-    code: int
-    offset: int
-
-
-Reference = GlobalRef | ExtensionRef
-
-
-class PickleSyntaxError(Exception):
-    """The data stops being a pickle here; the real unpickler would stop here too."""
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(f"{message} (at byte {offset})")
-        self.offset = offset
-
-
-class PickleLimitExceeded(Exception):
-    """The pickle is valid as far as read, but larger than the scanner follows."""
-
-
-class ByteReader:
-    """Reads a stream forwards in chunks, keeping track of the offset."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._buf = b""
-        self._pos = 0
-        self._base = 0  # offset of _buf[0] in the stream
-
-    @property
-    def offset(self) -> int:
-        return self._base + self._pos
-
-    def at_end(self) -> bool:
-        return self._available() == 0 and not self._fill()
-
-    def read_byte(self) -> int:
-        """The next byte, or -1 at the end of the data."""
-        if self._pos >= len(self._buf) and not self._fill():
-            return -1
-        byte = self._buf[self._pos]
-        self._pos += 1
-        return byte
-
-    def read(self, n: int) -> bytes:
-        while self._available() < n:
-            if not self._fill():
-                raise PickleSyntaxError("the data ends inside an opcode", self.offset)
-        data = self._buf[self._pos : self._pos + n]
-        self._pos += n
-        return data
-
-    def skip(self, n: int) -> None:
-        while n > 0:
-            if self._available() == 0 and not self._fill():
-                raise PickleSyntaxError("the data ends inside an opcode's argument", self.offset)
-            step = min(n, self._available())
-            self._pos += step
-            n -= step
-
-    def read_line(self, limit: int) -> bytes | None:
-        """The next line with its newline, or ``None`` (having read past it) if over ``limit``."""
-        searched = 0
-        while True:
-            end = self._buf.find(b"\n", self._pos + searched)
-            if end != -1 and end - self._pos <= limit:
-                line = self._buf[self._pos : end + 1]
-                self._pos = end + 1
-                return line
-            if end != -1 or self._available() > limit:
-                self._skip_past_newline()
-                return None
-            searched = self._available()
-            if not self._fill():
-                raise PickleSyntaxError("the data ends inside a line argument", self.offset)
-
-    def _skip_past_newline(self) -> None:
-        while (end := self._buf.find(b"\n", self._pos)) == -1:
-            self._pos = len(self._buf)
-            if not self._fill():
-                raise PickleSyntaxError("the data ends inside a line argument", self.offset)
-        self._pos = end + 1
-
-    def _available(self) -> int:
-        return len(self._buf) - self._pos
-
-    def _fill(self) -> bool:
-        chunk = self._stream.read(_CHUNK)
-        if not chunk:
-            return False
-        self._base += self._pos
-        self._buf = self._buf[self._pos :] + chunk
-        self._pos = 0
-        return True
-
-
-class _Memo:
-    """The unpickler's memo, keeping only the values a later opcode could name a global with.
-
-    ``MEMOIZE`` stores at ``len(memo)``, so the number of distinct keys is tracked exactly: as
-    a plain count while the keys are 0..n-1 (as every real pickler writes them), with a set
-    of the keys beyond that range only for a pickle that skips keys.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._values: dict[int, str | int] = {}
-        self._contiguous = 0
-        self._beyond: set[int] = set()
-
-    def __len__(self) -> int:
-        return self._contiguous + len(self._beyond)
-
-    def put(self, key: int, value: Value) -> None:
-        if key < 0:
-            return  # the unpickler refuses this and stops; the walk goes on regardless
-        if key == self._contiguous and not self._beyond:
-            self._contiguous += 1  # the common case: keys written in order
-        elif key >= self._contiguous:
-            self._beyond.add(key)
-            while self._contiguous in self._beyond:
-                self._beyond.remove(self._contiguous)
-                self._contiguous += 1
-        if isinstance(value, Slot):
-            self._values.pop(key, None)
-        else:
-            self._values[key] = value
-        if len(self._values) > self._limit or len(self._beyond) > self._limit:
-            raise PickleLimitExceeded(f"the pickle memoizes more than {self._limit} values")
-
-    def get(self, key: int) -> Value:
-        return self._values.get(key, Slot.OPAQUE)
+from cairn.domain.scanning.byte_reader import ByteReader, PickleLimitExceeded, PickleSyntaxError
+from cairn.domain.scanning.pickle_values import (
+    CLOUDPICKLE_MODULES,
+    MUTATORS,
+    TEXT_MAX,
+    TUPLE_ITEMS_MAX,
+    TUPLE_MAX,
+    CallRef,
+    ExtensionRef,
+    GlobalRef,
+    GlobalValue,
+    Memo,
+    Reference,
+    Slot,
+    TupleValue,
+    Value,
+)
 
 
 class _Act(Enum):
@@ -200,6 +65,8 @@ class _Act(Enum):
     POP = "pop"
     PROTO = "proto"
     STOP = "stop"
+    TUPLE = "tuple"
+    REDUCE = "reduce"
     OTHER = "other"  # the documented stack effect, every pushed value opaque
 
 
@@ -228,6 +95,8 @@ _ACTS = {
     **dict.fromkeys(("EXT1", "EXT2", "EXT4"), _Act.EXT),
     **dict.fromkeys(("PUT", "BINPUT", "LONG_BINPUT"), _Act.PUT),
     **dict.fromkeys(("GET", "BINGET", "LONG_BINGET"), _Act.GET),
+    **dict.fromkeys(("EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3"), _Act.TUPLE),
+    "REDUCE": _Act.REDUCE,
     "LONG1": _Act.INT,
     "STACK_GLOBAL": _Act.STACK_GLOBAL,
     "MEMOIZE": _Act.MEMOIZE,
@@ -290,8 +159,9 @@ class PickleWalker:
         self._reader = reader
         self._stack: list[Value] = []
         self._stack_limit = stack_limit
-        self._memo = _Memo(memo_limit)
+        self._memo = Memo(memo_limit)
         self.protocol = 0
+        self._tuple_items = 0
         self.imports = 0  # references yielded so far
         self.result: Value | None = None  # what STOP returned, once reached
 
@@ -308,7 +178,12 @@ class PickleWalker:
                 raise PickleSyntaxError(f"invalid opcode byte 0x{code:02x}", offset)
             arg = self._argument(spec)
             if spec.act is _Act.OTHER:
+                effect, result = self._effect_of(spec, offset)
                 self._apply_effect(spec)
+                if result is not None:
+                    stack[-1] = result
+                if effect is not None:
+                    yield effect
                 continue
             if spec.act is _Act.STOP:
                 self.result = self._pop()
@@ -317,7 +192,7 @@ class PickleWalker:
             if len(stack) > self._stack_limit:
                 raise PickleLimitExceeded(f"the pickle stack grows past {self._stack_limit}")
             if ref is not None:
-                self.imports += 1
+                self.imports += not isinstance(ref, CallRef)
                 yield ref
 
     def _argument(self, spec: _Spec) -> object:
@@ -374,14 +249,26 @@ class PickleWalker:
         elif act is _Act.GLOBAL:
             module, attr = arg if isinstance(arg, tuple) else (None, None)
             self._apply_effect(spec)
+            if spec.name == "INST":
+                stack[-1] = Slot.BUILT  # an instance of the class INST names
+            elif module is not None and attr is not None:
+                stack[-1] = GlobalValue(module, attr)
             return GlobalRef(module, attr, offset, spec.name, self.protocol)
         elif act is _Act.STACK_GLOBAL:
-            attr, module = self._pop(), self._pop()
-            stack.append(Slot.OPAQUE)
-            return GlobalRef(_text(module), _text(attr), offset, spec.name, self.protocol)
+            attr, module = _text(self._pop()), _text(self._pop())
+            pushed = GlobalValue(module, attr) if module is not None and attr is not None else None
+            stack.append(pushed or Slot.OPAQUE)
+            return GlobalRef(module, attr, offset, spec.name, self.protocol)
+        elif act is _Act.TUPLE:
+            items = self._pop_to_mark() if spec.to_mark else [self._pop() for _ in range(spec.pops)]
+            stack.append(self._tuple(items[::-1] if not spec.to_mark else items))
+        elif act is _Act.REDUCE:
+            args, callee = self._pop(), self._pop()
+            return self._call(callee, args, offset)
         elif act is _Act.EXT:
-            stack.append(Slot.OPAQUE)
-            return ExtensionRef(arg if isinstance(arg, int) else -1, offset)
+            code = arg if isinstance(arg, int) else -1
+            stack.append(GlobalValue("copyreg extension", str(code)))  # a global, judged so
+            return ExtensionRef(code, offset)
         elif act is _Act.DUP:
             stack.append(stack[-1] if stack else Slot.OPAQUE)
         elif act is _Act.POP:
@@ -389,6 +276,74 @@ class PickleWalker:
         elif act is _Act.PROTO and isinstance(arg, int):
             self.protocol = arg
         return None
+
+    def _call(self, callee: Value, args: Value, offset: int) -> Reference | None:
+        """REDUCE: what it calls, or the global cloudpickle's ``_builtin_type`` returns. Only an
+        imported global, or what calling one built, can be called: anything else (a string,
+        a number, a list) makes the unpickler fail, so nothing is built and nothing reported."""
+        if (
+            isinstance(callee, GlobalValue)
+            and callee.module in CLOUDPICKLE_MODULES
+            and callee.name == "_builtin_type"
+        ):
+            first = args.items[0] if isinstance(args, TupleValue) and args.items else None
+            name = first if isinstance(first, str) else None
+            self._stack.append(GlobalValue("types", name) if name else Slot.OPAQUE)
+            return GlobalRef("types", name, offset, "REDUCE", max(self.protocol, 3))
+        if not _callable(callee):
+            self._stack.append(Slot.OPAQUE)
+            return None
+        self._stack.append(Slot.BUILT)
+        return CallRef("call", callee, args, offset, "REDUCE")
+
+    def _effect_of(self, spec: _Spec, offset: int) -> tuple[CallRef | None, Value | None]:
+        """Before the stack effect of an opcode without its own handling: the call OBJ makes,
+        or a change to an imported global; and what the opcode leaves on the stack, where that
+        is not opaque (an object built by calling a class; the target of a change)."""
+        stack = self._stack
+        if spec.name in ("OBJ", "NEWOBJ", "NEWOBJ_EX"):
+            if spec.name == "OBJ":
+                at = _last_mark(stack)
+                callee = stack[at + 1] if at is not None and at + 1 < len(stack) else Slot.OPAQUE
+            else:
+                callee = stack[-spec.pops] if len(stack) >= spec.pops else Slot.OPAQUE
+            if not _callable(callee):
+                return None, None
+            # NEWOBJ builds an instance of a class (cloudpickle's by-value classes too); OBJ
+            # calls what it is given, as REDUCE does.
+            call = CallRef("call", callee, Slot.OPAQUE, offset, spec.name)
+            return (call if spec.name == "OBJ" else None), Slot.BUILT
+        if spec.name in MUTATORS:
+            if spec.to_mark:
+                at = _last_mark(stack)
+                target = stack[at - 1] if at else Slot.OPAQUE
+            else:
+                target = stack[-spec.pops] if len(stack) >= spec.pops else Slot.OPAQUE
+            change = CallRef("mutate", target, Slot.OPAQUE, offset, spec.name)
+            return (change if isinstance(target, GlobalValue) else None), target
+        return None, None
+
+    def _tuple(self, items: list[Value]) -> Value:
+        if len(items) > TUPLE_MAX or self._tuple_items + len(items) > TUPLE_ITEMS_MAX:
+            return Slot.OPAQUE
+        self._tuple_items += len(items)
+        # Two levels are kept (a call's arguments holding a tuple of names); deeper is opaque.
+        flat = [
+            Slot.OPAQUE
+            if isinstance(i, TupleValue) and any(isinstance(j, TupleValue) for j in i.items)
+            else i
+            for i in items
+        ]
+        return TupleValue(tuple(flat))
+
+    def _pop_to_mark(self) -> list[Value]:
+        stack = self._stack
+        at = _last_mark(stack)
+        if at is None:
+            items, stack[:] = list(stack), []
+        else:
+            items, stack[at:] = stack[at + 1 :], []
+        return items
 
     def _apply_effect(self, spec: _Spec) -> None:
         stack = self._stack
@@ -407,3 +362,14 @@ class PickleWalker:
 
 def _text(value: Value) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _callable(value: Value) -> bool:
+    return isinstance(value, GlobalValue) or value is Slot.BUILT
+
+
+def _last_mark(stack: list[Value]) -> int | None:
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i] is Slot.MARK:
+            return i
+    return None

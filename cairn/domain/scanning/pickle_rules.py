@@ -2,7 +2,11 @@
 
 A global is judged, in this order:
 
-1. **critical** when Cairn's list below or picklescan (a maintained blocklist, updated as
+0. **warning** (``code_by_value``) when it is how cloudpickle ships code by value
+   (``types.CodeType``, cloudpickle's ``_make_function``, …): see
+   :mod:`cairn.domain.scanning.pickle_calls`, which also judges the calls a pickle makes
+   while loading and keeps code by value from hiding a dangerous one.
+1. **blocking** when Cairn's list below or picklescan (a maintained blocklist, updated as
    new gadgets are reported) calls it dangerous, under the spelling in the file or the one
    the unpickler translates Python 2 names to (``__builtin__`` → ``builtins``, ``commands`` →
    ``subprocess``); when a dotted name walks through a dunder or a dangerous module
@@ -10,7 +14,7 @@ A global is judged, in this order:
    of written in the file.
 2. **clean** when it is on an allow list: Cairn's below, the globals the caller trusts, or
    picklescan's innocuous list.
-3. otherwise **medium**, an *unknown* global: the unpickler would import it and may call it,
+3. otherwise a **warning**, an *unknown* global: the unpickler would import it and may call it,
    and nobody has vouched for it. Unknown is flagged rather than passed because a blocklist
    only knows yesterday's gadgets; a namespace that trusts, say, scikit-learn's estimators
    lists them in ``ScanOptions.trusted_globals``.
@@ -24,11 +28,11 @@ from __future__ import annotations
 import _compat_pickle
 import io
 import struct
-from dataclasses import dataclass
 
 from picklescan import scanner as picklescan
 
-from cairn.domain.scanning.pickle_ops import ExtensionRef, GlobalRef, Reference
+from cairn.domain.scanning.pickle_calls import Verdict, code_by_value, is_code_by_value, judge_call
+from cairn.domain.scanning.pickle_values import CallRef, ExtensionRef, GlobalRef, Reference
 from cairn.domain.scanning.results import FindingKind, Severity
 
 ANY = frozenset({"*"})
@@ -70,7 +74,7 @@ DANGEROUS: dict[str, frozenset[str]] = {
     "pydoc": ANY,
     "io": frozenset({"open", "open_code", "FileIO"}),
     "_io": frozenset({"open", "open_code", "FileIO"}),
-    "types": frozenset({"CodeType", "FunctionType", "LambdaType", "MethodType", "ModuleType"}),
+    "types": frozenset({"ModuleType"}),
     "operator": frozenset({"attrgetter", "itemgetter", "methodcaller"}),
     "_operator": frozenset({"attrgetter", "itemgetter", "methodcaller"}),
     "functools": frozenset({"partial"}),
@@ -171,11 +175,11 @@ SAFE: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    kind: FindingKind
-    severity: Severity
-    message: str
+# Modules code by value commonly names as a global (os.path.join, sys.version): what the code
+# does with them is read from its names (pickle_calls.CODE_NAMES: system, popen, …).
+CODE_MODULES = frozenset({"os", "os.path", "posixpath", "ntpath", "sys"})
+# Modules that hand whoever imports them whole eval, exec, open or the like by attribute.
+_WHOLE_MODULES_DANGEROUS = frozenset({"builtins", "__builtin__", "io", "_io", "types"})
 
 
 class GlobalJudge:
@@ -186,10 +190,12 @@ class GlobalJudge:
         self._picklescan: dict[tuple[str, str], str] = {}
 
     def judge(self, ref: Reference) -> Verdict | None:
+        if isinstance(ref, CallRef):
+            return judge_call(ref, self._module_danger)
         if isinstance(ref, ExtensionRef):
             return Verdict(
                 FindingKind.EXTENSION_CODE,
-                Severity.HIGH,
+                Severity.BLOCKING,
                 f"imports the global registered under copyreg extension code {ref.code}",
             )
         return self._judge_global(ref)
@@ -198,26 +204,28 @@ class GlobalJudge:
         if ref.module is None or ref.name is None:
             return Verdict(
                 FindingKind.DYNAMIC_GLOBAL,
-                Severity.CRITICAL,
+                Severity.BLOCKING,
                 f"{ref.opcode} imports a global whose name is computed while loading",
             )
         written = (ref.module, ref.name)
         loaded = python3_name(ref.module, ref.name) if ref.protocol < 3 else written
         shown = _spell(written) + ("" if loaded == written else f" (loaded as {_spell(loaded)})")
+        if is_code_by_value(*loaded):
+            return code_by_value(*loaded)
         # What the unpickler imports first; the spelling in the file too, to be strict.
         for candidate in dict.fromkeys((loaded, written)):
             why = self._danger(*candidate)
             if why:
                 return Verdict(
                     FindingKind.DANGEROUS_GLOBAL,
-                    Severity.CRITICAL,
+                    Severity.BLOCKING,
                     f"imports the dangerous global {shown}: {why}",
                 )
         if self._is_safe(*loaded):
             return None
         return Verdict(
             FindingKind.UNKNOWN_GLOBAL,
-            Severity.MEDIUM,
+            Severity.WARNING,
             f"imports {shown}, which is not a known-safe global",
         )
 
@@ -234,6 +242,19 @@ class GlobalJudge:
                     return f"its dotted name reaches {walked[i]}.{walked[i + 1]}"
         if self._verdict(module, name) == "dangerous":
             return "picklescan lists it as dangerous"
+        return None
+
+    def _module_danger(self, module: str) -> str | None:
+        """Why importing ``module`` as a whole is dangerous (None: it is not)."""
+        module = python3_name(module, "")[0]
+        if module in CODE_MODULES:
+            return None
+        if module in _WHOLE_MODULES_DANGEROUS:
+            return "it hands out eval, exec, open or the like by attribute"
+        if _listed(DANGEROUS, module, "\0every name"):
+            return "Cairn lists every global of it as dangerous"
+        if self._verdict(module, "\0every name") == "dangerous":
+            return "picklescan lists every global of it as dangerous"
         return None
 
     def _is_safe(self, module: str, name: str) -> bool:

@@ -16,12 +16,8 @@ from __future__ import annotations
 
 from typing import IO
 
-from cairn.domain.scanning.pickle_ops import (
-    ByteReader,
-    PickleLimitExceeded,
-    PickleSyntaxError,
-    PickleWalker,
-)
+from cairn.domain.scanning.byte_reader import ByteReader, PickleLimitExceeded, PickleSyntaxError
+from cairn.domain.scanning.pickle_ops import PickleWalker
 from cairn.domain.scanning.pickle_rules import GlobalJudge
 from cairn.domain.scanning.results import FindingKind, FindingLog, Severity
 
@@ -91,7 +87,7 @@ def _broken(
         log.add(
             where,
             FindingKind.TRAILING_DATA,
-            Severity.LOW,
+            Severity.INFO,
             f"the data after pickle {count} is not a pickle ({exc})",
             exc.offset,
         )

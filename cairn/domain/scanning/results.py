@@ -1,26 +1,42 @@
 """What a scan says: findings, one result per file, and the summary of a version.
 
-A file's status follows from its findings, so it can never disagree with them:
+Each finding has a severity, which says what it means for the file:
 
-- ``flagged``: at least one finding of severity medium or above that is not a scanner error;
-  something in the file is known or suspected to be unsafe.
+- ``blocking``: the file is known to reach something that runs commands, imports or runs
+  code while it is loaded, opens sockets or files (``os.system``, ``eval``, …), or is built
+  to escape where it is unpacked. Only a waiver of that finding on that version lets it by.
+- ``warning``: unusual, not known to be dangerous: a global nobody vouched for, code shipped
+  by value as cloudpickle writes it (an MLflow ``PythonModel``), an odd archive member name.
+  A policy may accept warnings (``accept_scan_warnings``).
+- ``info``: worth knowing, changes nothing (bytes after the last pickle).
+
+A file's status follows from its findings (those not waived), so it can never disagree with
+them:
+
+- ``flagged``: at least one blocking finding that is not a scanner error.
 - ``error``: the scan could not finish (unparseable or truncated data, a limit reached, an
-  exception) and nothing worse was found. An error is a failure, never a pass.
-- ``clean``: every finding, if any, is low (informational).
+  exception) and nothing blocking was found. An error is a failure, never a pass.
+- ``warnings``: at least one warning, nothing worse.
+- ``clean``: every finding, if any, is informational.
+
+A finding is named by its ``finding_id`` (a digest of the file, the place in it, the kind and
+the message), the same on every scan of the same bytes by the same rules: what a waiver names.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import version
+from typing import Any
 
 SCANNER_NAME = "cairn-scan"
 # Bumped whenever a rule changes what a file's status would be.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 
 @functools.cache
@@ -30,27 +46,33 @@ def scanner_version() -> str:
 
 
 class Severity(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
+    INFO = "info"
+    WARNING = "warning"
+    BLOCKING = "blocking"
 
     @property
     def rank(self) -> int:
         return _RANK[self]
 
 
-_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.BLOCKING: 2}
 
 
 class ScanStatus(StrEnum):
     CLEAN = "clean"
+    WARNINGS = "warnings"
     FLAGGED = "flagged"
     ERROR = "error"
 
 
+# Worst first: how the statuses of files (and of findings) fold into one.
+STATUS_ORDER = (ScanStatus.FLAGGED, ScanStatus.ERROR, ScanStatus.WARNINGS, ScanStatus.CLEAN)
+
+
 class FindingKind(StrEnum):
     DANGEROUS_GLOBAL = "dangerous_global"
+    CODE_BY_VALUE = "code_by_value"
+    LOAD_TIME_CALL = "load_time_call"
     UNKNOWN_GLOBAL = "unknown_global"
     DYNAMIC_GLOBAL = "dynamic_global"
     EXTENSION_CODE = "extension_code"
@@ -114,32 +136,45 @@ class VersionScanSummary:
         return tuple(f.path for f in self.files if f.status is ScanStatus.ERROR)
 
 
+def finding_id(file: str, path: str, kind: str, message: str) -> str:
+    """The stable name of one finding of one file (see the module's docstring)."""
+    digest = hashlib.sha256("\0".join((file, path, kind, message)).encode("utf-8", "replace"))
+    return digest.hexdigest()[:16]
+
+
 def status_of(findings: Iterable[Finding]) -> ScanStatus:
-    failed = False
-    for finding in findings:
-        if finding.kind is FindingKind.SCAN_ERROR:
-            failed = True
-        elif finding.severity.rank >= Severity.MEDIUM.rank:
+    return status_of_pairs((f.kind.value, f.severity.value) for f in findings)
+
+
+def status_of_pairs(findings: Iterable[tuple[str, str]]) -> ScanStatus:
+    """The status that findings given as (kind, severity) amount to."""
+    found = {ScanStatus.CLEAN}
+    for kind, severity in findings:
+        if kind == FindingKind.SCAN_ERROR:
+            found.add(ScanStatus.ERROR)
+        elif severity == Severity.BLOCKING:
             return ScanStatus.FLAGGED
-    return ScanStatus.ERROR if failed else ScanStatus.CLEAN
+        elif severity == Severity.WARNING:
+            found.add(ScanStatus.WARNINGS)
+    return fold(found)
+
+
+def fold(statuses: Iterable[ScanStatus]) -> ScanStatus:
+    """The worst of ``statuses`` (clean when there are none)."""
+    present = set(statuses)
+    return next((s for s in STATUS_ORDER if s in present), ScanStatus.CLEAN)
 
 
 def summarise_version(results: Iterable[FileScanResult]) -> VersionScanSummary:
-    """Fold the per-file results of one version: flagged beats error beats clean.
+    """Fold the per-file results of one version: flagged beats error beats warnings beats
+    clean.
 
     A version with no files is clean. When the files were scanned by different scanner
     versions, every version is named.
     """
     files = tuple(sorted(results, key=lambda r: r.path))
-    statuses = {r.status for r in files}
-    if ScanStatus.FLAGGED in statuses:
-        status = ScanStatus.FLAGGED
-    elif ScanStatus.ERROR in statuses:
-        status = ScanStatus.ERROR
-    else:
-        status = ScanStatus.CLEAN
     return VersionScanSummary(
-        status=status,
+        status=fold(r.status for r in files),
         files=files,
         worst_severity=_worst(f.severity for r in files for f in r.findings),
         scanner=", ".join(sorted({r.scanner for r in files})) or SCANNER_NAME,
@@ -190,7 +225,7 @@ class FindingLog:
         self._items.append(Finding(path, kind, severity, message, offset))
 
     def error(self, path: str, message: str, offset: int | None = None) -> None:
-        self.add(path, FindingKind.SCAN_ERROR, Severity.HIGH, message, offset)
+        self.add(path, FindingKind.SCAN_ERROR, Severity.BLOCKING, message, offset)
 
     def findings(self) -> tuple[Finding, ...]:
         items = list(self._items)
@@ -201,7 +236,7 @@ class FindingLog:
                 items.append(Finding("", kind, self._dropped_worst, message))
             if self._dropped_error:
                 # A scanner error among the dropped ones must still turn the status to error.
-                items.append(Finding("", FindingKind.SCAN_ERROR, Severity.HIGH, message))
+                items.append(Finding("", FindingKind.SCAN_ERROR, Severity.BLOCKING, message))
         return tuple(items)
 
 
@@ -226,3 +261,25 @@ def _escape(ch: str) -> str:
         if code < 0x10000
         else f"\\U{code:08x}"
     )
+
+
+def scan_reason(scan: Mapping[str, Any], shown: int = 3) -> str:
+    """What a version's ``scan`` validation (its status and details) amounts to, in words,
+    naming the worst findings not waived: what a refused promotion says."""
+    status = str(scan.get("status", "missing"))
+    findings = [f for f in scan.get("findings") or () if isinstance(f, dict)]
+    worst = {"flagged": Severity.BLOCKING, "warnings": Severity.WARNING}.get(status)
+    named = [
+        f
+        for f in findings
+        if not f.get("waived")
+        and (f.get("severity") == worst or (status == "error" and f.get("kind") == "scan_error"))
+    ]
+    if not named:
+        return f"the scan is {status}"
+    listed = "; ".join(
+        f"{f.get('file')}: {f.get('message')} ({f.get('kind')}, finding {f.get('id')})"
+        for f in named[:shown]
+    )
+    more = f"; and {len(named) - shown} more" if len(named) > shown else ""
+    return f"the scan is {status}: {listed}{more}"

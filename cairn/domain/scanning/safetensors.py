@@ -71,14 +71,14 @@ def scan_safetensors(
     stream.seek(0)
     prefix = stream.read(8)
     if len(prefix) < 8:
-        report(Severity.MEDIUM, f"the file has {size} bytes, fewer than the 8-byte header length")
+        report(Severity.WARNING, f"the file has {size} bytes, fewer than the 8-byte header length")
         return
     length = int.from_bytes(prefix, "little")
     if length > header_limit:
-        report(Severity.HIGH, f"the header length {length} exceeds the limit of {header_limit}")
+        report(Severity.BLOCKING, f"the header length {length} exceeds the limit of {header_limit}")
         return
     if 8 + length > size:
-        report(Severity.HIGH, f"the header length {length} runs past the end of the file")
+        report(Severity.BLOCKING, f"the header length {length} runs past the end of the file")
         return
     header = _parse_header(stream.read(length), report)
     if header is not None:
@@ -90,17 +90,17 @@ def _parse_header(raw: bytes, report: _Report) -> dict[str, Any] | None:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        report(Severity.MEDIUM, "the header is not UTF-8")
+        report(Severity.WARNING, "the header is not UTF-8")
         return None
     if not text.startswith("{"):
-        report(Severity.MEDIUM, "the header does not start with '{'")
+        report(Severity.WARNING, "the header does not start with '{'")
     try:
         header = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
-        report(Severity.MEDIUM, f"the header is not valid JSON: {exc}"[:300])
+        report(Severity.WARNING, f"the header is not valid JSON: {exc}"[:300])
         return None
     if not isinstance(header, dict):
-        report(Severity.MEDIUM, "the header is not a JSON object")
+        report(Severity.WARNING, "the header is not a JSON object")
         return None
     return header
 
@@ -111,7 +111,7 @@ def _check_metadata(metadata: object, report: _Report) -> None:
     if not isinstance(metadata, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
-        report(Severity.MEDIUM, "__metadata__ must map strings to strings")
+        report(Severity.WARNING, "__metadata__ must map strings to strings")
 
 
 def _check_layout(header: dict[str, Any], data_size: int, report: _Report) -> None:
@@ -121,43 +121,43 @@ def _check_layout(header: dict[str, Any], data_size: int, report: _Report) -> No
     expected = 0
     for begin, end, name in spans:
         if end > data_size:
-            report(Severity.HIGH, f"tensor {name} lies past the end of the file")
+            report(Severity.BLOCKING, f"tensor {name} lies past the end of the file")
         if begin < expected:
-            report(Severity.HIGH, f"tensor {name} overlaps the tensor before it")
+            report(Severity.BLOCKING, f"tensor {name} overlaps the tensor before it")
         elif begin > expected:
-            report(Severity.MEDIUM, f"{begin - expected} bytes before tensor {name} are unused")
+            report(Severity.WARNING, f"{begin - expected} bytes before tensor {name} are unused")
         expected = max(expected, end)
     if expected < data_size:
-        report(Severity.MEDIUM, f"{data_size - expected} bytes after the last tensor are unused")
+        report(Severity.WARNING, f"{data_size - expected} bytes after the last tensor are unused")
 
 
 def _tensor_span(name: str, info: object, report: _Report) -> _Span | None:
     shown = repr(name)[:100]
     if not isinstance(info, dict):
-        report(Severity.MEDIUM, f"the entry for tensor {shown} is not an object")
+        report(Severity.WARNING, f"the entry for tensor {shown} is not an object")
         return None
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
     bits = DTYPE_BITS.get(dtype) if isinstance(dtype, str) else None
     if bits is None:
-        report(Severity.MEDIUM, f"tensor {shown} has an unknown dtype {dtype!r:.50}")
+        report(Severity.WARNING, f"tensor {shown} has an unknown dtype {dtype!r:.50}")
     if not _is_shape(shape):
-        report(Severity.MEDIUM, f"the shape of tensor {shown} is not a list of counts")
+        report(Severity.WARNING, f"the shape of tensor {shown} is not a list of counts")
     if not (
         isinstance(offsets, list)
         and len(offsets) == 2
         and all(_is_count(o) for o in offsets)
         and offsets[0] <= offsets[1]
     ):
-        report(Severity.HIGH, f"the data_offsets of tensor {shown} are not [begin, end]")
+        report(Severity.BLOCKING, f"the data_offsets of tensor {shown} are not [begin, end]")
         return None
     begin, end = offsets
     if bits is not None and _is_shape(shape):
         nbits = math.prod(shape) * bits
         if nbits % 8:
-            report(Severity.MEDIUM, f"tensor {shown} does not fill a whole number of bytes")
+            report(Severity.WARNING, f"tensor {shown} does not fill a whole number of bytes")
         elif nbits // 8 != end - begin:
             report(
-                Severity.MEDIUM,
+                Severity.WARNING,
                 f"tensor {shown} needs {nbits // 8} bytes for {dtype} {shape}"
                 f" but its data_offsets span {end - begin}",
             )

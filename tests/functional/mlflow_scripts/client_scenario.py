@@ -18,7 +18,7 @@ import mlflow.pyfunc
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-DOUBLER = Path(__file__).with_name("doubler.py")  # logged as code: a pickle would be flagged
+DOUBLER = Path(__file__).with_name("doubler.py")  # logged as code (MLflow models from code)
 
 
 def error_code(call: Any) -> str:

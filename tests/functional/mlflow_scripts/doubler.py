@@ -1,6 +1,5 @@
-"""The scenario's model, logged as code (MLflow's "models from code") rather than pickled:
-Cairn's scanner flags a pickled Python class, since unpickling it runs code, and a flagged
-version is neither aliased nor downloaded without an admin's override."""
+"""The scenario's model, logged as code (MLflow's "models from code") rather than pickled (a
+cloudpickled ``PythonModel`` is tested in ``pyfunc_promotion.py``)."""
 
 from __future__ import annotations
 

@@ -70,13 +70,16 @@ def scan(data: bytes, path: str = "model.pkl", **options: Any) -> FileScanResult
     return scan_file(io.BytesIO(data), path, ScanOptions(**options))
 
 
+STATUS_OF = {Severity.BLOCKING: ScanStatus.FLAGGED, Severity.WARNING: ScanStatus.WARNINGS}
+
+
 def kinds(result: FileScanResult) -> set[tuple[str, FindingKind, Severity]]:
     return {(f.path, f.kind, f.severity) for f in result.findings}
 
 
 def assert_runs_shell(result: FileScanResult, path: str = "") -> None:
     assert result.status is ScanStatus.FLAGGED
-    assert (path, FindingKind.DANGEROUS_GLOBAL, Severity.CRITICAL) in kinds(result)
+    assert (path, FindingKind.DANGEROUS_GLOBAL, Severity.BLOCKING) in kinds(result)
     assert any("system" in f.message for f in result.findings)
 
 
@@ -163,23 +166,23 @@ GADGETS = {
 def test_every_gadget_is_a_critical_dangerous_global(data: bytes) -> None:
     result = scan(data)
     assert result.status is ScanStatus.FLAGGED
-    assert ("", FindingKind.DANGEROUS_GLOBAL, Severity.CRITICAL) in kinds(result)
+    assert ("", FindingKind.DANGEROUS_GLOBAL, Severity.BLOCKING) in kinds(result)
 
 
 def test_a_global_named_by_a_computed_string_is_critical() -> None:
     computed = call1(stack_glob("builtins", "str"), short("os"))
     result = scan(P4 + computed + short("system") + b"\x93.")
-    assert ("", FindingKind.DYNAMIC_GLOBAL, Severity.CRITICAL) in kinds(result)
+    assert ("", FindingKind.DYNAMIC_GLOBAL, Severity.BLOCKING) in kinds(result)
 
 
 def test_an_extension_code_is_high() -> None:
     result = scan(P2 + call1(b"\x82\x01", text("id")) + b".")
-    assert kinds(result) == {("", FindingKind.EXTENSION_CODE, Severity.HIGH)}
+    assert kinds(result) == {("", FindingKind.EXTENSION_CODE, Severity.BLOCKING)}
 
 
 def test_an_unknown_global_is_medium_unless_the_namespace_trusts_it() -> None:
     data = P4 + call1(stack_glob("sklearn.tree", "DecisionTreeClassifier"), b")") + b"."
-    assert kinds(scan(data)) == {("", FindingKind.UNKNOWN_GLOBAL, Severity.MEDIUM)}
+    assert kinds(scan(data)) == {("", FindingKind.UNKNOWN_GLOBAL, Severity.WARNING)}
     trusted = frozenset({("sklearn.tree", "DecisionTreeClassifier")})
     assert scan(data, trusted_globals=trusted).status is ScanStatus.CLEAN
     # Trust never outranks the dangerous lists.
@@ -246,7 +249,7 @@ def test_a_second_pickle_is_scanned_and_trailing_bytes_are_low() -> None:
     assert_runs_shell(scan(pickle.dumps(1) + MALICIOUS))
     result = scan(pickle.dumps({"a": 1}) + b"\xff\xfe trailing")
     assert result.status is ScanStatus.CLEAN
-    assert kinds(result) == {("", FindingKind.TRAILING_DATA, Severity.LOW)}
+    assert kinds(result) == {("", FindingKind.TRAILING_DATA, Severity.INFO)}
 
 
 @pytest.mark.parametrize("cut", [1, 5, len(MALICIOUS) // 2, len(MALICIOUS) - 1])
@@ -314,7 +317,7 @@ def test_findings_past_the_limit_are_summed_up_without_softening_the_status() ->
     result = scan(P4 + unknown + glob("os", "system") + b".", max_findings=5)
     assert len(result.findings) == 6
     assert result.findings[-1].kind is FindingKind.TOO_MANY_FINDINGS
-    assert result.findings[-1].severity is Severity.CRITICAL
+    assert result.findings[-1].severity is Severity.BLOCKING
     assert result.status is ScanStatus.FLAGGED
 
 
@@ -347,23 +350,23 @@ def test_pickles_in_zips_tars_and_gzips_are_found_at_their_member_path() -> None
 
 
 UNSAFE_NAMES = {
-    "../evil.pkl": Severity.HIGH,
-    "a/../../evil": Severity.HIGH,
-    "..\\evil": Severity.HIGH,
-    "/etc/cron.d/x": Severity.HIGH,
-    "C:/Windows/x": Severity.HIGH,
-    "a/../b": Severity.MEDIUM,
-    "a\x07b": Severity.MEDIUM,
+    "../evil.pkl": Severity.BLOCKING,
+    "a/../../evil": Severity.BLOCKING,
+    "..\\evil": Severity.BLOCKING,
+    "/etc/cron.d/x": Severity.BLOCKING,
+    "C:/Windows/x": Severity.BLOCKING,
+    "a/../b": Severity.WARNING,
+    "a\x07b": Severity.WARNING,
     # The one path rule, segment by segment (cairn.domain.paths).
-    "weights/C:evil.bin": Severity.MEDIUM,
-    "model.bin:hidden": Severity.MEDIUM,
-    "model\u202enip.exe": Severity.MEDIUM,
-    "a/\u2066b": Severity.MEDIUM,
-    "logs/con.txt": Severity.MEDIUM,
-    "NUL": Severity.MEDIUM,
-    "a/b.": Severity.MEDIUM,
-    "a//b": Severity.MEDIUM,
-    "/".join(["d"] * 65): Severity.MEDIUM,
+    "weights/C:evil.bin": Severity.WARNING,
+    "model.bin:hidden": Severity.WARNING,
+    "model\u202enip.exe": Severity.WARNING,
+    "a/\u2066b": Severity.WARNING,
+    "logs/con.txt": Severity.WARNING,
+    "NUL": Severity.WARNING,
+    "a/b.": Severity.WARNING,
+    "a//b": Severity.WARNING,
+    "/".join(["d"] * 65): Severity.WARNING,
 }
 
 
@@ -377,14 +380,14 @@ def test_unsafe_member_names_are_flagged_in_zip_and_tar(name: str, severity: Sev
         (tar_of((tar_member(name), b"x")), "a.tar"),
     ):
         result = scan(data, path)
-        assert result.status is ScanStatus.FLAGGED
+        assert result.status is STATUS_OF[severity]
         assert expected in kinds(result)
 
 
 def test_findings_escape_what_a_database_or_a_terminal_cannot_take() -> None:
     pickled = b"\x80\x02cfoo\x00bar\x1b[31m\nsys" + "\u202e".encode() + b"tem\n)R."
     result = scan(pickled, "w.pkl")
-    assert result.status is ScanStatus.FLAGGED
+    assert result.status is ScanStatus.WARNINGS
     (finding,) = result.findings
     assert "foo\\x00bar\\x1b[31m" in finding.message, finding.message
     assert "sys\\u202etem" in finding.message, finding.message
@@ -404,11 +407,11 @@ def test_the_names_tar_and_zip_write_for_folders_are_not_flagged() -> None:
 @pytest.mark.parametrize(
     ("member", "severity"),
     [
-        (tar_member("link", tarfile.SYMTYPE, "/etc/passwd"), Severity.HIGH),
-        (tar_member("a/link", tarfile.SYMTYPE, "../../etc/passwd"), Severity.HIGH),
-        (tar_member("a/link", tarfile.SYMTYPE, "../b"), Severity.MEDIUM),
-        (tar_member("hard", tarfile.LNKTYPE, "../outside"), Severity.HIGH),
-        (tar_member("hard", tarfile.LNKTYPE, "a/b"), Severity.MEDIUM),
+        (tar_member("link", tarfile.SYMTYPE, "/etc/passwd"), Severity.BLOCKING),
+        (tar_member("a/link", tarfile.SYMTYPE, "../../etc/passwd"), Severity.BLOCKING),
+        (tar_member("a/link", tarfile.SYMTYPE, "../b"), Severity.WARNING),
+        (tar_member("hard", tarfile.LNKTYPE, "../outside"), Severity.BLOCKING),
+        (tar_member("hard", tarfile.LNKTYPE, "a/b"), Severity.WARNING),
     ],
 )
 def test_tar_links_are_flagged(member: tarfile.TarInfo, severity: Severity) -> None:
@@ -425,20 +428,20 @@ def test_zip_symlinks_devices_and_duplicates_are_flagged() -> None:
         with pytest.warns(UserWarning, match="Duplicate name"):
             archive.writestr("link", b"again")
     found = kinds(scan(buffer.getvalue(), "a.zip"))
-    assert ("link", FindingKind.ARCHIVE_LINK, Severity.HIGH) in found
-    assert ("link", FindingKind.DUPLICATE_MEMBER, Severity.MEDIUM) in found
+    assert ("link", FindingKind.ARCHIVE_LINK, Severity.BLOCKING) in found
+    assert ("link", FindingKind.DUPLICATE_MEMBER, Severity.WARNING) in found
     device = tar_of((tar_member("dev", tarfile.CHRTYPE), b""))
-    assert kinds(scan(device, "a.tar")) == {("dev", FindingKind.SPECIAL_MEMBER, Severity.MEDIUM)}
+    assert kinds(scan(device, "a.tar")) == {("dev", FindingKind.SPECIAL_MEMBER, Severity.WARNING)}
 
 
 def test_broken_archives_and_limits_are_errors() -> None:
     assert scan(b"PK\x03\x04" + b"\x00" * 100, "a.zip").status is ScanStatus.ERROR
     truncated_tar = tar_of((tar_member("p.pkl"), MALICIOUS))[:600]
-    assert ("", FindingKind.SCAN_ERROR, Severity.HIGH) in kinds(scan(truncated_tar, "a.tar"))
+    assert ("", FindingKind.SCAN_ERROR, Severity.BLOCKING) in kinds(scan(truncated_tar, "a.tar"))
     assert scan(gzip.compress(MALICIOUS)[:-12], "a.pkl.gz").status is ScanStatus.ERROR
     deep = zip_of({"b.zip": zip_of({"c.zip": zip_of({"ok.txt": b"hi"})})})
     result = scan(deep, "a.zip", max_nesting=2)
-    assert kinds(result) == {("b.zip!/c.zip", FindingKind.SCAN_ERROR, Severity.HIGH)}
+    assert kinds(result) == {("b.zip!/c.zip", FindingKind.SCAN_ERROR, Severity.BLOCKING)}
     many = zip_of({f"f{i}.txt": b"" for i in range(5)})
     assert scan(many, "a.zip", max_members=3).status is ScanStatus.ERROR
     buffer = io.BytesIO()
@@ -491,44 +494,44 @@ def test_a_valid_safetensors_file_is_clean() -> None:
 
 
 BROKEN_SAFETENSORS = {
-    "length past the file": (safetensors(TENSORS, length=10_000), Severity.HIGH),
-    "length over the limit": (safetensors(TENSORS, length=2**40), Severity.HIGH),
-    "shorter than the length": (b"\x01\x02", Severity.MEDIUM),
-    "invalid JSON": (safetensors(b'{"a": '), Severity.MEDIUM),
-    "not UTF-8": (safetensors(b'{"\xff": 1}'), Severity.MEDIUM),
-    "NaN": (safetensors(b'{"a": NaN}'), Severity.MEDIUM),
-    "duplicate key": (safetensors(b'{"a": {}, "a": {}}'), Severity.MEDIUM),
-    "not an object": (safetensors(b"[1, 2]"), Severity.MEDIUM),
+    "length past the file": (safetensors(TENSORS, length=10_000), Severity.BLOCKING),
+    "length over the limit": (safetensors(TENSORS, length=2**40), Severity.BLOCKING),
+    "shorter than the length": (b"\x01\x02", Severity.WARNING),
+    "invalid JSON": (safetensors(b'{"a": '), Severity.WARNING),
+    "not UTF-8": (safetensors(b'{"\xff": 1}'), Severity.WARNING),
+    "NaN": (safetensors(b'{"a": NaN}'), Severity.WARNING),
+    "duplicate key": (safetensors(b'{"a": {}, "a": {}}'), Severity.WARNING),
+    "not an object": (safetensors(b"[1, 2]"), Severity.WARNING),
     "overlapping": (
         safetensors(tensors(b={"dtype": "BF16", "shape": [3], "data_offsets": [8, 14]})),
-        Severity.HIGH,
+        Severity.BLOCKING,
     ),
     "out of bounds": (
         safetensors(tensors(nibbles={"dtype": "F4", "shape": [64], "data_offsets": [22, 54]})),
-        Severity.HIGH,
+        Severity.BLOCKING,
     ),
     "offsets not a pair": (
         safetensors(tensors(a={"dtype": "F32", "shape": [2, 2], "data_offsets": [16]})),
-        Severity.HIGH,
+        Severity.BLOCKING,
     ),
     "unknown dtype": (
         safetensors(tensors(a={"dtype": "F17", "shape": [2, 2], "data_offsets": [0, 16]})),
-        Severity.MEDIUM,
+        Severity.WARNING,
     ),
     "shape and size disagree": (
         safetensors(tensors(a={"dtype": "F32", "shape": [3, 3], "data_offsets": [0, 16]})),
-        Severity.MEDIUM,
+        Severity.WARNING,
     ),
     "half a byte": (
         safetensors(tensors(nibbles={"dtype": "F4", "shape": [3], "data_offsets": [22, 24]})),
-        Severity.MEDIUM,
+        Severity.WARNING,
     ),
     "negative shape": (
         safetensors(tensors(a={"dtype": "F32", "shape": [-2, -2], "data_offsets": [0, 16]})),
-        Severity.MEDIUM,
+        Severity.WARNING,
     ),
-    "metadata not str to str": (safetensors(tensors(__metadata__={"n": 1})), Severity.MEDIUM),
-    "unused bytes": (safetensors(TENSORS, DATA + bytes(8)), Severity.MEDIUM),
+    "metadata not str to str": (safetensors(tensors(__metadata__={"n": 1})), Severity.WARNING),
+    "unused bytes": (safetensors(TENSORS, DATA + bytes(8)), Severity.WARNING),
 }
 
 
@@ -537,7 +540,7 @@ BROKEN_SAFETENSORS = {
 )
 def test_a_broken_safetensors_header_is_flagged(data: bytes, severity: Severity) -> None:
     result = scan(data, "model.safetensors")
-    assert result.status is ScanStatus.FLAGGED
+    assert result.status is STATUS_OF[severity]
     assert ("", FindingKind.SAFETENSORS_HEADER, severity) in kinds(result)
 
 
@@ -552,7 +555,7 @@ def test_a_version_summary_is_flagged_before_error_before_clean() -> None:
     assert summary.status is ScanStatus.FLAGGED
     assert [r.path for r in summary.files] == ["a.pkl", "b.pkl", "c.pkl"]
     assert (summary.flagged_paths, summary.error_paths) == (("a.pkl",), ("c.pkl",))
-    assert summary.worst_severity is Severity.CRITICAL
+    assert summary.worst_severity is Severity.BLOCKING
     assert summarise_version([clean, error]).status is ScanStatus.ERROR
     assert summarise_version([clean]).status is ScanStatus.CLEAN
     assert summarise_version([]).status is ScanStatus.CLEAN

@@ -99,7 +99,8 @@ def requirements(gate: Gate, decision: Decision | None) -> list[Requirement]:
     if gate.require_signature:
         asked.append(("signature", "a verified signature", None))
     if gate.require_clean_scan:
-        asked.append(("scan", "a finished, clean scan", None))
+        clean = "clean (warnings accepted)" if gate.accept_scan_warnings else "clean"
+        asked.append(("scan", f"a finished, {clean} scan", None))
     named = {check for check, _, _ in asked}
     asked.extend(
         (c.check, OTHER_CHECKS.get(c.check, c.check), None)

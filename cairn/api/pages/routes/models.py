@@ -134,7 +134,7 @@ def _gate_words(gate: Gate) -> list[str]:
     if gate.require_signature:
         words.append("a verified signature")
     if gate.require_clean_scan:
-        words.append("a clean scan")
+        words.append("a clean scan" + (" (warnings accepted)" if gate.accept_scan_warnings else ""))
     if gate.required_validations:
         words.append("validations passed: " + ", ".join(gate.required_validations))
     for rule in gate.rules:
