@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from cairn import errors
+from cairn.cli import version_metadata as meta
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import (
     emit_json,
@@ -31,12 +32,7 @@ def _number(raw: str, what: str) -> float:
         raise click.BadParameter(f"{what} values are numbers, not {raw!r}") from None
 
 
-def _datasets(specs: tuple[str, ...]) -> list[dict[str, str]]:
-    out = []
-    for spec in specs:
-        uri, at, digest = spec.rpartition("@") if "@sha256:" in spec else (spec, "", "")
-        out.append({"uri": uri, **({"digest": digest} if at else {})})
-    return out
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command()
@@ -45,9 +41,25 @@ def _datasets(specs: tuple[str, ...]) -> list[dict[str, str]]:
 @click.option("--metric", "metrics", multiple=True, help="key=number (repeatable).")
 @click.option("--param", "params", multiple=True, help="key=value (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="key=value (repeatable).")
-@click.option("--dataset", "datasets", multiple=True, help="URI[@sha256:DIGEST] (repeatable).")
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    help="[ROLE=]URI[@sha256:DIGEST], e.g. train=s3://d/train.csv (repeatable).",
+)
+@click.option(
+    "--parent", "parents", multiple=True, help="REF[=RELATION] it came from (repeatable)."
+)
+@click.option("--schema", "schema_path", type=FILE, default=None, help="Inputs/outputs (JSON).")
+@click.option(
+    "--env-file",
+    type=FILE,
+    default=None,
+    help="The model's environment: requirements.txt, python_env.yaml or conda.yaml "
+    "(default: the one in PATH, read by the server).",
+)
 @click.option("--description", default="", help="What this version is.")
-@click.option("--no-provenance", is_flag=True, help="Do not capture git and environment.")
+@click.option("--no-provenance", is_flag=True, help="Do not capture the git state.")
 @click.option(
     "--sign",
     "sign_key",
@@ -65,12 +77,18 @@ def push(
     params: tuple[str, ...],
     tags: tuple[str, ...],
     datasets: tuple[str, ...],
+    parents: tuple[str, ...],
+    schema_path: Path | None,
+    env_file: Path | None,
     description: str,
     no_provenance: bool,
     sign_key: Path | None,
 ) -> None:
-    """Push PATH (a folder or a file) as a new version of the model REF."""
+    """Push PATH (a folder or a file) as a new version of the model REF. What the folder's
+    files state (an MLmodel's schema and flavour, its environment files, a config.json,
+    safetensors headers) fills what the options leave out."""
     metric_values = {k: _number(v, "--metric") for k, v in key_values(metrics, "--metric").items()}
+    lineage = {"parents": meta.parents(parents)} if parents else None
     with client(ctx) as cairn:
         version = cairn.push(
             ref,
@@ -79,7 +97,10 @@ def push(
             metrics=metric_values,
             params=key_values(params, "--param"),
             tags=key_values(tags, "--tag"),
-            datasets=_datasets(datasets),
+            datasets=meta.datasets(datasets),
+            provenance=lineage,
+            schema=meta.schema_file(schema_path),
+            env_file=env_file,
             capture_provenance=not no_provenance,
             sign=sign_key,
         )
@@ -246,6 +267,7 @@ def _describe(v: Version) -> None:
     if code:
         dirty = " (dirty)" if code.get("dirty") else ""
         click.echo(f"  code      {code.get('repository', '')} {code.get('commit', '')}{dirty}")
+    meta.describe_metadata(v)
     score = v.completeness
     missing = f" (missing: {', '.join(score.missing)})" if score.missing else ""
     click.echo(f"  complete  {score.score:.0%}{missing}")

@@ -20,7 +20,7 @@ from cairn.client.http import Http
 from cairn.client.lifecycle import LifecycleCalls
 from cairn.client.namespaces import NamespaceCalls
 from cairn.client.progress import Bar
-from cairn.client.provenance import capture
+from cairn.client.provenance import capture, environment_file
 from cairn.client.records import Pulled, SignatureCheck
 from cairn.client.signing import sign_folder
 from cairn.client.transfer import Downloader, Retrier, collect, parallel, send_files
@@ -192,6 +192,7 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         schema: Mapping[str, Any] | None = None,
         provenance: Mapping[str, Any] | None = None,
         capture_provenance: bool = True,
+        env_file: str | Path | None = None,
         idempotency_key: str | None = None,
         progress: bool | None = None,
         sign: str | Path | None = None,
@@ -208,11 +209,16 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
 
         Files are hashed locally (large ones while they go up, in resumable chunks); only blobs
         the server lacks are uploaded, and a file's digest is remembered while it is unchanged.
-        Provenance (git commit, Python, platform, packages) is captured
-        unless ``capture_provenance`` is false; keys in ``provenance`` override it.
+        Provenance (the git commit and the command) is captured unless ``capture_provenance``
+        is false; keys in ``provenance`` override it. The model's environment is what its
+        files state (``requirements.txt``, ``python_env.yaml``, ``conda.yaml``, an ``MLmodel``:
+        the server reads them), or what ``env_file`` states; never this process's packages.
         """
         ref = parse_model_reference(model)
         root = Path(path)
+        found = capture(root) if capture_provenance else {}
+        if env_file is not None:  # read first: a file that states nothing uploads nothing
+            found["environment"] = environment_file(Path(env_file))
         files = collect(root)
         if sign is not None:
             files = self._with_signature(root, files, Path(sign))
@@ -225,7 +231,6 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
             self.workers,
             self._show(progress),
         )
-        found = capture(root) if capture_provenance else {}
         merged = {**found, **(provenance or {})}
         if datasets:
             merged["datasets"] = datasets

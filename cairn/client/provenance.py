@@ -1,14 +1,16 @@
-"""Provenance captured on the producer's machine: the code's git state and the environment."""
+"""Provenance captured on the producer's machine: the code's git state, and the environment a
+file states."""
 
 from __future__ import annotations
 
-import platform
 import re
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from cairn.domain.model_files import read_environment
+from cairn.errors import InvalidMetadata
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")
 
@@ -46,22 +48,23 @@ def code_info(path: Path) -> dict[str, Any] | None:
     return info
 
 
-def environment_info() -> dict[str, Any]:
-    packages: dict[str, str] = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"]
-        if name:
-            packages[name.lower()] = dist.version
-    return {
-        "python": platform.python_version(),
-        "platform": f"{platform.system()}-{platform.release()}-{platform.machine()}",
-        "packages": dict(sorted(packages.items())),
-    }
+def environment_file(path: Path) -> dict[str, Any]:
+    """The environment a file states (``requirements.txt``, ``python_env.yaml``,
+    ``conda.yaml``: the name's suffix says how to read it), as ``provenance.environment``."""
+    name = "requirements.txt"
+    if path.suffix in (".yaml", ".yml"):
+        name = "conda.yaml" if "conda" in path.name else "python_env.yaml"
+    stated = read_environment(name, path.read_bytes())
+    if not stated:
+        raise InvalidMetadata(f"{path} states no Python version or packages", field="env_file")
+    return stated
 
 
 def capture(path: Path) -> dict[str, Any]:
-    """What Cairn records by default about where a pushed model came from."""
-    found: dict[str, Any] = {"environment": environment_info()}
+    """What Cairn records by default about where a pushed model came from: the code's git
+    state and the command. Never this process's own packages: the model's environment is what
+    its files state (the server reads them) or what ``environment_file`` reads."""
+    found: dict[str, Any] = {}
     code = code_info(path)
     if code:
         found["code"] = code

@@ -215,7 +215,8 @@ def read_environment(name: str, data: bytes) -> dict[str, Any]:
     ``python_env.yaml``, ``conda.yaml``), as ``provenance.environment``; {} if none."""
     base = PurePosixPath(name).name
     if base.endswith(".txt"):
-        return {"packages": _requirements(_lines(data))} if _lines(data) else {}
+        listed = _requirements(_lines(data))
+        return {"packages": listed} if listed else {}
     doc = _yaml(data)
     if doc is None:
         return {}

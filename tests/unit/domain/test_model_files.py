@@ -109,6 +109,7 @@ def test_files_that_are_not_what_their_name_says_say_nothing() -> None:
     assert mf.read_mlmodel(b"signature: {inputs: 'not json'}").schema == {}  # type: ignore[union-attr]
     assert mf.read_hf_config(b"{not json") is None
     assert mf.read_environment("conda.yaml", b"- a list") == {}
+    assert mf.read_environment("requirements.txt", b"# nothing\n-r other.txt\n") == {}
     assert mf.read_safetensors_header(b'{"w": {"dtype": "F32", "shape": [-2]}}') is None
     assert mf.safetensors_header_length(struct.pack("<Q", 10**12), 100) is None  # past the file
     assert mf.safetensors_header_length(b"\x01", 100) is None
