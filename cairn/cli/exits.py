@@ -33,7 +33,7 @@ EXIT_MEANINGS: list[tuple[int, str]] = [
     (NOT_FOUND, "not found"),
     (CONFLICT, "conflict"),
     (PERMISSION_DENIED, "permission denied, or not signed in"),
-    (INTEGRITY, "integrity: a digest does not match, or a failed check blocks the version"),
+    (INTEGRITY, "integrity: a digest or a required signature fails, or a check blocks it"),
     (UNREACHABLE, "server unreachable or failing"),
     (DENIED, "the policy denies it: a promotion, promote --check, policy test"),
     (WAITING, "the promotion waits for approvals, or would: promote --check, policy test"),
@@ -44,6 +44,7 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (errors.NotFound, NOT_FOUND),
     (errors.VersionBlocked, INTEGRITY),  # a failed check, like a digest that does not match
     (errors.PolicyViolation, DENIED),
+    (errors.SignatureRejected, INTEGRITY),  # before InvalidInput, whose kind it is
     (errors.Conflict, CONFLICT),
     (errors.PermissionDenied, PERMISSION_DENIED),
     (errors.IntegrityError, INTEGRITY),

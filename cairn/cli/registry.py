@@ -9,6 +9,7 @@ import click
 
 from cairn import errors
 from cairn.cli import version_metadata as meta
+from cairn.cli.checks import describe_checks, newest_checks
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import (
     emit_json,
@@ -121,10 +122,18 @@ def push(
     "keys",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Trust only this public key (PEM) for the signature, not the namespace's; repeatable.",
+    help="Verify the signature with this public key (PEM) only, not the namespace's, and "
+    "refuse a version it does not verify or that is unsigned (exit 6); repeatable.",
 )
 @click.option(
-    "--require-signature", is_flag=True, help="Refuse the version unless its signature verifies."
+    "--require-signature",
+    is_flag=True,
+    help="Refuse the version unless its signature verifies (exit 6).",
+)
+@click.option(
+    "--allow-unsigned",
+    is_flag=True,
+    help="Take an unsigned version knowingly, even with --key or --require-signature.",
 )
 @click.option(
     "--override",
@@ -140,12 +149,15 @@ def pull(
     dest: Path,
     keys: tuple[Path, ...],
     require_signature: bool,
+    allow_unsigned: bool,
     override: str | None,
 ) -> None:
     """Download the version REF names into the folder DEST, verifying every file and its
-    signature (refused when the namespace requires signatures and it does not verify). A
-    version blocked by a failed check (integrity, scan, signature, its policy) is refused with
-    exit 6 and nothing written, unless --override."""
+    signature. A signature that does not verify, a version the server's checks block
+    (integrity, scan, signature, its policy), and an unsigned version when a signature is
+    required (--key, --require-signature, or the namespace's rule; unless --allow-unsigned)
+    are refused with exit 6 and nothing written (--override: an admin's audited exception to
+    a blocked version)."""
     trusted = [k.read_text() for k in keys] or None
     with client(ctx) as cairn:
         pulled = cairn.pull(
@@ -153,6 +165,7 @@ def pull(
             dest,
             trusted_keys=trusted,
             require_signature=require_signature or None,
+            allow_unsigned=allow_unsigned,
             override=override,
         )
     if wants_json(ctx):
@@ -246,10 +259,12 @@ def show(ctx: click.Context, ref: str) -> None:
         except errors.VersionBlocked as exc:  # its metadata stays readable, to see why
             gates = exc.details.get("gates", [])
             version = cairn.get(ref, files=False)
-    if wants_json(ctx):
-        emit_json(plain(version) if gates is None else {**plain(version), "blocked": gates})
-        return
+        if wants_json(ctx):  # the server's answer; the checks' details: cairn validations
+            emit_json(plain(version) if gates is None else {**plain(version), "blocked": gates})
+            return
+        checks = newest_checks(cairn.validations(version.ref))
     _describe(version)
+    describe_checks(checks)
     for gate in gates or []:
         click.echo(f"  BLOCKED   {gate['gate']}: {gate['reason']}")
 

@@ -259,6 +259,7 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         progress: bool | None = None,
         trusted_keys: list[str] | None = None,
         require_signature: bool | None = None,
+        allow_unsigned: bool = False,
         override: str | None = None,
     ) -> Pulled:
         """Download the version ``ref`` names into the folder ``dest``; return the version
@@ -271,9 +272,12 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         Blobs go through a content-addressed cache (``CAIRN_CACHE_DIR``); every byte is
         checked against its digest, and interrupted downloads resume where they stopped.
         A signature (``model.sig``) is verified again here, against ``trusted_keys`` (PEM) or
-        else the namespace's keys; the result is ``signature_check``. When the
-        namespace requires signatures (or ``require_signature``), a version whose signature
-        does not verify raises ``SignatureRejected`` and nothing is written to ``dest``.
+        else the namespace's keys; the result is ``signature_check``. A signature that does not
+        verify raises ``VersionBlocked``. A version without one raises ``SignatureRejected``
+        when a signature is required: ``require_signature``, or ``trusted_keys`` given (a key
+        to verify with is a signature asked for), or else the namespace's rule; unless
+        ``allow_unsigned`` takes an unsigned version knowingly. Either way nothing is written
+        to ``dest``.
 
         A version that a failed check blocks (integrity, scan, signature, its policy's gate,
         on the server; or the signature checked here) raises ``VersionBlocked`` and writes
@@ -287,7 +291,11 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         unique = list({e.digest: e for e in entries}.values())
         with Bar(self._show(progress), "downloading", sum(e.size for e in unique)) as bar:
             parallel(self.workers, unique, lambda e: downloader.fetch(e, bar.advance))
-        check = self._check_signature(version, entries, downloader, trusted_keys, require_signature)
+        if require_signature is None and trusted_keys is not None:
+            require_signature = True
+        check = self._check_signature(
+            version, entries, downloader, trusted_keys, require_signature, allow_unsigned
+        )
         if check.status == "failed" and override is None:
             raise errors.VersionBlocked(
                 f"{version.ref}: the signature does not verify here: {check.message}",
@@ -323,15 +331,23 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         downloader: Downloader,
         trusted_keys: list[str] | None,
         require: bool | None,
+        allow_unsigned: bool,
     ) -> SignatureCheck:
         namespace = version.namespace
-        if require is None:
-            require = self.namespace(namespace).require_signature
         signature = next((e for e in entries if e.path == SIGNATURE_FILE), None)
         if signature is None:
+            if allow_unsigned:
+                return SignatureCheck("unsigned")
+            if require is None:
+                require = self.namespace(namespace).require_signature
             if require:
-                raise errors.SignatureRejected(f"{version.ref} is not signed", status="unsigned")
+                raise errors.SignatureRejected(
+                    f"{version.ref} is not signed (take it anyway with --allow-unsigned)",
+                    status="unsigned",
+                )
             return SignatureCheck("unsigned")
+        if require is None:
+            require = self.namespace(namespace).require_signature
         if trusted_keys is None:
             trusted_keys = [k.public_key for k in self.keys(namespace)]
         bundle = downloader.path_of(signature.digest).read_bytes()

@@ -91,12 +91,19 @@ class BuiltinValidations:
             )
         with self.db.read(SYSTEM, EVERYWHERE, Permission.ADMIN) as store:
             ns = get_namespace(store, namespace)
-            keys = [k.public_key for k in store.keys.of_namespace(ns.id)]
+            trusted = store.keys.of_namespace(ns.id)
         # Read no more than the manifest says: the registration checks the real size later.
         bundle = b"".join(self.blobs.read(entry.digest, 0, entry.size))
         files = {f.path: (f.size, f.digest) for f in manifest.files}
+        keys = [k.public_key for k in trusted]
         result = verify_signature(bundle, keys, files, signature_path=SIGNATURE_FILE)
-        details: dict[str, Any] = {"signer": result.signer, "message": result.message}
+        details: dict[str, Any] = {
+            "signer": result.signer,
+            "message": result.message,
+            # Who signed, by the namespace's name for the key, and what it was checked against.
+            "key": next((k.name for k in trusted if k.fingerprint == result.signer), None),
+            "checked_against": {"namespace": namespace, "keys": [k.name for k in trusted][:50]},
+        }
         if result.reason is not None:
             details["reason"] = result.reason.value
         if result.unsigned:

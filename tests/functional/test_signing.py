@@ -189,7 +189,7 @@ def test_files_changed_after_signing_fail_on_the_server_and_on_pull(
     # With the namespace requiring signatures, the same push is refused and writes nothing.
     assert run_cli(server.url, "namespace", "require-signature", "default").returncode == 0
     code, _, err = _push(server.url, folder)
-    assert code == 2 and "signature_rejected" in err
+    assert code == 6 and "signature_rejected" in err
     listed = httpx.get(
         f"{server.url}{API}/models/default/fraud/versions", headers=server.headers
     ).json()["items"]
@@ -243,3 +243,60 @@ def test_a_key_that_is_not_ascii_is_refused_not_a_crash(server: LiveServer) -> N
         assert answer.json()["error"]["code"] == "invalid_input"
     names = [k["name"] for k in httpx.get(url, headers=server.headers).json()["items"]]
     assert "k" not in names
+
+
+def test_pull_with_a_key_verifies_or_refuses_and_writes_nothing(
+    server: LiveServer, keys: dict[str, tuple[Path, Path]], tmp_path: Path
+) -> None:
+    release, other = keys["release"][1], keys["other"][1]
+    code, signed, err = _push(
+        server.url, _model(tmp_path / "signed"), "--sign", str(keys["release"][0])
+    )
+    assert code == 0 and _signature_check(server, signed["number"])["status"] == "verified", err
+    code, unsigned, err = _push(server.url, _model(tmp_path / "unsigned"))
+    assert code == 0, err
+
+    def pull(ref: str, out: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(server.url, "pull", ref, str(tmp_path / out), *extra)
+
+    # A key the signer did not use: refused, exit 6, nothing written.
+    wrong = pull(signed["ref"], "wrong", "--key", str(other))
+    assert wrong.returncode == 6, wrong.stderr
+    assert "does not verify" in wrong.stderr and "not trusted" in wrong.stderr, wrong.stderr
+    assert not (tmp_path / "wrong").exists()
+    right = pull(signed["ref"], "right", "--key", str(release))
+    assert right.returncode == 0 and "signature verified" in right.stdout, right.stderr
+    assert (tmp_path / "right" / "config.json").exists()
+
+    # An unsigned version when a signature is asked for: refused unless taken knowingly.
+    for asked in (("--key", str(release)), ("--require-signature",)):
+        refused = pull(unsigned["ref"], "refused", *asked)
+        assert refused.returncode == 6 and "signature_rejected" in refused.stderr, refused.stderr
+        assert "--allow-unsigned" in refused.stderr
+        assert not (tmp_path / "refused").exists()
+        taken = pull(unsigned["ref"], "taken", *asked, "--allow-unsigned")
+        assert taken.returncode == 0 and "unsigned" in taken.stdout, taken.stderr
+        assert (tmp_path / "taken" / "config.json").exists()
+    # Without a key or a rule, an unsigned version is pulled as before.
+    assert pull(unsigned["ref"], "plain").returncode == 0
+
+
+def test_show_says_who_signed_and_what_it_was_checked_against(
+    server: LiveServer, keys: dict[str, tuple[Path, Path]], tmp_path: Path
+) -> None:
+    folder = _model(tmp_path / "signed")
+    code, signed, err = _push(server.url, folder, "--sign", str(keys["release"][0]))
+    assert code == 0, err
+    code, stranger, err = _push(
+        server.url, _model(tmp_path / "other"), "--sign", str(keys["other"][0])
+    )
+    assert code == 0, err
+    signature = _signature_check(server, signed["number"])
+    assert signature["status"] == "verified" and signature["details"]["key"] == "release"
+    assert signature["details"]["checked_against"] == {"namespace": "default", "keys": ["release"]}
+    assert signature["details"]["signer"].startswith("sha256:")
+    text = run_cli(server.url, "show", signed["ref"]).stdout
+    assert "signature verified: signed with key release (sha256:" in text, text
+    assert "against namespace default's keys (release)" in text, text
+    failed = run_cli(server.url, "show", stranger["ref"])
+    assert "signature FAILED: no_trusted_key: signed by a key that is not trusted" in failed.stdout
