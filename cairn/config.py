@@ -206,6 +206,17 @@ class Settings(BaseSettings):
         description="Addresses or networks webhooks may reach although the SSRF guard refuses "
         "them (loopback, private, link-local), comma-separated, e.g. 10.0.0.0/8.",
     )
+    import_allow: str = Field(
+        default="",
+        description="Where models may be imported from: s3://bucket/prefix prefixes, "
+        "comma-separated, fetched with the CAIRN_S3_* credentials. Empty: no imports.",
+    )
+    import_max_bytes: int = Field(
+        default=64 << 30,
+        gt=0,
+        le=1 << 50,
+        description="The most bytes one import may fetch (its files together).",
+    )
     webhook_max_attempts: int = Field(
         default=12,
         ge=1,
@@ -246,6 +257,14 @@ class Settings(BaseSettings):
         for item in (i.strip() for i in value.split(",")):
             if item:
                 ipaddress.ip_network(item, strict=False)  # ValueError names the bad one
+        return value
+
+    @field_validator("import_allow")
+    @classmethod
+    def _import_prefixes(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",")):
+            if item and (not item.startswith("s3://") or not item[5:].split("/")[0]):
+                raise ValueError(f"{item!r} is not an s3://bucket/prefix URI")
         return value
 
     @field_validator("s3_endpoint_url")

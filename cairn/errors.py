@@ -21,6 +21,7 @@ codes are *not* decided here; the API maps codes to statuses in one table.
     │   ├── SizeMismatch
     │   ├── SignatureRejected           the namespace requires a signature that verifies
     │   ├── WebhookTargetRefused        the SSRF guard refuses every address a webhook URL names
+    │   ├── ImportSourceRefused         an import source outside the prefixes the server allows
     │   ├── InvalidRange
     │   ├── Unsupported                 a request Cairn understands but does not do
     │   └── EmptyToken                  the SDK or CLI was given a token that is empty
@@ -80,6 +81,7 @@ __all__ = [
     "EmptyToken",
     "ExperimentExists",
     "IdempotencyConflict",
+    "ImportSourceRefused",
     "InsufficientStorage",
     "IntegrityError",
     "InvalidCursor",
@@ -198,6 +200,13 @@ class WebhookTargetRefused(InvalidInput):
     private, link-local, …); the message names the rule and ``CAIRN_WEBHOOK_ALLOW``."""
 
     code = "webhook_target_refused"
+
+
+class ImportSourceRefused(InvalidInput):
+    """An import source that is not ``s3://`` under a prefix ``CAIRN_IMPORT_ALLOW`` lists: the
+    server fetches with its own credentials, so it fetches nothing else."""
+
+    code = "import_source_refused"
 
 
 class InvalidRange(InvalidInput):

@@ -35,6 +35,7 @@ from cairn.api.routes import (
     blobs,
     gc,
     identity,
+    imports,
     lifecycle,
     models,
     namespaces,
@@ -117,6 +118,7 @@ PUBLIC_ROUTES = frozenset({"/healthz", "/readyz", "/metrics", "/api/v1/server"})
 # Most-used first: the router tries routes in order.
 ROUTERS = (
     versions,
+    imports,
     blobs,
     models,
     namespaces,

@@ -12,6 +12,7 @@ from cairn.cli import (
     audit,
     gc,
     identity,
+    imports,
     lifecycle,
     namespaces,
     profiles_cli,
@@ -39,6 +40,8 @@ def cli() -> None:
 cli.add_command(server)
 cli.add_command(db)
 for command in registry.COMMANDS:
+    cli.add_command(command)
+for command in imports.COMMANDS:
     cli.add_command(command)
 cli.add_command(aliases.alias)
 cli.add_command(namespaces.namespace)

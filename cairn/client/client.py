@@ -251,6 +251,38 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
             )
         )
 
+    def import_version(
+        self,
+        model: str,
+        source: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+        schema: Mapping[str, Any] | None = None,
+    ) -> Version:
+        """Register the files under ``source`` (``s3://bucket/prefix``) as a new version of
+        ``model``: the server fetches them itself, from a prefix its administrator allows.
+
+        >>> v = cairn.import_version("risk/fraud", "s3://models/fraud/v3")  # doctest: +SKIP
+        >>> v.provenance["extra"]["imported_from"]  # doctest: +SKIP
+        's3://models/fraud/v3'
+        """
+        ref = parse_model_reference(model)
+        body = {
+            "source": source,
+            "description": description,
+            "tags": dict(tags or {}),
+            "metrics": dict(metrics or {}),
+            "params": dict(params or {}),
+            "provenance": dict(provenance or {}),
+            "schema": dict(schema) if schema else None,
+        }
+        path = paths.model_imports(ref.namespace, ref.model)
+        return self.http.record(Version, "POST", path, json=body)
+
     def pull(
         self,
         ref: str,

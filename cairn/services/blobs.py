@@ -95,6 +95,16 @@ class BlobService:
         self._register(actor, namespace, stat)
         return stat
 
+    def store_stream(
+        self, actor: Actor, namespace: str, chunks: Iterable[bytes], size: int
+    ) -> BlobStat:
+        """Store bytes the server fetched itself (an import) into ``namespace``: hashed while
+        stored, under the digest they have; ``size`` is what the source said they count."""
+        authorize(actor, Permission.WRITE, namespace)
+        stat = self.store.put(chunks, size=size)
+        self._register(actor, namespace, stat)
+        return stat
+
     def direct_url(self, actor: Actor, namespace: str, digest: str) -> str | None:
         """A presigned URL to fetch the blob from the store itself, when the store is configured
         to give one (S3 with ``CAIRN_S3_PRESIGN_SECONDS``); None to stream it through here."""

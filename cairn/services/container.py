@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cairn.config import Settings
+from cairn.domain.imports import parse_import_allow
 from cairn.domain.references import DEFAULT_NAMESPACE
 from cairn.domain.webhooks import parse_allow_list
 from cairn.locations import SERVER_KEY_FILE
@@ -17,6 +18,7 @@ from cairn.services.builtin_validations import BuiltinValidations
 from cairn.services.deployments import DeploymentService
 from cairn.services.gc import GarbageCollector
 from cairn.services.identity import IdentityService
+from cairn.services.imports import ImportService
 from cairn.services.keys import KeyService
 from cairn.services.lifecycle import LifecycleService
 from cairn.services.mlflow_models import MlflowModels
@@ -36,6 +38,8 @@ from cairn.services.webhooks import SecretBox, WebhookService
 from cairn.storage.blobs import BlobStore, open_blob_store
 from cairn.storage.blobs.local import LocalBlobStore
 from cairn.storage.blobs.memory import MemoryBlobStore
+from cairn.storage.blobs.s3 import S3Options
+from cairn.storage.imports import S3Source
 from cairn.storage.sql import migrate
 from cairn.storage.sql.engine import open_engine
 
@@ -97,6 +101,14 @@ class Services:
         self.retention = RetentionService(database, settings.retention_grace_hours)
         self.tracking = TrackingService(database, blob_store, self.blobs, settings.mlflow_namespace)
         self.run_data = RunDataService(database, settings.mlflow_namespace)
+        allow = parse_import_allow(settings.import_allow)
+        self.imports = ImportService(
+            self.blobs,
+            self.versions,
+            S3Source(S3Options.from_settings(settings)) if allow else None,
+            allow,
+            settings.import_max_bytes,
+        )
         self.mlflow = MlflowModels(
             settings.mlflow_namespace,
             self.models,
@@ -105,6 +117,7 @@ class Services:
             self.tracking,
             self.blobs,
             self.aliases,
+            self.imports,
         )
         self.mlflow_search = MlflowSearch(self.mlflow, self.versions, self.tracking)
         self.webhooks = WebhookService(

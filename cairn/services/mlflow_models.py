@@ -33,6 +33,7 @@ from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation, TrackingN
 from cairn.services.aliases import AliasService
 from cairn.services.auth import Actor
 from cairn.services.blobs import BlobRead, BlobService
+from cairn.services.imports import ImportService
 from cairn.services.lifecycle import LifecycleService
 from cairn.services.models import ModelService
 from cairn.services.registrations import RegistrationHook
@@ -100,6 +101,7 @@ class MlflowModels:
         tracking: TrackingService,
         blobs: BlobService,
         aliases: AliasService,
+        imports: ImportService,
     ) -> None:
         self.namespace = namespace
         self.models = models
@@ -108,6 +110,7 @@ class MlflowModels:
         self.tracking = tracking
         self.blobs = blobs
         self.aliases = aliases
+        self.imports = imports
 
     def register(
         self,
@@ -312,10 +315,13 @@ class MlflowModels:
             given_run = run_id or None
             files = self.tracking.files(actor, artifact_path(path))
             return Source(files, given_run or (named.source_run_id if named else None), named)
+        if source.startswith("s3://"):  # fetched only under a prefix the server allows
+            files = self.imports.fetch(actor, self.namespace, source)
+            return Source(files, run_id or None, None)
         raise InvalidInput(
             f"Cairn registers versions from files it holds: models:/<model id>, "
-            f"models:/<name>/<version>, runs:/<run id>/<path> or mlflow-artifacts:/<path>, "
-            f"not {source[:200]!r}"
+            f"models:/<name>/<version>, runs:/<run id>/<path>, mlflow-artifacts:/<path>, "
+            f"or s3://<bucket>/<prefix> under a prefix it may import from, not {source[:200]!r}"
         )
 
     def _version_source(self, actor: Actor, named_part: str, run_id: str, model_id: str) -> Source:

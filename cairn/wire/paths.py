@@ -128,6 +128,11 @@ def model_versions(ns: str, name: str) -> str:
     return model(ns, name) + VERSIONS
 
 
+def model_imports(ns: str, name: str) -> str:
+    """Where a version is imported from a source the server fetches."""
+    return f"{model(ns, name)}/imports"
+
+
 def model_tag(ns: str, name: str, key: str) -> str:
     return f"{model(ns, name)}/tags/{segment(key)}"
 

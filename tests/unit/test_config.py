@@ -31,6 +31,9 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pat
         ("CAIRN_ANONYMOUS_READ", "sometimes"),
         ("CAIRN_DATABASE_URL", "  "),
         ("CAIRN_MAX_JSON_BYTES", "10"),
+        ("CAIRN_IMPORT_ALLOW", "https://example.com/models"),
+        ("CAIRN_IMPORT_ALLOW", "s3://"),
+        ("CAIRN_IMPORT_MAX_BYTES", "0"),
     ],
 )
 def test_a_bad_setting_is_refused_by_name(
