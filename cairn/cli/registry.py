@@ -59,6 +59,9 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
     help="The model's environment: requirements.txt, python_env.yaml or conda.yaml "
     "(default: the one in PATH, read by the server).",
 )
+@click.option(
+    "--card", type=FILE, default=None, help="The model card (Markdown), as MODEL_CARD.md."
+)
 @click.option("--description", default="", help="What this version is.")
 @click.option("--no-provenance", is_flag=True, help="Do not capture the git state.")
 @click.option(
@@ -81,6 +84,7 @@ def push(
     parents: tuple[str, ...],
     schema_path: Path | None,
     env_file: Path | None,
+    card: Path | None,
     description: str,
     no_provenance: bool,
     sign_key: Path | None,
@@ -102,6 +106,7 @@ def push(
             provenance=lineage,
             schema=meta.schema_file(schema_path),
             env_file=env_file,
+            card=card,
             capture_provenance=not no_provenance,
             sign=sign_key,
         )
@@ -263,8 +268,10 @@ def show(ctx: click.Context, ref: str) -> None:
             emit_json(plain(version) if gates is None else {**plain(version), "blocked": gates})
             return
         checks = newest_checks(cairn.validations(version.ref))
+        card = cairn.card(version)
     _describe(version)
     describe_checks(checks)
+    meta.describe_card(card, version)
     for gate in gates or []:
         click.echo(f"  BLOCKED   {gate['gate']}: {gate['reason']}")
 

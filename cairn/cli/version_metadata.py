@@ -1,5 +1,5 @@
 """A version's metadata on the command line: ``push``'s options that state it (datasets with
-their role, parents, a schema file) and the lines ``show`` prints about it."""
+their role, parents, a schema file) and the lines ``show`` prints about it (its card too)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from typing import Any
 
 import click
 
+from cairn.client.cards import summary
+from cairn.domain.derived import card_path
 from cairn.wire.versions import Version
+
+SHOWN_APART = ("signature", "scan")  # with their details: cairn.cli.checks
 
 
 def datasets(specs: tuple[str, ...]) -> list[dict[str, str]]:
@@ -79,8 +83,18 @@ def describe_metadata(v: Version) -> None:
     derived = (p.get("extra") or {}).get("derived") or {}
     if derived.get("fields"):
         click.echo(f"  derived   {', '.join(derived['fields'])} (from the model's files)")
-    for name, status in sorted((v.validations or {}).items()):
-        click.echo(f"  check     {name}: {status}")
+    others = {k: s for k, s in (v.validations or {}).items() if k not in SHOWN_APART}
+    if others:
+        click.echo("  checks    " + ", ".join(f"{k}={s}" for k, s in sorted(others.items())))
+
+
+def describe_card(card: str | None, v: Version) -> None:
+    """The card's first line and where it is, or that the version has none."""
+    if card is None:
+        click.echo("  card      none (add MODEL_CARD.md or README.md, or push --card FILE)")
+        return
+    where = card_path(v.provenance)
+    click.echo(f"  card      {summary(card)}  ({where}, {len(card.splitlines())} lines)")
 
 
 def _requirement(name: str, spec: str) -> str:

@@ -14,6 +14,7 @@ import httpx
 import platformdirs
 
 from cairn import errors
+from cairn.client.cards import CARD_FILE, read_card, with_card
 from cairn.client.digests import DigestCache
 from cairn.client.gc import GcCalls
 from cairn.client.http import Http
@@ -196,6 +197,7 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         idempotency_key: str | None = None,
         progress: bool | None = None,
         sign: str | Path | None = None,
+        card: str | Path | None = None,
     ) -> Version:
         """Push a folder or a file as a new version of ``model`` and return the version:
 
@@ -213,6 +215,8 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         is false; keys in ``provenance`` override it. The model's environment is what its
         files state (``requirements.txt``, ``python_env.yaml``, ``conda.yaml``, an ``MLmodel``:
         the server reads them), or what ``env_file`` states; never this process's packages.
+        ``card`` adds a Markdown file as the version's ``MODEL_CARD.md`` (a folder's own
+        ``MODEL_CARD.md`` or ``README.md`` is its card otherwise).
         """
         ref = parse_model_reference(model)
         root = Path(path)
@@ -220,6 +224,10 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         if env_file is not None:  # read first: a file that states nothing uploads nothing
             found["environment"] = environment_file(Path(env_file))
         files = collect(root)
+        if card is not None:
+            if sign is not None:  # the signature covers the folder: the card must be in it
+                raise errors.InvalidInput(f"to sign a card, put it in the folder as {CARD_FILE}")
+            files = with_card(files, Path(card))
         if sign is not None:
             files = self._with_signature(root, files, Path(sign))
         local = send_files(
@@ -250,6 +258,11 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
                 Version, "POST", path, json=body, headers={"Idempotency-Key": key}
             )
         )
+
+    def card(self, version: Version) -> str | None:
+        """The text of the version's model card (one of its files, so read it with them):
+        ``cairn.card(cairn.get("risk/fraud:3"))``."""
+        return read_card(self.http, version)
 
     def import_version(
         self,

@@ -166,13 +166,15 @@ def with_derived(meta: VersionMetadata, derived: Derived) -> VersionMetadata:
         if key not in tags:
             tags[key] = value
             applied[f"tags.{key}"] = ""
-    if not applied and not derived.model:
+    if not applied and not derived.model and not derived.card:
         return meta
     extra = dict(provenance.get("extra", {}))
     if DERIVED not in extra:
         note: dict[str, Any] = {"fields": sorted(applied), "from": _files(applied)}
         if derived.model:
             note["model"] = derived.model
+        if derived.card:  # the version's model card: one of its own files
+            note["card"] = derived.card
         extra[DERIVED] = note
         provenance["extra"] = extra
     return replace(meta, schema=schema, provenance=provenance, tags=tags)
@@ -180,6 +182,14 @@ def with_derived(meta: VersionMetadata, derived: Derived) -> VersionMetadata:
 
 def _files(applied: Mapping[str, str]) -> dict[str, str]:
     return {name: path for name, path in applied.items() if path}
+
+
+def card_path(provenance: Mapping[str, Any]) -> str | None:
+    """The path of the version's model card among its files, if it has one."""
+    extra = provenance.get("extra")
+    note = extra.get(DERIVED) if isinstance(extra, Mapping) else None
+    path = note.get("card") if isinstance(note, Mapping) else None
+    return path if isinstance(path, str) else None
 
 
 def derived_model(provenance: Mapping[str, Any]) -> dict[str, Any]:

@@ -63,7 +63,28 @@ def test_push_takes_schema_parents_dataset_roles_and_env_file(
     assert f"dataset   s3://data/train.csv [train]  {DIGEST}" in out
     assert "env       python ?; onnxruntime==1.20.1, numpy>=2" in out
     assert "inputs    x: float32[-1, 8]" in out
-    assert "check     scan: clean" in out
+    assert "checks    completeness=" in out and "integrity=passed" in out
+    assert "card      none" in out
+
+
+def test_a_version_has_its_own_card(live_server: LiveServer, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"weights")
+    (model / "README.md").write_text("# Fraud v1\n\nFirst cut.\n")
+    card = tmp_path / "card.md"
+    card.write_text("\n## Fraud v2\n\nRetrained.\n")
+    assert run_cli(live_server.url, "push", "carded", str(model)).returncode == 0
+    pushed = run_cli(live_server.url, "push", "carded", str(model), "--card", str(card))
+    assert pushed.returncode == 0, pushed.stderr
+
+    first = run_cli(live_server.url, "show", "carded:1").stdout
+    assert "card      Fraud v1  (README.md, 3 lines)" in first
+    second = run_cli(live_server.url, "show", "carded:2").stdout
+    assert "card      Fraud v2  (MODEL_CARD.md, 4 lines)" in second  # the card wins the README
+    pulled = run_cli(live_server.url, "pull", "carded:2", str(tmp_path / "out"))
+    assert pulled.returncode == 0, pulled.stderr
+    assert (tmp_path / "out" / "MODEL_CARD.md").read_text() == card.read_text()
 
 
 def test_push_without_env_file_records_no_environment_of_its_own(

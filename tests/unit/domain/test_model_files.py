@@ -8,7 +8,7 @@ import struct
 from typing import Any
 
 from cairn.domain import model_files as mf
-from cairn.domain.derived import Derived, derive, derived_model, with_derived
+from cairn.domain.derived import Derived, card_path, derive, derived_model, with_derived
 from cairn.domain.digests import digest_bytes
 from cairn.domain.manifest import FileEntry
 from cairn.domain.oci_views import modelpack_config
@@ -212,6 +212,9 @@ def test_what_the_user_says_wins_and_what_was_derived_is_marked() -> None:
 def test_a_folder_with_nothing_to_say_is_left_alone() -> None:
     given = parse_metadata(description="plain")
     assert with_derived(given, derive_from({"data.csv": b"a,b\n"})) is given
+    carded = with_derived(given, derive_from({"data.csv": b"", "docs/README.md": b"# d"}))
+    assert card_path(carded.provenance) == "docs/README.md"
+    assert card_path(given.provenance) is None
     assert modelpack_config({}) == {}
 
 
