@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import click
 
+from cairn.cli.context import client, wants_json
+from cairn.cli.output import emit_json, fails_cleanly
 from cairn.wire.versions import Validation
 
 CAIRN = "cairn"
@@ -58,3 +60,20 @@ def _scan(v: Validation) -> str:
     waived = sum(1 for f in findings if f.get("waived"))
     told = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     return v.status + (f" ({told}" + (f"; {waived} waived" if waived else "") + ")" if told else "")
+
+
+@click.command()
+@click.argument("ref")
+@click.argument("finding")
+@click.option("--reason", required=True, help="Why this finding does not count (audited).")
+@click.pass_context
+@fails_cleanly
+def waive(ctx: click.Context, ref: str, finding: str, reason: str) -> None:
+    """Waive the scan finding FINDING (its id, as cairn show lists it) of the version REF, with
+    a reason: an approver who is not the version's author; audited."""
+    with client(ctx, progress=False) as cairn:
+        scan = cairn.waive(ref, finding, reason)
+    if wants_json(ctx):
+        emit_json(scan)
+        return
+    click.echo(f"{ref}: finding {finding} waived; the scan is now {scan.status}")

@@ -9,7 +9,7 @@ import click
 
 from cairn import errors
 from cairn.cli import version_metadata as meta
-from cairn.cli.checks import describe_checks, newest_checks
+from cairn.cli.checks import describe_checks, newest_checks, waive
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import (
     emit_json,
@@ -351,4 +351,4 @@ def tag(ctx: click.Context, ref: str, pairs: tuple[str, ...], remove: bool) -> N
         click.echo(f"{ref}: {'removed' if remove else 'tagged'} {', '.join(pairs)}")
 
 
-COMMANDS = [push, pull, list_, show, search, tag]
+COMMANDS = [push, pull, list_, show, search, tag, waive]

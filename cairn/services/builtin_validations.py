@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from cairn.domain.manifest import FileEntry, Manifest
+from cairn.domain.records import Validation
 from cairn.domain.scanning import (
     FileScanResult,
     ScanStatus,
@@ -33,6 +34,7 @@ from cairn.domain.scanning import (
     summarise_version,
 )
 from cairn.domain.scanning.results import finding_id
+from cairn.domain.scanning.waivers import apply_waivers
 from cairn.domain.signatures import BUNDLE_MAX, SIGNATURE_FILE, verify_signature
 from cairn.errors import ServerError, SignatureRejected
 from cairn.services.auth import EVERYWHERE, SYSTEM, Permission
@@ -40,6 +42,7 @@ from cairn.services.resolve import get_namespace
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.blobs import BlobStore
 from cairn.storage.blobs.reader import open_blob
+from cairn.storage.sql.store import MetadataStore
 
 log = logging.getLogger("cairn.builtin_validations")
 SIGNATURE, SCAN, INTEGRITY, COMPLETENESS = "signature", "scan", "integrity", "completeness"
@@ -235,7 +238,7 @@ class BuiltinValidations:
                 for name in BACKGROUND
             )
 
-    def _claim(self) -> tuple[int, str, str, tuple[FileEntry, ...]] | None:
+    def _claim(self) -> tuple[int, int, str, str, tuple[FileEntry, ...]] | None:
         with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
             for name in BACKGROUND:
                 claimed = uow.store.validations.claim_pending(name, 1)
@@ -244,6 +247,7 @@ class BuiltinValidations:
                     uow.store.validations.finish(validation_id, "running", {}, uow.now)
                     return (
                         validation_id,
+                        version_id,
                         name,
                         uow.store.versions.ref_of(version_id),
                         uow.store.versions.files(version_id),
@@ -251,7 +255,12 @@ class BuiltinValidations:
             return None
 
     def _finish(
-        self, validation_id: int, name: str, ref: str, files: tuple[FileEntry, ...]
+        self,
+        validation_id: int,
+        version_id: int,
+        name: str,
+        ref: str,
+        files: tuple[FileEntry, ...],
     ) -> None:
         try:
             outcome = self.scan(files) if name == SCAN else self.integrity(files)
@@ -259,6 +268,7 @@ class BuiltinValidations:
             log.exception("%s of %s failed", name, ref)
             outcome = Outcome(name, ScanStatus.ERROR.value, {"message": str(exc)[:500]})
         with self.db.write(SYSTEM, Permission.ADMIN, EVERYWHERE) as uow:
+            outcome = carry_waivers(uow.store, version_id, outcome)
             uow.store.validations.finish(validation_id, outcome.status, outcome.details, uow.now)
             uow.record(f"validation.{name}", ref, status=outcome.status)
 
@@ -283,3 +293,26 @@ def scan_details(files: tuple[FileScanResult, ...], summary: VersionScanSummary)
             for f in r.findings
         ][:200],
     }
+
+
+def newest_scan(store: MetadataStore, version_id: int) -> Validation | None:
+    """The newest finished result of Cairn's scan of a version."""
+    scans = [
+        v
+        for v in store.validations.history(version_id)
+        if v.name == SCAN and v.created_by == SYSTEM.name and v.status not in ("pending", "running")
+    ]
+    return scans[-1] if scans else None
+
+
+def carry_waivers(store: MetadataStore, version_id: int, outcome: Outcome) -> Outcome:
+    """A new scan of a version keeps the waivers of its newest scan result (see
+    ``cairn.domain.scanning.waivers``)."""
+    if outcome.name != SCAN:
+        return outcome
+    before = newest_scan(store, version_id)
+    waivers = (before.details.get("waivers") if before else None) or {}
+    if not waivers:
+        return outcome
+    status, details = apply_waivers(outcome.status, outcome.details, waivers)
+    return Outcome(SCAN, status, details)

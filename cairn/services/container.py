@@ -34,6 +34,7 @@ from cairn.services.tracking import TrackingService
 from cairn.services.uow import Database
 from cairn.services.validations import ValidationService
 from cairn.services.versions import VersionService
+from cairn.services.waivers import WaiverService
 from cairn.services.webhooks import SecretBox, WebhookService
 from cairn.storage.blobs import BlobStore, open_blob_store
 from cairn.storage.blobs.local import LocalBlobStore
@@ -97,6 +98,7 @@ class Services:
             database, self.builtin_validations, timedelta(hours=settings.approval_ttl_hours)
         )
         self.validations = ValidationService(database, self.builtin_validations)
+        self.waivers = WaiverService(database)
         self.deployments = DeploymentService(database)
         self.retention = RetentionService(database, settings.retention_grace_hours)
         self.tracking = TrackingService(database, blob_store, self.blobs, settings.mlflow_namespace)

@@ -22,7 +22,12 @@ from cairn.domain.references import Reference
 from cairn.domain.validators import BUILTIN_VALIDATIONS, check_validation_name
 from cairn.errors import InvalidInput, ReservedValidation, ValidatorNotAllowed
 from cairn.services.auth import GRANTS, SYSTEM, Actor, Permission, Role, authorize
-from cairn.services.builtin_validations import COMPLETENESS, BuiltinValidations, Outcome
+from cairn.services.builtin_validations import (
+    COMPLETENESS,
+    BuiltinValidations,
+    Outcome,
+    carry_waivers,
+)
 from cairn.services.policies import policy_for
 from cairn.services.resolve import get_model, get_version
 from cairn.services.uow import Database
@@ -84,6 +89,7 @@ class ValidationService:
                 score, missing = completeness(_metadata(version), fields)
                 status = "passed" if not missing else "failed"
                 outcome = Outcome(COMPLETENESS, status, {"score": score, "missing": missing})
+            outcome = carry_waivers(uow.store, version.id, outcome)
             self.builtin_validations.record(uow, version.id, [outcome])
             uow.record("validation.rerun", version.ref, name=name, status=outcome.status)
             return uow.store.validations.history(version.id)[-1]

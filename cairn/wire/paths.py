@@ -178,6 +178,10 @@ def rerun_validation(ns: str, name: str, selector: str | int, validation: str) -
     return f"{validations(ns, name, selector)}/{segment(validation)}/rerun"
 
 
+def scan_waivers(ns: str, name: str, selector: str | int) -> str:
+    return version(ns, name, selector) + "/scan/waivers"
+
+
 def version_deployments(ns: str, name: str, selector: str | int) -> str:
     return version(ns, name, selector) + "/deployments"
 

@@ -25,3 +25,15 @@ class NewValidation(Request):
     details: dict[str, Any] = Field(
         default_factory=dict, description="Anything else the run reports, kept as sent."
     )
+
+
+class NewWaiver(Request):
+    """An approver's waiver of one finding of the version's scan (not its author's)."""
+
+    finding: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["1a2b3c4d5e6f7a8b"],
+        description="The id the scan's findings list it under.",
+    )
+    reason: str = Field(min_length=1, max_length=2000, examples=["reviewed: our own loader"])

@@ -181,3 +181,80 @@ def test_a_cloudpickled_pyfunc_reaches_production_under_the_default_policy(
     assert code == "INVALID_STATE"
     assert "python_model.pkl" in message and "uses system" in message, message
     assert report["shell_stage"] == "None"
+
+
+def _findings(client: Client, ref: str) -> tuple[str, list[dict[str, Any]]]:
+    scans = [v for v in client.validations(ref) if v.name == "scan" and v.created_by == "cairn"]
+    return scans[-1].status, scans[-1].details["findings"]
+
+
+def test_an_approver_waives_a_finding_on_one_version_with_a_reason_audited(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    url = live_server.url
+    for n in (1, 2):
+        folder = tmp_path / f"v{n}"
+        folder.mkdir()
+        (folder / "model.pkl").write_bytes(BLOCKING["os-system"][0])
+        (folder / "notes.txt").write_text(f"version {n}\n")
+        assert _push(live_server, "default/waived", folder) == n
+    assert run_cli(url, "user", "add", "carol", "--role", "default=approver").returncode == 0
+    made = run_cli(url, "--json", "token", "create", "t", "--for", "carol", "--days", "1")
+    carol = json.loads(made.stdout)["secret"]
+    with Client(url, live_server.token, progress=False) as admin:
+        status, findings = _findings(admin, "waived:1")
+        assert status == "flagged" and findings
+        ids = [f["id"] for f in findings if f["severity"] == "blocking"]
+        # The version's author does not waive its findings, and a finding must exist.
+        own = run_cli(url, "waive", "waived:1", ids[0], "--reason", "mine")
+        assert own.returncode == 5 and "author" in own.stderr, own.stderr
+        missing = run_cli(url, "waive", "waived:1", "0" * 16, "--reason", "x", token=carol)
+        assert missing.returncode == 3, missing.stderr
+        for finding in ids:
+            done = run_cli(url, "waive", "waived:1", finding, "--reason", "our loader", token=carol)
+            assert done.returncode == 0, done.stderr
+        assert "the scan is now clean" in done.stdout
+        status, findings = _findings(admin, "waived:1")
+        assert status == "clean"
+        assert {f["waived"]["by"] for f in findings if f["id"] in ids} == {"carol"}
+        assert admin.promote("waived:1", "staging").applied
+        # Another version of the same bytes is not waived: still refused.
+        with pytest.raises(PolicyViolation):
+            admin.promote("waived:2", "staging")
+        # A new scan of the version keeps its waivers.
+        assert admin.rerun_validation("waived:1", "scan").status == "clean"
+    shown = run_cli(url, "show", "waived:1").stdout
+    assert "WAIVED by carol: our loader" in shown, shown
+    entries = json.loads(
+        run_cli(url, "--json", "audit", "log", "default/waived:1", "--action", "scan.waive").stdout
+    )
+    assert [(e["actor"], e["payload"]["finding"]) for e in entries] == [("carol", f) for f in ids]
+    assert all(e["payload"]["reason"] == "our loader" for e in entries)
+
+
+def test_a_waiver_lets_warnings_through_a_policy_that_does_not_accept_them(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    source = "def f(x):\n    return x + 1\n"
+    (folder / "model.pkl").write_bytes(_by_value(source, "f"))
+    number = _push(live_server, "default/strict", folder)
+    strict = {"states": {"staging": {"require_clean_scan": True}}}
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(strict))
+    assert run_cli(live_server.url, "policy", "set", "default", str(policy)).returncode == 0
+    assert (
+        run_cli(live_server.url, "user", "add", "dan", "--role", "default=approver").returncode == 0
+    )
+    made = run_cli(live_server.url, "--json", "token", "create", "t", "--for", "dan", "--days", "1")
+    dan = Client(live_server.url, json.loads(made.stdout)["secret"], progress=False)
+    with Client(live_server.url, live_server.token, progress=False) as admin, dan:
+        with pytest.raises(PolicyViolation):
+            admin.promote(f"strict:{number}", "staging")
+        status, findings = _findings(admin, f"strict:{number}")
+        assert status == "warnings"
+        for f in findings:
+            scan = dan.waive(f"strict:{number}", f["id"], "a plain function")
+        assert scan.status == "clean"
+        assert admin.promote(f"strict:{number}", "staging").applied

@@ -35,7 +35,7 @@ from cairn.wire.promotions import (
     Target,
 )
 from cairn.wire.retention import RetentionReport, RetentionRun, RetentionStep
-from cairn.wire.validations import NewValidation
+from cairn.wire.validations import NewValidation, NewWaiver
 from cairn.wire.versions import Validation, Version
 
 router = APIRouter(route_class=StrictBodyRoute, prefix=API_PREFIX, tags=["lifecycle"])
@@ -106,6 +106,21 @@ def rerun_validation(
     """Run one of Cairn's built-in validations again: integrity, completeness, signature, scan."""
     ref = version_ref(namespace, model, selector)
     return ok(Validation.of(svc.validations.rerun(actor, ref, name)), 201)
+
+
+@router.post(VERSION + "/scan/waivers", status_code=201, response_model=Validation)
+def waive_finding(
+    svc: Svc,
+    actor: Approver,
+    namespace: NamespaceName,
+    model: ModelName,
+    selector: Selector,
+    body: NewWaiver,
+) -> Response:
+    """Waive one finding of the version's scan, with a reason (an approver, not the version's
+    author; audited): the answer is the new scan result, whose status no longer counts it."""
+    ref = version_ref(namespace, model, selector)
+    return ok(Validation.of(svc.waivers.waive(actor, ref, body.finding, body.reason)), 201)
 
 
 @router.get("/namespaces/{namespace}/approvals", response_model=Items[ApprovalRequest])
