@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cairn.errors import ConfigError, InvalidInput
+from botocore.exceptions import BotoCoreError
+
+from cairn.errors import ConfigError, InvalidInput, StorageUnavailable
 from cairn.storage.blobs.s3.bucket import Bucket, S3Options
 
 if TYPE_CHECKING:
@@ -71,5 +73,11 @@ class S3Source:
             raise InvalidInput(f"s3://{bucket}/{item.key} went away while it was imported")
         try:
             yield from body.iter_chunks(CHUNK)
+        except BotoCoreError as exc:  # the connection broke mid-object: nothing is kept
+            raise StorageUnavailable(
+                f"reading s3://{bucket}/{item.key} failed ({type(exc).__name__})",
+                operation="GetObject",
+                key=item.key,
+            ) from exc
         finally:
             body.close()
