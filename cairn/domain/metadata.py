@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -32,6 +33,7 @@ T = TypeVar("T")
 DESCRIPTION_MAX = 100_000
 CARD_MAX = 1_000_000
 MAX_ENTRIES = 10_000
+_MLFLOW_DIGEST = re.compile(r"mlflow:[\x21-\x7e]{1,64}")
 
 
 class _Strict(BaseModel):
@@ -54,6 +56,8 @@ class DatasetInfo(_Strict):
     @field_validator("digest")
     @classmethod
     def _digest(cls, value: str | None) -> str | None:
+        if value is not None and _MLFLOW_DIGEST.fullmatch(value):
+            return value  # MLflow's dataset digest (of a sample): kept as the run logged it
         try:
             return None if value is None else parse_digest(value)
         except InvalidDigest as exc:  # pydantic reports ValueError with the field's location

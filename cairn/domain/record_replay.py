@@ -34,6 +34,10 @@ CHANGES: dict[str, frozenset[str]] = {
     "version.promote": frozenset({"lifecycle"}),
     "retention.archive": frozenset({"lifecycle"}),
     "version.promote.denied": _NOTHING,
+    # The one change to a version's evaluation: registered from an MLflow run that was still
+    # running, it takes the metrics and params the run logged since, once, when the run ends
+    # (keys it had keep their values; ``cairn.services.run_data.complete_versions``).
+    "version.evaluate": frozenset({"evaluation"}),
     "approval.request": _NOTHING,
     "approval.approve": _NOTHING,  # a promotion it completes has its own version.promote
     "approval.reject": _NOTHING,

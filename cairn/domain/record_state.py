@@ -95,7 +95,11 @@ _SAFE_INTEGER = 2**53 - 1
 
 
 # Actions on a version that also write (or, deleting it, remove) its validation results.
-_VALIDATED = frozenset({"version.register", "version.delete", "retention.delete"})
+# "version.evaluate": a version registered from an MLflow run takes its final metrics (and a
+# new completeness result) when the run ends.
+_VALIDATED = frozenset(
+    {"version.register", "version.delete", "retention.delete", "version.evaluate"}
+)
 # Actions that delete a version, and with it its approval requests.
 _DELETED = frozenset({"version.delete", "retention.delete"})
 # A queued check is claimed (running) and, if its worker dies, queued again without an entry:

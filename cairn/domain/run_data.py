@@ -153,10 +153,10 @@ def metric_value(raw: object, path: str) -> float:
         raise invalid_value(
             path, raw, "Please specify value as a valid double (64-bit floating point)"
         )
-    value = float(raw)
-    if math.isinf(value) and not isinstance(raw, float):  # an integer past any double
-        raise invalid_value(path, str(raw)[:40], "a double is expected")
-    return value
+    try:
+        return float(raw)
+    except OverflowError:  # an integer past any double
+        raise invalid_value(path, str(raw)[:40], "a double is expected") from None
 
 
 def metric_json(value: float) -> float | str:

@@ -21,6 +21,7 @@ from cairn.domain.numbers import parse_id
 from cairn.domain.records import Model, Version
 from cairn.domain.references import Reference, parse_selector
 from cairn.domain.registrations import Registration, VersionMetadata
+from cairn.domain.run_provenance import with_run
 from cairn.domain.tracking import (
     VERSION_TREE,
     ArtifactEntry,
@@ -38,6 +39,7 @@ from cairn.services.lifecycle import LifecycleService
 from cairn.services.models import ModelService
 from cairn.services.registrations import RegistrationHook
 from cairn.services.resolve import get_model
+from cairn.services.run_data import note_running_run
 from cairn.services.tracking import (
     TrackingService,
     link_logged_files,
@@ -134,14 +136,16 @@ class MlflowModels:
             "model_id": found.model and found.model.id,
         }
         provenance: dict[str, Any] = {"extra": {"mlflow": {k: v for k, v in origin.items() if v}}}
-        if found.run_id:
+        meta = replace(metadata, provenance=provenance)
+        if found.run_id:  # the run's params, metrics, tags, code and datasets come along
             run = self.tracking.run(actor, found.run_id)
             provenance["run"] = {"id": run.id, "experiment": str(run.experiment_id)}
+            meta = with_run(metadata, provenance, run, found.model.params if found.model else None)
         registration = Registration(
             parse_manifest([f.to_dict() for f in found.files]),
-            replace(metadata, provenance=parse_provenance(provenance)),
+            replace(meta, provenance=parse_provenance(meta.provenance)),
         )
-        hook = _FromLoggedFiles(self.namespace, found.files, found.model)
+        hook = _FromLoggedFiles(self.namespace, found.files, found.model, found.run_id)
         return self.versions.register(actor, self.namespace, name, registration, hook).version
 
     def transition(
@@ -359,13 +363,16 @@ class _FromLoggedFiles(RegistrationHook[None]):
     into the namespace first, and the logged model they came from (if any) lists the version,
     as MLflow's server does."""
 
-    def __init__(self, namespace: str, files: list[FileEntry], model: LoggedModel | None) -> None:
-        self.namespace, self.files, self.model = namespace, files, model
+    def __init__(
+        self, namespace: str, files: list[FileEntry], model: LoggedModel | None, run: str | None
+    ) -> None:
+        self.namespace, self.files, self.model, self.run = namespace, files, model, run
 
     def link_blobs(self, uow: UnitOfWork) -> None:
         link_logged_files(uow, self.namespace, self.files)
 
     def within(self, uow: UnitOfWork, model: Model, version: Version) -> None:
+        note_running_run(uow, self.run, version)
         logged = (
             None
             if self.model is None

@@ -9,12 +9,17 @@ params or tags. Changes are audited without an event, like the rest of MLflow's 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from cairn.domain.metadata import DEFAULT_REQUIRED_FIELDS, completeness
 from cairn.domain.mlflow_paging import offset_token, page_size, token_offset
+from cairn.domain.records import Version
+from cairn.domain.references import parse_reference
+from cairn.domain.registrations import VersionMetadata
 from cairn.domain.run_data import (
     RUN_NAME_TAG,
     DatasetInput,
@@ -26,9 +31,12 @@ from cairn.domain.run_data import (
     stored_point,
 )
 from cairn.domain.run_filters import RUN_FIELDS, matches, parse_filter, parse_order, sort
+from cairn.domain.run_provenance import final_metrics, run_params
 from cairn.domain.tracking import Run
 from cairn.errors import InvalidInput, TrackingNotFound
 from cairn.services.auth import Actor, Permission
+from cairn.services.builtin_validations import COMPLETENESS, BuiltinValidations, Outcome
+from cairn.services.resolve import get_model, get_version
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.sql.store import MetadataStore
 
@@ -37,6 +45,7 @@ RUN_MATCHES_MAX = 50_000  # the most runs one search reads and sorts
 HISTORY_PAGE_MAX = 25_000
 VIEW_TYPES = {"ACTIVE_ONLY": ["active"], "DELETED_ONLY": ["deleted"], "ALL": ["active", "deleted"]}
 VIEW_NUMBERS = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}
+ENDED = frozenset({"FINISHED", "FAILED", "KILLED"})
 _DEFAULT_ORDER = [("attribute", "start_time", True), ("attribute", "run_id", False)]
 
 
@@ -71,7 +80,7 @@ class RunDataService:
                 values["params"] = {**run.params, **added}
             if data.metrics:
                 values["metrics"] = latest_metrics(run.metrics, data.metrics)
-                uow.store.tracking.add_metrics(run_id, data.metrics)
+                uow.store.tracking.add_metrics(run_id, _unseen(uow.store, run_id, data.metrics))
             if data.tags:
                 values["tags"] = {**run.tags, **data.tags}
                 if data.tags.get(RUN_NAME_TAG):  # MLflow's run name is this tag too
@@ -158,6 +167,62 @@ class RunDataService:
         return self.db.read(actor, self.namespace)
 
 
+def note_running_run(uow: UnitOfWork, run_id: str | None, version: Version) -> None:
+    """Inside a registration from a run: if the run is still running, remember the version,
+    which takes the run's final metrics when it ends (``complete_versions``)."""
+    run = uow.store.tracking.run(run_id) if run_id else None
+    if run is not None and run.status not in ENDED:
+        uow.store.tracking.add_run_version(run.id, version.id)
+
+
+def complete_versions(uow: UnitOfWork, run: Run) -> None:
+    """Inside the transaction that ends ``run``: the versions registered from it while it ran
+    take the params and final metrics it logged since (MLflow's autolog logs its training
+    metrics after registering the model). A key a version has keeps its value; completeness is
+    scored again, as a new result of the built-in validation; each change is audited."""
+    for version_id in uow.store.tracking.run_versions(run.id):
+        ref = parse_reference(uow.store.versions.ref_of(version_id))
+        version = get_version(uow.store, ref, with_files=False)
+        params = {**run_params(run), **version.params}
+        metrics = {**final_metrics(run), **version.metrics}
+        if params == version.params and metrics == version.metrics:
+            continue
+        model = get_model(uow.store, version.namespace, version.model)
+        required = model.required_fields
+        document = VersionMetadata(
+            description=version.description,
+            tags=version.tags,
+            metrics=metrics,
+            params=params,
+            provenance=version.provenance,
+            schema=version.schema,
+        ).document()
+        score, missing = completeness(
+            document, DEFAULT_REQUIRED_FIELDS if required is None else required
+        )
+        uow.store.versions.update(
+            version.id,
+            {
+                "metrics": metrics,
+                "params": params,
+                "completeness": score,
+                "missing_fields": missing,
+                "updated_at": uow.now,
+            },
+        )
+        status = "passed" if not missing else "failed"
+        outcome = Outcome(COMPLETENESS, status, {"score": score, "missing": missing})
+        BuiltinValidations.record(uow, version.id, [outcome])
+        uow.record(
+            "version.evaluate",
+            version.ref,
+            event=False,
+            run=run.id,
+            metrics=sorted(set(metrics) - set(version.metrics)),
+            params=sorted(set(params) - set(version.params)),
+        )
+
+
 def run_field(run: Run, kind: str, key: str) -> Any:
     """A run's value for a filter or sort field (None when it has none)."""
     if kind == "metric":
@@ -176,6 +241,19 @@ def run_field(run: Run, kind: str, key: str) -> Any:
         "end_time": None if run.end_time is None else float(run.end_time),
     }
     return attributes.get(key)
+
+
+def _unseen(store: MetadataStore, run_id: str, points: list[MetricPoint]) -> list[MetricPoint]:
+    """The points the run does not hold yet: MLflow stores a value logged again at the same
+    step and time once (its client logs a step's metrics again when it logs a model)."""
+    seen = store.tracking.logged_points(run_id, points)
+    out: list[MetricPoint] = []
+    for p in points:
+        key = (p.key, "NaN" if math.isnan(p.value) else p.value, p.timestamp, p.step)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
 
 
 def _found_run(store: MetadataStore, run_id: str, *, lock: bool = False) -> Run:

@@ -40,6 +40,7 @@ from cairn.errors import Conflict, ExperimentExists, InvalidInput, TrackingNotFo
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.blobs import BlobRead, BlobService
 from cairn.services.resolve import namespace_key
+from cairn.services.run_data import ENDED, complete_versions
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.blobs import BlobStore
 from cairn.storage.sql.store import MetadataStore
@@ -150,11 +151,14 @@ class TrackingService:
         if change.name:
             values["name"] = change.name
         with self._write(actor) as uow:
-            _found_run(uow.store, change.run_id, lock=True)
+            before = _found_run(uow.store, change.run_id, lock=True)
             if values:
                 uow.store.tracking.update_run(change.run_id, values)
             uow.record("mlflow.run.update", change.run_id, event=False, **values)
-            return _found_run(uow.store, change.run_id)
+            after = _found_run(uow.store, change.run_id)
+            if after.status in ENDED and before.status not in ENDED:
+                complete_versions(uow, after)
+            return after
 
     def log_outputs(self, actor: Actor, run_id: str, models: list[RunOutput]) -> None:
         """Record that the run produced these logged models (each once, the first step kept)."""

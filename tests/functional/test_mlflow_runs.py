@@ -252,3 +252,84 @@ def test_experiments_are_searched_and_renamed(http: TestClient) -> None:
         f"{API}/experiments/update", json={"experiment_id": alpha, "new_name": "beta"}
     )
     refused(taken, "RESOURCE_ALREADY_EXISTS")
+
+
+def test_a_point_logged_again_is_kept_once(http: TestClient) -> None:
+    run_id = new_run(http)
+    point = {"key": "acc", "value": 0.5, "timestamp": 7, "step": 1}
+    ok(http.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": [point, point]}))
+    ok(http.post(f"{API}/runs/log-metric", json={"run_id": run_id, **point}))
+    history = {"run_id": run_id, "metric_key": "acc"}
+    assert len(ok(http.get(f"{API}/metrics/get-history", params=history))["metrics"]) == 1
+
+
+def register_from_run(http: TestClient, run_id: str, name: str) -> None:
+    """A logged model of the run with one file, registered as MLflow's client registers it."""
+    exp = get_run(http, run_id)["info"]["experiment_id"]
+    body = {"experiment_id": exp, "name": "model", "source_run_id": run_id}
+    model = ok(http.post(f"{API}/logged-models", json=body))["model"]["info"]
+    root = model["artifact_uri"].removeprefix("mlflow-artifacts:/")
+    put = http.put(f"/api/2.0/mlflow-artifacts/artifacts/{root}/MLmodel", content=b"flavors: {}\n")
+    assert put.status_code == 200
+    ok(http.post(f"{API}/registered-models/create", json={"name": name}))
+    create = {"name": name, "source": f"models:/{model['model_id']}", "model_id": model["model_id"]}
+    ok(http.post(f"{API}/model-versions/create", json=create))
+
+
+def test_a_version_from_a_run_carries_its_data_and_takes_its_final_metrics_at_its_end(
+    http: TestClient,
+) -> None:
+    run_id = new_run(http)
+    batch = {
+        "run_id": run_id,
+        "metrics": [
+            {"key": "acc", "value": 0.7, "timestamp": 1, "step": 0},
+            {"key": "acc", "value": 0.8, "timestamp": 2, "step": 1},
+            {"key": "loss", "value": "NaN", "timestamp": 2, "step": 1},
+        ],
+        "params": [{"key": "depth", "value": "3"}],
+        "tags": [
+            {
+                "key": "mlflow.source.git.commit",
+                "value": "9fceb02d0ae598e95dc970b74767f19372d61af8",
+            },
+            {"key": "mlflow.source.name", "value": "train.py"},
+        ],
+    }
+    ok(http.post(f"{API}/runs/log-batch", json=batch))
+    dataset = {"name": "d", "digest": "abc123", "source_type": "code", "source": "{}"}
+    inputs = [{"dataset": dataset, "tags": [{"key": "mlflow.data.context", "value": "eval"}]}]
+    ok(http.post(f"{API}/runs/log-inputs", json={"run_id": run_id, "datasets": inputs}))
+    register_from_run(http, run_id, "from-run")
+    version = ok(http.get("/api/v1/models/default/from-run/versions/1"))
+    assert version["params"] == {"depth": "3"}
+    assert version["metrics"] == {"acc": 0.8}  # the latest; NaN has no place in Cairn's metrics
+    provenance = version["provenance"]
+    assert provenance["run"]["id"] == run_id
+    assert provenance["code"] == {
+        "commit": "9fceb02d0ae598e95dc970b74767f19372d61af8",
+        "path": "train.py",
+    }
+    assert provenance["datasets"] == [
+        {"uri": "mlflow-dataset:d", "digest": "mlflow:abc123", "role": "eval"}
+    ]
+
+    # Logged after the registration, while the run runs: the version takes it when it ends,
+    # keeping what it has; a param logged later joins it too.
+    late = {"run_id": run_id, "key": "f1", "value": 0.6, "timestamp": 3, "step": 2}
+    ok(http.post(f"{API}/runs/log-metric", json=late))
+    ok(http.post(f"{API}/runs/log-metric", json={**late, "key": "acc", "value": 0.9}))
+    ok(http.post(f"{API}/runs/log-parameter", json={"run_id": run_id, "key": "lr", "value": "1"}))
+    assert ok(http.get("/api/v1/models/default/from-run/versions/1"))["metrics"] == {"acc": 0.8}
+    end = {"run_id": run_id, "status": "FINISHED", "end_time": 9}
+    ok(http.post(f"{API}/runs/update", json=end))
+    version = ok(http.get("/api/v1/models/default/from-run/versions/1"))
+    assert version["metrics"] == {"acc": 0.8, "f1": 0.6}
+    assert version["params"] == {"depth": "3", "lr": "1"}
+    assert version["provenance"] == provenance  # the provenance never changes
+    checks = ok(http.get("/api/v1/models/default/from-run/versions/1/validations"))["items"]
+    assert [c["name"] for c in checks].count("completeness") == 2
+    # A run that ended already changes no version.
+    ok(http.post(f"{API}/runs/log-metric", json={**late, "key": "after", "timestamp": 10}))
+    ok(http.post(f"{API}/runs/update", json={**end, "status": "KILLED"}))
+    assert "after" not in ok(http.get("/api/v1/models/default/from-run/versions/1"))["metrics"]

@@ -22,6 +22,8 @@ from cairn.domain.tracking import ExperimentSearch, experiment_number, plain_tex
 from cairn.errors import InvalidInput
 from cairn.services.run_data import VIEW_NUMBERS, VIEW_TYPES, RunSearch
 
+EXPERIMENT_IDS_MAX = 1000  # one search's experiments, each a value of one SQL IN list
+
 
 def run_id(body: Any) -> str:
     """``run_id``, or the older ``run_uuid`` the client sends beside it."""
@@ -90,8 +92,8 @@ def history(params: dict[str, Any]) -> tuple[str, str, int | None, str | None]:
 
 def run_search(body: Any) -> RunSearch:
     ids = body_field(body, "experiment_ids", required=False) or []
-    if not isinstance(ids, list):
-        raise InvalidInput("experiment_ids is a list of experiment ids")
+    if not isinstance(ids, list) or len(ids) > EXPERIMENT_IDS_MAX:
+        raise InvalidInput(f"experiment_ids is a list of at most {EXPERIMENT_IDS_MAX} ids")
     return RunSearch(
         experiment_ids=[experiment_number(e) for e in ids],
         filter=_text(body, "filter"),

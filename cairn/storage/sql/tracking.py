@@ -16,6 +16,7 @@ from cairn.storage.sql.tables import (
     mlflow_experiments,
     mlflow_logged_models,
     mlflow_metrics,
+    mlflow_run_versions,
     mlflow_runs,
 )
 
@@ -122,6 +123,20 @@ class TrackingRows:
         if rows:
             self.conn.execute(insert(mlflow_metrics), rows)
 
+    def logged_points(self, run_id: str, points: list[MetricPoint]) -> set[tuple[Any, ...]]:
+        """Which of ``points`` the run has already, as (key, value, timestamp, step)."""
+        m = mlflow_metrics
+        found: set[tuple[Any, ...]] = set()
+        for batch in batches(sorted({(p.key, p.timestamp) for p in points})):
+            query = select(m.c.key, m.c.value, m.c.is_nan, m.c.timestamp, m.c.step).where(
+                m.c.run_id == run_id,
+                m.c.key.in_({k for k, _ in batch}),
+                m.c.timestamp.in_({t for _, t in batch}),
+            )
+            for key, value, is_nan, timestamp, step in self.conn.execute(query):
+                found.add((key, "NaN" if is_nan else float(value), timestamp, step))
+        return found
+
     def metric_history(self, run_id: str, key: str, offset: int, limit: int) -> list[MetricPoint]:
         """A metric's values in the order they were logged."""
         m = mlflow_metrics
@@ -136,6 +151,16 @@ class TrackingRows:
             MetricPoint(key, math.nan if is_nan else float(value), timestamp, step)
             for value, is_nan, timestamp, step in self.conn.execute(query)
         ]
+
+    def add_run_version(self, run_id: str, version_id: int) -> None:
+        values = {"run_id": run_id, "version_id": version_id}
+        insert_new(self.conn, mlflow_run_versions, values, ["run_id", "version_id"])
+
+    def run_versions(self, run_id: str) -> list[int]:
+        """The ids of the versions registered from the run while it ran."""
+        t = mlflow_run_versions
+        query = select(t.c.version_id).where(t.c.run_id == run_id).order_by(t.c.version_id)
+        return list(self.conn.execute(query).scalars())
 
     # Logged models
 

@@ -117,6 +117,16 @@ mlflow_logged_models = Table(
     Index("ix_mlflow_logged_models_experiment_id_name", "experiment_id", "name"),
 )
 
+# The versions registered from a run while it ran: when the run ends, they take its final
+# metrics and params (``cairn.services.run_data.complete_versions``).
+mlflow_run_versions = Table(
+    "mlflow_run_versions",
+    metadata,
+    Column("run_id", ForeignKey("mlflow_runs.id"), primary_key=True),
+    Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_mlflow_run_versions_version_id", "version_id"),
+)
+
 # The files the client uploaded, by their path under the artifact root
 # (``<experiment>/models/<model id>/artifacts/MLmodel``); the bytes are a blob like any other.
 mlflow_artifacts = Table(
