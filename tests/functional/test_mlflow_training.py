@@ -30,8 +30,22 @@ def run_script(server: LiveServer, work: Path) -> dict[str, Any]:
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",  # a 5xx fails the script instead of a retry
     }
     work.mkdir()
+    # As users run it: a script committed in a repository, whose commit MLflow tags the run with.
+    script = work / "train.py"
+    script.write_text(SCRIPT.read_text())
+    git = [
+        "git",
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "-c",
+        "init.defaultBranch=main",
+    ]
+    for args in (["init", "-q"], ["add", "train.py"], ["commit", "-q", "-m", "train"]):
+        subprocess.run([*git, *args], cwd=work, check=True, capture_output=True, timeout=60)
     done = subprocess.run(
-        [sys.executable, str(SCRIPT)],
+        [sys.executable, str(script)],
         env=env,
         cwd=work,
         capture_output=True,
@@ -77,6 +91,17 @@ def test_a_training_script_logs_its_run_and_registers_versions_that_carry_it(
         }
     ]
     assert scripted.provenance["extra"]["mlflow"]["run_tags"]["team"] == "risk"
+    assert len(scripted.provenance["code"]["commit"]) == 40  # the script's commit
+
+    # `cairn show` has the run's params, metrics and datasets beside what the model's files
+    # gave (schema, environment): all but a description, which MLflow never sends.
+    shown = run_cli(live_server.url, "show", "scripted:1", token=live_server.token)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    for expected in ("metrics   accuracy=0.9", "C=0.5", "https://data.example/toy.csv"):
+        assert expected in shown.stdout, shown.stdout
+    assert scripted.input_output_schema["inputs"] and scripted.provenance["environment"]["python"]
+    assert scripted.completeness.missing == ["description"]
+    assert scripted.completeness.score >= 0.85
 
     # autolog registers the model before it logs the training metrics: they join the version
     # when the run ends, and its completeness is scored again with them.

@@ -1,5 +1,6 @@
-"""A training script as users write it, run by the unchanged MLflow client against Cairn
-(``MLFLOW_TRACKING_URI`` and ``MLFLOW_TRACKING_TOKEN`` point at it): params, metrics with
+"""A training script as users write it, committed in a git repository and run by the
+unchanged MLflow client against Cairn (``MLFLOW_TRACKING_URI`` and ``MLFLOW_TRACKING_TOKEN``
+point at it): params, metrics with
 steps, a tag, a dataset input, a model registered from the run; the refusals MLflow's server
 gives; the run read back, searched and its metric's history; then ``sklearn.autolog`` with
 ``registered_model_name``. Prints one ``REPORT <json>`` line."""
@@ -52,6 +53,7 @@ def main() -> None:
             model,
             name="model",
             serialization_format="cloudpickle",
+            input_example=frame[["x1", "x2"]].head(2),  # MLflow infers the signature from it
             registered_model_name="scripted",
         )
     run_id = run.info.run_id
