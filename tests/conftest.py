@@ -254,7 +254,7 @@ def start_live_server(
 ) -> LiveServer:
     """``ca_bundle``: the server speaks HTTPS (``env`` names its certificate and key), with a
     certificate this authority signed. ``process``: ``cairn server`` in a process of its own
-    (a test that kills it, or reads what it prints; always on PostgreSQL)."""
+    (a test that kills it, or reads what it prints)."""
     data_dir = tmp_path / DATA_DIR
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
@@ -264,10 +264,7 @@ def start_live_server(
     scheme = "https" if ca_bundle else "http"
     server = LiveServer(f"{scheme}://127.0.0.1:{free_port()}", full_env, data_dir)
     server.ca_bundle = ca_bundle
-    # On PostgreSQL, a server in its own process: pg_run's clean-up ends the connections a
-    # test left open, and those of a server on a thread would then be dropped unclosed in the
-    # test process (a ResourceWarning that fails whichever test the garbage collector is in).
-    server.in_process = not process and not (database_url or "").startswith("postgresql")
+    server.in_process = not process
     server.start()
     return server
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import anyio
 from fastapi import FastAPI
@@ -198,17 +198,17 @@ def serving_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stopping = asyncio.Event()
         tasks = [
-            asyncio.create_task(_every(HOUSEKEEPING_SECONDS, services.maintain)),
-            asyncio.create_task(_every(WORK_SECONDS, services.work)),
+            asyncio.create_task(_every(HOUSEKEEPING_SECONDS, services.maintain, stopping)),
+            asyncio.create_task(_every(WORK_SECONDS, services.work, stopping)),
         ]
         yield
-        for task in tasks:
-            task.cancel()
-        # A round already running in its worker thread finishes first (anyio defers the
-        # cancellation until the thread returns): closing the services under it would leave
-        # its connection to be dropped unclosed, or fail the round half-way.
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Not cancelled: a round runs in a worker thread, which a cancelled task would leave
+        # running on after the services below are closed (its connections then made in a
+        # pool nobody closes). Each loop ends once its round in hand is done.
+        stopping.set()
+        await asyncio.gather(*tasks)
         services.close()
 
     app = create_app(services)
@@ -216,15 +216,17 @@ def serving_app(settings: Settings) -> FastAPI:
     return app
 
 
-async def _every(seconds: float, job: Callable[[], object]) -> None:
+async def _every(seconds: float, job: Callable[[], object], stopping: asyncio.Event) -> None:
     """Run ``job`` in a worker thread now and again after ``seconds`` — at once while it
-    reports that it found work (any non-zero count), so a backlog drains without waiting.
-    It never takes the server down: a failure is logged and the next round comes."""
-    while True:
+    reports that it found work (any non-zero count), so a backlog drains without waiting —
+    until ``stopping`` is set. It never takes the server down: a failure is logged and the
+    next round comes."""
+    while not stopping.is_set():
         busy = False
         try:
             done = await anyio.to_thread.run_sync(job)
             busy = isinstance(done, dict) and any(v for k, v in done.items() if k != "audit_size")
         except Exception:
             log.exception("background work failed")
-        await asyncio.sleep(BUSY_SECONDS if busy else seconds)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), BUSY_SECONDS if busy else seconds)

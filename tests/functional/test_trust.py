@@ -63,6 +63,8 @@ READ_ONLY_POSTS = {
     "/api/v1/namespaces/{namespace}/policy/test",
     "/api/2.0/mlflow/registered-models/get-latest-versions",
     "/api/2.0/mlflow/logged-models/search",
+    "/api/2.0/mlflow/runs/search",
+    "/api/2.0/mlflow/experiments/search",
 }
 # Routes whose body decides who may call them: a policy's validators may name a reader (a CI
 # account) as the one who posts a validation, so the name must be read before the refusal.
