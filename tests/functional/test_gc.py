@@ -21,15 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
-from cairn.cli.gc import gc
 from cairn.client import Client
 from cairn.client.gc import collect_garbage
 from cairn.storage.blobs.local import LocalBlobStore
 from cairn.wire.audit import AuditEntry
 from tests.conftest import LiveServer, bearer, start_live_server
-from tests.functional import blob_file, error_code, tree_digests
+from tests.functional import blob_file, error_code, run_cli, tree_digests
 
 API = "/api/v1"
 ABANDONED = b"uploaded, never registered"
@@ -200,20 +198,18 @@ def test_a_bad_request_is_refused_and_changes_nothing(scene: Scene, body: Any) -
 
 
 def test_the_cli_and_the_sdk(scene: Scene) -> None:
-    runner = CliRunner()
-    options = {"url": scene.server.url, "token": None}
-
-    dry = runner.invoke(gc, ["--dry-run", "--grace-hours", "0"], obj={**options, "json": True})
-    assert dry.exit_code == 0, dry.output
-    assert listed(json.loads(dry.output), "unreferenced") == [sha(ABANDONED)]
+    url = scene.server.url
+    dry = run_cli(url, "gc", "--dry-run", "--grace-hours", "0", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert listed(json.loads(dry.stdout), "unreferenced") == [sha(ABANDONED)]
     assert scene.blob_status(ABANDONED) == 200
 
-    assert runner.invoke(gc, ["--grace-hours", "-1"], obj=options).exit_code == 2
+    assert run_cli(url, "gc", "--grace-hours", "-1").returncode == 2
 
-    run = runner.invoke(gc, ["--grace-hours", "0"], obj={**options, "json": False})
-    assert run.exit_code == 0, run.output
-    assert sha(ORPHAN).removeprefix("sha256:")[:12] in run.output
-    assert "deleted 2 blobs" in run.output
+    run = run_cli(url, "gc", "--grace-hours", "0")
+    assert run.returncode == 0, run.stderr
+    assert sha(ORPHAN).removeprefix("sha256:")[:12] in run.stdout
+    assert "deleted 2 blobs" in run.stdout
     assert scene.blob_status(ABANDONED) == 404
 
     with Client(scene.server.url, progress=False) as cairn:
