@@ -7,10 +7,10 @@ from dataclasses import replace
 from typing import Any, TypeVar, overload
 
 from cairn.domain.cursors import decode_int_cursor, decode_str_cursor
-from cairn.domain.derived import with_derived
+from cairn.domain.derived import card_path, with_derived
 from cairn.domain.filters import Node
 from cairn.domain.manifest import FileEntry
-from cairn.domain.metadata import DEFAULT_REQUIRED_FIELDS, completeness, parse_text
+from cairn.domain.metadata import CARD_MAX, DEFAULT_REQUIRED_FIELDS, completeness, parse_text
 from cairn.domain.names import check_tag
 from cairn.domain.records import Model, Page, Validation, Version
 from cairn.domain.references import Reference
@@ -153,6 +153,17 @@ class VersionService:
                 self.manifests.put(version.manifest_digest, files)
         allow_pull(self.db, actor, version, found, override)
         return replace(version, files=files)
+
+    def card(self, actor: Actor, ref: Reference, override: str | None = None) -> str | None:
+        """The text of the version's model card (one of its files, ``card_path``), if it has
+        one; read as its files are, so a blocked version's is refused unless ``override``."""
+        version = self.get(actor, ref, override=override)
+        path = card_path(version.provenance)
+        entry = next((f for f in version.files or () if f.path == path), None)
+        if entry is None or entry.size > CARD_MAX:
+            return None
+        data = b"".join(self.builtin_validations.blobs.read(entry.digest, 0, entry.size))
+        return data.decode("utf-8", errors="replace")
 
     def files(
         self,

@@ -295,3 +295,16 @@ def test_a_versions_approvals_and_policy_decisions_are_shown(site: Site) -> None
     assert "denied" in decisions and "needs_approval" in decisions and "allowed" in decisions
     assert '<li class="bad">rule good: metrics.auc &gt;= 0.99 is false</li>' in decisions
     assert '<li class="bad">approvals: 0 of 1 approvals' in decisions  # why it was asked
+
+
+def test_a_version_page_shows_its_own_card_sanitised(site: Site) -> None:
+    card = b"# Fraud v1\n\nTrained on March. <script>alert(1)</script>\n"
+    site.register("risk", "carded", {"model.bin": b"one", "MODEL_CARD.md": card})
+    site.register("risk", "carded", {"model.bin": b"two", "README.md": b"# Fraud v2\n"})
+    site.register("risk", "carded", {"model.bin": b"three"})
+
+    first = site.html("/models/risk/carded/versions/1")
+    assert "<h1>Fraud v1</h1>" in first and "Trained on March." in first
+    assert "<script>alert(1)</script>" not in first
+    assert "<h1>Fraud v2</h1>" in site.html("/models/risk/carded/versions/2")
+    assert "This version has no card" in site.html("/models/risk/carded/versions/3")

@@ -9,8 +9,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from cairn.api.deps import Svc
+from cairn.api.pages.markdown import render_markdown
 from cairn.api.pages.render import page
 from cairn.api.pages.session import Looking
 from cairn.api.routes.versions import version_ref
@@ -66,6 +68,15 @@ def files_of(svc: Services, actor: Actor, ref: Reference, cursor: str | None, li
         return Files(None, blocked.message)
 
 
+def card_of(svc: Services, actor: Actor, ref: Reference) -> Markup | None:
+    """The version's own model card, rendered (None: it has none, or its files are withheld)."""
+    try:
+        text = svc.versions.card(actor, ref)
+    except VersionBlocked:
+        return None
+    return None if text is None else render_markdown(text)
+
+
 def dossier(svc: Services, actor: Actor, ref: Reference, cursor: str | None) -> dict[str, Any]:
     version = svc.versions.get(actor, ref, with_files=False)
     one = exact(version)
@@ -75,6 +86,7 @@ def dossier(svc: Services, actor: Actor, ref: Reference, cursor: str | None) -> 
         "url": version_url(version.namespace, version.model, version.number),
         "cursor": cursor,
         "files": files_of(svc, actor, one, cursor, FILES_SHOWN),
+        "card": card_of(svc, actor, one),
         "parents": parents(version.provenance),
         "validations": history[:SHOWN],
         "signature": newest(history, "signature"),
