@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,7 @@ from cairn.services.container import Services
 from cairn.wire import paths
 from tests.conftest import LiveServer, bearer
 
-# MLflow's advice on type hints and input examples, when it saves the test's model.
-pytestmark = pytest.mark.filterwarnings("ignore:.*(type hint|input example):UserWarning")
+SAVE_PYFUNC = Path(__file__).parent / "mlflow_scripts" / "save_pyfunc.py"
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 
@@ -39,22 +40,11 @@ def http(services: Services, admin_token: str) -> TestClient:
 @pytest.fixture(scope="module")
 def mlflow_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A pyfunc model saved by MLflow itself, with a column signature in and a tensor out."""
-    import mlflow
-    import numpy as np
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema, TensorSpec
-
-    signature = ModelSignature(
-        inputs=Schema([ColSpec("double", "amount"), ColSpec("string", "country")]),
-        outputs=Schema([TensorSpec(np.dtype("float64"), (-1, 1))]),
-    )
     path = tmp_path_factory.mktemp("mlflow") / "model"
-
-    class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
-        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-            return model_input * 2  # no type hints: MLflow would read a signature in them
-
-    mlflow.pyfunc.save_model(str(path), python_model=Doubler(), signature=signature)
+    done = subprocess.run(
+        [sys.executable, str(SAVE_PYFUNC), str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
     return path
 
 
