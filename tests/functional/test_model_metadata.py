@@ -21,6 +21,7 @@ from cairn.client import Client
 from cairn.services.container import Services
 from cairn.wire import paths
 from tests.conftest import LiveServer, bearer
+from tests.functional.oci_support import EMPTY, as_bytes, client_for, image_manifest, push_blob
 
 SAVE_PYFUNC = Path(__file__).parent / "mlflow_scripts" / "save_pyfunc.py"
 API = "/api/2.0/mlflow"
@@ -137,3 +138,24 @@ def test_a_hugging_face_folder_fills_the_modelpack_config(
         "paramSize": "816",
         "precision": "float16",
     }
+
+
+def test_an_oci_push_by_tag_brings_the_same(live_server: LiveServer) -> None:
+    config = json.dumps({"architectures": ["BertModel"], "model_type": "bert"}).encode()
+    weights = safetensors({"embed": ("F32", [10, 4])})
+    with client_for(live_server) as client:
+        for data in (EMPTY, config, weights):
+            push_blob(client, "default/bert", data)
+        body = as_bytes(image_manifest([(config, "config.json"), (weights, "model.safetensors")]))
+        pushed = client.put(
+            "/v2/default/bert/manifests/latest",
+            content=body,
+            headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+        )
+        assert pushed.status_code == 201, pushed.text
+        where = paths.API_PREFIX + paths.version("default", "bert", "latest")
+        version = client.get(where, params={"files": "false"}).json()
+    assert version["tags"]["model.architecture"] == "BertModel"
+    assert version["tags"]["model.parameters"] == "40"
+    assert version["tags"]["model.precision"] == "float32"
+    assert version["provenance"]["extra"]["derived"]["model"]["format"] == "safetensors"
