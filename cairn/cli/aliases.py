@@ -6,6 +6,7 @@ from datetime import datetime
 
 import click
 
+from cairn.cli.completion import complete_reference
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import emit_json, fails_cleanly, moment, table
 
@@ -16,7 +17,7 @@ def alias() -> None:
 
 
 @alias.command(name="set")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_reference)
 @click.argument("name")
 @click.argument("version", type=click.IntRange(min=1))
 @click.option(
@@ -39,7 +40,7 @@ def set_(ctx: click.Context, model: str, name: str, version: int, override: str 
 
 
 @alias.command(name="rm")
-@click.argument("model")
+@click.argument("model", shell_complete=complete_reference)
 @click.argument("name")
 @click.pass_context
 @fails_cleanly
@@ -52,7 +53,7 @@ def remove(ctx: click.Context, model: str, name: str) -> None:
 
 
 @alias.command()
-@click.argument("model")
+@click.argument("model", shell_complete=complete_reference)
 @click.argument("name", required=False)
 @click.pass_context
 @fails_cleanly
@@ -74,7 +75,7 @@ def history(ctx: click.Context, model: str, name: str | None) -> None:
 
 
 @alias.command()
-@click.argument("model")
+@click.argument("model", shell_complete=complete_reference)
 @click.argument("name")
 @click.argument("time", metavar="TIME")
 @click.pass_context

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from cairn.cli.completion import complete_reference
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import emit_json, fails_cleanly, table
 from cairn.client.records import AuditVerification, RecordsCheck
@@ -21,7 +22,7 @@ def audit() -> None:
 
 
 @audit.command(name="log")
-@click.argument("ref", required=False)
+@click.argument("ref", shell_complete=complete_reference, required=False)
 @click.option("--actor", default=None, help="Only entries by this principal.")
 @click.option("--action", default=None, help="Only this action, e.g. alias.set.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from cairn.cli.completion import complete_reference
 from cairn.cli.context import client, wants_json
 from cairn.cli.decisions import exit_for, show_decision
 from cairn.cli.output import emit_json, fails_cleanly, key_values, table, table_time
@@ -19,7 +20,7 @@ POLICY_FILE_MAX = 4 << 20  # the server's default cap on a JSON body
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.argument("state", type=click.Choice(["staging", "production", "archived"]))
 @click.option("--reason", default="", help="Why; goes to the audit log.")
 @click.option("--check", is_flag=True, help="Explain the policy's decision; change nothing.")
@@ -51,7 +52,7 @@ def promote(ctx: click.Context, ref: str, state: str, reason: str, check: bool) 
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.option("--reason", default="", help="Why; goes to the audit log.")
 @click.pass_context
 @fails_cleanly
@@ -66,7 +67,7 @@ def archive(ctx: click.Context, ref: str, reason: str) -> None:
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.argument("name")
 @click.argument(
     "status", type=click.Choice(["passed", "failed", "error", "pending", "running", "skipped"])
@@ -89,7 +90,7 @@ def validate(
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.pass_context
 @fails_cleanly
 def validations(ctx: click.Context, ref: str) -> None:
@@ -174,7 +175,7 @@ def policy() -> None:
 
 
 @policy.command(name="show")
-@click.argument("scope")
+@click.argument("scope", shell_complete=complete_reference)
 @click.pass_context
 @fails_cleanly
 def show_policy(ctx: click.Context, scope: str) -> None:
@@ -190,7 +191,7 @@ def show_policy(ctx: click.Context, scope: str) -> None:
 
 
 @policy.command(name="set")
-@click.argument("scope")
+@click.argument("scope", shell_complete=complete_reference)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 @fails_cleanly
@@ -205,7 +206,7 @@ def set_policy(ctx: click.Context, scope: str, file: Path) -> None:
 
 
 @policy.command(name="test")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.argument("state", type=click.Choice(["staging", "production", "archived"]))
 @click.option(
     "--file",
@@ -237,7 +238,7 @@ def deploy() -> None:
 
 
 @deploy.command(name="record")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.option("--target", required=True, help="Where it runs, e.g. prod-eu.")
 @click.option("--strategy", type=click.Choice(["full", "canary", "ab", "shadow"]), default="full")
 @click.option("--weight", type=click.FloatRange(0, 100), default=100.0, help="Traffic, %.")
@@ -284,7 +285,7 @@ def record(
 
 
 @click.command()
-@click.argument("ref", required=False)
+@click.argument("ref", shell_complete=complete_reference, required=False)
 @click.option("--target", default=None, help="Only this target.")
 @click.option("--namespace", default="default", show_default=True)
 @click.pass_context
@@ -318,7 +319,7 @@ def deployments(ctx: click.Context, ref: str | None, target: str | None, namespa
 
 
 @click.command()
-@click.argument("ref", metavar="MODEL@ALIAS")
+@click.argument("ref", shell_complete=complete_reference, metavar="MODEL@ALIAS")
 @click.option("--to", type=click.IntRange(min=1), default=None, help="This version number.")
 @click.pass_context
 @fails_cleanly

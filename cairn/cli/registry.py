@@ -10,6 +10,7 @@ import click
 from cairn import errors
 from cairn.cli import version_metadata as meta
 from cairn.cli.checks import describe_checks, newest_checks, waive
+from cairn.cli.completion import complete_reference
 from cairn.cli.context import client, wants_json
 from cairn.cli.output import (
     emit_json,
@@ -37,7 +38,7 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--metric", "metrics", multiple=True, help="key=number (repeatable).")
 @click.option("--param", "params", multiple=True, help="key=value (repeatable).")
@@ -120,7 +121,7 @@ def push(
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option(
     "--key",
@@ -146,6 +147,11 @@ def push(
     metavar="REASON",
     help="Pull a version a failed check blocks anyway (an admin of the namespace; audited).",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Remove what DEST holds that is not in the version (never following links out).",
+)
 @click.pass_context
 @fails_cleanly
 def pull(
@@ -156,13 +162,15 @@ def pull(
     require_signature: bool,
     allow_unsigned: bool,
     override: str | None,
+    replace: bool,
 ) -> None:
     """Download the version REF names into the folder DEST, verifying every file and its
     signature. A signature that does not verify, a version the server's checks block
     (integrity, scan, signature, its policy), and an unsigned version when a signature is
     required (--key, --require-signature, or the namespace's rule; unless --allow-unsigned)
     are refused with exit 6 and nothing written (--override: an admin's audited exception to
-    a blocked version)."""
+    a blocked version). DEST ends up holding exactly the version: a folder holding anything
+    else is refused (exit 4) unless --replace."""
     trusted = [k.read_text() for k in keys] or None
     with client(ctx) as cairn:
         pulled = cairn.pull(
@@ -172,6 +180,7 @@ def pull(
             require_signature=require_signature or None,
             allow_unsigned=allow_unsigned,
             override=override,
+            replace=replace,
         )
     if wants_json(ctx):
         emit_json(_pulled_json(pulled))
@@ -195,7 +204,7 @@ def _pulled_json(pulled: Pulled) -> dict[str, Any]:
 
 
 @click.command(name="ls")
-@click.argument("target", required=False)
+@click.argument("target", shell_complete=complete_reference, required=False)
 @click.pass_context
 @fails_cleanly
 def list_(ctx: click.Context, target: str | None) -> None:
@@ -252,7 +261,7 @@ def _versions_table(ctx: click.Context, model: str, versions: list[Version]) -> 
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.pass_context
 @fails_cleanly
 def show(ctx: click.Context, ref: str) -> None:
@@ -333,7 +342,7 @@ def search(ctx: click.Context, filter_text: str, limit: int) -> None:
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_reference)
 @click.argument("pairs", nargs=-1, required=True)
 @click.option("--rm", "remove", is_flag=True, help="Remove the tags named in PAIRS instead.")
 @click.pass_context

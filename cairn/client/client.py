@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,11 +12,13 @@ import httpx
 import platformdirs
 
 from cairn import errors
+from cairn.client import folders
 from cairn.client.cards import CARD_FILE, read_card, with_card
 from cairn.client.digests import DigestCache
 from cairn.client.gc import GcCalls
 from cairn.client.http import Http
 from cairn.client.lifecycle import LifecycleCalls
+from cairn.client.models import ModelCalls
 from cairn.client.namespaces import NamespaceCalls
 from cairn.client.progress import Bar
 from cairn.client.provenance import capture, environment_file
@@ -33,12 +33,12 @@ from cairn.domain.paths import check_path
 from cairn.domain.references import parse_model_reference
 from cairn.domain.signatures import SIGNATURE_FILE, verify_signature
 from cairn.wire import paths
-from cairn.wire.aliases import AliasMove
-from cairn.wire.models import Model
 from cairn.wire.versions import Version
 
 
-class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, WebhookCalls):
+class Client(
+    ModelCalls, NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, WebhookCalls
+):
     """A connection to a Cairn server.
 
     >>> with Client("http://127.0.0.1:8080") as cairn:          # doctest: +SKIP
@@ -85,98 +85,6 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
 
     def close(self) -> None:
         self.http.close()
-
-    # Models
-
-    def create_model(self, name: str, **fields: Any) -> Model:
-        """Create a model (empty: its versions come by ``push``); ``fields`` are
-        ``description``, ``card``, ``owner`` and ``tags``:
-
-        >>> cairn.create_model("risk/fraud", owner="ml-risk").ref  # doctest: +SKIP
-        'risk/fraud'
-        """
-        ref = parse_model_reference(name)
-        path = paths.namespace_models(ref.namespace)
-        return self.http.record(Model, "POST", path, json={"name": ref.model, **fields})
-
-    def get_model(self, name: str) -> Model:
-        """One model, with its aliases and latest version:
-
-        >>> cairn.get_model("risk/fraud").aliases  # doctest: +SKIP
-        {'production': 7}
-        """
-        return self.http.record(Model, "GET", paths.model_of(parse_model_reference(name)))
-
-    def update_model(self, name: str, **fields: Any) -> Model:
-        """Change a model's ``description``, ``card``, ``owner`` or ``tags`` (those given):
-
-        >>> cairn.update_model("risk/fraud", card=open("CARD.md").read()).card  # doctest: +SKIP
-        '# Fraud ...'
-        """
-        path = paths.model_of(parse_model_reference(name))
-        return self.http.record(Model, "PATCH", path, json=fields)
-
-    def delete_model(self, name: str) -> None:
-        """Delete a model and its versions (admins):
-
-        >>> cairn.delete_model("risk/old-fraud")  # doctest: +SKIP
-        """
-        self.http.request("DELETE", paths.model_of(parse_model_reference(name)))
-
-    def models(self, namespace: str | None = None, filter: str | None = None) -> Iterator[Model]:
-        """Every model (of ``namespace``), following pages as they are read:
-
-        >>> [(m.ref, m.latest_version) for m in cairn.models("risk")]  # doctest: +SKIP
-        [('risk/fraud', 8)]
-        """
-        params = {k: v for k, v in {"namespace": namespace, "filter": filter}.items() if v}
-        return map(Model.model_validate, self.http.pages(paths.MODELS, params))
-
-    # Aliases
-
-    def set_alias(
-        self, model: str, alias: str, number: int, *, override: str | None = None
-    ) -> Version:
-        """Point an alias at a version; answers that version (without its files):
-
-        >>> cairn.set_alias("risk/fraud", "production", 7).ref  # doctest: +SKIP
-        'risk/fraud:7'
-
-        A blocked version raises ``VersionBlocked`` unless ``override`` gives a reason (an
-        admin's, audited)."""
-        body: dict[str, Any] = {"version": number}
-        if override is not None:
-            body["override"] = override
-        return self.http.record(Version, "PUT", _alias_path(model, alias), json=body)
-
-    def alias_at(self, model: str, alias: str, when: datetime) -> Version:
-        """The version ``alias`` named at a past time (without its files):
-
-        >>> when = datetime(2026, 3, 3, 14, tzinfo=UTC)  # doctest: +SKIP
-        >>> cairn.alias_at("risk/fraud", "production", when).number  # doctest: +SKIP
-        6
-        """
-        path = _alias_path(model, alias)
-        return self.http.record(Version, "GET", path, params={"at": when.isoformat()})
-
-    def delete_alias(self, model: str, alias: str) -> None:
-        """Remove an alias (its history keeps the move):
-
-        >>> cairn.delete_alias("risk/fraud", "canary")  # doctest: +SKIP
-        """
-        self.http.request("DELETE", _alias_path(model, alias))
-
-    def alias_history(self, model: str, alias: str | None = None) -> list[AliasMove]:
-        """Every move of a model's aliases (or of one), oldest first, with time and actor:
-
-        >>> moves = cairn.alias_history("risk/fraud")  # doctest: +SKIP
-        >>> [(m.alias, m.previous, m.version) for m in moves]  # doctest: +SKIP
-        [('production', None, 6), ('production', 6, 7)]
-        """
-        params = {"alias": alias} if alias else {}
-        ref = parse_model_reference(model)
-        path = paths.alias_history(ref.namespace, ref.model)
-        return self.http.records(AliasMove, "GET", path, params=params)
 
     # Transfers
 
@@ -306,6 +214,7 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         require_signature: bool | None = None,
         allow_unsigned: bool = False,
         override: str | None = None,
+        replace: bool = False,
     ) -> Pulled:
         """Download the version ``ref`` names into the folder ``dest``; return the version
         and the check of its signature made here:
@@ -328,10 +237,16 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
         on the server; or the signature checked here) raises ``VersionBlocked`` and writes
         nothing, unless ``override`` gives a reason: the server accepts it from an admin of the
         namespace and records it in the audit log.
+
+        ``dest`` ends up holding exactly the version: a folder that holds anything else is
+        refused (``Conflict``) before anything is downloaded, unless ``replace`` removes
+        those entries (``cairn.client.folders``: links are never followed out of it).
         """
         version = self.retrier.run(lambda: self.get(ref, override=override))
         entries = [FileEntry(check_path(f.path), f.size, f.digest) for f in version.files or []]
         _check_listing(version, entries)
+        paths = [e.path for e in entries]
+        folders.plan(Path(dest), paths, replace=replace, what=version.ref)
         downloader = Downloader(self.http, self.cache_dir, self.retrier, version.namespace)
         unique = list({e.digest: e for e in entries}.values())
         with Bar(self._show(progress), "downloading", sum(e.size for e in unique)) as bar:
@@ -346,13 +261,8 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
                 f"{version.ref}: the signature does not verify here: {check.message}",
                 gates=[{"gate": "signature", "reason": check.message}],
             )
-        target = Path(dest)
-        for entry in entries:
-            out = target.joinpath(*entry.path.split("/"))
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(out.name + ".cairn-tmp")
-            shutil.copyfile(downloader.path_of(entry.digest), tmp)
-            tmp.replace(out)
+        layout = folders.plan(Path(dest), paths, replace=replace, what=version.ref)
+        folders.write(layout, [(e.path, downloader.path_of(e.digest)) for e in entries])
         return Pulled(version, check)
 
     # Helpers
@@ -408,11 +318,6 @@ class Client(NamespaceCalls, VersionCalls, TrustCalls, LifecycleCalls, GcCalls, 
 
     def _show(self, progress: bool | None) -> bool:
         return self.progress if progress is None else progress
-
-
-def _alias_path(model: str, alias: str) -> str:
-    ref = parse_model_reference(model)
-    return paths.alias(ref.namespace, ref.model, alias)
 
 
 def _check_listing(version: Version, entries: list[FileEntry]) -> None:

@@ -137,6 +137,7 @@ def run_cli(
     data_dir: Path | None = None,
     process: bool = False,
     stdin: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``cairn ARGS`` against the server at ``url``: with ``token``, or else as a user on the
     server's machine (the CLI finds the admin token in the data folder, ``data_dir`` or the
@@ -145,7 +146,8 @@ def run_cli(
     importing Cairn, unless ``process`` asks for the installed command in a process of its own
     (as the tests of the entry point itself do). Commands run side by side from threads get a
     process each: click's runner swaps this process's stdout, so it runs one at a time.
-    ``stdin`` is what the command reads from its standard input."""
+    ``stdin`` is what the command reads from its standard input; ``env`` adds variables."""
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     env["CAIRN_URL"] = url
     if data_dir is not None:
@@ -156,6 +158,7 @@ def run_cli(
         env["CAIRN_TOKEN"] = token
     if cache_dir is not None:
         env["CAIRN_CACHE_DIR"] = str(cache_dir)
+    env.update(extra)
     if process or threading.current_thread() is not threading.main_thread():
         return subprocess.run(
             [sys.executable, "-m", "cairn", *args],

@@ -59,7 +59,7 @@ def test_a_version_whose_signature_failed_is_not_promoted(team: Team) -> None:
     other.mkdir()
     untrusted, _ = _keys(other)
     number = _push(team, "signed", extra=("--sign", str(untrusted)))
-    denied = team.cli("alice", "promote", f"default/fraud:{number}", "staging", code=4)
+    denied = team.cli("alice", "promote", f"default/fraud:{number}", "staging", code=8)
     assert "policy_violation" in denied.stderr and "signature" in denied.stderr, denied.stderr
     shown = team.json("rita", "show", f"default/fraud:{number}")
     assert shown["state"] == "registered"

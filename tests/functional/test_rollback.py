@@ -88,7 +88,7 @@ def test_rolling_back_twice_never_lands_on_the_failed_version(team: Team) -> Non
     assert team.json("alice", "show", "default/fraud@production")["number"] == 12
 
     # Again: nothing good is left before v12, so it is refused and nothing moves.
-    again = team.cli("sre", "rollback", "default/fraud@production", code=4)
+    again = team.cli("sre", "rollback", "default/fraud@production", code=8)
     assert "policy_violation" in again.stderr, again.stderr
     assert team.json("alice", "show", "default/fraud@production")["number"] == 12
     assert _state(team, 12) == "production" and _state(team, 13) == "archived"
@@ -140,7 +140,7 @@ def test_rollback_skips_failed_versions_unless_asked_by_number(team: Team) -> No
     assert done["version"]["number"] == 2 and done["deployment"]["outcome"] == "rolled_back"
     assert _state(team, 1) == "archived"
     # An archived version is not rolled back to, by number either; a reader may not roll back.
-    refused = team.cli("sre", "rollback", "default/fraud@production", "--to", "3", code=4)
+    refused = team.cli("sre", "rollback", "default/fraud@production", "--to", "3", code=8)
     assert "archived" in refused.stderr
     team.cli("admin", "user", "add", "rita", "--role", "default=reader")
     token = team.json("admin", "token", "create", "t", "--for", "rita")["secret"]

@@ -84,7 +84,7 @@ def test_nobody_writes_cairn_s_own_checks_and_a_forged_one_cannot_pass_a_gate(
     posted = team.cli("ci-bot", "validate", ref, "fairness", "passed")
     assert "posted by ci-bot" in posted.stdout
     team.cli("alice", "promote", ref, "staging")
-    denied = team.cli("alice", "promote", ref, "production", code=4)
+    denied = team.cli("alice", "promote", ref, "production", code=8)
     assert "validation completeness: completeness is failed" in denied.stderr, denied.stderr
     assert team.json("alice", "show", ref)["state"] == "staging"
 
@@ -96,7 +96,7 @@ def test_the_policy_names_who_posts_a_required_validation_and_never_the_author(
     # Before any policy governs fairness, the author posts it; that result will not count.
     team.cli("alice", "validate", ref, "fairness", "passed")
     _set_policy(team, POLICY)
-    denied = team.cli("lead", "promote", ref, "staging", code=4)
+    denied = team.cli("lead", "promote", ref, "staging", code=8)
     assert "validation fairness: fairness has no result" in denied.stderr, denied.stderr
 
     # Now the author is refused, as a writer and as a namespace admin.
@@ -141,7 +141,7 @@ def test_a_rule_that_reads_validations_never_reads_the_author_s_and_show_says_wh
     rule = {"name": "fair", "expr": 'validations.fairness.status == "passed"'}
     _set_policy(team, {"states": {"staging": {"rules": [rule]}}})
     assert "fairness" not in team.json("lead", "show", ref)["validations"]
-    denied = team.cli("alice", "promote", ref, "staging", code=4)
+    denied = team.cli("alice", "promote", ref, "staging", code=8)
     assert "policy_violation" in denied.stderr and "could not be evaluated" in denied.stderr
     # A rule may read any name, so the author posts none of them now.
     for name in ("fairness", "smoke"):
