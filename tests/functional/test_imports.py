@@ -197,3 +197,17 @@ def test_the_mlflow_client_registers_an_allowed_s3_source_and_is_refused_another
     assert report["refused"] == "INVALID_PARAMETER_VALUE"
     assert "CAIRN_IMPORT_ALLOW" in report["refused_message"]
     assert report["versions"] == ["1"]  # the refusal registered nothing
+
+
+def test_a_source_whose_paths_break_the_path_rule_is_refused_before_fetching(
+    http: TestClient, s3_server: S3Server, area: str
+) -> None:
+    for key, data in (("odd/Model.bin", b"one"), ("odd/model.BIN", b"two")):
+        s3_server.client.put_object(Bucket=BUCKET, Key=f"{area}/models/{key}", Body=data)
+    imports = f"{API}{paths.model_imports('default', 'odd')}"
+    answer = http.post(imports, json={"source": f"s3://{BUCKET}/{area}/models/odd"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "unsafe_path"  # the same on a case-folding disk
+    wanted = {"digests": [digest(b"one"), digest(b"two")]}
+    missing = http.post(f"{API}{paths.missing_blobs('default')}", json=wanted)
+    assert missing.json()["missing"] == wanted["digests"]  # nothing was fetched
