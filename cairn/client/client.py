@@ -23,7 +23,7 @@ from cairn.client.namespaces import NamespaceCalls
 from cairn.client.progress import Bar
 from cairn.client.provenance import capture, environment_file
 from cairn.client.records import Pulled, SignatureCheck
-from cairn.client.signing import sign_folder
+from cairn.client.signing import file_range_digest, sign_folder
 from cairn.client.transfer import Downloader, Retrier, collect, parallel, send_files
 from cairn.client.trust import TrustCalls
 from cairn.client.versions import VersionCalls
@@ -307,7 +307,14 @@ class Client(
             trusted_keys = [k.public_key for k in self.keys(namespace)]
         bundle = downloader.path_of(signature.digest).read_bytes()
         files = {e.path: (e.size, e.digest) for e in entries}  # each digest checked on arrival
-        result = verify_signature(bundle, trusted_keys, files, signature_path=SIGNATURE_FILE)
+        digests = {e.path: e.digest for e in entries}
+
+        def range_digest(path: str, start: int, end: int) -> str:  # a sharded signature's
+            return file_range_digest(downloader.path_of(digests[path]), start, end)
+
+        result = verify_signature(
+            bundle, trusted_keys, files, signature_path=SIGNATURE_FILE, range_digest=range_digest
+        )
         if require and not result.verified:
             raise errors.SignatureRejected(
                 f"{version.ref}: the signature does not verify: {result.message}",

@@ -35,7 +35,13 @@ from cairn.domain.signatures import (
 )
 from cairn.errors import InvalidInput
 
-__all__ = ["SIGNATURE_FILE", "public_key_pem", "sign_folder", "verify_folder"]
+__all__ = [
+    "SIGNATURE_FILE",
+    "file_range_digest",
+    "public_key_pem",
+    "sign_folder",
+    "verify_folder",
+]
 
 _CURVES = ("secp256r1", "secp384r1", "secp521r1")
 _KEY_KINDS: tuple[tuple[type, str], ...] = (
@@ -189,3 +195,18 @@ def _walk(folder: Path) -> Iterator[str]:
                 # model_signing refuses these too: what they point at is not the folder's.
                 raise InvalidInput(f"{relative} in {folder} is a link or not a regular file")
             yield relative
+
+
+def file_range_digest(path: Path, start: int, end: int) -> str:
+    """The hex sha256 of bytes ``[start, end)`` of the file at ``path``."""
+    hasher = hashlib.sha256()
+    with path.open("rb") as f:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            hasher.update(chunk)
+            left -= len(chunk)
+    return hasher.hexdigest()

@@ -99,14 +99,28 @@ class BuiltinValidations:
         bundle = b"".join(self.blobs.read(entry.digest, 0, entry.size))
         files = {f.path: (f.size, f.digest) for f in manifest.files}
         keys = [k.public_key for k in trusted]
-        result = verify_signature(bundle, keys, files, signature_path=SIGNATURE_FILE)
+        digests = {f.path: f.digest for f in manifest.files}
+
+        def range_digest(path: str, start: int, end: int) -> str:  # a sharded signature's
+            hasher = hashlib.sha256()
+            for chunk in self.blobs.read(digests[path], start, end):
+                hasher.update(chunk)
+            return hasher.hexdigest()
+
+        result = verify_signature(
+            bundle, keys, files, signature_path=SIGNATURE_FILE, range_digest=range_digest
+        )
         details: dict[str, Any] = {
             "signer": result.signer,
             "message": result.message,
             # Who signed, by the namespace's name for the key, and what it was checked against.
-            "key": next((k.name for k in trusted if k.fingerprint == result.signer), None),
+            "key": next(
+                (k.name for k in trusted if k.fingerprint in (result.signer, result.anchor)), None
+            ),
             "checked_against": {"namespace": namespace, "keys": [k.name for k in trusted][:50]},
         }
+        if result.anchor is not None:  # signed with a certificate that chains to this one
+            details["certificate_authority"] = result.anchor
         if result.reason is not None:
             details["reason"] = result.reason.value
         if result.unsigned:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from cairn.domain.names import normalize_name
 from cairn.domain.records import Namespace, NamespaceKey
-from cairn.domain.signatures import trusted_key
+from cairn.domain.signature_trust import trusted
 from cairn.errors import Conflict, InvalidInput, NotFound
 from cairn.services.auth import Actor, Permission
 from cairn.services.resolve import get_namespace
@@ -20,11 +20,12 @@ class KeyService:
         self.db = db
 
     def add(self, actor: Actor, namespace: str, name: object, public_key: object) -> NamespaceKey:
-        """Trust ``public_key`` (ECDSA P-256/384/521, PEM) to sign models of ``namespace``."""
+        """Trust ``public_key`` (ECDSA P-256/384/521, PEM) to sign models of ``namespace``, or
+        a certificate (PEM): signatures whose signing certificate chains up to it."""
         key_name = normalize_name(name, kind="key name")
         if not isinstance(public_key, str) or len(public_key) > 16_384:
             raise InvalidInput("a public key is PEM text")
-        checked = trusted_key(public_key)
+        checked = trusted(public_key)
         with self.db.write(actor, Permission.ADMIN, namespace) as uow:
             ns = get_namespace(uow.store, namespace)
             existing = uow.store.keys.of_namespace(ns.id)

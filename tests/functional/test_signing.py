@@ -3,17 +3,21 @@ keys, ``cairn pull``'s check, and the ``model_signing`` command both ways."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import NameOID
 
 from tests.conftest import LiveServer, start_live_server
 from tests.functional import run_cli
@@ -300,3 +304,130 @@ def test_show_says_who_signed_and_what_it_was_checked_against(
     assert "against namespace default's keys (release)" in text, text
     failed = run_cli(server.url, "show", stranger["ref"])
     assert "signature FAILED: no_trusted_key: signed by a key that is not trusted" in failed.stdout
+
+
+def _certificate(
+    folder: Path,
+    name: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
+    *,
+    ca: bool,
+) -> x509.Certificate:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer[0].subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+    )  # fmt: skip
+    certificate = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+    (folder / f"{name}.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return certificate
+
+
+def test_a_signature_made_with_a_certificate_verifies_against_a_trusted_authority(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    """model_signing's certificate method: the chain is checked offline, up to the certificate
+    authority the namespace (or pull --key) trusts."""
+    authority_key, stranger_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    authority = _certificate(tmp_path, "corp-ca", authority_key, None, ca=True)
+    _certificate(tmp_path, "other-ca", stranger_key, None, ca=True)
+    signer_private, _ = _keypair(tmp_path, "signer", ec.SECP256R1())
+    signer_key = serialization.load_pem_private_key(signer_private.read_bytes(), None)
+    assert isinstance(signer_key, ec.EllipticCurvePrivateKey)
+    _certificate(tmp_path, "signer", signer_key, (authority, authority_key), ca=False)
+    folder = _model(tmp_path / "model")
+    signed = _model_signing(
+        "sign", "certificate", str(folder), "--private_key", str(signer_private),
+        "--signing_certificate", str(tmp_path / "signer.crt"),
+        "--certificate_chain", str(tmp_path / "corp-ca.crt"),
+        "--signature", str(folder / "model.sig"),
+    )  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    added = run_cli(server.url, "keys", "add", "default", "corp-ca", str(tmp_path / "corp-ca.crt"))
+    assert added.returncode == 0, added.stderr
+    code, version, err = _push(server.url, folder)
+    assert code == 0, err
+    check = _signature_check(server, version["number"])
+    assert check["status"] == "verified", check
+    assert check["details"]["key"] == "corp-ca"
+    assert check["details"]["certificate_authority"].startswith("sha256:")
+    right = run_cli(
+        server.url,
+        "pull",
+        version["ref"],
+        str(tmp_path / "ok"),
+        "--key",
+        str(tmp_path / "corp-ca.crt"),
+    )
+    assert right.returncode == 0 and "signature verified" in right.stdout, right.stderr
+    wrong = run_cli(
+        server.url,
+        "pull",
+        version["ref"],
+        str(tmp_path / "no"),
+        "--key",
+        str(tmp_path / "other-ca.crt"),
+    )
+    assert wrong.returncode == 6 and "trusted certificate" in wrong.stderr, wrong.stderr
+    assert not (tmp_path / "no").exists()
+
+
+def _sign_sharded(folder: Path, private: Path, shard_size: int) -> None:
+    """model_signing's sharded method (its library: the command has no option for it)."""
+    import model_signing
+
+    hashing = (
+        model_signing.hashing.Config()
+        .use_shard_serialization(shard_size=shard_size)
+        .set_ignored_paths(paths=["model.sig"])
+    )
+    model_signing.signing.Config().use_elliptic_key_signer(private_key=private).set_hashing_config(
+        hashing
+    ).sign(folder, folder / "model.sig")
+
+
+def test_a_sharded_signature_is_checked_against_the_bytes(
+    server: LiveServer, keys: dict[str, tuple[Path, Path]], tmp_path: Path
+) -> None:
+    private, public = keys["release"]
+    folder = _model(tmp_path / "model")  # a 10,000-byte file: ten shards of 1,000
+    _sign_sharded(folder, private, 1000)
+    payload = json.loads((folder / "model.sig").read_text())["dsseEnvelope"]["payload"]
+    statement = json.loads(base64.b64decode(payload))
+    assert statement["predicate"]["serialization"]["method"] == "shards"
+    code, version, err = _push(server.url, folder)
+    assert code == 0, err
+    assert _signature_check(server, version["number"])["status"] == "verified"
+    pulled = run_cli(
+        server.url, "pull", version["ref"], str(tmp_path / "out"), "--key", str(public)
+    )
+    assert pulled.returncode == 0 and "signature verified" in pulled.stdout, pulled.stderr
+    # One byte changed in one shard after signing: the server finds it.
+    layer = folder / "weights" / "layer.bin"
+    data = bytearray(layer.read_bytes())
+    data[4321] ^= 1
+    layer.write_bytes(bytes(data))
+    code, changed, err = _push(server.url, folder)
+    assert code == 0, err
+    check = _signature_check(server, changed["number"])
+    assert (check["status"], check["details"]["reason"]) == ("failed", "file_changed")
+    assert "weights/layer.bin" in check["details"]["message"]
