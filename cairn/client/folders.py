@@ -104,19 +104,32 @@ def write(found: Plan, sources: Iterable[tuple[str, Path]]) -> None:
             ) from exc
         raise
     extra = set(found.extra)
+    written: set[tuple[int, int] | None] = {None}  # None: gone already
     for tmp, out in placed:
         rel = out.relative_to(found.root).as_posix()
         if rel in extra:  # a real folder where the version has a file
             _remove(out)
             extra.discard(rel)
         tmp.replace(out)
+        written.add(_identity(out))
     for rel in sorted(extra):
-        _remove(found.root / rel)
+        # On a file system that folds case, a stale 'A.txt' is the 'a.txt' just written.
+        if _identity(found.root / rel) not in written:
+            _remove(found.root / rel)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.lstat()
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _copy(source: Path, tmp: Path) -> None:
     """A new file (never an existing one, nor through a link), with the source's bytes."""
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)  # not on Windows
+    fd = os.open(tmp, flags | getattr(os, "O_BINARY", 0), 0o666)
     with os.fdopen(fd, "wb") as out, source.open("rb") as src:
         shutil.copyfileobj(src, out, COPY_BLOCK)
 

@@ -79,15 +79,19 @@ def test_login_stores_a_checked_token_in_a_private_profile(
     assert run_cli(nowhere, "whoami").returncode == 7
 
 
-def _complete(url: str, *words: str) -> list[str]:
-    """What bash would offer for the last of ``words`` (click's bash protocol)."""
+def _complete(url: str, *words: str, shell: str = "bash") -> list[str]:
+    """What the shell would offer for the last of ``words`` (click's protocol for it)."""
     env = {
-        "_CAIRN_COMPLETE": "bash_complete",
+        "_CAIRN_COMPLETE": f"{shell}_complete",
         "COMP_WORDS": " ".join(["cairn", *words]),
-        "COMP_CWORD": str(len(words)),
+        # fish sends the word being completed itself, bash and zsh its position.
+        "COMP_CWORD": words[-1] if shell == "fish" else str(len(words)),
     }
     result = run_cli(url, env=env)
     assert result.returncode == 0, result.stderr
+    if shell == "zsh":  # type, value, help ('_': none), one per line each
+        lines = result.stdout.splitlines()
+        return [lines[i + 1] for i in range(0, len(lines) - 2, 3)]
     return [line.split(",", 1)[1] for line in result.stdout.splitlines() if line]
 
 
@@ -117,3 +121,6 @@ def test_completion_offers_namespaces_models_versions_and_aliases_from_the_serve
     assert _complete(nowhere, "show", "fr") == []
     # Commands and options still complete as click completes them.
     assert "show" in _complete(url, "sh")
+    # zsh and fish are asked the same way.
+    assert _complete(url, "show", "fraud:", shell="zsh") == ["fraud:latest", "fraud:2", "fraud:1"]
+    assert _complete(url, "show", "fr", shell="fish") == ["fraud", "frost"]
