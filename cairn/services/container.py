@@ -16,6 +16,7 @@ from cairn.services.auth import SYSTEM
 from cairn.services.blobs import BlobService
 from cairn.services.builtin_validations import BuiltinValidations
 from cairn.services.deployments import DeploymentService
+from cairn.services.experiments import ExperimentService
 from cairn.services.gc import GarbageCollector
 from cairn.services.identity import IdentityService
 from cairn.services.imports import ImportService
@@ -103,6 +104,7 @@ class Services:
         self.retention = RetentionService(database, settings.retention_grace_hours)
         self.tracking = TrackingService(database, blob_store, self.blobs, settings.mlflow_namespace)
         self.run_data = RunDataService(database, settings.mlflow_namespace)
+        self.experiments = ExperimentService(database, settings.mlflow_namespace)
         allow = parse_import_allow(settings.import_allow)
         self.imports = ImportService(
             self.blobs,

@@ -15,12 +15,9 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from cairn.domain.manifest import FileEntry
-from cairn.domain.mlflow_paging import offset_token, page_size, token_offset
-from cairn.domain.run_filters import EXPERIMENT_FIELDS, matches, parse_filter, parse_order, sort
 from cairn.domain.tracking import (
     ArtifactEntry,
     Experiment,
-    ExperimentSearch,
     LoggedModel,
     NewExperiment,
     NewLoggedModel,
@@ -32,11 +29,10 @@ from cairn.domain.tracking import (
     children,
     experiment_number,
     experiment_of,
-    ms,
     plain_text,
     upload_path,
 )
-from cairn.errors import Conflict, ExperimentExists, InvalidInput, TrackingNotFound
+from cairn.errors import ExperimentExists, InvalidInput, TrackingNotFound
 from cairn.services.auth import Actor, Permission, authorize
 from cairn.services.blobs import BlobRead, BlobService
 from cairn.services.resolve import namespace_key
@@ -44,9 +40,6 @@ from cairn.services.run_data import ENDED, complete_versions
 from cairn.services.uow import Database, UnitOfWork
 from cairn.storage.blobs import BlobStore
 from cairn.storage.sql.store import MetadataStore
-
-EXPERIMENTS_MAX = 50_000  # MLflow's largest page of experiments; also the most Cairn sorts
-_EXPERIMENT_ORDER = [("attribute", "creation_time", True), ("attribute", "experiment_id", False)]
 
 
 class TrackingService:
@@ -80,36 +73,6 @@ class TrackingService:
             raise TrackingNotFound(f"Could not find experiment with {what}")
         return found
 
-    def search_experiments(
-        self, actor: Actor, search: ExperimentSearch
-    ) -> tuple[list[Experiment], str | None]:
-        """Experiments matching an MLflow filter, newest first unless ``order_by`` says, a
-        page at a time (the token of the next page, or None)."""
-        clauses = parse_filter(search.filter, EXPERIMENT_FIELDS)
-        order = [*parse_order(search.order_by, EXPERIMENT_FIELDS), *_EXPERIMENT_ORDER]
-        size = page_size(search.max_results, 1000, EXPERIMENTS_MAX)
-        offset = token_offset(search.page_token)
-        with self._read(actor) as store:
-            found = store.tracking.experiments(search.stages, EXPERIMENTS_MAX + 1)
-        if len(found) > EXPERIMENTS_MAX:
-            raise InvalidInput(f"more than {EXPERIMENTS_MAX} experiments: Cairn searches fewer")
-        matching = [e for e in found if matches(clauses, e, experiment_field)]
-        ordered = sort(matching, order, experiment_field)
-        more = offset + size < len(ordered)
-        return ordered[offset : offset + size], offset_token(offset + size) if more else None
-
-    def rename_experiment(self, actor: Actor, experiment_id: int, new_name: str) -> None:
-        with self._write(actor) as uow:
-            found = _experiment_in(uow.store, experiment_id)
-            if found.lifecycle_stage != "active":
-                raise Conflict("Cannot rename a non-active experiment.")
-            values = {"name": new_name, "updated_at": uow.now}
-            if not uow.store.tracking.update_experiment(experiment_id, values):
-                raise ExperimentExists(
-                    f"Experiment(name={new_name}) already exists.", name=new_name
-                )
-            uow.record("mlflow.experiment.rename", found.name, event=False, name=new_name)
-
     # Runs
 
     def create_run(self, actor: Actor, new: NewRun) -> Run:
@@ -133,7 +96,12 @@ class TrackingService:
         with self._write(actor) as uow:
             if new.experiment_id == 0:  # where MLflow's client logs when none is set
                 uow.store.tracking.ensure_default_experiment(uow.now)
-            _experiment_in(uow.store, new.experiment_id)
+            experiment = experiment_in(uow.store, new.experiment_id)
+            if experiment.lifecycle_stage != "active":
+                raise InvalidInput(
+                    f"The experiment {experiment.id} must be in the 'active' state. "
+                    f"Current state is {experiment.lifecycle_stage}."
+                )
             uow.store.tracking.insert_run(values)
             uow.record("mlflow.run.create", run_id, event=False, experiment=new.experiment_id)
             return _found_run(uow.store, run_id)
@@ -186,7 +154,7 @@ class TrackingService:
             "params": new.params,
         }
         with self._write(actor) as uow:
-            _experiment_in(uow.store, new.experiment_id)
+            experiment_in(uow.store, new.experiment_id)
             if new.source_run_id is not None:
                 _found_run(uow.store, new.source_run_id)
             uow.store.tracking.insert_logged_model(
@@ -227,7 +195,7 @@ class TrackingService:
         experiment_id = experiment_of(checked)
         authorize(actor, Permission.WRITE, self.namespace)  # before reading any byte
         with self._read(actor) as store:
-            _experiment_in(store, experiment_id)
+            experiment_in(store, experiment_id)
         stat = self.store.put(chunks)
         with self._write(actor) as uow:
             uow.store.blobs.add(stat.digest, stat.size, uow.now)
@@ -287,18 +255,6 @@ def update_model_tags(uow: UnitOfWork, model: LoggedModel, tags: Mapping[str, st
     uow.record("mlflow.model.tag", model.id, event=False, keys=sorted(tags))
 
 
-def experiment_field(e: Experiment, kind: str, key: str) -> Any:
-    """An experiment's value for a filter or sort field (None when it has none)."""
-    if kind == "tag":
-        return e.tags.get(key)
-    return {
-        "name": e.name,
-        "experiment_id": float(e.id),
-        "creation_time": float(ms(e.created_at)),
-        "last_update_time": float(ms(e.updated_at)),
-    }.get(key)
-
-
 def _found_run(store: MetadataStore, run_id: str, *, lock: bool = False) -> Run:
     found = store.tracking.run(run_id, lock=lock)
     if found is None:
@@ -313,7 +269,7 @@ def _found_model(store: MetadataStore, model_id: str, *, lock: bool = False) -> 
     return found
 
 
-def _experiment_in(store: MetadataStore, experiment_id: int) -> Experiment:
+def experiment_in(store: MetadataStore, experiment_id: int) -> Experiment:
     found = store.tracking.experiment(experiment_id=experiment_id)
     if found is None:
         raise TrackingNotFound(f"No Experiment with id={experiment_id} exists")

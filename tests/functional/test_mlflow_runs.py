@@ -333,3 +333,32 @@ def test_a_version_from_a_run_carries_its_data_and_takes_its_final_metrics_at_it
     ok(http.post(f"{API}/runs/log-metric", json={**late, "key": "after", "timestamp": 10}))
     ok(http.post(f"{API}/runs/update", json={**end, "status": "KILLED"}))
     assert "after" not in ok(http.get("/api/v1/models/default/from-run/versions/1"))["metrics"]
+
+
+def test_experiments_are_deleted_and_restored_with_their_runs_and_tagged(
+    http: TestClient,
+) -> None:
+    run_id = new_run(http, "gone")
+    exp_id = get_run(http, run_id)["info"]["experiment_id"]
+    tag = {"experiment_id": exp_id, "key": "project", "value": "fraud"}
+    ok(http.post(f"{API}/experiments/set-experiment-tag", json=tag))
+    got = ok(http.get(f"{API}/experiments/get", params={"experiment_id": exp_id}))["experiment"]
+    assert pairs(got["tags"]) == {"project": "fraud"}
+    untag = {"experiment_id": exp_id, "key": "project"}
+    ok(http.post(f"{API}/experiments/delete-experiment-tag", json=untag))
+    refused(
+        http.post(f"{API}/experiments/delete-experiment-tag", json=untag),
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    refused(http.post(f"{API}/experiments/set-experiment-tag", json={**tag, "value": "x" * 20001}))
+
+    ok(http.post(f"{API}/experiments/delete", json={"experiment_id": exp_id}))
+    assert get_run(http, run_id)["info"]["lifecycle_stage"] == "deleted"
+    deleted = {"view_type": "DELETED_ONLY"}
+    found = ok(http.post(f"{API}/experiments/search", json=deleted))["experiments"]
+    assert [e["name"] for e in found] == ["gone"]
+    more = http.post(f"{API}/runs/create", json={"experiment_id": exp_id, "start_time": 2})
+    assert "must be in the 'active' state" in refused(more)
+    refused(http.post(f"{API}/experiments/set-experiment-tag", json=tag))
+    ok(http.post(f"{API}/experiments/restore", json={"experiment_id": exp_id}))
+    assert get_run(http, run_id)["info"]["lifecycle_stage"] == "active"

@@ -72,6 +72,7 @@ def test_a_training_script_logs_its_run_and_registers_versions_that_carry_it(
     assert report["history"] == [[0, 0.6], [1, 0.8], [2, 0.9]]
     assert report["search"] == [report["run_id"]]
     assert report["search_none"] == []
+    assert report["experiment_tags"] == {"project": "fraud"}
     assert "training_accuracy_score" in report["autolog_metrics"]
 
     with Client(

@@ -13,6 +13,7 @@ from cairn.domain.run_data import (
     RunData,
     batch_limits,
     check_key,
+    check_text,
     dataset_input,
     metric_point,
     param_pair,
@@ -23,6 +24,7 @@ from cairn.errors import InvalidInput
 from cairn.services.run_data import VIEW_NUMBERS, VIEW_TYPES, RunSearch
 
 EXPERIMENT_IDS_MAX = 1000  # one search's experiments, each a value of one SQL IN list
+EXPERIMENT_TAG_MAX = 20_000
 
 
 def run_id(body: Any) -> str:
@@ -113,6 +115,16 @@ def experiment_search(body: Any) -> ExperimentSearch:
         order_by=_order(body),
         page_token=_text(body, "page_token"),
     )
+
+
+def experiment_id(body: Any) -> int:
+    return experiment_number(body_field(body, "experiment_id"))
+
+
+def experiment_tag(body: Any) -> tuple[int, str, str]:
+    """set-experiment-tag: MLflow's tag keys, values of at most 20,000 characters."""
+    key = check_key(body_field(body, "key", required=False), "key")
+    return experiment_id(body), key, check_text(body.get("value"), "value", EXPERIMENT_TAG_MAX)
 
 
 def rename(body: Any) -> tuple[int, str]:

@@ -1,6 +1,7 @@
 """The part of MLflow's tracking API a training script uses: log params, metrics, tags and
-dataset inputs into a run, read a metric's history, search, delete and restore runs, search
-and rename experiments (``cairn.services.run_data``, ``cairn.services.tracking``)."""
+dataset inputs into a run, read a metric's history, search, delete and restore runs; search,
+rename, delete, restore and tag experiments (``cairn.services.run_data``,
+``cairn.services.experiments``)."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def metric_history(svc: Svc, actor: Reader, request: Request) -> Response:
 
 @router.post("/experiments/search")
 def search_experiments(svc: Svc, actor: Reader, body: Body) -> Response:
-    found, token = svc.tracking.search_experiments(actor, b.experiment_search(body))
+    found, token = svc.experiments.search(actor, b.experiment_search(body))
     out: dict[str, Any] = {"experiments": [w.experiment(e) for e in found]}
     if token:
         out["next_page_token"] = token
@@ -97,5 +98,30 @@ def search_experiments(svc: Svc, actor: Reader, body: Body) -> Response:
 @router.post("/experiments/update")
 def update_experiment(svc: Svc, actor: Writer, body: Body) -> Response:
     """MLflow's update renames an experiment (the only change it makes)."""
-    svc.tracking.rename_experiment(actor, *b.rename(body))
+    svc.experiments.rename(actor, *b.rename(body))
+    return ok({})
+
+
+@router.post("/experiments/delete")
+def delete_experiment(svc: Svc, actor: Writer, body: Body) -> Response:
+    """The experiment and its runs are marked deleted; nothing logged is removed."""
+    svc.experiments.set_lifecycle(actor, b.experiment_id(body), "deleted")
+    return ok({})
+
+
+@router.post("/experiments/restore")
+def restore_experiment(svc: Svc, actor: Writer, body: Body) -> Response:
+    svc.experiments.set_lifecycle(actor, b.experiment_id(body), "active")
+    return ok({})
+
+
+@router.post("/experiments/set-experiment-tag")
+def set_experiment_tag(svc: Svc, actor: Writer, body: Body) -> Response:
+    svc.experiments.set_tag(actor, *b.experiment_tag(body))
+    return ok({})
+
+
+@router.post("/experiments/delete-experiment-tag")
+def delete_experiment_tag(svc: Svc, actor: Writer, body: Body) -> Response:
+    svc.experiments.set_tag(actor, b.experiment_id(body), b.tag_key(body), None)
     return ok({})

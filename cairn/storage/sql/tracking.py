@@ -84,6 +84,16 @@ class TrackingRows:
         self.conn.execute(update(table).where(table.c.id == experiment_id).values(**values))
         return True
 
+    def move_runs(self, experiment_id: int, stage: str, to: str) -> int:
+        """Move the experiment's runs in lifecycle ``stage`` to ``to``; how many moved."""
+        t = mlflow_runs
+        query = (
+            update(t)
+            .where(t.c.experiment_id == experiment_id, t.c.lifecycle_stage == stage)
+            .values(lifecycle_stage=to)
+        )
+        return int(self.conn.execute(query).rowcount)
+
     # Runs
 
     def insert_run(self, values: dict[str, Any]) -> None:

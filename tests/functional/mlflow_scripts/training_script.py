@@ -35,6 +35,7 @@ def main() -> None:
     client = MlflowClient()
 
     mlflow.set_experiment("training")
+    mlflow.set_experiment_tag("project", "fraud")
     with mlflow.start_run() as run:
         mlflow.log_param("C", 0.5)
         mlflow.log_params({"solver": "lbfgs", "max_iter": 50})
@@ -74,6 +75,8 @@ def main() -> None:
         output_format="list",
     )
     report["search"] = [r.info.run_id for r in found]
+    experiment = mlflow.get_experiment_by_name("training")
+    report["experiment_tags"] = experiment.tags if experiment else None
     report["search_none"] = mlflow.search_runs(
         experiment_names=["training"], filter_string="metrics.accuracy > 0.95", output_format="list"
     )
