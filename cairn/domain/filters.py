@@ -86,11 +86,15 @@ class Field:
 @dataclass(frozen=True, slots=True)
 class Compare:
     r"""``op`` is one of ``= != < <= > >= in, not in, like, not like``; for ``like`` the value
-    is a pattern in which ``\`` escapes ``%``, ``_`` and ``\`` (SQL ``ESCAPE '\'``)."""
+    is a pattern in which ``\`` escapes ``%``, ``_`` and ``\`` (SQL ``ESCAPE '\'``).
+
+    Cairn's language ignores the case of names, aliases and ``like`` patterns; ``exact``
+    compares them as written instead (MLflow's ``=`` and ``LIKE``)."""
 
     field: Field
     op: str
     value: Value | tuple[Value, ...]
+    exact: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cairn.domain.gates import DeploymentRule, blocks, parse_deployments, scan_passes
+from cairn.domain.names import alias_key
 from cairn.domain.scanning.results import scan_reason
 from cairn.domain.validators import Posters, check_validation_name, parse_validators
 from cairn.errors import InvalidInput
@@ -205,7 +206,8 @@ def parse_policy(document: object) -> Policy:
     retention = _retention(document.get("retention", {}))
     validators = parse_validators(document.get("validators", {}))
     deployments = parse_deployments(document.get("deployments", {}))
-    return Policy(gates, dict(aliases), document, retention, validators, deployments)
+    protected = {alias_key(a): s for a, s in aliases.items()}  # any spelling of the alias
+    return Policy(gates, protected, document, retention, validators, deployments)
 
 
 RETENTION_FIELDS = ("keep_last", "archive_after_days", "delete", "grace_hours")

@@ -15,9 +15,8 @@ characters, 64 clauses, 100 values in an IN list. What Cairn's tree cannot say â
 ``run_id`` and ``source_path``, which Cairn keeps in a version's provenance â€” is left over as
 *residual* clauses that the caller checks on each result (``matches``).
 
-Differences from MLflow, on purpose: Cairn stores names lower-cased, so ``name = 'Fraud'``
-compares the lower-cased value; Cairn's ``LIKE`` ignores the case of ASCII letters, so
-``LIKE`` behaves as ``ILIKE``.
+MLflow's case rules hold: ``=``, ``!=`` and ``LIKE`` compare names and values as written,
+``ILIKE`` ignores the case of ASCII letters.
 """
 
 from __future__ import annotations
@@ -58,11 +57,8 @@ class Clause:
     value: str | int | tuple[str | int, ...]
 
 
-def parse_mlflow_filter(
-    text: object, fields: frozenset[str], *, fold_names: bool = True
-) -> list[Clause]:
-    """The clauses of an MLflow filter over ``fields``; ``InvalidFilter`` with the reason.
-    ``fold_names``: compare names lower-cased, as Cairn stores registered models' names."""
+def parse_mlflow_filter(text: object, fields: frozenset[str]) -> list[Clause]:
+    """The clauses of an MLflow filter over ``fields``; ``InvalidFilter`` with the reason."""
     if text is None or text == "":
         return []
     if not isinstance(text, str) or len(text) > FILTER_MAX:
@@ -73,7 +69,7 @@ def parse_mlflow_filter(
     clauses: list[Clause] = []
     pos = 0
     while True:
-        clause, pos = _clause(tokens, pos, fields, fold_names)
+        clause, pos = _clause(tokens, pos, fields)
         clauses.append(clause)
         if len(clauses) > COMPARISONS_MAX:
             raise InvalidFilter(f"a filter holds at most {COMPARISONS_MAX} clauses")
@@ -130,9 +126,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def _clause(
-    tokens: list[tuple[str, str]], pos: int, fields: frozenset[str], fold_names: bool
-) -> tuple[Clause, int]:
+def _clause(tokens: list[tuple[str, str]], pos: int, fields: frozenset[str]) -> tuple[Clause, int]:
     if pos >= len(tokens) or tokens[pos][0] != "field":
         raise InvalidFilter("each clause starts with a field, such as name or tag.`key`")
     field, key = _field(tokens[pos][1], fields)
@@ -150,8 +144,6 @@ def _clause(
     if pos + 2 >= len(tokens) or tokens[pos + 2][0] not in ("string", "number"):
         raise InvalidFilter(f"the clause on {tokens[pos][1]!r} needs a quoted value")
     value = _value(field, op, tokens[pos + 2])
-    if fold_names and field == "name" and op in ("=", "!=") and isinstance(value, str):
-        value = value.lower()
     return Clause(field, key, op, value), pos + 3
 
 
@@ -210,9 +202,10 @@ def _value(field: str, op: str, token: tuple[str, str]) -> str | int:
 
 def _compare(c: Clause) -> Compare:
     field = Field("number") if c.field == "version_number" else Field(c.field, c.key)
-    if c.op in ("like", "ilike"):  # Cairn's LIKE folds ASCII case; a backslash is literal
-        return Compare(field, "like", str(c.value).replace("\\", "\\\\"))
-    return Compare(field, c.op, c.value)
+    if c.op in ("like", "ilike"):  # a backslash is literal in MLflow's patterns
+        pattern = str(c.value).replace("\\", "\\\\")
+        return Compare(field, "like", pattern, exact=c.op == "like")
+    return Compare(field, c.op, c.value, exact=True)
 
 
 def _like(pattern: str, text: str, *, fold: bool) -> bool:

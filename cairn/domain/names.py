@@ -1,12 +1,17 @@
 """Names of namespaces, models, aliases and tag keys.
 
-A name is stored lower-cased. Uniqueness is decided on a *canonical key* that also folds every
-run of ``-``, ``_`` and ``.`` into one ``-``, so ``Fraud_Model`` and ``fraud-model`` are the
-same model (as on PyPI): look-alike names cannot coexist.
+A model or an alias keeps the spelling it was given (its display name, ``Fraud_Model``), as a
+PyPI project does; namespaces are stored lower-cased. Uniqueness and look-ups go by a
+*canonical key*: a model's lower-cases the name and folds every run of ``-``, ``_`` and ``.``
+into one ``-``, so ``Fraud_Model`` and ``fraud-model`` are the same model and look-alike names
+cannot coexist; an alias's is its name lower-cased (``alias_key``). Any spelling that
+canonicalises the same finds the object. OCI repository names are the lower-cased form, which
+the OCI specification requires.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from cairn.domain.paths import is_device_name
@@ -15,8 +20,11 @@ from cairn.errors import InvalidName
 NAME_MAX = 128
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _SEPARATORS = re.compile(r"[-_.]+")
-_TAG_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}")
-TAG_VALUE_MAX = 1024
+# MLflow's rule for tag keys: letters, digits, '_', '-', '.', ' ', ':' and '/', up to 250, a
+# key that a path would read as another name refused; values up to 100,000 characters.
+TAG_KEY_MAX = 250
+_TAG_KEY = re.compile(r"[\w/.\- :]{1,250}")
+TAG_VALUE_MAX = 100_000
 RESERVED_ALIASES = frozenset({"latest"})
 # OCI tags name a version's views as "<selector>.<view>" (see cairn.domain.oci): an alias
 # ending like a view would be read as one.
@@ -24,7 +32,13 @@ VIEW_SUFFIXES = (".kserve", ".modelpack")
 
 
 def normalize_name(raw: object, *, kind: str = "name") -> str:
-    """Lower-case ``raw`` and check it is a valid name; raise ``InvalidName`` otherwise."""
+    """``raw`` checked (``check_name``) and lower-cased."""
+    return check_name(raw, kind=kind).lower()
+
+
+def check_name(raw: object, *, kind: str = "name") -> str:
+    """``raw`` as it was spelled, checked to be a valid name once lower-cased; raise
+    ``InvalidName`` otherwise."""
     if not isinstance(raw, str):
         raise InvalidName(f"a {kind} must be a string", kind=kind)
     if not raw:
@@ -39,7 +53,7 @@ def normalize_name(raw: object, *, kind: str = "name") -> str:
             kind=kind,
             value=raw[:NAME_MAX],
         )
-    return name
+    return raw
 
 
 def check_new_name(name: str, *, kind: str) -> str:
@@ -58,11 +72,24 @@ def check_new_name(name: str, *, kind: str) -> str:
 
 
 def canonical_key(name: str) -> str:
-    return _SEPARATORS.sub("-", name)
+    """The key a name is unique under: lower-cased, runs of ``-_.`` folded into one ``-``."""
+    return _SEPARATORS.sub("-", name.lower() if name.isascii() else name)
+
+
+def alias_key(name: str) -> str:
+    """The key an alias is unique under (on its model): its name lower-cased."""
+    return name.lower() if name.isascii() else name
 
 
 def normalize_alias(raw: object) -> str:
-    name = normalize_name(raw, kind="alias")
+    """``raw`` checked as an alias (``check_alias``) and lower-cased."""
+    return alias_key(check_alias(raw))
+
+
+def check_alias(raw: object) -> str:
+    """``raw`` as it was spelled, checked to be a valid alias once lower-cased."""
+    spelled = check_name(raw, kind="alias")
+    name = spelled.lower()
     if name.isdigit() or name in RESERVED_ALIASES:
         raise InvalidName("an alias may not be a number or 'latest'", kind="alias", value=name)
     if name.endswith(VIEW_SUFFIXES):
@@ -71,26 +98,36 @@ def normalize_alias(raw: object) -> str:
             kind="alias",
             value=name,
         )
-    return name
+    return spelled
 
 
 def check_tag(key: object, value: object) -> tuple[str, str]:
-    if not isinstance(key, str) or not _TAG_KEY.fullmatch(key):
+    """A tag as MLflow's registry takes it, less control characters in the value."""
+    if not isinstance(key, str) or not _TAG_KEY.fullmatch(key) or _not_unique_path(key):
         raise InvalidName(
-            "a tag key is 1-128 characters of letters, digits and '_.:/-', starting with a "
-            "letter, digit or '_'",
+            f"a tag key is 1-{TAG_KEY_MAX} letters, digits, underscores (_), dashes (-), "
+            "periods (.), spaces ( ), colons (:) and slashes (/), and not a path that reads "
+            "as another name ('/k', 'a//b', '../k')",
             kind="tag",
-            value=str(key)[:128],
+            value=str(key)[:TAG_KEY_MAX],
         )
     if not isinstance(value, str):
         raise InvalidName("a tag value must be a string", kind="tag", key=key)
-    # Bytes, not characters: the value is in an index, and PostgreSQL caps an index row.
-    if len(value.encode("utf-8", "surrogatepass")) > TAG_VALUE_MAX or any(
-        (ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value
-    ):
+    if len(value) > TAG_VALUE_MAX or _CONTROL.search(value):
         raise InvalidName(
-            f"a tag value is at most {TAG_VALUE_MAX} bytes of UTF-8, with no control characters",
+            f"a tag value is at most {TAG_VALUE_MAX} characters, with no control characters "
+            "but tab",
             kind="tag",
             key=key,
         )
     return key, value
+
+
+# Unicode category Cc but tab, and lone surrogates (no database stores them as text).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _not_unique_path(name: str) -> bool:
+    """MLflow's ``path_not_unique``: the name, read as a path, names something else."""
+    norm = posixpath.normpath(name)
+    return norm != name or norm == "." or norm.startswith(("..", "/"))

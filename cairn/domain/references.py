@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cairn.domain.names import normalize_alias, normalize_name
+from cairn.domain.names import check_alias, check_name, normalize_name
 from cairn.errors import InvalidName, InvalidReference
 
 DEFAULT_NAMESPACE = "default"
@@ -55,9 +55,9 @@ def parse_reference(raw: object) -> Reference:
     try:
         return Reference(
             namespace=normalize_name(namespace, kind="namespace"),
-            model=normalize_name(model, kind="model"),
+            model=check_name(model, kind="model"),
             number=number,
-            alias=normalize_alias(alias) if at else None,
+            alias=check_alias(alias) if at else None,
         )
     except InvalidName as exc:
         raise InvalidReference(f"{exc.message} (in reference {raw[:100]!r})", ref=raw) from exc
@@ -84,7 +84,7 @@ def model_ref(
     try:
         return Reference(
             normalize_name(namespace, kind="namespace"),
-            normalize_name(model, kind="model"),
+            check_name(model, kind="model"),
             number=number,
             alias=alias,
         )
@@ -96,7 +96,7 @@ def parse_selector(raw: str) -> tuple[int | None, str | None]:
     """A version selector as it appears in a URL: ``7``, ``latest`` or ``@alias``."""
     if raw.startswith("@"):
         try:
-            return None, normalize_alias(raw[1:])
+            return None, check_alias(raw[1:])
         except InvalidName as exc:
             raise InvalidReference(exc.message, selector=raw[:100]) from exc
     return _parse_selector(raw, raw), None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cairn.domain.names import check_new_name, normalize_alias
+from cairn.domain.names import alias_key, check_alias, check_new_name
 from cairn.domain.records import AliasEvent, Model, Version
 from cairn.domain.references import Reference
 from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation
@@ -34,7 +34,7 @@ class AliasService:
         aliases are serialised on the model's row lock. A protected alias (see the policy) only
         names a version in the state it is bound to; no alias names a blocked version unless
         ``override`` (an admin's reason, audited)."""
-        alias = normalize_alias(alias)
+        alias = check_alias(alias)
         override = check_override(override)
         with self.db.write(actor, Permission.DEPLOY, namespace) as uow:
             found = get_model(uow.store, namespace, model, lock=True)
@@ -48,7 +48,7 @@ class AliasService:
             )
 
     def delete(self, actor: Actor, namespace: str, model: str, alias: str) -> None:
-        alias = normalize_alias(alias)
+        alias = check_alias(alias)
         with self.db.write(actor, Permission.DEPLOY, namespace) as uow:
             found = get_model(uow.store, namespace, model, lock=True)
             previous = uow.store.aliases.current(found.id, alias)
@@ -62,7 +62,7 @@ class AliasService:
 
     def at(self, actor: Actor, namespace: str, model: str, alias: str, when: datetime) -> int:
         """The number of the version ``alias`` named at ``when`` (a timezone-aware time)."""
-        name = normalize_alias(alias)
+        name = check_alias(alias)
         if when.tzinfo is None:
             raise InvalidInput("give the time with its zone, e.g. 2026-03-03T14:00:00Z")
         with self.db.read(actor, namespace) as store:
@@ -75,7 +75,7 @@ class AliasService:
     def history(
         self, actor: Actor, namespace: str, model: str, alias: str | None
     ) -> list[AliasEvent]:
-        name = normalize_alias(alias) if alias is not None else None
+        name = check_alias(alias) if alias is not None else None
         with self.db.read(actor, namespace) as store:
             found = get_model(store, namespace, model)
             return store.aliases.history(found.id, name, HISTORY_MAX)
@@ -86,7 +86,7 @@ def check_protected(
 ) -> None:
     """Refuse to point a protected alias at a version outside the state the policy binds, and
     any alias at a blocked version unless ``override`` (recorded; see ``services.gates``)."""
-    bound = policy_for(uow.store, model).protected_aliases.get(alias)
+    bound = policy_for(uow.store, model).protected_aliases.get(alias_key(alias))
     if bound is not None and version.state != bound:
         raise PolicyViolation(
             f"@{alias} is protected: it names only versions in {bound}, and {version.ref} is "
@@ -103,7 +103,8 @@ def move_alias(
 ) -> int | None:
     """Point ``alias`` at ``version`` inside ``uow`` (history and audit included); the number
     it named before, if any. ``action`` names the move in the history (``rollback``); by
-    default ``set`` or ``move``."""
+    default ``set`` or ``move``. A moved alias keeps the spelling it was made with."""
+    alias = uow.store.aliases.spelled(model.id, alias) or alias
     previous = uow.store.aliases.current(model.id, alias)
     if previous == version.number:
         return previous
@@ -124,6 +125,7 @@ def move_alias(
 
 
 def remove_alias(uow: UnitOfWork, model: Model, alias: str, previous: int) -> None:
+    alias = uow.store.aliases.spelled(model.id, alias) or alias
     uow.store.aliases.delete(model.id, alias)
     uow.store.aliases.record(model.id, alias, "remove", None, previous, uow.actor.name, uow.now)
     uow.record("alias.delete", f"{model.ref}@{alias}", previous=previous)

@@ -17,7 +17,7 @@ from cairn.domain.cursors import decode_int_cursor
 from cairn.domain.gates import Block
 from cairn.domain.jsonsafe import check_storable
 from cairn.domain.lifecycle import STATES
-from cairn.domain.names import normalize_alias
+from cairn.domain.names import alias_key, check_alias
 from cairn.domain.records import Deployment, Model, Page, Version
 from cairn.domain.references import Reference
 from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation
@@ -118,7 +118,7 @@ class DeploymentService:
         """Move ``alias`` back to version ``to``, or to the last version it named before that
         is still good (see ``_previous``); the version rolled away from leaves production
         (archived, so out of every alias); record it as a deployment. One transaction."""
-        name = normalize_alias(alias)
+        name = check_alias(alias)
         with self.db.write(actor, Permission.DEPLOY, namespace) as uow:
             found = get_model(uow.store, namespace, model, lock=True)
             current = uow.store.aliases.current(found.id, name)
@@ -141,7 +141,7 @@ class DeploymentService:
         """The newest version ``alias`` named before ``current`` that is still good: not
         archived, in the state a protected alias requires, and without a failed deployment.
         Asking for a number (``to``) is how to go anywhere else."""
-        bound = policy_for(uow.store, model).protected_aliases.get(alias)
+        bound = policy_for(uow.store, model).protected_aliases.get(alias_key(alias))
         moves = uow.store.aliases.history(model.id, alias, HISTORY_MAX)
         tried: set[int] = {current}
         for event in reversed(moves):
@@ -267,7 +267,7 @@ def _deployment_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
         "weight": float(weight),
         "outcome": outcome,
         "load_time_ms": None if load is None else float(load),
-        "alias": None if alias is None else normalize_alias(alias),
+        "alias": None if alias is None else check_alias(alias),
         "details": details,
     }
 

@@ -16,7 +16,7 @@ from typing import Any
 from cairn.domain.filters import And, Compare, Field
 from cairn.domain.manifest import FileEntry, parse_manifest
 from cairn.domain.metadata import parse_provenance
-from cairn.domain.names import normalize_alias, normalize_name
+from cairn.domain.names import check_alias, check_name
 from cairn.domain.numbers import parse_id
 from cairn.domain.records import Model, Version
 from cairn.domain.references import Reference, parse_selector
@@ -228,7 +228,7 @@ class MlflowModels:
     def version_by_alias(self, actor: Actor, name: str, alias: str) -> Version:
         self.models.get(actor, self.namespace, name)  # an unknown model is a 404
         try:
-            ref = Reference(self.namespace, name, alias=normalize_alias(alias))
+            ref = Reference(self.namespace, name, alias=check_alias(alias))
         except InvalidInput as exc:  # a name no alias can have names none
             raise AliasNotFound(f"Registered model alias {alias[:130]} not found.") from exc
         return self.versions.get(actor, ref, with_files=False)
@@ -337,7 +337,7 @@ class MlflowModels:
             name, _, alias = named_part.partition("@")
             selector = "@" + alias
         number, alias_name = parse_selector(selector)
-        ref = Reference(self.namespace, normalize_name(name, kind="model"), number, alias_name)
+        ref = Reference(self.namespace, check_name(name, kind="model"), number, alias_name)
         version = self.versions.get(actor, ref)
         named = self.tracking.logged_model(actor, model_id) if model_id else None
         return Source(list(version.files or []), run_id or None, named)

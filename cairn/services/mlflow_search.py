@@ -120,7 +120,7 @@ class MlflowSearch:
         self, actor: Actor, experiment_ids: list[int], search: Search
     ) -> Found[LoggedModel]:
         """Logged models of some experiments, newest first, optionally ``name = '…'``."""
-        clauses = parse_mlflow_filter(search.filter, frozenset(), fold_names=False)
+        clauses = parse_mlflow_filter(search.filter, frozenset())
         if any(c.field != "name" or c.op != "=" for c in clauses):
             raise InvalidInput("Cairn filters logged models by name = '…' only")
         name = plain_text(clauses[-1].value, "a model name") if clauses else None

@@ -16,7 +16,13 @@ from cairn.domain.metadata import (
     parse_tags,
     parse_text,
 )
-from cairn.domain.names import canonical_key, check_new_name, check_tag, normalize_name
+from cairn.domain.names import (
+    canonical_key,
+    check_name,
+    check_new_name,
+    check_tag,
+    normalize_name,
+)
 from cairn.domain.records import Model, Namespace, Page
 from cairn.errors import InvalidMetadata, ModelExists, ModelNotEmpty, NamespaceExists
 from cairn.services.auth import EVERYWHERE, Actor, Permission, readable
@@ -77,7 +83,7 @@ class ModelService:
         self, actor: Actor, namespace: str, name: object, fields: Mapping[str, Any]
     ) -> Model:
         values, tags = _model_values(fields, creating=True)
-        checked = normalize_name(name, kind="model")
+        checked = check_name(name, kind="model")
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
             model_id = create_model(uow, namespace, checked, values)
             for key, value in tags.items():
@@ -102,7 +108,7 @@ class ModelService:
     def rename(self, actor: Actor, namespace: str, name: str, new_name: object) -> Model:
         """Give a model a new name; its versions, aliases and history stay with it. A name
         that another model holds, or once held (its tombstone), is refused."""
-        checked = check_new_name(normalize_name(new_name, kind="model"), kind="model")
+        checked = check_new_name(check_name(new_name, kind="model"), kind="model")
         with self.db.write(actor, Permission.WRITE, namespace) as uow:
             model = get_model(uow.store, namespace, name, lock=True)
             ns = get_namespace(uow.store, namespace)

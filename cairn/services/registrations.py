@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from cairn.domain.names import normalize_name
+from cairn.domain.names import check_name
 from cairn.domain.records import Model, Version
 from cairn.errors import MissingBlobs, SizeMismatch
 from cairn.services.models import create_model
@@ -49,7 +49,7 @@ class Registered(Generic[T]):
 
 def model_for_registration(uow: UnitOfWork, namespace: str, model: str) -> Model:
     """The model, locked for this transaction (created first if it does not exist)."""
-    name = normalize_name(model, kind="model")
+    name = check_name(model, kind="model")
     keys = namespace_key(namespace), model_key(name)
     found = uow.store.models.get(*keys, lock=True)
     if found is not None:

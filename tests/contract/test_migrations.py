@@ -210,6 +210,58 @@ def test_declared_parents_are_resolved_for_versions_registered_before_lineage(
         engine.dispose()
 
 
+def test_aliases_made_before_they_kept_their_spelling_are_keyed_by_their_name(
+    empty_database_url: str,
+) -> None:
+    """0020: an alias (and each move in its history) is unique under, and found by, its name
+    lower-cased; every alias stored before was lower case, so its key is its name."""
+    engine = open_engine(empty_database_url)
+    now = datetime.now(UTC)
+    try:
+        migrate.upgrade(engine, "0019")
+        with engine.begin() as conn:
+            conn.execute(
+                insert(namespaces).values(id=1, name="default", key="default", created_at=now)
+            )
+            conn.execute(
+                insert(models).values(
+                    id=1, namespace_id=1, name="m", key="m", next_number=2, created_at=now,
+                    updated_at=now,
+                )
+            )  # fmt: skip
+            conn.execute(insert(versions).values(**_version_row(1, 1, 1, {}, now)))
+            conn.execute(
+                text(
+                    "INSERT INTO aliases (model_id, name, version_id, updated_by, updated_at) "
+                    "VALUES (1, 'best', 1, 't', :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO alias_history (model_id, alias, action, version_id, number, "
+                    "actor, at) VALUES (1, 'best', 'set', 1, 1, 't', :now)"
+                ),
+                {"now": now},
+            )
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT name, key FROM aliases")).all() == [("best", "best")]
+            assert conn.execute(text("SELECT alias, key FROM alias_history")).all() == [
+                ("best", "best")
+            ]
+            with pytest.raises(IntegrityError):  # one alias, whatever its spelling
+                conn.execute(
+                    insert(aliases).values(
+                        model_id=1, name="BEST", key="best", version_id=1, updated_by="t",
+                        updated_at=now,
+                    )
+                )  # fmt: skip
+    finally:
+        engine.dispose()
+
+
 def test_namespaces_hold_the_blobs_they_named_and_entries_their_namespace(
     empty_database_url: str,
 ) -> None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, false, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from cairn.domain.filters import Node, parse_filter
+from cairn.domain.filters import Compare, Field, Node, parse_filter
 from cairn.errors import InvalidFilter
 from cairn.storage.sql import tables
 from cairn.storage.sql.filters import compile_model_filter, compile_version_filter
@@ -28,7 +28,8 @@ DIALECTS = ["sqlite", "postgresql"]
 POSTGRES = os.environ.get("CAIRN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 INJECTION = "' OR 1=1 --"
 
-FM1, FM2, FM3 = ("fraud-model", 1), ("fraud-model", 2), ("fraud-model", 3)
+# Names and aliases keep their spelling: "Fraud-Model" and "@Champion" are stored so.
+FM1, FM2, FM3 = ("Fraud-Model", 1), ("Fraud-Model", 2), ("Fraud-Model", 3)
 CH1, FV1 = ("churn", 1), ("fraud_v2", 1)
 ALL = {FM1, FM2, FM3, CH1, FV1}
 
@@ -43,7 +44,7 @@ MODELS: list[tuple[Any, ...]] = [
     (
         1,
         1,
-        "fraud-model",
+        "Fraud-Model",
         "alice",
         "Detects FRAUD",
         "2023-11-01",
@@ -71,7 +72,7 @@ VERSIONS: list[tuple[Any, ...]] = [
      {"auc": 0.81, "loss": 0.5}, {"lr": "0.01", "optimizer": "adam"}, {"stage": "old"}, None),
     (2, 1, 2, "production", "bob", "100% recall_rate", "2024-03-01T12:00", "2024-06-01",
      {"auc": 0.93, "précision": 0.9}, {"lr": "0.001", "use_bn": "true"},
-     {"stage": "candidate", "env name": "a b"}, "champion"),
+     {"stage": "candidate", "env name": "a b"}, "Champion"),
     (3, 1, 3, "staging", "alice", "C:\\path\\to", "2024-06-15", "2024-06-15",
      {}, {}, {"note": INJECTION}, "challenger"),
     (4, 2, 1, "registered", "Bob", "Ünïcode", "2024-02-01", "2024-02-01",
@@ -94,8 +95,8 @@ def _insert_corpus(engine: Engine) -> None:
         for mid, ns_id, name, owner, description, created, updated, deleted, tags in MODELS:
             conn.execute(
                 models.insert(),
-                {"id": mid, "namespace_id": ns_id, "name": name, "key": name, "owner": owner,
-                 "description": description, "deleted": deleted, "next_number": 9,
+                {"id": mid, "namespace_id": ns_id, "name": name, "key": name.lower(),
+                 "owner": owner, "description": description, "deleted": deleted, "next_number": 9,
                  "created_at": at(created), "updated_at": at(updated)},
             )  # fmt: skip
             for key, value in tags.items():
@@ -124,8 +125,8 @@ def _insert_version(
     if alias:
         conn.execute(
             aliases.insert(),
-            {"model_id": mid, "name": alias, "version_id": vid, "updated_by": author,
-             "updated_at": at(updated)},
+            {"model_id": mid, "name": alias, "key": alias.lower(), "version_id": vid,
+             "updated_by": author, "updated_at": at(updated)},
         )  # fmt: skip
 
 
@@ -186,7 +187,7 @@ def models_matching(engine: Engine, filter_text: str) -> set[str]:
 
 
 VERSION_CASES: list[tuple[str, set[tuple[str, int]]]] = [
-    # names, case-insensitively, as they are stored lower-cased
+    # names and aliases, case-insensitively (they keep their spelling, unique whatever the case)
     ("name = 'fraud-model'", {FM1, FM2, FM3}),
     ("NAME == 'Fraud-Model'", {FM1, FM2, FM3}),
     ("namespace = 'prod-ml'", {FV1}),
@@ -290,14 +291,14 @@ VERSION_CASES: list[tuple[str, set[tuple[str, int]]]] = [
 ]
 
 MODEL_CASES: list[tuple[str, set[str]]] = [
-    ("tags.team = 'risk'", {"fraud-model"}),
+    ("tags.team = 'risk'", {"Fraud-Model"}),
     ("tags.team != 'risk'", {"churn", "fraud_v2"}),
     ("tags.`my key` = 'x'", {"churn"}),
-    ("name LIKE 'fraud%'", {"fraud-model", "fraud_v2"}),
+    ("name LIKE 'fraud%'", {"Fraud-Model", "fraud_v2"}),
     ("namespace = 'research' AND NOT has(tags.team)", {"churn"}),
     ("owner != 'alice'", {"churn", "fraud_v2"}),
-    ("description LIKE '%fraud%'", {"fraud-model", "fraud_v2"}),
-    ("created < '2024-01-01'", {"fraud-model"}),
+    ("description LIKE '%fraud%'", {"Fraud-Model", "fraud_v2"}),
+    ("created < '2024-01-01'", {"Fraud-Model"}),
     ("updated >= '2024-02-01' AND updated < '2024-03-01'", {"churn", "fraud_v2"}),
     ("tags.team = '\\' OR 1=1 --'", {"fraud_v2"}),
 ]
@@ -315,6 +316,43 @@ def test_a_model_filter_returns_exactly_its_models(
     engine: Engine, filter_text: str, expected: set[str]
 ) -> None:
     assert models_matching(engine, filter_text) == expected
+
+
+# MLflow's comparisons (cairn.domain.mlflow_filters): exact, unless ILIKE (a folded like).
+EXACT_CASES: list[tuple[Node, set[tuple[str, int]]]] = [
+    (Compare(Field("name"), "=", "Fraud-Model", exact=True), {FM1, FM2, FM3}),
+    (Compare(Field("name"), "=", "fraud-model", exact=True), set()),
+    (Compare(Field("name"), "!=", "fraud-model", exact=True), ALL),
+    (Compare(Field("name"), "like", "Fraud%", exact=True), {FM1, FM2, FM3}),
+    (Compare(Field("name"), "like", "fraud%", exact=True), {FV1}),
+    (Compare(Field("name"), "like", "fraud\\_%", exact=True), {FV1}),
+    (Compare(Field("name"), "like", "fraud_v_", exact=True), {FV1}),
+    (Compare(Field("name"), "like", "fraud%"), {FM1, FM2, FM3, FV1}),
+    (Compare(Field("alias"), "=", "Champion", exact=True), {FM2}),
+    (Compare(Field("alias"), "=", "champion"), {FM2, FV1}),
+    (Compare(Field("tag", "stage"), "like", "Cand%", exact=True), set()),
+    (Compare(Field("tag", "stage"), "like", "cand%", exact=True), {FM2, CH1}),
+    (Compare(Field("description"), "like", "%[*?]%", exact=True), set()),
+    (Compare(Field("description"), "like", "C:\\\\path%", exact=True), {FM3}),
+    (Compare(Field("description"), "like", "100\\%%", exact=True), {FM2}),
+]
+
+
+@pytest.mark.parametrize(("node", "expected"), EXACT_CASES)
+def test_an_exact_comparison_tells_upper_from_lower_case(
+    engine: Engine, node: Node, expected: set[tuple[str, int]]
+) -> None:
+    query = (
+        select(models.c.name, versions.c.number)
+        .select_from(
+            versions.join(models, models.c.id == versions.c.model_id).join(
+                namespaces, namespaces.c.id == models.c.namespace_id
+            )
+        )
+        .where(models.c.deleted == false(), compile_version_filter(node))
+    )
+    with engine.connect() as conn:
+        assert {(name, number) for name, number in conn.execute(query)} == expected
 
 
 def test_filters_of_one_shape_keep_their_own_keys(engine: Engine) -> None:

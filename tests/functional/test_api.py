@@ -305,11 +305,11 @@ def test_models_tags_and_deletion(api: Api) -> None:
         f"{API}/models/risk",
         201,
         "model.create",
-        "risk/fraud",
+        "risk/Fraud",  # a model keeps the spelling it was given
         json={"name": "Fraud", "description": "d", "owner": "ana", "tags": {"team": "a"}},
     ).json()
     assert (created["ref"], created["owner"], created["tags"]) == (
-        "risk/fraud",
+        "risk/Fraud",
         "ana",
         {"team": "a"},
     )
@@ -319,24 +319,24 @@ def test_models_tags_and_deletion(api: Api) -> None:
         RISK,
         200,
         "model.update",
-        "risk/fraud",
+        "risk/Fraud",
         json={"description": "new", "card": "# Fraud", "tags": {"tier": "1"}},
     ).json()
     assert (patched["description"], patched["card"], patched["owner"]) == ("new", "# Fraud", "ana")
     assert patched["tags"] == {"team": "a", "tier": "1"}
     api.mutate(
-        "PUT", f"{RISK}/tags/stage:gate", 204, "model.tag", "risk/fraud", json={"value": "x"}
+        "PUT", f"{RISK}/tags/stage:gate", 204, "model.tag", "risk/Fraud", json={"value": "x"}
     )
     assert api.read(RISK)["tags"] == {"team": "a", "tier": "1", "stage:gate": "x"}
-    api.mutate("DELETE", f"{RISK}/tags/team", 204, "model.untag", "risk/fraud")
+    api.mutate("DELETE", f"{RISK}/tags/team", 204, "model.untag", "risk/Fraud")
     assert api.read(RISK)["tags"] == {"tier": "1", "stage:gate": "x"}
     api.mutate(
         "POST", f"{API}/models/risk", 201, "model.create", "risk/other", json={"name": "other"}
     )
     listed = api.read(f"{API}/models", params={"namespace": "risk"})
-    assert [m["ref"] for m in listed["items"]] == ["risk/fraud", "risk/other"]
+    assert [m["ref"] for m in listed["items"]] == ["risk/Fraud", "risk/other"]
     found = api.read(f"{API}/models", params={"filter": "owner = 'ana' AND tags.tier = '1'"})
-    assert [m["ref"] for m in found["items"]] == ["risk/fraud"]
+    assert [m["ref"] for m in found["items"]] == ["risk/Fraud"]
 
     # Deletion is refused while versions exist; numbers carry on when the name comes back.
     for content, digest in [(WEIGHTS, WEIGHTS_DIGEST), (CONFIG, CONFIG_DIGEST)]:
@@ -347,20 +347,20 @@ def test_models_tags_and_deletion(api: Api) -> None:
             f"{RISK}/versions",
             201,
             "version.register",
-            f"risk/fraud:{number}",
+            f"risk/Fraud:{number}",
             json={"manifest": MANIFEST},
         )
     api.refused("DELETE", RISK, 409, "model_not_empty")
     for number in (2, 1):
         api.mutate(
-            "DELETE", f"{RISK}/versions/{number}", 204, "version.delete", f"risk/fraud:{number}"
+            "DELETE", f"{RISK}/versions/{number}", 204, "version.delete", f"risk/Fraud:{number}"
         )
-    api.mutate("DELETE", RISK, 204, "model.delete", "risk/fraud")
+    api.mutate("DELETE", RISK, 204, "model.delete", "risk/Fraud")
     api.refused("GET", RISK, 404, "model_not_found")
     api.refused("DELETE", RISK, 404, "model_not_found")
     assert [m["ref"] for m in api.read(f"{API}/models")["items"]] == ["risk/other"]
     again = api.mutate(
-        "POST", f"{API}/models/risk", 201, "model.create", "risk/fraud", json={"name": "FRAUD"}
+        "POST", f"{API}/models/risk", 201, "model.create", "risk/FRAUD", json={"name": "FRAUD"}
     ).json()
     assert again["tags"] == {}
     registered = api.mutate(
@@ -368,7 +368,7 @@ def test_models_tags_and_deletion(api: Api) -> None:
         f"{RISK}/versions",
         201,
         "version.register",
-        "risk/fraud:3",
+        "risk/FRAUD:3",
         json={"manifest": MANIFEST},
     ).json()
     assert registered["number"] == 3
@@ -469,6 +469,20 @@ def test_versions(api: Api) -> None:
     assert [v["number"] for v in found["items"]] == [2, 1]
 
 
+def test_a_model_keeps_its_spelling_and_any_spelling_finds_it(api: Api) -> None:
+    """As PyPI keeps a project's display name: unique, and found, under the canonical form."""
+    api.mutate("POST", f"{API}/models/default", 201, "model.create", "default/Fraud_Model",
+               json={"name": "Fraud_Model"})  # fmt: skip
+    for spelling in ("Fraud_Model", "fraud_model", "FRAUD-MODEL", "fraud.model"):
+        found = api.read(f"{API}/models/default/{spelling}")
+        assert (found["name"], found["ref"]) == ("Fraud_Model", "default/Fraud_Model")
+    api.refused("POST", f"{API}/models/default", 409, "model_exists", json={"name": "fraud-model"})
+    listed = api.read(f"{API}/models", params={"namespace": "default"})["items"]
+    assert [m["name"] for m in listed] == ["Fraud_Model"]
+    filtered = api.read(f"{API}/models", params={"filter": "name = 'FRAUD_model'"})["items"]
+    assert [m["name"] for m in filtered] == ["Fraud_Model"]
+
+
 def test_aliases(api: Api) -> None:
     api.upload(CONFIG, CONFIG_DIGEST)
     body = {"manifest": manifest(("c", CONFIG, CONFIG_DIGEST))}
@@ -477,36 +491,40 @@ def test_aliases(api: Api) -> None:
         api.call("POST", f"{model}/versions", 201, json=body)
     champion = f"{model}/aliases/Champion"
     set_ = api.mutate(
-        "PUT", champion, 200, "alias.set", "default/fraud@champion", json={"version": 2}
+        "PUT", champion, 200, "alias.set", "default/fraud@Champion", json={"version": 2}
     )
-    assert (set_.json()["number"], set_.json()["aliases"]) == (2, ["champion"])
+    assert (set_.json()["number"], set_.json()["aliases"]) == (2, ["Champion"])
     before = api.audit_count()
     api.call("PUT", champion, 200, json={"version": 2})  # already there: nothing to record
     assert api.audit_count() == before
     assert api.read(champion)["number"] == 2
     assert api.read(f"{model}/versions/@champion")["number"] == 2
     assert api.read(f"{API}/resolve", params={"ref": "fraud@champion"})["number"] == 2
-    api.mutate("PUT", champion, 200, "alias.set", "default/fraud@champion", json={"version": 3})
+    # Any spelling names the one alias, which keeps the spelling it was made with.
+    api.mutate(
+        "PUT", f"{model}/aliases/CHAMPION", 200, "alias.set", "default/fraud@Champion",
+        json={"version": 3},
+    )  # fmt: skip
     api.mutate(
         "PUT", f"{model}/aliases/prod", 200, "alias.set", "default/fraud@prod", json={"version": 1}
     )
-    assert api.read(f"{model}/aliases") == {"aliases": {"champion": 3, "prod": 1}}
-    assert api.read(model)["aliases"] == {"champion": 3, "prod": 1}
+    assert api.read(f"{model}/aliases") == {"aliases": {"Champion": 3, "prod": 1}}
+    assert api.read(model)["aliases"] == {"Champion": 3, "prod": 1}
     assert (
         api.read(f"{API}/versions", params={"filter": "alias = 'prod'"})["items"][0]["number"] == 1
     )
 
     api.refused("DELETE", f"{model}/versions/3", 409, "version_in_use")
-    api.mutate("DELETE", champion, 204, "alias.delete", "default/fraud@champion")
+    api.mutate("DELETE", champion, 204, "alias.delete", "default/fraud@Champion")
     api.refused("GET", champion, 404, "alias_not_found")
     api.mutate("DELETE", f"{model}/versions/3", 204, "version.delete", "default/fraud:3")
 
     history = api.read(f"{model}/alias-history")["items"]
     assert [(e["alias"], e["action"], e["version"], e["previous"]) for e in history] == [
-        ("champion", "set", 2, None),
-        ("champion", "move", 3, 2),
+        ("Champion", "set", 2, None),
+        ("Champion", "move", 3, 2),
         ("prod", "set", 1, None),
-        ("champion", "remove", None, 3),
+        ("Champion", "remove", None, 3),
     ]
     only = api.read(f"{model}/alias-history", params={"alias": "prod"})["items"]
     assert [(e["alias"], e["actor"]) for e in only] == [("prod", "admin")]

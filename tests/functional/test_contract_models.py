@@ -86,7 +86,7 @@ def test_the_model_routes_answer_what_they_declare(client: TestClient, doc: Docu
     body = {"name": "Fraud", "description": "scores", "tags": {"team": "risk"}}
     created = check("POST", NAMESPACE, f"{MODELS}/default", json=body)
     assert (created["ref"], created["tags"], created["latest_version"]) == (
-        "default/fraud",
+        "default/Fraud",
         {"team": "risk"},
         None,
     )
@@ -102,7 +102,7 @@ def test_the_model_routes_answer_what_they_declare(client: TestClient, doc: Docu
 
     register_version(client, "fraud")
     moved = check("PUT", ALIAS, f"{fraud}/aliases/prod", json={"version": 1})
-    assert (moved["ref"], moved["aliases"]) == ("default/fraud:1", ["prod"])
+    assert (moved["ref"], moved["aliases"]) == ("default/Fraud:1", ["prod"])
     assert "files" not in moved
     resolved = check("GET", ALIAS, f"{fraud}/aliases/prod")
     assert (resolved["ref"], resolved["manifest_digest"]) == (

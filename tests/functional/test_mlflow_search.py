@@ -212,7 +212,9 @@ def test_version_filters_combine_names_numbers_and_tags(http: TestClient) -> Non
     found = versions(http, filter="name = 'alpha' AND version_number >= 2")["model_versions"]
     assert [(v["name"], v["version"]) for v in found] == [("alpha", "2")]
     assert versions(http, filter="tag.note = 'nothing' AND name = 'beta'") == none
-    found = versions(http, filter="tag.note LIKE 'IT%' AND name = 'beta'")["model_versions"]
+    # MLflow's case rules: LIKE tells upper from lower case, ILIKE does not.
+    assert versions(http, filter="tag.note LIKE 'IT%' AND name = 'beta'") == none
+    found = versions(http, filter="tag.note ILIKE 'IT%' AND name = 'beta'")["model_versions"]
     assert [v["version"] for v in found] == ["2"]
     run = versions(http, filter="run_id = '' AND name = 'gamma'", order_by="version_number ASC")
     assert [v["version"] for v in run["model_versions"]] == ["1", "2"]

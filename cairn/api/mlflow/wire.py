@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from cairn.domain.names import normalize_name
+from cairn.domain.names import check_name
 from cairn.domain.numbers import ID_MAX, parse_id
 from cairn.domain.records import Model, Version
 from cairn.domain.run_data import MetricPoint, metric_json
@@ -168,12 +168,12 @@ def artifact_listing(entries: list[ArtifactEntry]) -> dict[str, Any]:
 
 
 def model_name(raw: object) -> str:
-    """Cairn's name for an MLflow registered model name (lower-cased; Cairn's grammar)."""
+    """An MLflow registered model name, as spelled, checked in Cairn's grammar."""
     try:
-        return normalize_name(raw, kind="registered model name")
+        return check_name(raw, kind="registered model name")
     except InvalidName as exc:
         raise InvalidName(
-            f"{exc.message}; Cairn keeps MLflow names lower-cased, in the same grammar "
+            f"{exc.message}; Cairn names MLflow's registered models in its own grammar "
             f"(got {str(raw)[:130]!r})",
             **exc.details,
         ) from exc

@@ -11,7 +11,7 @@ from cairn.api.bodies import StrictBodyRoute, ok
 from cairn.api.deps import Admin, Deployer, Reader, Svc, Writer, reading
 from cairn.api.params import AliasName, ModelName, NamespaceName
 from cairn.api.routes import API_PREFIX
-from cairn.domain.names import normalize_alias
+from cairn.domain.names import check_alias
 from cairn.domain.references import model_ref
 from cairn.errors import InvalidInput, InvalidMetadata
 from cairn.wire.aliases import Aliases, AliasMove, AliasTarget
@@ -118,7 +118,7 @@ async def resolve_alias(
 ) -> Response:
     """The version the alias names now (without its files), or named at the time ``at``."""
     if at is None:
-        ref = model_ref(namespace, model, alias=normalize_alias(alias))
+        ref = model_ref(namespace, model, alias=check_alias(alias))
     else:
         when = parse_time(at)
         number = await reading(svc, svc.aliases.at, actor, namespace, model, alias, when)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from cairn.domain.digests import parse_digest
+from cairn.domain.names import alias_key
 from cairn.domain.oci import Repository, parse_repository, parse_tag, tags_of
 from cairn.domain.records import OciManifest
 from cairn.domain.references import Reference, parse_reference
@@ -64,7 +65,7 @@ class OciRepositories:
         with self.db.read(actor, repo.namespace) as store:
             model = get_model(store, repo.namespace, repo.model)
             numbers = store.versions.numbers(model.id)
-            aliases = list(store.models.aliases(model.id))
+            aliases = [alias_key(a) for a in store.models.aliases(model.id)]  # tags: lower case
         every = tags_of(numbers, aliases)
         if last is not None:
             every = [t for t in every if t > last]

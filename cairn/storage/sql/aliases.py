@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.engine import RowMapping
 
+from cairn.domain.names import alias_key
 from cairn.domain.records import AliasEvent
 from cairn.storage.sql.rows import upsert
 from cairn.storage.sql.tables import alias_history, aliases, versions
@@ -17,31 +18,41 @@ class AliasRows:
         self.conn = conn
 
     def current(self, model_id: int, name: str) -> int | None:
-        """The number of the version the alias names now, or None."""
+        """The number of the version the alias names now, or None (any spelling of it)."""
         query = (
             select(versions.c.number)
             .join(aliases, aliases.c.version_id == versions.c.id)
-            .where(aliases.c.model_id == model_id, aliases.c.name == name)
+            .where(aliases.c.model_id == model_id, aliases.c.key == alias_key(name))
+        )
+        return self.conn.execute(query).scalar_one_or_none()
+
+    def spelled(self, model_id: int, name: str) -> str | None:
+        """The spelling the alias ``name`` (any spelling of it) was made with, or None."""
+        query = select(aliases.c.name).where(
+            aliases.c.model_id == model_id, aliases.c.key == alias_key(name)
         )
         return self.conn.execute(query).scalar_one_or_none()
 
     def set(self, model_id: int, name: str, version_id: int, actor: str, now: datetime) -> None:
+        """Point the alias at ``version_id``; a moved alias keeps the spelling it was made with."""
         upsert(
             self.conn,
             aliases,
             {
                 "model_id": model_id,
                 "name": name,
+                "key": alias_key(name),
                 "version_id": version_id,
                 "updated_by": actor,
                 "updated_at": now,
             },
-            ["model_id", "name"],
+            ["model_id", "key"],
+            keep=("name",),
         )
 
     def delete(self, model_id: int, name: str) -> None:
         self.conn.execute(
-            delete(aliases).where(aliases.c.model_id == model_id, aliases.c.name == name)
+            delete(aliases).where(aliases.c.model_id == model_id, aliases.c.key == alias_key(name))
         )
 
     def record(
@@ -59,6 +70,7 @@ class AliasRows:
             insert(alias_history).values(
                 model_id=model_id,
                 alias=name,
+                key=alias_key(name),
                 action=action,
                 version_id=version_id,
                 number=number,
@@ -74,7 +86,7 @@ class AliasRows:
         """Moves oldest first; with ``until``, only those made at or before that time."""
         query = select(alias_history).where(alias_history.c.model_id == model_id)
         if name is not None:
-            query = query.where(alias_history.c.alias == name)
+            query = query.where(alias_history.c.key == alias_key(name))
         if until is not None:
             query = query.where(alias_history.c.at <= until)
         query = query.order_by(alias_history.c.id).limit(limit)
@@ -86,7 +98,7 @@ class AliasRows:
             select(alias_history)
             .where(
                 alias_history.c.model_id == model_id,
-                alias_history.c.alias == name,
+                alias_history.c.key == alias_key(name),
                 alias_history.c.at <= when,
             )
             .order_by(alias_history.c.id.desc())

@@ -11,6 +11,10 @@ domain module; here it is kept on both dialects:
 - Tag comparisons are ``EXISTS`` over the tag table by key and value, which the
   ``(key, value, ...)`` index serves.
 - ``LIKE`` folds ASCII letters only, on both sides, with ``ESCAPE '\\'``.
+- Names and aliases keep their spelling (``cairn.domain.names``) and compare without regard
+  to the case of ASCII letters, as they are unique; an ``exact`` comparison (MLflow's ``=``
+  and ``LIKE``) compares them, and ``LIKE`` patterns, as written (SQLite's ``LIKE`` ignores
+  case, so there it is a ``GLOB``).
 """
 
 from __future__ import annotations
@@ -98,7 +102,7 @@ _MODELS = _Scope(
     tag_owner=model_tags.c.model_id,
     row_id=models.c.id,
 )
-# Stored lower-cased (cairn.domain.names), so a literal is lower-cased to compare.
+# Compared lower-cased, unless exact (cairn.domain.names).
 _LOWERED = frozenset({"name", "namespace", "alias"})
 _NEGATED = {"!=": "=", "not in": "in", "not like": "like"}
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
@@ -121,23 +125,24 @@ def _compile(node: Node, scope: _Scope) -> ColumnElement[bool]:
             return not_(_compile(node.item, scope))
         case Has():
             return _has(node.field, scope)
-        case Compare(field, op, value):
+        case Compare(field, op, value, exact):
             if op in _NEGATED:
-                return not_(_positive(field, _NEGATED[op], value, scope))
-            return _positive(field, op, value, scope)
+                return not_(_positive(field, _NEGATED[op], value, scope, exact))
+            return _positive(field, op, value, scope, exact)
 
 
 def _positive(
-    field: Field, op: str, value: Value | tuple[Value, ...], scope: _Scope
+    field: Field, op: str, value: Value | tuple[Value, ...], scope: _Scope, exact: bool
 ) -> ColumnElement[bool]:
-    if field.kind in _LOWERED:
+    folded = field.kind in _LOWERED and not exact
+    if folded:
         value = tuple(map(_lower, value)) if isinstance(value, tuple) else _lower(value)
     if field.kind == "tag":
         tags = scope.tags
-        matches = _apply(tags.c.value, op, value)
+        matches = _apply(tags.c.value, op, value, exact)
         return exists().where(scope.tag_owner == scope.row_id, tags.c.key == field.key, matches)
     if field.kind == "alias":
-        matches = _apply(aliases.c.name, op, value)
+        matches = _apply(aliases.c.key if folded else aliases.c.name, op, value, exact)
         return exists().where(aliases.c.version_id == versions.c.id, matches)
     if field.kind in ("metric", "param"):
         read: ColumnElement[Any] = (
@@ -147,7 +152,10 @@ def _positive(
         )
         compared = func.coalesce(_apply(read, op, value), false(), type_=Boolean)
         return cast(ColumnElement[bool], compared)
-    return _apply(scope.columns[field.kind], op, value)
+    column = scope.columns[field.kind]
+    if folded and field.kind == "name":
+        column = _AsciiLower(column)
+    return _apply(column, op, value, exact)
 
 
 def _has(field: Field, scope: _Scope) -> ColumnElement[bool]:
@@ -159,10 +167,12 @@ def _has(field: Field, scope: _Scope) -> ColumnElement[bool]:
 
 
 def _apply(
-    column: ColumnElement[Any], op: str, value: Value | tuple[Value, ...]
+    column: ColumnElement[Any], op: str, value: Value | tuple[Value, ...], exact: bool = False
 ) -> ColumnElement[bool]:
     if op == "in":
         return column.in_(value if isinstance(value, tuple) else (value,))
+    if op == "like" and exact:
+        return _ExactLike(column, str(value), _glob(str(value)))
     if op == "like":
         pattern = str(value).translate(_FOLD_ASCII)
         return _AsciiLower(column).like(pattern, escape="\\")
@@ -191,6 +201,41 @@ def _ascii_lower(element: _AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
 def _ascii_lower_postgresql(element: _AsciiLower, compiler: SQLCompiler, **kw: Any) -> str:
     upper, lower = string.ascii_uppercase, string.ascii_lowercase
     return compiler.process(func.translate(*element.clauses, upper, lower), **kw)
+
+
+def _glob(pattern: str) -> str:
+    """A ``LIKE`` pattern (``\\`` escaping) as the ``GLOB`` pattern that matches the same."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            ch = next(chars, "\\")
+            out.append(f"[{ch}]" if ch in "*?[" else ch)
+        elif ch in "%_":
+            out.append("*" if ch == "%" else "?")
+        else:
+            out.append(f"[{ch}]" if ch in "*?[" else ch)
+    return "".join(out)
+
+
+class _ExactLike(FunctionElement[bool]):
+    """``LIKE`` that tells upper from lower case: PostgreSQL's own, a ``GLOB`` on SQLite."""
+
+    type = Boolean()
+    name = "exact_like"
+    inherit_cache = True
+
+
+@compiles(_ExactLike)
+def _exact_like(element: _ExactLike, compiler: SQLCompiler, **kw: Any) -> str:
+    column, pattern, _ = element.clauses
+    return compiler.process(column.like(pattern, escape="\\"), **kw)
+
+
+@compiles(_ExactLike, "sqlite")
+def _exact_like_sqlite(element: _ExactLike, compiler: SQLCompiler, **kw: Any) -> str:
+    column, _, glob = element.clauses
+    return compiler.process(column.op("GLOB")(glob), **kw)
 
 
 class _JsonText(FunctionElement[str]):

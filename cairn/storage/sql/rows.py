@@ -22,11 +22,17 @@ def batches(items: Iterable[T], size: int = IN_LIST_MAX) -> list[list[T]]:
     return [unique[i : i + size] for i in range(0, len(unique), size)]
 
 
-def upsert(conn: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE, in the dialect's own spelling."""
+def upsert(
+    conn: Connection,
+    table: Table,
+    values: dict[str, Any],
+    keys: list[str],
+    keep: tuple[str, ...] = (),
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE (all but ``keep``), in the dialect's own spelling."""
     module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = module.insert(table).values(**values)
-    updates = {k: stmt.excluded[k] for k in values if k not in keys}
+    updates = {k: stmt.excluded[k] for k in values if k not in keys and k not in keep}
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates))
 
 

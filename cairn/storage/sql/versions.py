@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter
 
 from cairn.domain.manifest import FileEntry
+from cairn.domain.names import alias_key
 from cairn.domain.records import Version
 from cairn.storage.sql.rows import batches, upsert
 from cairn.storage.sql.tables import (
@@ -78,10 +79,10 @@ _BY_ALIAS = (
         namespaces.c.key == bindparam("ns"),
         models.c.key == bindparam("model"),
         models.c.deleted.is_(False),
-        # Naming the alias's model lets the planner look the alias up by (model, name)
+        # Naming the alias's model lets the planner look the alias up by (model, key)
         # rather than walk every version of the model.
         aliases.c.model_id == models.c.id,
-        aliases.c.name == bindparam("alias"),
+        aliases.c.key == bindparam("alias"),
     )
 )
 _PAGE_OF_MODEL = (
@@ -239,7 +240,7 @@ class VersionRows:
         if number is not None:
             query, params["number"] = (_BY_NUMBER_HELD if hold else _BY_NUMBER), number
         elif alias is not None:
-            query, params["alias"] = _BY_ALIAS, alias
+            query, params["alias"] = _BY_ALIAS, alias_key(alias)
         else:
             query = _LATEST
         row = self.conn.execute(query, params).first()
@@ -263,7 +264,7 @@ class VersionRows:
         query = (
             select(*_COLUMNS)
             .select_from(_FROM.join(aliases, aliases.c.version_id == versions.c.id))
-            .where(aliases.c.model_id == model_id, aliases.c.name == alias)
+            .where(aliases.c.model_id == model_id, aliases.c.key == alias_key(alias))
         )
         row = self.conn.execute(query).first()
         return self._records([row])[0] if row else None

@@ -276,7 +276,7 @@ def test_tags_are_checked_pairs() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", [{"-bad": "x"}, {"team": "a\nb"}, {"team": 3}, {"team": "v" * 1025}]
+    "raw", [{"/bad": "x"}, {"team": "a\nb"}, {"team": 3}, {"team": "v" * 100_001}]
 )
 def test_a_bad_tag_is_an_invalid_name(raw: dict[str, Any]) -> None:
     with raises_exactly(InvalidName):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from cairn.domain.filters import And, Compare, Field, parse_filter
+from cairn.domain.filters import And, Compare, Field, Node, parse_filter
 from cairn.domain.mlflow_filters import Clause, matches, parse_mlflow_filter, to_tree
 from cairn.errors import InvalidFilter
 
@@ -15,10 +17,9 @@ MV = frozenset({"name", "tag", "run_id", "source_path", "version_number"})
 @pytest.mark.parametrize(
     ("text", "fields", "cairn"),
     [
-        ("name = 'Fraud'", RM, "name = 'fraud'"),
+        ("name = 'Fraud'", RM, "name = 'Fraud'"),
         ('name != "m1"', RM, "name != 'm1'"),
         ("name LIKE 'm%'", RM, "name LIKE 'm%'"),
-        ("name ILIKE '%Od_'", RM, "name LIKE '%Od_'"),
         ("tag.`mlflow.prompt.is_prompt` != 'true'", RM, "tags.`mlflow.prompt.is_prompt` != 'true'"),
         (
             "name LIKE 'm%' AND tag.`mlflow.prompt.is_prompt` != 'true'",
@@ -39,16 +40,31 @@ MV = frozenset({"name", "tag", "run_id", "source_path", "version_number"})
 def test_filters_become_the_tree_cairn_s_own_filter_parses_to(
     text: str, fields: frozenset[str], cairn: str
 ) -> None:
-    assert to_tree(parse_mlflow_filter(text, fields)) == parse_filter(cairn)
+    """The same tree, but exact: MLflow's =, != and LIKE tell upper from lower case."""
+    assert to_tree(parse_mlflow_filter(text, fields)) == _exactly(parse_filter(cairn))
+
+
+def test_ilike_is_cairn_s_own_like_which_ignores_case() -> None:
+    tree = to_tree(parse_mlflow_filter("name ILIKE '%Od_'", RM))
+    assert tree == parse_filter("name LIKE '%Od_'")
+    assert tree == Compare(Field("name"), "like", "%Od_", exact=False)
+
+
+def _exactly(node: Node | None) -> Node | None:
+    if isinstance(node, Compare):
+        return replace(node, exact=True)
+    if isinstance(node, And):
+        return And(tuple(_exactly(n) for n in node.items))  # type: ignore[misc]
+    return node
 
 
 def test_quotes_in_a_value_stay_inside_that_value() -> None:
     """What would break out of a quoted literal, were the filter written as text, is data."""
     hostile = "x' OR name != '"
     tree = to_tree(parse_mlflow_filter(f'name = "{hostile}"', RM))
-    assert tree == Compare(Field("name"), "=", hostile.lower())
+    assert tree == Compare(Field("name"), "=", hostile, exact=True)
     tag = to_tree(parse_mlflow_filter("tag.k = '\\') OR (1 = 1'", RM))
-    assert tag == Compare(Field("tag", "k"), "=", "') OR (1 = 1")
+    assert tag == Compare(Field("tag", "k"), "=", "') OR (1 = 1", exact=True)
 
 
 def test_the_scope_comes_first_and_no_clause_is_no_tree() -> None:
@@ -56,13 +72,13 @@ def test_the_scope_comes_first_and_no_clause_is_no_tree() -> None:
     assert to_tree([], scope) == scope
     assert to_tree([]) is None
     assert to_tree(parse_mlflow_filter("name = 'm'", MV), scope) == And(
-        (scope, Compare(Field("name"), "=", "m"))
+        (scope, Compare(Field("name"), "=", "m", exact=True))
     )
 
 
 def test_run_id_and_source_path_are_checked_on_each_result() -> None:
     clauses = parse_mlflow_filter("name = 'm' AND run_id IN ('a', 'b')", MV)
-    assert to_tree(clauses) == Compare(Field("name"), "=", "m")
+    assert to_tree(clauses) == Compare(Field("name"), "=", "m", exact=True)
     assert matches(clauses, {"run_id": "b"})
     assert not matches(clauses, {"run_id": "c"})
     like = parse_mlflow_filter("source_path LIKE 'models:/%'", MV)
@@ -109,6 +125,6 @@ def test_in_lists_hold_at_most_a_hundred_values() -> None:
     assert parse_mlflow_filter(f"version_number IN ({values.rpartition(',')[0]})", MV)
 
 
-def test_logged_model_names_keep_their_case() -> None:
-    clauses = parse_mlflow_filter("name = 'Model'", frozenset(), fold_names=False)
+def test_names_keep_their_case() -> None:
+    clauses = parse_mlflow_filter("name = 'Model'", frozenset())
     assert clauses == [Clause("name", None, "=", "Model")]

@@ -3,7 +3,10 @@ import pytest
 from cairn.domain.names import (
     NAME_MAX,
     TAG_VALUE_MAX,
+    alias_key,
     canonical_key,
+    check_alias,
+    check_name,
     check_new_name,
     check_tag,
     normalize_alias,
@@ -26,8 +29,16 @@ from tests.unit.domain.expect import raises_exactly
         ("x" * NAME_MAX, "x" * NAME_MAX),
     ],
 )
-def test_a_valid_name_is_stored_lower_cased(raw: str, stored: str) -> None:
+def test_a_valid_name_keeps_its_spelling_and_lower_cases_when_normalised(
+    raw: str, stored: str
+) -> None:
+    assert check_name(raw) == raw
     assert normalize_name(raw) == stored
+
+
+def test_any_spelling_of_a_name_has_its_canonical_key() -> None:
+    assert canonical_key("UpdateRMTest") == canonical_key("updatermtest") == "updatermtest"
+    assert canonical_key("Fraud_Model") == "fraud-model"
 
 
 @pytest.mark.parametrize(
@@ -104,8 +115,9 @@ def test_the_kind_is_named_in_the_error() -> None:
 @pytest.mark.parametrize(
     ("raw", "stored"), [("prod", "prod"), ("Staging", "staging"), ("v1", "v1")]
 )
-def test_a_valid_alias_is_stored_lower_cased(raw: str, stored: str) -> None:
-    assert normalize_alias(raw) == stored
+def test_a_valid_alias_keeps_its_spelling_and_is_keyed_lower_cased(raw: str, stored: str) -> None:
+    assert check_alias(raw) == raw
+    assert normalize_alias(raw) == alias_key(raw) == stored
 
 
 @pytest.mark.parametrize("raw", ["3", "0", "007", "latest", "LATEST", "Latest"])
@@ -129,7 +141,13 @@ def test_an_alias_must_first_be_a_name(raw: object) -> None:
         ("Team", ""),
         ("_internal", "x"),
         ("k8s.io/app-name:v1", "a value with spaces"),
-        ("k" * 128, "v" * TAG_VALUE_MAX),
+        ("k" * 250, "v" * TAG_VALUE_MAX),
+        # MLflow's keys: spaces, a leading dash, dot or colon, letters of any script
+        ("my key", "x"),
+        ("-team", "x"),
+        (".team", "x"),
+        (":team", "x"),
+        ("tëam", "x"),
         ("note", "tab\tseparated"),
         ("lang", "日本語"),
     ],
@@ -140,7 +158,21 @@ def test_a_valid_tag_is_returned_as_given(key: str, value: str) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["", "-team", ".team", "/team", ":team", "te am", "team\n", "tëam", "k" * 129, None, 3],
+    [
+        "",
+        ".",
+        "/team",
+        "a//b",
+        "a/./b",
+        "../team",
+        "team/",
+        "team\n",
+        "te\tam",
+        "k" * 251,
+        "k=v",
+        None,
+        3,
+    ],
 )
 def test_a_bad_tag_key_is_refused(key: object) -> None:
     with raises_exactly(InvalidName) as info:
@@ -157,6 +189,8 @@ def test_a_bad_tag_key_is_refused(key: object) -> None:
         "\x1f",
         "\x1b[31mred",
         "delete\x7f",  # DEL is a control character (Unicode category Cc)
+        "next\x85line",  # so is NEL, a C1 control
+        "lone \ud800",
         "v" * (TAG_VALUE_MAX + 1),
     ],
 )

@@ -22,7 +22,8 @@ from tests.unit.domain.expect import raises_exactly
         ("ns/m@prod", Reference("ns", "m", alias="prod")),
         ("m@prod", Reference("default", "m", alias="prod")),
         ("ns/m:latest", Reference("ns", "m")),
-        ("NS/Fraud_Model@Prod", Reference("ns", "fraud_model", alias="prod")),
+        # Model names and aliases keep their spelling; namespaces are lower-cased.
+        ("NS/Fraud_Model@Prod", Reference("ns", "Fraud_Model", alias="Prod")),
         ("ns/m:999999999999", Reference("ns", "m", number=999_999_999_999)),
         # Leading zeros are read as the number: ':01' is version 1.
         ("ns/m:01", Reference("ns", "m", number=1)),
@@ -48,7 +49,7 @@ def test_a_reference_with_no_selector_is_latest() -> None:
         ("m", "default/m:latest"),
         ("ns/m@prod", "ns/m@prod"),
         ("ns/m:latest", "ns/m:latest"),
-        ("NS/M:01", "ns/m:1"),
+        ("NS/M:01", "ns/M:1"),
     ],
 )
 def test_str_is_the_canonical_spelling_and_parses_back(raw: str, text: str) -> None:
@@ -144,7 +145,7 @@ def test_a_reference_is_immutable() -> None:
         ("999999999999", (999_999_999_999, None)),
         ("latest", (None, None)),
         ("@prod", (None, "prod")),
-        ("@Prod", (None, "prod")),
+        ("@Prod", (None, "Prod")),
     ],
 )
 def test_a_url_selector_is_parsed(raw: str, expected: tuple[int | None, str | None]) -> None:

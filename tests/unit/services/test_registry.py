@@ -175,7 +175,7 @@ FAILURES: list[tuple[Attempt, type[errors.CairnError]]] = [
     (lambda r, a: r.aliases.set(a, "default", "m", "prod", 7), errors.VersionNotFound),
     (lambda r, a: r.aliases.set(a, "default", "m", "prod", 2**40), errors.VersionNotFound),
     (lambda r, a: r.aliases.delete(a, "default", "m", "ghost"), errors.AliasNotFound),
-    (lambda r, a: r.versions.set_tag(a, V1, "bad key", "v"), errors.InvalidName),
+    (lambda r, a: r.versions.set_tag(a, V1, "bad=key", "v"), errors.InvalidName),
     (lambda r, a: r.versions.delete_tag(a, V1, "bad\x00key"), errors.InvalidName),
     (lambda r, a: r.models.delete_tag(a, "default", "m", "bad\x00key"), errors.InvalidName),
     (lambda r, a: r.models.update(a, "default", "ghost", {}), errors.ModelNotFound),

@@ -121,7 +121,8 @@ model_tags = Table(
     Column("model_id", ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
     Column("key", Text, primary_key=True),
     Column("value", Text, nullable=False),
-    Index("ix_model_tags_key_value", "key", "value"),
+    # By key only: a value (up to 100,000 characters, as MLflow's) is compared on the row.
+    Index("ix_model_tags_key_model_id", "key", "model_id"),
 )
 
 version_tags = Table(
@@ -130,7 +131,7 @@ version_tags = Table(
     Column("version_id", ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
     Column("key", Text, primary_key=True),
     Column("value", Text, nullable=False),
-    Index("ix_version_tags_key_value_version_id", "key", "value", "version_id"),
+    Index("ix_version_tags_key_version_id", "key", "version_id"),
 )
 
 aliases = Table(
@@ -138,11 +139,14 @@ aliases = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("model_id", ForeignKey("models.id"), nullable=False),
+    # The spelling the alias was last set with, and the key it is unique under
+    # (cairn.domain.names.alias_key): @Champion and @champion are one alias.
     Column("name", Text, nullable=False),
+    Column("key", Text, nullable=False),
     Column("version_id", ForeignKey("versions.id"), nullable=False),
     Column("updated_by", Text, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
-    UniqueConstraint("model_id", "name"),
+    UniqueConstraint("model_id", "key"),
     Index("ix_aliases_version_id", "version_id"),
 )
 
@@ -153,14 +157,15 @@ alias_history = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("model_id", ForeignKey("models.id"), nullable=False),
-    Column("alias", Text, nullable=False),
+    Column("alias", Text, nullable=False),  # as spelled in that move
+    Column("key", Text, nullable=False),  # alias_key(alias)
     Column("action", Text, nullable=False),
     Column("version_id", ForeignKey("versions.id", ondelete="SET NULL"), nullable=True),
     Column("number", Integer, nullable=True),
     Column("previous_number", Integer, nullable=True),
     Column("actor", Text, nullable=False),
     Column("at", UTCDateTime(), nullable=False),
-    Index("ix_alias_history_model_id_alias_at", "model_id", "alias", "at"),
+    Index("ix_alias_history_model_id_key_at", "model_id", "key", "at"),
 )
 
 upload_sessions = Table(
