@@ -81,8 +81,8 @@ def test_metrics_keep_their_history_and_the_latest_value_by_step(http: TestClien
         ok(http.post(f"{API}/runs/log-metric", json=body))
     nan = {"run_id": run_id, "key": "loss", "value": "NaN", "timestamp": 5, "step": 0}
     ok(http.post(f"{API}/runs/log-metric", json=nan))
-    for value in ("-Infinity", "Infinity"):  # both databases keep them, and NaN, as doubles
-        ok(http.post(f"{API}/runs/log-metric", json={**nan, "key": "grad", "value": value}))
+    for spelled in ("-Infinity", "Infinity"):  # both databases keep them, and NaN, as doubles
+        ok(http.post(f"{API}/runs/log-metric", json={**nan, "key": "grad", "value": spelled}))
     grad = {"run_id": run_id, "metric_key": "grad"}
     stored = ok(http.get(f"{API}/metrics/get-history", params=grad))["metrics"]
     assert [m["value"] for m in stored] == ["-Infinity", "Infinity"]
