@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from cairn.cli.context import remember
-from cairn.cli.exits import fail_usage
+from cairn.cli.exits import error_json, fail_usage
 
 FORMATS = ("table", "tsv", "json")
 
@@ -97,8 +97,11 @@ class CairnGroup(click.Group):
             result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
             result = fail_usage(exc, as_json=asks_json(argv))
-        except click.Abort:
-            click.echo("Aborted!", err=True)
+        except click.Abort:  # Ctrl-C, or no answer to a prompt
+            if asks_json(argv):
+                error_json("aborted", "aborted before it was done", {})
+            else:
+                click.echo("Aborted!", err=True)
             result = 1
         if not standalone_mode:
             return result

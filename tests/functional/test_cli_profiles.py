@@ -42,6 +42,9 @@ def test_login_stores_a_checked_token_in_a_private_profile(
     assert refused.returncode == 5, refused.stderr
     assert not _config().exists()  # a token the server refuses is not stored
 
+    unanswered = run_cli("", "login", url, "--json", stdin="")  # the prompt gets no answer
+    assert unanswered.returncode == 1
+    assert json.loads(unanswered.stdout)["error"]["code"] == "aborted"
     asked = run_cli("", "login", url, stdin=alice + "\n")  # the hidden prompt
     assert asked.returncode == 0, asked.stderr
     assert alice not in asked.stdout + asked.stderr

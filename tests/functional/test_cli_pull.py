@@ -41,31 +41,32 @@ def test_pull_refuses_a_folder_holding_more_than_the_version_unless_replace(
     url = live_server.url
     v1 = _folder(tmp_path / "v1", {"a.txt": b"a1", "sub/b.txt": b"b1", "sub/deep/c.txt": b"c1"})
     v2 = _folder(tmp_path / "v2", {"a.txt": b"a2", "sub/b.txt": b"b2"})
-    with Client(url, progress=False, cache_dir=tmp_path / "cache") as cairn:
+    cache = tmp_path / "cache"
+    with Client(url, progress=False, cache_dir=cache) as cairn:
         cairn.push("fraud", v1, capture_provenance=False)
         cairn.push("fraud", v2, capture_provenance=False)
     dest = tmp_path / "dest"
-    assert run_cli(url, "pull", "fraud:1", str(dest)).returncode == 0
+    assert run_cli(url, "pull", "fraud:1", str(dest), cache_dir=cache).returncode == 0
     before = _snapshot(dest)
 
-    refused = run_cli(url, "pull", "fraud:2", str(dest))
+    refused = run_cli(url, "pull", "fraud:2", str(dest), cache_dir=cache)
     assert refused.returncode == 4, refused.stderr
     assert "sub/deep" in refused.stderr and "--replace" in refused.stderr
     assert _snapshot(dest) == before
-    as_json = run_cli(url, "pull", "fraud:2", str(dest), "--json")
+    as_json = run_cli(url, "pull", "fraud:2", str(dest), "--json", cache_dir=cache)
     assert as_json.returncode == 4 and '"code": "conflict"' in as_json.stdout
 
-    replaced = run_cli(url, "pull", "fraud:2", str(dest), "--replace")
+    replaced = run_cli(url, "pull", "fraud:2", str(dest), "--replace", cache_dir=cache)
     assert replaced.returncode == 0, replaced.stderr
     assert tree_digests(dest) == tree_digests(v2)
     assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == [
         "a.txt", "sub", "sub/b.txt"
     ]  # fmt: skip
     # A folder that holds exactly the version is pulled into again, as often as asked.
-    assert run_cli(url, "pull", "fraud:2", str(dest)).returncode == 0
+    assert run_cli(url, "pull", "fraud:2", str(dest), cache_dir=cache).returncode == 0
     assert tree_digests(dest) == tree_digests(v2)
     # A file is not a folder.
-    assert run_cli(url, "pull", "fraud:2", str(dest / "a.txt")).returncode == 2
+    assert run_cli(url, "pull", "fraud:2", str(dest / "a.txt"), cache_dir=cache).returncode == 2
 
 
 def test_replace_never_follows_a_link_out_of_the_folder(
@@ -73,7 +74,8 @@ def test_replace_never_follows_a_link_out_of_the_folder(
 ) -> None:
     url = live_server.url
     version = _folder(tmp_path / "v", {"a.txt": b"mine", "sub/b.txt": b"b"})
-    with Client(url, progress=False, cache_dir=tmp_path / "cache") as cairn:
+    cache = tmp_path / "cache"
+    with Client(url, progress=False, cache_dir=cache) as cairn:
         cairn.push("fraud", version, capture_provenance=False)
     outside = _folder(tmp_path / "outside", {"keep.txt": b"keep", "inner/x.txt": b"x"})
     kept = _snapshot(outside)
@@ -85,8 +87,8 @@ def test_replace_never_follows_a_link_out_of_the_folder(
     (dest / "stale").mkdir()
     (dest / "stale" / "back").symlink_to(outside)  # inside a folder that goes
 
-    assert run_cli(url, "pull", "fraud", str(dest)).returncode == 4
-    done = run_cli(url, "pull", "fraud", str(dest), "--replace")
+    assert run_cli(url, "pull", "fraud", str(dest), cache_dir=cache).returncode == 4
+    done = run_cli(url, "pull", "fraud", str(dest), "--replace", cache_dir=cache)
     assert done.returncode == 0, done.stderr
     assert _snapshot(outside) == kept
     assert _snapshot(dest) == {
@@ -109,7 +111,7 @@ def test_a_pull_that_fails_while_writing_leaves_the_folder_as_it_was(
         cairn.push("fraud", new, capture_provenance=False)
         cairn.pull("fraud:2", tmp_path / "elsewhere")  # the blobs are in the cache now
     dest = tmp_path / "dest"
-    assert run_cli(url, "pull", "fraud:1", str(dest)).returncode == 0
+    assert run_cli(url, "pull", "fraud:1", str(dest), cache_dir=cache).returncode == 0
     before = _snapshot(dest)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
@@ -129,5 +131,5 @@ def test_a_pull_that_fails_while_writing_leaves_the_folder_as_it_was(
     assert failed.returncode == 1, failed.stderr
     assert "cannot write" in failed.stderr and "Traceback" not in failed.stderr
     assert _snapshot(dest) == before  # no new file, no new folder, nothing removed
-    assert run_cli(url, "pull", "fraud:2", str(dest), "--replace").returncode == 0
+    assert run_cli(url, "pull", "fraud:2", str(dest), "--replace", cache_dir=cache).returncode == 0
     assert tree_digests(dest) == tree_digests(new)
