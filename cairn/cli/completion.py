@@ -38,7 +38,7 @@ def complete_reference(
             return [
                 CompletionItem(c)
                 for c in islice(_candidates(cairn, incomplete), MOST)
-                if c.startswith(incomplete)
+                if c.casefold().startswith(incomplete.casefold())  # names keep their spelling
             ]
     except Exception:
         return []

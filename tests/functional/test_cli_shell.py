@@ -57,6 +57,9 @@ def test_under_json_every_failure_is_the_error_body_with_its_exit_status(
     assert _error(run_cli(url, "--json", "show", "a/b/c:1"), 2)["code"] == "invalid_reference"
     unknown = _error(run_cli(url, "whoami", "--bogus", "--json"), 2)
     assert unknown["code"] == "usage_error" and "--bogus" in unknown["message"]
+    # The command in a process of its own says the same, with the same status.
+    alone = _error(run_cli(url, "whoami", "--bogus", "--json", process=True), 2)
+    assert (alone["code"], alone["message"]) == (unknown["code"], unknown["message"])
     bad_choice = _error(run_cli(url, "--json", "promote", "fraud:1", "nowhere"), 2)
     assert bad_choice["code"] == "usage_error" and bad_choice["details"]["param"] == "state"
     nowhere = f"http://127.0.0.1:{free_port()}"
