@@ -308,3 +308,22 @@ def test_a_version_page_shows_its_own_card_sanitised(site: Site) -> None:
     assert "<script>alert(1)</script>" not in first
     assert "<h1>Fraud v2</h1>" in site.html("/models/risk/carded/versions/2")
     assert "This version has no card" in site.html("/models/risk/carded/versions/3")
+
+
+def test_a_waived_finding_is_shown_on_the_version_page(site: Site) -> None:
+    site.register("risk", "fraud", {"helper.pkl": pickle.dumps(_Exploit(), protocol=2)})
+    site.api("POST", "/principals", 201, json={"name": "carol"})
+    site.api("PUT", "/principals/carol/roles/risk", 200, json={"role": "approver"})
+    carol = site.api("POST", "/tokens", 201, json={"name": "t", "principal": "carol"})["secret"]
+    scans = site.api("GET", "/models/risk/fraud/versions/1/validations", 200)["items"]
+    (finding,) = [f for f in scans[-1]["details"]["findings"] if f["severity"] == "blocking"]
+    waived = site.client.post(
+        f"{API}/models/risk/fraud/versions/1/scan/waivers",
+        json={"finding": finding["id"], "reason": "reviewed <b>by hand</b>"},
+        headers=bearer(carol),
+    )
+    assert waived.status_code == 201, waived.text
+    assert waived.json()["status"] == "clean"
+    html = site.html("/models/risk/fraud/versions/1")
+    assert "Waived</strong> by carol" in html and finding["id"] in html
+    assert "reviewed &lt;b&gt;by hand&lt;/b&gt;" in html
