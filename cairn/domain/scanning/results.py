@@ -146,10 +146,18 @@ def status_of(findings: Iterable[Finding]) -> ScanStatus:
     return status_of_pairs((f.kind.value, f.severity.value) for f in findings)
 
 
+# What the severities of results stored before rules version 2 mean now.
+LEGACY_SEVERITIES = {"critical": "blocking", "high": "blocking", "medium": "warning", "low": "info"}
+
+
 def status_of_pairs(findings: Iterable[tuple[str, str]]) -> ScanStatus:
-    """The status that findings given as (kind, severity) amount to."""
+    """The status that findings given as (kind, severity) amount to; a severity this version
+    does not know counts as blocking, so an unreadable result never passes."""
     found = {ScanStatus.CLEAN}
-    for kind, severity in findings:
+    for kind, stored in findings:
+        severity = LEGACY_SEVERITIES.get(stored, stored)
+        if severity not in ("blocking", "warning", "info"):
+            severity = Severity.BLOCKING
         if kind == FindingKind.SCAN_ERROR:
             found.add(ScanStatus.ERROR)
         elif severity == Severity.BLOCKING:
@@ -273,7 +281,10 @@ def scan_reason(scan: Mapping[str, Any], shown: int = 3) -> str:
         f
         for f in findings
         if not f.get("waived")
-        and (f.get("severity") == worst or (status == "error" and f.get("kind") == "scan_error"))
+        and (
+            LEGACY_SEVERITIES.get(str(f.get("severity")), f.get("severity")) == worst
+            or (status == "error" and f.get("kind") == "scan_error")
+        )
     ]
     if not named:
         return f"the scan is {status}"

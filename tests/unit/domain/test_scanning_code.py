@@ -148,5 +148,10 @@ def test_a_waiver_takes_its_finding_out_of_the_status() -> None:
     many = _details(*[("unknown_global", "warning", f"g{i}") for i in range(200)])
     ids = {f["id"]: waiver for f in apply_waivers("warnings", many, {})[1]["findings"]}
     assert apply_waivers("warnings", many, ids)[0] == "warnings"
+    # A result stored by the earlier rules (critical, medium) keeps what its severities meant.
+    legacy = _details(("dangerous_global", "critical", "a"), ("unknown_global", "medium", "b"))
+    first = finding_id("m.pkl", "", "dangerous_global", "a")
+    assert apply_waivers("flagged", legacy, {first: waiver})[0] == "warnings"
+    assert apply_waivers("flagged", _details(("x", "odd", "c")), {})[0] == "flagged"
     # Pending and running scans are not judged.
     assert apply_waivers("pending", {}, {blocking: waiver})[0] == "pending"
