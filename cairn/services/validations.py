@@ -82,6 +82,8 @@ class ValidationService:
         if name != COMPLETENESS:
             outcome = self.builtin_validations.rerun(name, version.namespace, version.files or ())
         with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
+            # Serialised with waivers, so the waivers carried over are the newest.
+            get_model(uow.store, version.namespace, version.model, lock=True)
             if outcome is None:
                 model = get_model(uow.store, version.namespace, version.model)
                 required = model.required_fields

@@ -19,7 +19,7 @@ from cairn.domain.scanning.waivers import apply_waivers, finding_key
 from cairn.errors import InvalidInput, NotFound, PermissionDenied
 from cairn.services.auth import Actor, Permission
 from cairn.services.builtin_validations import SCAN, BuiltinValidations, Outcome, newest_scan
-from cairn.services.resolve import get_version
+from cairn.services.resolve import get_model, get_version
 from cairn.services.uow import Database, UnitOfWork
 
 REASON_MAX = 2000
@@ -36,6 +36,8 @@ class WaiverService:
         if not isinstance(reason, str) or not reason.strip() or len(reason) > REASON_MAX:
             raise InvalidInput(f"a waiver's reason is text of 1-{REASON_MAX} characters")
         with self.db.write(actor, Permission.APPROVE, ref.namespace) as uow:
+            # One waiver (or new scan result) of a model at a time: each builds on the newest.
+            get_model(uow.store, ref.namespace, ref.model, lock=True)
             version = get_version(uow.store, ref, with_files=False)
             if canonical_key(actor.name) == canonical_key(version.author):
                 raise PermissionDenied(
