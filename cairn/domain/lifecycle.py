@@ -33,6 +33,7 @@ from typing import Any
 
 from cairn.domain.gates import DeploymentRule, blocks, parse_deployments, scan_passes
 from cairn.domain.names import alias_key
+from cairn.domain.policy_presets import expand_preset
 from cairn.domain.scanning.results import scan_reason
 from cairn.domain.validators import Posters, check_validation_name, parse_validators
 from cairn.errors import InvalidInput
@@ -117,6 +118,7 @@ class Policy:
     retention: Retention = Retention()
     validators: Mapping[str, Posters] = field(default_factory=dict)
     deployments: DeploymentRule = field(default_factory=DeploymentRule)
+    any_transition: bool = False  # MLflow's: any state to any target, backwards too
 
     def gate(self, target: str) -> Gate:
         return self.gates.get(target, Gate())
@@ -183,13 +185,16 @@ class Decision:
 
 
 def parse_policy(document: object) -> Policy:
-    """Check a policy document and compile its rules; ``InvalidInput`` says what is wrong."""
+    """Check a policy document (or a preset's name, ``cairn.domain.policy_presets``) and
+    compile its rules; ``InvalidInput`` says what is wrong."""
+    document = expand_preset(document)
     if not isinstance(document, dict) or set(document) - {
         "states",
         "protected_aliases",
         "retention",
         "validators",
         "deployments",
+        "transitions",
     }:
         raise InvalidInput(
             "a policy is {states, protected_aliases, retention, validators}: see the README"
@@ -207,7 +212,12 @@ def parse_policy(document: object) -> Policy:
     validators = parse_validators(document.get("validators", {}))
     deployments = parse_deployments(document.get("deployments", {}))
     protected = {alias_key(a): s for a, s in aliases.items()}  # any spelling of the alias
-    return Policy(gates, protected, document, retention, validators, deployments)
+    transitions = document.get("transitions", "forward")
+    if transitions not in ("forward", "any"):
+        raise InvalidInput("transitions is 'forward' (the default) or 'any' (MLflow's)")
+    return Policy(
+        gates, protected, document, retention, validators, deployments, transitions == "any"
+    )
 
 
 RETENTION_FIELDS = ("keep_last", "archive_after_days", "delete", "grace_hours")
@@ -342,7 +352,7 @@ def evaluate(
     ``target``; ``approvers`` are those whose approvals count for this version and target."""
     gate = policy.gate(target)
     state = str(document.get("state"))
-    checks = [_transition(state, target)]
+    checks = [_transition(state, target, policy.any_transition)]
     variables = activation(document)
     for rule in gate.rules:
         passed, reason = evaluate_rule(rule.expr, variables)
@@ -387,8 +397,8 @@ def evaluate(
     return Decision(target, tuple(checks), gate.approvals, len(counted))
 
 
-def _transition(state: str, target: str) -> Check:
-    if target in TRANSITIONS.get(state, frozenset()):
+def _transition(state: str, target: str, any_transition: bool = False) -> Check:
+    if target in TRANSITIONS.get(state, frozenset()) or (any_transition and state != target):
         return Check("transition", True, f"{state} → {target} is allowed")
     return Check("transition", False, f"a version in {state} cannot go to {target}")
 

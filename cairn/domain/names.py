@@ -11,6 +11,7 @@ the OCI specification requires.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 
@@ -103,22 +104,39 @@ def check_alias(raw: object) -> str:
 
 def check_tag(key: object, value: object) -> tuple[str, str]:
     """A tag as MLflow's registry takes it, less control characters in the value."""
+    if isinstance(key, str) and len(key) > TAG_KEY_MAX:
+        raise InvalidName(
+            f"a tag key is at most {TAG_KEY_MAX} characters",
+            kind="tag",
+            rule="key_length",
+            limit=TAG_KEY_MAX,
+        )
     if not isinstance(key, str) or not _TAG_KEY.fullmatch(key) or _not_unique_path(key):
         raise InvalidName(
             f"a tag key is 1-{TAG_KEY_MAX} letters, digits, underscores (_), dashes (-), "
             "periods (.), spaces ( ), colons (:) and slashes (/), and not a path that reads "
             "as another name ('/k', 'a//b', '../k')",
             kind="tag",
+            rule="key_characters",
             value=str(key)[:TAG_KEY_MAX],
+            quoted=json.dumps(str(key)[:TAG_KEY_MAX]),
         )
     if not isinstance(value, str):
         raise InvalidName("a tag value must be a string", kind="tag", key=key)
-    if len(value) > TAG_VALUE_MAX or _CONTROL.search(value):
+    if len(value) > TAG_VALUE_MAX:
         raise InvalidName(
-            f"a tag value is at most {TAG_VALUE_MAX} characters, with no control characters "
-            "but tab",
+            f"a tag value is at most {TAG_VALUE_MAX} characters",
             kind="tag",
             key=key,
+            rule="value_length",
+            limit=TAG_VALUE_MAX,
+        )
+    if _CONTROL.search(value):
+        raise InvalidName(
+            "a tag value has no control characters but tab",
+            kind="tag",
+            key=key,
+            rule="value_characters",
         )
     return key, value
 

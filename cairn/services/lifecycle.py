@@ -92,11 +92,11 @@ class LifecycleService:
         if check:
             with self.db.read(actor, ref.namespace) as store:
                 version = get_version(store, ref, with_files=False)
-                return Promotion(self._decide(store, version, target, actor.name), version)
+                return Promotion(self.decide(store, version, target, actor.name), version)
         with self.db.write(actor, Permission.WRITE, ref.namespace) as uow:
             model = get_model(uow.store, ref.namespace, ref.model, lock=True)
             version = get_version(uow.store, ref, with_files=False)
-            decision = self._decide(uow.store, version, target, actor.name)
+            decision = self.decide(uow.store, version, target, actor.name)
             if decision.outcome == "denied":
                 uow.record(
                     "version.promote.denied",
@@ -110,14 +110,14 @@ class LifecycleService:
                 request = self._open_request(uow, version, target, reason, decision)
                 return Promotion(decision, version, request)
             else:
-                applied = self._apply(uow, model.ref, version, target, reason, decision)
+                applied = self.apply(uow, model.ref, version, target, reason, decision)
                 return Promotion(decision, applied, applied=True)
         raise PolicyViolation(
             f"promoting {version.ref} to {target} is denied: " + "; ".join(denied.reasons()),
             decision=denied.to_dict(),
         )
 
-    def _decide(
+    def decide(
         self, store: MetadataStore, version: Version, target: str, requester: str
     ) -> Decision:
         policy = policy_for(store, get_model(store, version.namespace, version.model))
@@ -172,7 +172,7 @@ class LifecycleService:
             "scan": validations.get("scan", {"status": "missing"}),
         }
 
-    def _apply(
+    def apply(
         self,
         uow: UnitOfWork,
         model_ref: str,
@@ -181,7 +181,10 @@ class LifecycleService:
         reason: str,
         decision: Decision,
     ) -> Version:
+        """Move ``version`` to ``target`` inside ``uow``, as ``decision`` allowed."""
+        model = get_model(uow.store, version.namespace, version.model)
         uow.store.versions.update(version.id, {"state": target, "updated_at": uow.now})
+        uow.store.models.update(model.id, {}, uow.now)  # MLflow's last_updated_timestamp
         uow.record(
             "version.promote",
             version.ref,
@@ -192,7 +195,6 @@ class LifecycleService:
         )
         if target == "archived":
             # Archiving takes the version out of every alias, and so out of deployment.
-            model = get_model(uow.store, version.namespace, version.model)
             for alias in sorted(version.aliases):
                 remove_alias(uow, model, alias, version.number)
         for request in uow.store.approvals.requests(
@@ -277,10 +279,10 @@ class LifecycleService:
             if decision == "reject":
                 uow.store.approvals.close(request.id, "rejected", uow.now)
             else:
-                evaluated = self._decide(uow.store, version, request.target, request.requested_by)
+                evaluated = self.decide(uow.store, version, request.target, request.requested_by)
                 if evaluated.allowed:
                     model = get_model(uow.store, version.namespace, version.model, lock=True)
-                    applied = self._apply(
+                    applied = self.apply(
                         uow, model.ref, version, request.target, request.reason, evaluated
                     )
                     promotion = Promotion(evaluated, applied, applied=True)

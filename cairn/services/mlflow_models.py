@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cairn.domain.filters import And, Compare, Field
 from cairn.domain.manifest import FileEntry, parse_manifest
 from cairn.domain.metadata import parse_provenance
 from cairn.domain.names import check_alias, check_name
@@ -30,12 +29,13 @@ from cairn.domain.tracking import (
     children,
     plain_text,
 )
-from cairn.errors import AliasNotFound, InvalidInput, PolicyViolation, TrackingNotFound
+from cairn.errors import AliasNotFound, InvalidInput, TrackingNotFound
 from cairn.services.aliases import AliasService
 from cairn.services.auth import Actor
 from cairn.services.blobs import BlobRead, BlobService
 from cairn.services.imports import ImportService
 from cairn.services.lifecycle import LifecycleService
+from cairn.services.mlflow_writes import MlflowWrites
 from cairn.services.models import ModelService
 from cairn.services.registrations import RegistrationHook
 from cairn.services.resolve import get_model
@@ -66,6 +66,7 @@ class Source:
     files: list[FileEntry]
     run_id: str | None
     model: LoggedModel | None
+    parent: str | None = None  # the registered version a models:/ source names (a copy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class MlflowModels:
         self.tracking = tracking
         self.blobs = blobs
         self.aliases = aliases
+        self.writes = MlflowWrites(versions.db, lifecycle)
         self.imports = imports
 
     def register(
@@ -136,6 +138,8 @@ class MlflowModels:
             "model_id": found.model and found.model.id,
         }
         provenance: dict[str, Any] = {"extra": {"mlflow": {k: v for k, v in origin.items() if v}}}
+        if found.parent:  # copy_model_version: the copy descends from its source (lineage)
+            provenance["parents"] = [{"ref": found.parent, "relation": "copied_from"}]
         meta = replace(metadata, provenance=provenance)
         if found.run_id:  # the run's params, metrics, tags, code and datasets come along
             run = self.tracking.run(actor, found.run_id)
@@ -152,44 +156,16 @@ class MlflowModels:
         self, actor: Actor, name: str, number: int, stage: object, archive_existing: bool
     ) -> Version:
         """Move a version to the state MLflow's ``stage`` corresponds to (policy applies);
-        ``archive_existing`` archives the other versions in that state afterwards."""
+        ``archive_existing`` archives the other versions in that state, in the same
+        transaction (``cairn.services.mlflow_writes``)."""
         if not isinstance(stage, str) or stage.lower() not in STAGE_TO_STATE:
-            raise InvalidInput("a stage is one of None, Staging, Production, Archived")
-        target = STAGE_TO_STATE[stage.lower()]
-        ref = Reference(self.namespace, name, number=number)
-        current = self.versions.get(actor, ref, with_files=False)
-        if current.state != target:
-            promotion = self.lifecycle.promote(actor, ref, target, "MLflow stage transition")
-            if not promotion.applied:
-                raise PolicyViolation(
-                    f"moving {current.ref} to {target} needs approvals; a request is open",
-                    decision=promotion.decision.to_dict(),
-                )
-        if archive_existing and target in ("staging", "production"):
-            for other in self._in_state(actor, current.model, target):
-                if other != number:
-                    self.lifecycle.promote(
-                        actor, Reference(self.namespace, name, number=other), "archived"
-                    )
-        return self.versions.get(actor, ref, with_files=False)
-
-    def _in_state(self, actor: Actor, model: str, state: str) -> list[int]:
-        """The numbers of every version of ``model`` in ``state``, found by Cairn's search."""
-        where = And(
-            (
-                Compare(Field("namespace"), "=", self.namespace),
-                Compare(Field("name"), "=", model),
-                Compare(Field("state"), "=", state),
+            raise InvalidInput(
+                f"Invalid Model Version stage: {str(stage)[:100]}. Value must be one of None, "
+                "Staging, Production, Archived."
             )
-        )
-        numbers: list[int] = []
-        cursor: str | None = None
-        while True:
-            page = self.versions.matching(actor, where, cursor, None)
-            numbers.extend(v.number for v in page.items)
-            if page.next_cursor is None:
-                return numbers
-            cursor = page.next_cursor
+        ref = Reference(self.namespace, name, number=number)
+        self.writes.transition(actor, ref, STAGE_TO_STATE[stage.lower()], archive_existing)
+        return self.versions.get(actor, ref, with_files=False)
 
     # Registered models, each drawn with its newest version per stage and its aliases
 
@@ -340,7 +316,7 @@ class MlflowModels:
         ref = Reference(self.namespace, check_name(name, kind="model"), number, alias_name)
         version = self.versions.get(actor, ref)
         named = self.tracking.logged_model(actor, model_id) if model_id else None
-        return Source(list(version.files or []), run_id or None, named)
+        return Source(list(version.files or []), run_id or None, named, version.ref)
 
     def _run_source(self, actor: Actor, run_id: str, inner: str) -> Source:
         run = self.tracking.run(actor, run_id)

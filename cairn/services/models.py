@@ -118,6 +118,7 @@ class ModelService:
                 raise ModelExists(
                     f"model {ns.name}/{checked} exists or existed (names compare as {key!r})",
                     key=key,
+                    model=f"{ns.name}/{checked}",
                 )
             uow.store.models.rename(model.id, checked, key, uow.now)
             uow.record("model.rename", model.ref, new_name=checked)
@@ -216,7 +217,11 @@ def create_model(uow: UnitOfWork, namespace: str, name: str, values: Mapping[str
     if model_id is None:
         found = uow.store.models.find_any(ns.id, key)
         if found is None or not found[1] or not uow.store.models.revive(found[0], full, uow.now):
-            raise ModelExists(f"model {ns.name}/{name} exists (names compare as {key!r})", key=key)
+            raise ModelExists(
+                f"model {ns.name}/{name} exists (names compare as {key!r})",
+                key=key,
+                model=f"{ns.name}/{name}",
+            )
         model_id = found[0]
     uow.record("model.create", f"{ns.name}/{name}", **{f: full[f] for f in MODEL_FIELDS})
     return model_id

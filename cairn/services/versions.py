@@ -113,6 +113,7 @@ class VersionService:
             require_blobs(uow.store, found.namespace, manifest.files)
             self.builtin_validations.enforce(uow, namespace, outcomes)
             version = self._insert(uow, found, registration, meta)
+            uow.store.models.update(found.id, {}, uow.now)  # MLflow's last_updated_timestamp
             settled = self.builtin_validations.at_registration(
                 manifest, version.completeness, version.missing_fields
             )

@@ -123,6 +123,10 @@ def test_the_mlflow_client_logs_registers_and_loads_through_cairn(
         source = sdk.get("doubler-renamed:2")
     assert copy.manifest_digest == source.manifest_digest
     assert copy.provenance["extra"]["mlflow"]["source"] == "models:/doubler-renamed/2"
+    # The copy keeps its lineage to the source (Cairn's parents).
+    assert copy.provenance["parents"] == [
+        {"ref": "default/doubler-renamed:2", "relation": "copied_from"}
+    ]
 
 
 def _files(root: Path) -> dict[str, bytes]:

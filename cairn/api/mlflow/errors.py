@@ -50,10 +50,42 @@ def mlflow_code(status: int, exc: errors.CairnError | None) -> tuple[int, str]:
     return status, _BY_STATUS.get(status, "INTERNAL_ERROR")
 
 
+def mlflow_message(exc: errors.CairnError | None, message: str) -> str:
+    """MLflow's own text for the errors its clients and tests match on (its registry store's
+    templates); Cairn's message for the others."""
+    details = exc.details if exc is not None else {}
+    ref = str(details.get("ref", ""))
+    if isinstance(exc, errors.AliasNotFound) and "@" in ref:
+        return f"Registered model alias {ref.rpartition('@')[2]} not found."
+    if isinstance(exc, errors.ModelNotFound) and "model" in details:
+        return f"Registered Model with name={_name(details['model'])} not found"
+    if isinstance(exc, errors.VersionNotFound) and ":" in ref:
+        model, _, number = ref.rpartition(":")
+        return f"Model Version (name={_name(model)}, version={number}) not found"
+    if isinstance(exc, errors.ModelExists) and "model" in details:
+        return f"Registered Model (name={_name(details['model'])}) already exists."
+    if isinstance(exc, errors.InvalidName) and details.get("kind") == "tag":
+        return _TAG_MESSAGES.get(str(details.get("rule")), message).format(**details)
+    return message
+
+
+_TAG_MESSAGES = {
+    "key_characters": "Invalid value {quoted} for parameter 'key' supplied: Names may only "
+    "contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) "
+    "and slashes (/).",
+    "key_length": "'key' exceeds the maximum length of {limit} characters",
+    "value_length": "'value' exceeds the maximum length of {limit} characters",
+}
+
+
+def _name(ref: object) -> str:
+    return str(ref).partition("/")[2] or str(ref)
+
+
 def mlflow_error(_request: Request, problem: Problem) -> JSONResponse:
     mapped, mlflow = mlflow_code(problem.status, problem.exc)
     return JSONResponse(
-        {"error_code": mlflow, "message": problem.message},
+        {"error_code": mlflow, "message": mlflow_message(problem.exc, problem.message)},
         status_code=mapped,
         headers={**(problem.headers or {}), "Cairn-Error-Code": problem.code},
     )

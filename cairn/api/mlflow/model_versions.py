@@ -74,8 +74,10 @@ def update_model_version(svc: Svc, actor: Writer, body: Body) -> Response:
 
 @router.delete("/delete")
 def delete_model_version(svc: Svc, actor: Admin, body: Body) -> Response:
-    """Delete a version no alias names (Cairn refuses to delete an aliased one)."""
-    svc.versions.delete(actor, _ref(svc, w.body_field(body, "name"), w.body_field(body, "version")))
+    """Delete a version and its aliases, as MLflow does, unless the policy protects one of them
+    or the version was deployed (``INVALID_STATE`` naming the rule)."""
+    ref = _ref(svc, w.body_field(body, "name"), w.body_field(body, "version"))
+    svc.mlflow.writes.delete_version(actor, ref)
     return ok({})
 
 

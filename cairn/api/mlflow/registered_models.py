@@ -69,8 +69,10 @@ def rename_registered_model(svc: Svc, actor: Writer, body: Body) -> Response:
 
 @router.delete("/delete")
 def delete_registered_model(svc: Svc, actor: Admin, body: Body) -> Response:
-    """Delete a registered model without versions (Cairn never deletes versions in bulk)."""
-    svc.models.delete(actor, svc.mlflow.namespace, w.model_name(w.body_field(body, "name")))
+    """Delete a registered model and its versions, as MLflow does (each version under the
+    rules of ``delete_model_version``; one refused, nothing is deleted)."""
+    name = w.model_name(w.body_field(body, "name"))
+    svc.mlflow.writes.delete_model(actor, svc.mlflow.namespace, name)
     return ok({})
 
 

@@ -169,6 +169,11 @@ def artifact_listing(entries: list[ArtifactEntry]) -> dict[str, Any]:
 
 def model_name(raw: object) -> str:
     """An MLflow registered model name, as spelled, checked in Cairn's grammar."""
+    if isinstance(raw, str) and ("/" in raw or ":" in raw):  # MLflow's own rule and words
+        raise InvalidName(
+            f"Invalid model name '{raw[:200]}'. Names cannot contain '/' or ':'.",
+            kind="registered model name",
+        )
     try:
         return check_name(raw, kind="registered model name")
     except InvalidName as exc:

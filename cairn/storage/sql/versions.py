@@ -174,10 +174,12 @@ class VersionRows:
             )
         return version_id
 
-    def numbers(self, model_id: int) -> list[int]:
-        """Every version number of the model, in no order."""
+    def numbers(self, model_id: int, *, state: str | None = None) -> list[int]:
+        """Every version number of the model (only those in ``state``, when given), ascending."""
         query = select(versions.c.number).where(versions.c.model_id == model_id)
-        return list(self.conn.execute(query).scalars())
+        if state is not None:
+            query = query.where(versions.c.state == state)
+        return list(self.conn.execute(query.order_by(versions.c.number)).scalars())
 
     def newest_per_state(self, model_id: int) -> list[Version]:
         """The newest version of the model in each lifecycle state, oldest first."""

@@ -191,3 +191,35 @@ def test_a_validation_name_is_normalised_and_has_no_look_alike() -> None:
 
 def test_the_roles_a_policy_may_name_are_cairn_s_roles() -> None:
     assert set(ROLE_NAMES) == {role.value for role in Role}
+
+
+def test_the_mlflow_migration_preset_lets_a_version_go_anywhere_ungoverned() -> None:
+    policy = parse_policy({"preset": "mlflow-migration"})
+    assert policy.any_transition and not policy.protected_aliases
+    unscanned = {**DOC, "state": "production", "validations": {}}
+    for target in ("staging", "registered", "archived"):
+        assert evaluate(policy, target, unscanned, set(), "alice").outcome == "allowed"
+    # The default keeps states moving forward.
+    assert evaluate(parse_policy(DEFAULT_POLICY), "staging", unscanned, set(), "a").outcome == (
+        "denied"
+    )
+
+
+def test_a_failed_check_still_blocks_under_the_preset() -> None:
+    policy = parse_policy({"preset": "mlflow-migration"})
+    flagged = {**DOC, "validations": {"scan": {"status": "flagged"}}}
+    assert evaluate(policy, "production", flagged, set(), "alice").outcome == "denied"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"preset": "nope"},
+        {"preset": "mlflow-migration", "states": {}},
+        {"preset": 3},
+        {"transitions": "sideways"},
+    ],
+)
+def test_an_unknown_preset_or_transition_rule_is_refused(document: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput):
+        parse_policy(document)
