@@ -68,6 +68,7 @@ class Version:
     aliases: list[str] = field(default_factory=list)
     files: tuple[FileEntry, ...] | None = None
     validations: dict[str, str] | None = None  # status of the newest of each name, when read
+    waivers: tuple[dict[str, Any], ...] | None = None  # the newest scan's waived findings, read
 
     @property
     def ref(self) -> str:

@@ -114,9 +114,24 @@ def counted(history: Sequence[Validation], author: str, policy: Policy) -> dict[
 def counted_statuses(store: MetadataStore, version: Version) -> dict[str, str]:
     """The newest status of each result the version's policy counts, by name: what a summary
     shows and what every gate downstream (aliases, deployments, pulls) reads."""
+    return {name: v.status for name, v in counted_results(store, version).items()}
+
+
+def counted_results(store: MetadataStore, version: Version) -> dict[str, Validation]:
     policy = policy_for(store, get_model(store, version.namespace, version.model))
-    latest = counted(store.validations.history(version.id), version.author, policy)
-    return {name: v.status for name, v in latest.items()}
+    return counted(store.validations.history(version.id), version.author, policy)
+
+
+def waived_findings(scan: Validation | None) -> tuple[dict[str, Any], ...]:
+    """The findings a version's scan result marks waived: id, file, kind, severity, message,
+    and who waived it, when and why."""
+    if scan is None:
+        return ()
+    return tuple(
+        {k: f.get(k) for k in ("id", "file", "kind", "severity", "message")} | f["waived"]
+        for f in scan.details.get("findings") or []
+        if isinstance(f, dict) and isinstance(f.get("waived"), dict)
+    )
 
 
 def _may_post(actor: Actor, version: Version, policy: Policy, name: str) -> None:

@@ -38,7 +38,7 @@ from cairn.services.registrations import (
 )
 from cairn.services.resolve import get_model, get_version
 from cairn.services.uow import Database, UnitOfWork
-from cairn.services.validations import counted_statuses
+from cairn.services.validations import counted_results, waived_findings
 from cairn.storage.sql.filters import compile_version_filter
 
 T = TypeVar("T")
@@ -144,7 +144,12 @@ class VersionService:
         blocked version's is refused unless ``override`` (see ``cairn.services.gates``)."""
         with self.db.read(actor, ref.namespace) as store:
             version = get_version(store, ref, with_files=False)
-            version = replace(version, validations=counted_statuses(store, version))
+            latest = counted_results(store, version)
+            version = replace(
+                version,
+                validations={name: v.status for name, v in latest.items()},
+                waivers=waived_findings(latest.get("scan")),
+            )
             if not with_files:
                 return version
             found = version_blocks(store, version)

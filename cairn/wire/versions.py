@@ -82,6 +82,10 @@ class Version(Record):
         "The status of the newest validation of each name; absent where they were not read. "
         "The details: ``.../validations``."
     )
+    waivers: list[dict[str, Any]] | SkipJsonSchema[None] = _when_read(
+        "The scan findings waived on this version (id, file, kind, severity, message, by, "
+        "reason, at); absent where the validations were not read."
+    )
 
     @classmethod
     def of(cls, v: records.Version) -> Version:
@@ -108,6 +112,7 @@ class Version(Record):
             updated_at=v.updated_at,
             files=files,
             validations=v.validations,
+            waivers=None if v.waivers is None else list(v.waivers),
         )
 
 

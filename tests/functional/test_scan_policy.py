@@ -225,6 +225,12 @@ def test_an_approver_waives_a_finding_on_one_version_with_a_reason_audited(
         assert admin.rerun_validation("waived:1", "scan").status == "clean"
     shown = run_cli(url, "show", "waived:1").stdout
     assert "WAIVED by carol: our loader" in shown, shown
+    version = json.loads(run_cli(url, "--json", "show", "waived:1").stdout)
+    assert [(w["id"], w["by"], w["reason"]) for w in version["waivers"]] == [
+        (f, "carol", "our loader") for f in ids
+    ]
+    other = json.loads(run_cli(url, "--json", "show", "waived:2").stdout)
+    assert other["waivers"] == [] and other["validations"]["scan"] == "flagged"
     entries = json.loads(
         run_cli(url, "--json", "audit", "log", "default/waived:1", "--action", "scan.waive").stdout
     )
