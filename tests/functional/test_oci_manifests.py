@@ -236,6 +236,20 @@ def test_aliases_moved_through_cairn_move_their_tag(client: httpx.Client) -> Non
     assert client.get(f"/v2/{repo}/manifests/prod").content == second
 
 
+def test_a_model_s_spelling_is_its_lower_case_repository_and_tags(client: httpx.Client) -> None:
+    """A model or alias keeps its spelling (Fraud_Model, @Champion); OCI names are lower case."""
+    created = client.post("/api/v1/models/wire", json={"name": "Spelled_Model"})
+    assert created.status_code == 201, created.text
+    repo = "wire/spelled_model"
+    first = _version(client, repo, {"a.bin": b"spelled"}, "latest")
+    moved = client.put("/api/v1/models/wire/spelled-model/aliases/Champion", json={"version": 1})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["model"] == "Spelled_Model" and moved.json()["aliases"] == ["Champion"]
+    tags = client.get(f"/v2/{repo}/tags/list").json()
+    assert tags["name"] == repo and "champion" in tags["tags"] and "Champion" not in tags["tags"]
+    assert client.get(f"/v2/{repo}/manifests/champion").content == first
+
+
 def test_views_are_built_once_and_served_identically(client: httpx.Client) -> None:
     repo = "wire/views"
     _version(client, repo, {"weights.bin": b"view weights", "README.md": b"# doc"}, "latest")

@@ -173,3 +173,15 @@ def test_without_a_session_a_page_sends_the_browser_to_sign_in(pages: Pages) -> 
     answer = pages.client.get("/models/default/fraud?metric=auc", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/sign-in?next=%2Fmodels%2Fdefault%2Ffraud%3Fmetric%3Dauc"
+
+
+def test_a_model_and_an_alias_are_shown_as_spelled_and_found_by_any_spelling(
+    pages: Pages,
+) -> None:
+    pages.api("POST", "/models/default", 201, json={"name": "Fraud_Model"})
+    pages.register("default", "fraud-model", {"auc": 0.9})
+    pages.api("PUT", "/models/default/FRAUD_MODEL/aliases/Champion", 200, json={"version": 1})
+    for spelling in ("Fraud_Model", "fraud-model"):
+        html = pages.get(f"/models/default/{spelling}")
+        assert "Fraud_Model" in html and "Champion" in html
+    assert "Champion" in pages.get("/models/default/fraud_model/aliases/champion")
