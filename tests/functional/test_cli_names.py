@@ -18,7 +18,9 @@ def test_the_cli_keeps_a_model_s_spelling_and_finds_it_by_any(
     pushed = run_cli(live_server.url, "push", "Fraud_Model", str(source), cache_dir=cache)
     assert pushed.returncode == 0, pushed.stderr
     assert pushed.stdout.startswith("default/Fraud_Model:1 ")
-    aliased = run_cli(live_server.url, "alias", "set", "fraud-model", "Champion", "1", cache_dir=cache)
+    aliased = run_cli(
+        live_server.url, "alias", "set", "fraud-model", "Champion", "1", cache_dir=cache
+    )
     assert aliased.returncode == 0, aliased.stderr
     shown = run_cli(live_server.url, "show", "FRAUD_MODEL@champion", cache_dir=cache)
     assert shown.returncode == 0, shown.stderr
