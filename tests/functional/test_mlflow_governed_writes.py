@@ -50,8 +50,9 @@ def two_versions(http: TestClient, name: str) -> None:
 
 
 def model(http: TestClient, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = ok(http.get(f"{API}/registered-models/get", params={"name": name}))
-    return found["registered_model"]
+    found = ok(http.get(f"{API}/registered-models/get", params={"name": name}))
+    registered: dict[str, Any] = found["registered_model"]
+    return registered
 
 
 def test_a_protected_alias_keeps_its_version_and_its_model(http: TestClient) -> None:
