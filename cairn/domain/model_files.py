@@ -29,6 +29,7 @@ SMALL_FILE_MAX = 1 << 20  # an MLmodel, a requirements file, a config.json
 HEADER_MAX = 16 << 20  # a safetensors header read for its dtypes and shapes
 HEADERS_TOTAL_MAX = 64 << 20  # all headers of a version together
 SAFETENSORS_MAX = 256  # shards whose headers are read
+PARAMETERS_MAX = 2**63 - 1  # a tensor's (or a stated) parameter count above this says nothing
 MLMODEL = "MLmodel"
 ENV_FILES = ("requirements.txt", "python_env.yaml", "conda.yaml")
 HF_CONFIG = "config.json"
@@ -174,10 +175,7 @@ def _signature_schema(signature: Mapping[str, Any]) -> dict[str, Any]:
     for side in ("inputs", "outputs"):
         raw = signature.get(side)
         if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except ValueError:
-                continue
+            raw = _json(raw)
         if isinstance(raw, list):
             specs = [s for s in (_spec(item) for item in raw) if s is not None]
             if specs:
@@ -281,10 +279,7 @@ class HfConfig:
 def read_hf_config(data: bytes) -> HfConfig | None:
     """A Hugging Face ``config.json``: ``architectures[0]``, ``model_type``, the parameter
     count where the file states one, and ``torch_dtype``."""
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        return None
+    doc = _json(data)
     if not isinstance(doc, dict):
         return None
     archs = doc.get("architectures")
@@ -294,7 +289,7 @@ def read_hf_config(data: bytes) -> HfConfig | None:
     return HfConfig(
         architecture=_text(archs[0]) if isinstance(archs, list) and archs else None,
         model_type=_text(doc.get("model_type")),
-        parameters=stated if type(stated) is int and stated > 0 else None,
+        parameters=stated if type(stated) is int and 0 < stated <= PARAMETERS_MAX else None,
         precision=_text(doc.get("torch_dtype") or doc.get("dtype")),
     )
 
@@ -312,10 +307,7 @@ def safetensors_header_length(prefix: bytes, size: int) -> int | None:
 
 def read_safetensors_header(header: bytes) -> dict[str, int] | None:
     """Parameters by dtype, from a safetensors header (the JSON after the 8-byte length)."""
-    try:
-        doc = json.loads(header)
-    except ValueError:
-        return None
+    doc = _json(header)
     if not isinstance(doc, dict):
         return None
     counts: dict[str, int] = {}
@@ -325,10 +317,20 @@ def read_safetensors_header(header: bytes) -> dict[str, int] | None:
         dtype, shape = tensor.get("dtype"), tensor.get("shape")
         if not isinstance(dtype, str) or not isinstance(shape, list):
             return None
-        if not all(type(d) is int and d >= 0 for d in shape):
+        elements = _elements(shape)
+        if elements is None:
             return None
-        counts[dtype] = counts.get(dtype, 0) + math.prod(shape)
+        counts[dtype] = counts.get(dtype, 0) + elements
     return counts
+
+
+def _elements(shape: list[Any]) -> int | None:
+    """A tensor's element count, None unless each dimension is a count and the product (of
+    at most 64 dimensions) stays within ``PARAMETERS_MAX``: nothing huge is multiplied out."""
+    if len(shape) > 64 or not all(type(d) is int and 0 <= d <= PARAMETERS_MAX for d in shape):
+        return None
+    elements = math.prod(shape)
+    return elements if elements <= PARAMETERS_MAX else None
 
 
 def precision_of(counts: Mapping[str, int]) -> str | None:
@@ -359,12 +361,30 @@ def param_size(count: int) -> str:
 # ---------------------------------------------------------------------------- helpers
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases: none of the files read uses them, and a few bytes
+    of ``*alias`` repeated would stand for gigabytes once the document is walked."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases are not read")
+        return super().compose_node(parent, index)
+
+
 def _yaml(data: bytes) -> dict[str, Any] | None:
     try:
-        doc = yaml.safe_load(data.decode("utf-8-sig"))
+        doc = yaml.load(data.decode("utf-8-sig"), Loader=_PlainLoader)  # noqa: S506
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
+
+
+def _json(data: bytes | str) -> Any:
+    """The JSON document, or None if it is not one (too deeply nested included)."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _text(value: object) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 from cairn.domain.derived import derived_model
 from cairn.domain.digests import digest_bytes
 from cairn.domain.manifest import FileEntry
-from cairn.domain.model_files import param_size
+from cairn.domain.model_files import PARAMETERS_MAX, param_size
 from cairn.domain.oci import (
     CAIRN_ARTIFACT,
     CAIRN_CONFIG,
@@ -139,7 +139,7 @@ def modelpack_config(provenance: dict[str, Any]) -> dict[str, str]:
         if isinstance(model.get(source), str):
             out[key] = model[source]
     parameters = model.get("parameters")
-    if type(parameters) is int and parameters > 0:
+    if type(parameters) is int and 0 < parameters <= PARAMETERS_MAX:
         out["paramSize"] = param_size(parameters)
     if isinstance(model.get("precision"), str):
         out["precision"] = model["precision"]

@@ -5,6 +5,7 @@ carries; what the user states wins. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import subprocess
@@ -159,3 +160,24 @@ def test_an_oci_push_by_tag_brings_the_same(live_server: LiveServer) -> None:
     assert version["tags"]["model.parameters"] == "40"
     assert version["tags"]["model.precision"] == "float32"
     assert version["provenance"]["extra"]["derived"]["model"]["format"] == "safetensors"
+
+
+def test_files_written_to_hurt_the_reader_register_like_any_files(http: TestClient) -> None:
+    """A config.json nested past the recursion limit and a safetensors header whose shapes
+    multiply past any model's register as plain files (201, nothing derived), never a 500."""
+    shapes = {"w": {"dtype": "F32", "shape": [10**4000, 10**4000], "data_offsets": [0, 2]}}
+    header = json.dumps(shapes).encode()
+    files = {
+        "config.json": b"[" * 100_000,
+        "model.safetensors": struct.pack("<Q", len(header)) + header + b"\0\0",
+    }
+    entries = []
+    for path, data in files.items():
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        put = http.put(f"{paths.API_PREFIX}/namespaces/default/blobs/{digest}", content=data)
+        assert put.status_code == 201, put.text
+        entries.append({"path": path, "size": len(data), "digest": digest})
+    where = paths.API_PREFIX + "/models/default/hostile/versions"
+    made = http.post(where, json={"manifest": {"files": entries}})
+    assert made.status_code == 201, made.text
+    assert "model.parameters" not in made.json()["tags"]

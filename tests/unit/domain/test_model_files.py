@@ -227,3 +227,27 @@ def test_the_card_is_the_shallowest_model_card_or_readme() -> None:
 def test_only_small_files_are_read_whole() -> None:
     big = FileEntry("MLmodel", mf.SMALL_FILE_MAX + 1, digest_bytes(b""))
     assert mf.wanted([big]).small() == []
+
+
+def test_hostile_files_say_nothing_and_cost_little() -> None:
+    """A file written to hurt the reader is read as saying nothing: JSON nested past Python's
+    recursion limit, YAML aliases that would stand for gigabytes once walked (a schema of a
+    thousand copies of a long name, a conda file whose pip list repeats), tensor shapes whose
+    product is too large to write out, a stated parameter count past any model's."""
+    deep = b"[" * 100_000
+    assert mf.read_hf_config(deep) is None
+    assert mf.read_safetensors_header(deep) is None
+    deep_signature = b"signature: {inputs: '" + deep + b"'}"
+    assert mf.read_mlmodel(deep_signature).schema == {}  # type: ignore[union-attr]
+    spec = b"s: &s {name: " + b"x" * 1000 + b", type: string}\n"
+    bomb = spec + b"signature: {inputs: [" + b", ".join([b"*s"] * 1000) + b"]}\n"
+    assert mf.read_mlmodel(bomb) is None
+    pip = b"p: &p {pip: [" + b", ".join([b"a"] * 1000) + b"]}\ndependencies: ["
+    assert mf.read_environment("conda.yaml", pip + b", ".join([b"*p"] * 1000) + b"]") == {}
+    huge = json.dumps({"w": {"dtype": "F32", "shape": [10**4000, 10**4000]}}).encode()
+    assert mf.read_safetensors_header(huge) is None
+    too_many = json.dumps({"w": {"dtype": "F32", "shape": [2**62, 4]}}).encode()
+    assert mf.read_safetensors_header(too_many) is None
+    config = mf.read_hf_config(json.dumps({"num_parameters": 10**400}).encode())
+    assert config is not None and config.parameters is None
+    assert modelpack_config({"extra": {"derived": {"model": {"parameters": 10**400}}}}) == {}
