@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from cairn.domain.filters import COMPARISONS_MAX, IN_MAX, KEY_MAX, And, Compare, Field, Node
+from cairn.domain.like import like
 from cairn.errors import InvalidFilter
 
 FILTER_MAX = 4096
@@ -99,7 +100,7 @@ def matches(clauses: list[Clause], values: dict[str, str]) -> bool:
         if c.op == "in":
             ok = actual in {str(v) for v in c.value} if isinstance(c.value, tuple) else False
         elif c.op in ("like", "ilike"):
-            ok = _like(str(c.value), actual, fold=c.op == "ilike")
+            ok = like(str(c.value), c.op == "ilike")(actual)
         else:
             ok = (actual == str(c.value)) == (c.op == "=")
         if not ok:
@@ -206,9 +207,3 @@ def _compare(c: Clause) -> Compare:
         pattern = str(c.value).replace("\\", "\\\\")
         return Compare(field, "like", pattern, exact=c.op == "like")
     return Compare(field, c.op, c.value, exact=True)
-
-
-def _like(pattern: str, text: str, *, fold: bool) -> bool:
-    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    flags = re.IGNORECASE | re.DOTALL if fold else re.DOTALL
-    return re.fullmatch(regex, text, flags) is not None

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cairn.domain.like import like
 from cairn.errors import InvalidFilter, InvalidInput
 
 FILTER_MAX = 4096
@@ -167,7 +168,7 @@ def _holds(c: Clause, value: Any) -> bool:
     if c.op in ("in", "not in"):
         return (value in c.value) == (c.op == "in")
     if c.op in ("like", "ilike"):
-        return _like(c.value, c.op == "ilike").fullmatch(str(value)) is not None
+        return like(c.value, c.op == "ilike")(str(value))
     if isinstance(c.value, float) != isinstance(value, float):
         return False
     compare: dict[str, Callable[[Any, Any], bool]] = {
@@ -179,12 +180,6 @@ def _holds(c: Clause, value: Any) -> bool:
         ">=": lambda a, b: a >= b,
     }
     return compare[c.op](value, c.value)
-
-
-@functools.lru_cache(maxsize=256)
-def _like(pattern: str, fold: bool) -> re.Pattern[str]:
-    parts = ["." if ch == "_" else ".*" if ch == "%" else re.escape(ch) for ch in pattern]
-    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if fold else 0))
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
