@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tomllib
 from pathlib import Path
 
 from cairn.client import Client
@@ -73,7 +74,8 @@ def test_login_stores_a_checked_token_in_a_private_profile(
 
     out = run_cli("", "logout", "--profile", "ci")
     assert out.returncode == 0, out.stderr
-    assert "ci" not in _config().read_text() and bob not in _config().read_text()
+    left = tomllib.loads(_config().read_text())
+    assert "ci" not in left["profiles"] and bob not in _config().read_text()
     assert run_cli("", "whoami", "--profile", "ci").returncode == 1
     assert _whoami() == "alice"
     assert run_cli("", "logout").returncode == 0

@@ -38,10 +38,10 @@ from cairn.client import Client
 from tests.conftest import LiveServer, start_live_server
 
 EXAMPLES_PER_OPERATION = 12
-# schemathesis runs its fuzzing and stateful phases in rounds until the time is up. The first
-# round takes about 30 s here and reaches every operation it will (85 answered a 2xx by 31 s
-# of a 240 s run); later rounds draw more of the same.
-TIME_BUDGET_SECONDS = 60
+# No time budget: each phase runs its examples once (seeded), so what the run reaches does not
+# depend on how busy the machine is (under a time budget a loaded machine reached fewer
+# operations). About 65 s here for 143 operations.
+TIMEOUT_SECONDS = 600
 SEED = 20261207
 TOKEN_POOL = 30
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -175,8 +175,6 @@ def test_generated_requests_pass_every_check(server: LiveServer, tmp_path: Path)
             "examples,coverage,fuzzing,stateful",
             "--max-examples",
             str(EXAMPLES_PER_OPERATION),
-            "--max-time",
-            str(TIME_BUDGET_SECONDS),
             "--seed",
             str(SEED),
             "--workers",
@@ -199,7 +197,7 @@ def test_generated_requests_pass_every_check(server: LiveServer, tmp_path: Path)
         },
         capture_output=True,
         text=True,
-        timeout=TIME_BUDGET_SECONDS + 300,
+        timeout=TIMEOUT_SECONDS,
         check=False,
     )
     (tmp_path / "schemathesis.out").write_text(done.stdout + done.stderr)
@@ -211,7 +209,13 @@ def test_generated_requests_pass_every_check(server: LiveServer, tmp_path: Path)
     # The run reached every documented operation, and past the front door of most: a fuzz
     # that only ever met 401s or 404s would prove nothing.
     answered = {label for label, found in statuses.items() if any(200 <= s < 300 for s in found)}
+    # Cairn's own operations: MLflow's bodies are read by hand (their schema says little), so
+    # generated ones rarely get past the first check; they are held to no 5xx above.
+    own = {label for label in statuses if " /api/v1/" in label}
+    reached = own & answered
     print(f"operations: {len(statuses)}, with a 2xx: {len(answered)}")
+    print(f"of /api/v1's {len(own)}, with a 2xx: {len(reached)}")
     assert len(statuses) >= 100
-    # 88 of 125 on the run that set this bound (47 of 124 before the routes had models).
-    assert len(answered) >= len(statuses) * 3 // 5, sorted(set(statuses) - answered)
+    # 74 of /api/v1's 86 on the run that set this bound (47 of 124 operations in all before
+    # the routes had models).
+    assert len(reached) >= len(own) * 3 // 4, sorted(own - reached)
