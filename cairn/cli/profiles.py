@@ -60,8 +60,11 @@ def load() -> dict[str, Profile]:
         return {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise errors.ConfigError(f"cannot read {path}: {exc}", file=str(path)) from exc
+    tables = document.get("profiles") or {}
+    if not isinstance(tables, dict):
+        raise errors.ConfigError(f"{path}: profiles is a table of profiles", file=str(path))
     found: dict[str, Profile] = {}
-    for name, table in (document.get("profiles") or {}).items():
+    for name, table in tables.items():
         url, token, ca = (table.get(k) if isinstance(table, dict) else None for k in _KEYS)
         if not isinstance(url, str) or not isinstance(token, str) or not isinstance(ca, str | None):
             raise errors.ConfigError(

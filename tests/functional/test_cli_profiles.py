@@ -129,3 +129,14 @@ def test_completion_offers_namespaces_models_versions_and_aliases_from_the_serve
     # zsh and fish are asked the same way.
     assert _complete(url, "show", "fraud:", shell="zsh") == ["fraud:latest", "fraud:2", "fraud:1"]
     assert _complete(url, "show", "fr", shell="fish") == ["fraud", "frost"]
+
+
+def test_a_config_file_not_as_login_writes_it_is_a_config_error() -> None:
+    """A hand-edited config whose ``profiles`` is not a table is the config error naming the
+    file (exit 1, the error body under --json), not a traceback."""
+    _config().parent.mkdir(parents=True, exist_ok=True)
+    for text in ('profiles = "oops"\n', "profiles = [1, 2]\n", "[profiles]\nci = 3\n"):
+        _config().write_text(text)
+        done = run_cli("", "whoami", "--json")
+        assert done.returncode == 1, (text, done.stdout, done.stderr)
+        assert json.loads(done.stdout)["error"]["code"] == "config_error", text
