@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cairn.errors import ImportSourceRefused, InvalidInput
+from cairn.errors import ConfigError, ImportSourceRefused, InvalidInput
 
 SCHEME = "s3://"
 IMPORT_FILES_MAX = 10_000
@@ -64,6 +64,23 @@ def parse_import_allow(raw: str) -> tuple[S3Location, ...]:
             except InvalidInput as exc:
                 raise ValueError(exc.message) from None
     return tuple(found)
+
+
+def check_apart_from_store(allow: Iterable[S3Location], blob_url: str) -> None:
+    """``ConfigError`` if an allowed prefix reaches into the S3 blob store's own objects (or
+    lies inside them): an import from there would let a writer of one namespace take any
+    namespace's blobs (and Cairn's own markers) by their keys, past every read check."""
+    if not blob_url.startswith(SCHEME):
+        return
+    store = S3Location(*blob_url.removeprefix(SCHEME).partition("/")[::2])
+    store = S3Location(store.bucket, store.key.strip("/"))
+    for prefix in allow:
+        if prefix.covers(store) or store.covers(prefix):
+            raise ConfigError(
+                f"CAIRN_IMPORT_ALLOW: {prefix} reaches the blob store's own objects "
+                f"(CAIRN_BLOB_URL {store}); allow prefixes outside it",
+                setting="CAIRN_IMPORT_ALLOW",
+            )
 
 
 def allowed(source: object, allow: Iterable[S3Location]) -> S3Location:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cairn.config import Settings
-from cairn.domain.imports import parse_import_allow
+from cairn.domain.imports import check_apart_from_store, parse_import_allow
 from cairn.domain.references import DEFAULT_NAMESPACE
 from cairn.domain.webhooks import parse_allow_list
 from cairn.locations import SERVER_KEY_FILE
@@ -136,6 +136,8 @@ class Services:
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Services:
         """Connect to the configured stores; on the embedded default, create and migrate them."""
+        allow = parse_import_allow(settings.import_allow)
+        check_apart_from_store(allow, settings.effective_blob_url)  # before anything is opened
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # keys and the admin token
         engine = open_engine(
             settings.effective_database_url,

@@ -18,7 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cairn.api import create_app
-from cairn.config import Settings
+from cairn.config import Settings, load_settings
+from cairn.domain.imports import check_apart_from_store, parse_import_allow
+from cairn.errors import ConfigError
 from cairn.services.container import Services
 from cairn.wire import paths
 from tests.conftest import bearer, make_settings, start_live_server
@@ -211,3 +213,25 @@ def test_a_source_whose_paths_break_the_path_rule_is_refused_before_fetching(
     wanted = {"digests": [digest(b"one"), digest(b"two")]}
     missing = http.post(f"{API}{paths.missing_blobs('default')}", json=wanted)
     assert missing.json()["missing"] == wanted["digests"]  # nothing was fetched
+
+
+@pytest.mark.parametrize(
+    "allow", ["s3://store", "s3://store/cairn", "s3://store/cairn/blobs", "s3://x/y, s3://store/"]
+)
+def test_an_allow_list_reaching_the_blob_store_is_refused_at_start(
+    tmp_path: Path, allow: str
+) -> None:
+    """A prefix that reaches the S3 blob store's own objects (or lies inside them) would let a
+    writer import any namespace's blobs by their keys: the server does not start with it,
+    naming the setting, before it opens anything. A sibling prefix is fine."""
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        blob_url="s3://store/cairn",
+        s3_endpoint_url="http://127.0.0.1:9",
+        import_allow=allow,
+    )
+    with pytest.raises(ConfigError) as refused:
+        Services.open(settings)
+    assert refused.value.details["setting"] == "CAIRN_IMPORT_ALLOW"
+    check_apart_from_store(parse_import_allow("s3://store/cairn-imports"), "s3://store/cairn")
+    check_apart_from_store(parse_import_allow("s3://store"), "file:///srv/blobs")
