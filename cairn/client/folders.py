@@ -79,11 +79,14 @@ def _survey(found: Plan, rel: str) -> None:
 def write(found: Plan, sources: Iterable[tuple[str, Path]]) -> None:
     """Copy each ``(path, source)`` into the folder, then remove what the version does not
     have; a failure while copying removes the copies made and leaves the folder as it was."""
-    for path in found.in_the_way:  # only with replace: a folder of the version goes here
-        (found.root / path).unlink()
     made: list[Path] = []
     placed: list[tuple[Path, Path]] = []
+    aside: list[tuple[Path, Path]] = []  # only with replace: a folder of the version goes here
     try:
+        for path in found.in_the_way:  # moved aside (a link as itself), put back on failure
+            entry = found.root / path
+            aside.append((entry, entry.with_name(f".cairn-{secrets.token_hex(8)}{TMP_SUFFIX}")))
+            entry.rename(aside[-1][1])
         if not found.root.is_dir():
             found.root.mkdir(parents=True)
             made.append(found.root)
@@ -98,11 +101,16 @@ def write(found: Plan, sources: Iterable[tuple[str, Path]]) -> None:
             tmp.unlink(missing_ok=True)
         for folder in reversed(made):
             folder.rmdir()
+        for entry, hidden in aside:
+            if os.path.lexists(hidden):
+                hidden.rename(entry)
         if isinstance(exc, OSError):
             raise errors.CairnError(
                 f"cannot write {found.root}: {exc}; it was left as it was", path=str(found.root)
             ) from exc
         raise
+    for _, hidden in aside:
+        hidden.unlink()
     extra = set(found.extra)
     written: set[tuple[int, int] | None] = {None}  # None: gone already
     for tmp, out in placed:
