@@ -8,7 +8,8 @@ the signer chose to include). A namespace, or ``cairn pull --key``, trusts eithe
 - a **certificate** (PEM ``CERTIFICATE``, usually a CA's): a signature made with the key of a
   signing certificate that chains up to it, checked offline as ``model_signing``'s verifier
   does: each certificate issued (name and signature) by the next, every one valid when the
-  signing certificate was issued, the issuers marked as CAs, and the signing certificate
+  signing certificate was issued, the issuers marked as CAs (within their path length, and
+  allowed to sign certificates where their key usage says), and the signing certificate
   allowed to sign (key usage ``digitalSignature`` or extended key usage code signing). No
   revocation list or transparency log is consulted: there is none offline.
 """
@@ -113,12 +114,12 @@ def chain_signer(
     at = leaf.not_valid_before_utc
     _may_sign(leaf)
     current = leaf
-    for _ in range(CHAIN_MAX + 1):
+    for below in range(CHAIN_MAX + 1):  # the CA certificates between the issuer and the leaf
         _valid_at(current, at)
         anchor = next((r for r in roots if r.certificate == current), None)
         if anchor is not None:
             return _ec_key(leaf), _cert_fingerprint(leaf), anchor.fingerprint
-        issuer = _issuer(current, [*chain[1:], *(r.certificate for r in roots)])
+        issuer = _issuer(current, [*chain[1:], *(r.certificate for r in roots)], below)
         if issuer is None:
             issued_by = current.issuer.rfc4514_string()[:200]
             raise ChainRejected(f"the chain does not lead to a trusted certificate ({issued_by})")
@@ -126,7 +127,11 @@ def chain_signer(
     raise ChainRejected("the certificate chain is too long")
 
 
-def _issuer(cert: x509.Certificate, candidates: list[x509.Certificate]) -> x509.Certificate | None:
+def _issuer(
+    cert: x509.Certificate, candidates: list[x509.Certificate], below: int
+) -> x509.Certificate | None:
+    """The candidate that issued ``cert``: a CA (as OpenSSL asks: its path length allows the
+    ``below`` CAs under it, its key usage, if stated, includes signing certificates)."""
     for candidate in candidates:
         if candidate.subject != cert.issuer or candidate == cert:
             continue
@@ -134,8 +139,14 @@ def _issuer(cert: x509.Certificate, candidates: list[x509.Certificate]) -> x509.
             constraints = candidate.extensions.get_extension_for_class(x509.BasicConstraints)
         except x509.ExtensionNotFound:
             continue
-        if not constraints.value.ca:
+        limit = constraints.value.path_length
+        if not constraints.value.ca or (limit is not None and limit < below):
             continue
+        try:
+            if not candidate.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign:
+                continue
+        except x509.ExtensionNotFound:
+            pass
         try:
             cert.verify_directly_issued_by(candidate)
         except (ValueError, TypeError, InvalidSignature):
