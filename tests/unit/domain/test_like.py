@@ -23,7 +23,7 @@ def reference(pattern: str, text: str, fold: bool) -> bool:
 
 
 def test_like_answers_as_the_regular_expression_does() -> None:
-    texts = ["", *("".join(t) for n in range(1, 6) for t in itertools.product("aB.", repeat=n))]
+    texts = ["", *("".join(t) for n in range(1, 5) for t in itertools.product("aB.", repeat=n))]
     patterns = [
         "",
         *("".join(p) for n in range(1, 5) for p in itertools.product("a%_b.", repeat=n)),
