@@ -149,7 +149,10 @@ def _tags(model: Mapping[str, Any]) -> dict[str, str]:
 
 
 def with_derived(meta: VersionMetadata, derived: Derived) -> VersionMetadata:
-    """``meta`` filled from ``derived`` where the user left a field empty."""
+    """``meta`` filled from ``derived`` where the user left a field empty. The note of what was
+    derived is the server's alone: one the request brings is dropped, so nobody can claim a
+    card, a parameter count or a source that the files do not give."""
+    meta = _without_note(meta)
     if not derived:
         return meta
     applied: dict[str, str] = {}
@@ -168,16 +171,24 @@ def with_derived(meta: VersionMetadata, derived: Derived) -> VersionMetadata:
             applied[f"tags.{key}"] = ""
     if not applied and not derived.model and not derived.card:
         return meta
-    extra = dict(provenance.get("extra", {}))
-    if DERIVED not in extra:
-        note: dict[str, Any] = {"fields": sorted(applied), "from": _files(applied)}
-        if derived.model:
-            note["model"] = derived.model
-        if derived.card:  # the version's model card: one of its own files
-            note["card"] = derived.card
-        extra[DERIVED] = note
-        provenance["extra"] = extra
+    note: dict[str, Any] = {"fields": sorted(applied), "from": _files(applied)}
+    if derived.model:
+        note["model"] = derived.model
+    if derived.card:  # the version's model card: one of its own files
+        note["card"] = derived.card
+    provenance["extra"] = {**provenance.get("extra", {}), DERIVED: note}
     return replace(meta, schema=schema, provenance=provenance, tags=tags)
+
+
+def _without_note(meta: VersionMetadata) -> VersionMetadata:
+    extra = meta.provenance.get("extra")
+    if not isinstance(extra, Mapping) or DERIVED not in extra:
+        return meta
+    kept = {k: v for k, v in extra.items() if k != DERIVED}
+    provenance = {k: v for k, v in meta.provenance.items() if k != "extra"}
+    if kept:
+        provenance["extra"] = kept
+    return replace(meta, provenance=provenance)
 
 
 def _files(applied: Mapping[str, str]) -> dict[str, str]:

@@ -603,18 +603,25 @@ def test_committing_a_session_counts_as_a_put(store: BlobStore, already_held: bo
 
 
 def race(*calls: Callable[[], object]) -> None:
-    """Run ``calls`` in threads released together."""
+    """Run ``calls`` in threads released together; each must finish, and without an error
+    (a busy machine may be slow: what is checked after the race needs both done)."""
     start = threading.Barrier(len(calls))
+    failures: list[BaseException] = []
 
     def run(call: Callable[[], object]) -> None:
-        start.wait(5)
-        call()
+        start.wait(60)
+        try:
+            call()
+        except BaseException as exc:
+            failures.append(exc)
 
     threads = [threading.Thread(target=run, args=(call,)) for call in calls]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(10)
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads), "a call in the race never ended"
+    assert failures == []
 
 
 def test_a_put_racing_a_conditional_delete_never_loses_the_blob(store: BlobStore) -> None:

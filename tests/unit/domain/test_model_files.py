@@ -218,6 +218,20 @@ def test_a_folder_with_nothing_to_say_is_left_alone() -> None:
     assert modelpack_config({}) == {}
 
 
+def test_a_derived_note_the_request_brings_is_not_kept() -> None:
+    claimed = {"derived": {"card": "weights.bin", "model": {"parameters": 70_000_000_000}}}
+    given = parse_metadata(provenance={"extra": {"mine": 1, **claimed}})
+    nothing = with_derived(given, derive_from({"data.csv": b"a,b\n"}))
+    assert nothing.provenance["extra"] == {"mine": 1}
+    assert card_path(nothing.provenance) is None and derived_model(nothing.provenance) == {}
+    real = with_derived(given, derive_from({"MLmodel": MLMODEL}))
+    assert real.provenance["extra"]["mine"] == 1
+    assert card_path(real.provenance) is None
+    assert derived_model(real.provenance)["flavor"] == "sklearn"
+    only = parse_metadata(provenance={"extra": claimed})
+    assert "extra" not in with_derived(only, derive_from({})).provenance
+
+
 def test_the_card_is_the_shallowest_model_card_or_readme() -> None:
     files = [entry("docs/README.md", b"x"), entry("README.md", b"x"), entry("MODEL_CARD.md", b"x")]
     assert mf.wanted(files).card == files[2]
