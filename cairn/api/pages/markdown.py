@@ -10,6 +10,9 @@ No ``style`` attribute survives (the policy refuses inline style; tables lose th
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,9 +54,35 @@ def _parser() -> MarkdownIt:
 
 _MARKDOWN = _parser()
 
+# Parsing costs up to ~25 µs a character on hostile input (runs of ``![``), so a page draws at
+# most this much of a card (a card may hold CARD_MAX, a million), and keeps what it drew.
+RENDER_MAX = 100_000
+TRUNCATED = "\n\n*The card goes on past {0:,} characters: the rest is not shown here.*\n"
+_KEPT = 128
+_drawn: OrderedDict[bytes, Markup] = OrderedDict()
+_drawn_lock = threading.Lock()
+
 
 def render_markdown(text: str) -> Markup:
-    """``text`` (a model card) as sanitised HTML, marked safe for the templates."""
+    """``text`` (a model card) as sanitised HTML, marked safe for the templates: its first
+    ``RENDER_MAX`` characters, drawn once per process for the last ``_KEPT`` cards."""
+    key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+    with _drawn_lock:
+        found = _drawn.get(key)
+        if found is not None:
+            _drawn.move_to_end(key)
+            return found
+    if len(text) > RENDER_MAX:
+        text = text[:RENDER_MAX] + TRUNCATED.format(RENDER_MAX)
+    drawn = _draw(text)
+    with _drawn_lock:
+        _drawn[key] = drawn
+        while len(_drawn) > _KEPT:
+            _drawn.popitem(last=False)
+    return drawn
+
+
+def _draw(text: str) -> Markup:
     html = _MARKDOWN.render(text)
     cleaned = nh3.clean(
         html,

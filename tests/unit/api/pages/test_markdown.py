@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from markupsafe import Markup
 
-from cairn.api.pages.markdown import render_markdown
+from cairn.api.pages.markdown import RENDER_MAX, render_markdown
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -108,3 +109,21 @@ def test_the_answer_is_marked_safe_for_jinja() -> None:
     assert isinstance(drawn, Markup)
     assert str(drawn) == "<p>plain &amp; simple</p>\n"
     assert render_markdown("") == Markup("")
+
+
+def test_a_long_card_is_drawn_up_to_a_bound_and_once() -> None:
+    """A million characters of ``![`` would take half a minute to parse on every view."""
+    hostile = "![" * 500_000
+    started = time.perf_counter()
+    drawn = render_markdown(hostile)
+    first = time.perf_counter() - started
+    assert "The card goes on past 100,000 characters" in drawn
+    assert drawn.count("![") <= RENDER_MAX // 2
+    started = time.perf_counter()
+    assert render_markdown(hostile) == drawn  # kept: the second view parses nothing
+    assert time.perf_counter() - started < first / 10
+    plain = "# Fraud\n\n" + "word " * 15_000  # under the bound: drawn whole, no note
+    assert (
+        "goes on past" not in render_markdown(plain)
+        and render_markdown(plain).count("word") == 15_000
+    )
