@@ -7,6 +7,7 @@ The helpers below are shared by the functional test modules.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -17,7 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -201,3 +202,33 @@ def error_code(response: httpx.Response) -> str:
     assert isinstance(error["message"], str) and error["message"], error
     assert isinstance(error["details"], dict), error
     return str(error["code"])
+
+
+def without_mlflow_variables() -> dict[str, str]:
+    """The test's environment without MLflow's and Cairn's settings; MLflow sends no usage
+    telemetry (a test reaches no outside host)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CAIRN_"))}
+    return env | {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+
+
+def run_mlflow_script(script: Path, url: str, token: str, *args: str, cwd: Path) -> dict[str, Any]:
+    """``python SCRIPT ARGS`` in a process of its own (MLflow's client keeps global state),
+    its MLflow client pointed at ``url`` with ``token``; what it printed after ``REPORT ``.
+    A 5xx fails the script instead of being retried."""
+    env = without_mlflow_variables() | {
+        "MLFLOW_TRACKING_URI": url,
+        "MLFLOW_TRACKING_TOKEN": token,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, str(script), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))
+    report: dict[str, Any] = json.loads(line.removeprefix("REPORT "))
+    return report

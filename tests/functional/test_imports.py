@@ -6,10 +6,6 @@ refused on each surface before anything is fetched, and nothing is written."""
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,7 +21,7 @@ from cairn.services.container import Services
 from cairn.wire import paths
 from tests.conftest import bearer, make_settings, start_live_server
 from tests.contract.s3_server import BUCKET, S3Server
-from tests.functional import run_cli
+from tests.functional import run_cli, run_mlflow_script
 
 API = paths.API_PREFIX
 MLFLOW = "/api/2.0/mlflow"
@@ -172,28 +168,14 @@ def test_the_mlflow_client_registers_an_allowed_s3_source_and_is_refused_another
     s3_server: S3Server, area: str, tmp_path: Path
 ) -> None:
     server = start_live_server(tmp_path, None, None, process=False, **s3_env(s3_server, area))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CAIRN_"))}
-    env |= {
-        "MLFLOW_TRACKING_URI": server.url,
-        "MLFLOW_TRACKING_TOKEN": server.token,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-    }
     allowed = f"s3://{BUCKET}/{area}/models/fraud"
     outside = f"s3://{BUCKET}/{area}/private"
     try:
-        done = subprocess.run(
-            [sys.executable, str(SCENARIO), str(tmp_path), allowed, outside],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
+        report = run_mlflow_script(
+            SCENARIO, server.url, server.token, str(tmp_path), allowed, outside, cwd=tmp_path
         )
     finally:
         server.stop()
-    assert done.returncode == 0, done.stderr[-4000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))
-    report = json.loads(line.removeprefix("REPORT "))
     assert report["source"] == allowed
     assert report["files"] == {p: digest(d) for p, d in FILES.items()}  # the same bytes
     assert report["refused"] == "INVALID_PARAMETER_VALUE"

@@ -5,10 +5,6 @@ number, alias and ``latest``, hit the errors it branches on, and pull the same b
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +13,7 @@ import pytest
 
 from cairn.client import Client
 from tests.conftest import LiveServer, start_live_server
+from tests.functional import run_mlflow_script
 
 SCENARIO = Path(__file__).parent / "mlflow_scripts" / "client_scenario.py"
 
@@ -29,25 +26,8 @@ def server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
 
 
 def run_client(server: LiveServer, work: Path) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CAIRN_"))}
-    env |= {
-        "MLFLOW_TRACKING_URI": server.url,
-        "MLFLOW_TRACKING_TOKEN": server.token,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",  # a 5xx fails the run instead of being retried
-    }
     work.mkdir()
-    done = subprocess.run(
-        [sys.executable, str(SCENARIO), str(work)],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))
-    report: dict[str, Any] = json.loads(line.removeprefix("REPORT "))
-    return report
+    return run_mlflow_script(SCENARIO, server.url, server.token, str(work), cwd=work)
 
 
 def test_the_mlflow_client_logs_registers_and_loads_through_cairn(

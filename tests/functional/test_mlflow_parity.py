@@ -10,8 +10,6 @@ into another model, an aliased version and a model with versions deleted.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, free_port, start_live_server
-from tests.functional import wait_for
+from tests.functional import run_mlflow_script, wait_for, without_mlflow_variables
 
 SCENARIO = Path(__file__).parent / "mlflow_scripts" / "registry_parity.py"
 # What Cairn answers differently, on purpose (README, "MLflow: what differs"): the answer
@@ -41,7 +39,7 @@ def mlflow_answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
          "--artifacts-destination", str(root / "artifacts")],
-        stdout=log, stderr=subprocess.STDOUT, env=_without_mlflow_variables(), cwd=root,
+        stdout=log, stderr=subprocess.STDOUT, env=without_mlflow_variables(), cwd=root,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -61,13 +59,6 @@ def _healthy(url: str, process: subprocess.Popen[bytes]) -> bool | None:
         return None
 
 
-def _without_mlflow_variables() -> dict[str, str]:
-    """The test's environment without MLflow's and Cairn's settings; MLflow sends no usage
-    telemetry (a test reaches no outside host)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CAIRN_"))}
-    return env | {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-
-
 @pytest.fixture
 def cairn(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
     live = start_live_server(tmp_path, database_url)
@@ -84,20 +75,8 @@ def cairn(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
 
 
 def report(url: str, token: str, work: Path) -> dict[str, Any]:
-    env = _without_mlflow_variables() | {
-        "MLFLOW_TRACKING_URI": url,
-        "MLFLOW_TRACKING_TOKEN": token,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-    }
     work.mkdir()
-    done = subprocess.run(
-        [sys.executable, str(SCENARIO), str(work)],
-        env=env, cwd=work, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-4000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))
-    found: dict[str, Any] = json.loads(line.removeprefix("REPORT "))
-    return found
+    return run_mlflow_script(SCENARIO, url, token, str(work), cwd=work)
 
 
 def test_the_registry_answers_as_mlflow_s_own_server(

@@ -9,26 +9,18 @@ the model is registered and join the version when the run ends."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from cairn.client import Client
 from tests.conftest import LiveServer
-from tests.functional import run_cli
+from tests.functional import run_cli, run_mlflow_script
 
 SCRIPT = Path(__file__).parent / "mlflow_scripts" / "training_script.py"
 
 
 def run_script(server: LiveServer, work: Path) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CAIRN_"))}
-    env |= {
-        "MLFLOW_TRACKING_URI": server.url,
-        "MLFLOW_TRACKING_TOKEN": server.token,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",  # a 5xx fails the script instead of a retry
-    }
     work.mkdir()
     # As users run it: a script committed in a repository, whose commit MLflow tags the run with.
     script = work / "train.py"
@@ -44,18 +36,7 @@ def run_script(server: LiveServer, work: Path) -> dict[str, Any]:
     ]
     for args in (["init", "-q"], ["add", "train.py"], ["commit", "-q", "-m", "train"]):
         subprocess.run([*git, *args], cwd=work, check=True, capture_output=True, timeout=60)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))
-    report: dict[str, Any] = json.loads(line.removeprefix("REPORT "))
-    return report
+    return run_mlflow_script(script, server.url, server.token, cwd=work)
 
 
 def test_a_training_script_logs_its_run_and_registers_versions_that_carry_it(

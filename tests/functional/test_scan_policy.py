@@ -9,7 +9,6 @@ import json
 import os
 import pickle
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from cairn.client import Client
 from cairn.errors import PolicyViolation
 from tests.conftest import LiveServer
-from tests.functional import run_cli
+from tests.functional import run_cli, run_mlflow_script
 
 SCRIPT = Path(__file__).parent / "mlflow_scripts" / "pyfunc_promotion.py"
 
@@ -140,25 +139,8 @@ def test_code_by_value_that_is_not_called_while_loading_is_a_warning(
 
 
 def _run_script(server: LiveServer, work: Path) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CAIRN_"))}
-    env |= {
-        "MLFLOW_TRACKING_URI": server.url,
-        "MLFLOW_TRACKING_TOKEN": server.token,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-    }
     work.mkdir()
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT)],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))
-    report: dict[str, Any] = json.loads(line.removeprefix("REPORT "))
-    return report
+    return run_mlflow_script(SCRIPT, server.url, server.token, cwd=work)
 
 
 def test_a_cloudpickled_pyfunc_reaches_production_under_the_default_policy(
